@@ -1,0 +1,46 @@
+"""The API role: a FastAPI application over the pool and the Temporal client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import health, operations
+from api.services import ApiServices
+from skillflow import temporal
+from skillflow.settings import Settings
+from store.database import apply_migrations, create_pool, ensure_database
+
+ROUTERS = [health.router, operations.router, operations.page_router]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ensure_database(settings.postgres_dsn)
+        pool = await create_pool(settings.postgres_dsn, max_size=20)
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn)
+            client = await temporal.connect(settings)
+            app.state.services = ApiServices(settings=settings, pool=pool, temporal=client)
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="SkillFlow",
+        version="0.1.0",
+        description=(
+            "Vocational skill evaluation, certification and competitions. "
+            "Authenticate with `Authorization: Bearer <token>`; each token maps to one role."
+        ),
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

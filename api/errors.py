@@ -1,0 +1,46 @@
+"""Bad input gets one shape of answer everywhere: 422 with a list of {field, rule, message}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from policy.errors import RuleViolation, RuleViolations
+
+
+def _body(errors: list[dict[str, str]]) -> dict[str, object]:
+    return {"errors": errors}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RuleViolation)
+    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
+        return JSONResponse(status_code=422, content=_body([exc.as_violation().model_dump()]))
+
+    @app.exception_handler(RuleViolations)
+    async def rule_violations(_: Request, exc: RuleViolations) -> JSONResponse:
+        return JSONResponse(
+            status_code=422, content=_body([v.model_dump() for v in exc.violations])
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Echo no input values: they may hold an ID number.
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                "rule": f"request.{e['type']}",
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content=_body(errors))
+
+    @app.exception_handler(LookupError)
+    async def not_found(_: Request, exc: LookupError) -> JSONResponse:
+        message = exc.args[0] if exc.args else "not found"
+        return JSONResponse(
+            status_code=404,
+            content={"errors": [{"field": "", "rule": "not_found", "message": str(message)}]},
+        )

@@ -1,0 +1,114 @@
+"""What operators watch and repair: outbox lag, dead letters, consumer progress."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+
+from api.services import Caller, Services, require_roles
+from consumers.app import ConsumerDependencies, build_consumers
+from consumers.delivery import discard_dead_letter, replay_dead_letter
+from skillflow.settings import Role
+
+router = APIRouter(prefix="/operations", tags=["operations"])
+page_router = APIRouter(tags=["operations"])
+
+Operator = Annotated[Caller, Depends(require_roles(Role.OPERATOR))]
+
+
+@router.get("/overview")
+async def overview(services: Services, _: Operator) -> dict[str, Any]:
+    """Outbox lag, consumer progress and open dead letters in one call (the operator page)."""
+    async with services.pool.acquire() as conn:
+        outbox = await conn.fetchrow(
+            """SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent,
+                      count(*) AS total,
+                      extract(epoch FROM now() - min(created_at) FILTER (WHERE sent_at IS NULL)) AS oldest_unsent_seconds
+               FROM outbox.events"""
+        )
+        assert outbox is not None
+        consumers = await conn.fetch(
+            """SELECT consumer, count(*) AS processed, max(applied_at) AS last_applied_at
+               FROM delivery.processed_events GROUP BY consumer ORDER BY consumer"""
+        )
+        dead = await conn.fetch(
+            """SELECT consumer, count(*) AS open FROM delivery.dead_letters
+               WHERE status = 'open' GROUP BY consumer ORDER BY consumer"""
+        )
+    return {
+        "outbox": {
+            "unsent": outbox["unsent"],
+            "total": outbox["total"],
+            "oldest_unsent_seconds": float(outbox["oldest_unsent_seconds"] or 0),
+        },
+        "consumers": [
+            {
+                "consumer": r["consumer"],
+                "processed": r["processed"],
+                "last_applied_at": r["last_applied_at"].isoformat()
+                if r["last_applied_at"]
+                else None,
+            }
+            for r in consumers
+        ],
+        "open_dead_letters": {r["consumer"]: r["open"] for r in dead},
+    }
+
+
+@router.get("/dead-letters")
+async def list_dead_letters(
+    services: Services,
+    _: Operator,
+    status: Literal["open", "replayed", "discarded"] = "open",
+    consumer: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    rows = await services.pool.fetch(
+        """SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, event_type, error,
+                  attempts, status, created_at, resolved_at, resolved_by
+           FROM delivery.dead_letters
+           WHERE status = $1 AND ($2::text IS NULL OR consumer = $2)
+           ORDER BY id LIMIT $3""",
+        status,
+        consumer,
+        limit,
+    )
+    return [
+        {
+            **dict(r),
+            "event_id": str(r["event_id"]) if r["event_id"] else None,
+            "created_at": r["created_at"].isoformat(),
+            "resolved_at": r["resolved_at"].isoformat() if r["resolved_at"] else None,
+        }
+        for r in rows
+    ]
+
+
+@router.post("/dead-letters/{dead_letter_id}/replay")
+async def replay(
+    dead_letter_id: int,
+    services: Services,
+    caller: Operator,
+) -> dict[str, Any]:
+    """Apply the dead letter again through its consumer; it stays open if it fails again."""
+    deps = ConsumerDependencies(services.settings, services.temporal)
+    consumers = {c.name: c for c in build_consumers(deps)}
+    return await replay_dead_letter(services.pool, consumers, dead_letter_id, caller.name)
+
+
+@router.post("/dead-letters/{dead_letter_id}/discard")
+async def discard(
+    dead_letter_id: int,
+    services: Services,
+    caller: Operator,
+) -> dict[str, Any]:
+    await discard_dead_letter(services.pool, dead_letter_id, caller.name)
+    return {"id": dead_letter_id, "status": "discarded"}
+
+
+@page_router.get("/operator", response_class=HTMLResponse, include_in_schema=False)
+async def operator_page() -> HTMLResponse:
+    return HTMLResponse(resources.files("api.static").joinpath("operator.html").read_text())

@@ -1,0 +1,1 @@
+"""FastStream Kafka applications: the records service and the incentive service."""

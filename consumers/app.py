@@ -1,0 +1,156 @@
+"""The consumers role: one FastStream Kafka broker carrying every consumer group.
+
+Each consumer reads its topics in batches. Offsets are committed only after the batch's
+database transaction commits (``AckPolicy.NACK_ON_ERROR`` rewinds on failure), which with
+the processed-events table gives exactly-once effect. Message key = person key, so one
+worker's events arrive in order on one partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from faststream.middlewares import AckPolicy
+from pydantic import BaseModel, Field
+from temporalio.client import Client
+
+from consumers.delivery import TRANSIENT_ERRORS, Consumer, InboundRecord, apply_batch
+from consumers.incentives.consumer import incentives_consumer
+from consumers.records.consumer import records_consumer
+from schemas.events import EventEnvelope
+from schemas.topics import Topic
+from skillflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerDependencies:
+    """What consumer handlers may use besides their transaction."""
+
+    settings: Settings
+    temporal: Client
+
+
+def build_consumers(deps: ConsumerDependencies) -> tuple[Consumer, ...]:
+    return (records_consumer(deps.settings), incentives_consumer(deps.settings, deps.temporal))
+
+
+class DeadLetterMessage(BaseModel):
+    """A ``.dlq`` record: the original bytes, unchanged, with the reason in headers
+    (x-consumer, x-error, x-attempts, x-original-topic, x-original-partition, x-original-offset)."""
+
+    original: EventEnvelope | str = Field(description="the original message, as it arrived")
+
+
+@dataclass
+class ConsumerRuntime:
+    """What the handlers need at run time; the pool is opened when the role starts."""
+
+    settings: Settings
+    pool: asyncpg.Pool | None = None
+    applied: int = 0
+    dead_lettered: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+async def _raw_body(message: Any) -> Any:
+    # Keep the bytes: the delivery layer parses each record itself so one bad record
+    # goes to the dead letters instead of failing the whole batch.
+    return message.body
+
+
+def build_broker(
+    runtime: ConsumerRuntime,
+    consumers: Sequence[Consumer],
+    *,
+    batch_max_records: int = 500,
+) -> KafkaBroker:
+    settings = runtime.settings
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        apply_types=False,
+        enable_idempotence=settings.kafka_idempotent_producer,
+        client_id="skillflow-consumers",
+    )
+    dead_letter_publishers = {
+        topic.value: broker.publisher(
+            topic.dead_letter,
+            title=f"{topic.dead_letter}:publish",
+            description=f"Messages from {topic.value} that a consumer gave up on",
+            schema=DeadLetterMessage,
+        )
+        for topic in Topic
+    }
+
+    for consumer in consumers:
+        _subscribe(broker, runtime, consumer, dead_letter_publishers, batch_max_records)
+    return broker
+
+
+def _subscribe(
+    broker: KafkaBroker,
+    runtime: ConsumerRuntime,
+    consumer: Consumer,
+    dead_letter_publishers: dict[str, Any],
+    batch_max_records: int,
+) -> None:
+    settings = runtime.settings
+
+    async def handle(events: list[EventEnvelope]) -> None:
+        message = broker.context.get_local("message")
+        raw = (
+            message.raw_message
+            if isinstance(message.raw_message, tuple)
+            else (message.raw_message,)
+        )
+        records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in raw]
+        assert runtime.pool is not None, "the consumers role opens the pool before the broker"
+        try:
+            outcome = await apply_batch(
+                runtime.pool, consumer, records, max_attempts=settings.consumer_max_attempts
+            )
+        except TRANSIENT_ERRORS as exc:
+            # The database is down: wait, then let the batch be redelivered (nothing committed).
+            log.warning("%s: database unavailable (%s); batch will be retried", consumer.name, exc)
+            await asyncio.sleep(2.0)
+            raise
+        for letter in outcome.dead_letters:
+            await dead_letter_publishers[letter.record.topic].publish(
+                letter.record.value,
+                key=letter.record.key,
+                headers={k: v.decode(errors="replace") for k, v in letter.headers(consumer.name)},
+            )
+            log.error(
+                "%s: dead-lettered %s[%d]@%d: %s",
+                consumer.name,
+                letter.record.topic,
+                letter.record.partition,
+                letter.record.offset,
+                letter.error,
+            )
+        runtime.applied += outcome.applied
+        runtime.dead_lettered += len(outcome.dead_letters)
+        runtime.stats[consumer.name] = runtime.stats.get(consumer.name, 0) + outcome.applied
+
+    handle.__name__ = f"{consumer.name}_handler"
+    broker.subscriber(
+        *(topic.value for topic in consumer.topics),
+        group_id=consumer.name,
+        batch=True,
+        max_records=batch_max_records,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 3, 300),
+        decoder=_raw_body,
+        title=f"{consumer.name}:consume",
+        description=f"The {consumer.name} service applies these events exactly once in effect",
+    )(handle)

@@ -1,0 +1,252 @@
+"""Exactly-once effect and dead letters, shared by every consumer.
+
+A batch of records is applied in one PostgreSQL transaction, one savepoint per event:
+the event id goes into ``delivery.processed_events`` together with the handler's effect,
+and the Kafka offsets are committed only after that transaction commits. So:
+
+* a redelivered event (crash before the offset commit, rebalance, producer retry) finds its
+  id already recorded and changes nothing;
+* a message that cannot be parsed, or whose handler keeps failing, is dead-lettered after
+  ``max_attempts`` (recorded in ``delivery.dead_letters`` and published to the topic's
+  ``.dlq`` twin with the error attached) and the consumer keeps going;
+* a database outage is not the message's fault: the whole batch is retried, nothing is
+  dead-lettered and nothing is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+from pydantic import ValidationError
+
+from schemas.events import EventEnvelope
+from schemas.topics import Topic
+from store.database import Connection
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Connection, EventEnvelope], Awaitable[None]]
+"""Applies one event inside the caller's transaction. Raise to refuse it."""
+
+# Errors that say the database is unreachable, not that the message is bad.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One consumer group: its name, the topics it reads and a handler per event type.
+
+    Event types without a handler are recorded as ``ignored`` so they never block a
+    partition; new event types reach a consumer only when it learns them.
+    """
+
+    name: str
+    topics: tuple[Topic, ...]
+    handlers: Mapping[str, Handler]
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: InboundRecord
+    error: str
+    attempts: int
+    event: EventEnvelope | None
+
+    def headers(self, consumer: str) -> list[tuple[str, bytes]]:
+        return [
+            ("x-consumer", consumer.encode()),
+            ("x-error", self.error[:2000].encode()),
+            ("x-attempts", str(self.attempts).encode()),
+            ("x-original-topic", self.record.topic.encode()),
+            ("x-original-partition", str(self.record.partition).encode()),
+            ("x-original-offset", str(self.record.offset).encode()),
+        ]
+
+
+@dataclass
+class BatchOutcome:
+    applied: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+class PublishDeadLetter(Protocol):
+    async def __call__(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None: ...
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in exc.errors()
+        ]
+        return "invalid event: " + "; ".join(parts)
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def apply_batch(
+    pool: asyncpg.Pool,
+    consumer: Consumer,
+    records: Sequence[InboundRecord],
+    *,
+    max_attempts: int,
+) -> BatchOutcome:
+    """Apply ``records`` in order, exactly once in effect; returns what happened."""
+    outcome = BatchOutcome()
+    parsed: list[tuple[InboundRecord, EventEnvelope]] = []
+    for record in records:
+        try:
+            parsed.append((record, EventEnvelope.model_validate_json(record.value)))
+        except ValidationError as exc:
+            # Parsing again will not help: straight to the dead letters.
+            outcome.dead_letters.append(DeadLetter(record, describe_error(exc), 1, None))
+
+    async with pool.acquire() as conn, conn.transaction():
+        for record, event in parsed:
+            await _apply_one(conn, consumer, record, event, max_attempts, outcome)
+        for letter in outcome.dead_letters:
+            await _record_dead_letter(conn, consumer.name, letter)
+    return outcome
+
+
+async def _apply_one(
+    conn: Connection,
+    consumer: Consumer,
+    record: InboundRecord,
+    event: EventEnvelope,
+    max_attempts: int,
+    outcome: BatchOutcome,
+) -> None:
+    handler = consumer.handlers.get(event.event_type)
+    last_error: BaseException | None = None
+    for _attempt in range(1, max_attempts + 1):
+        try:
+            async with conn.transaction():  # a savepoint: a failed try leaves nothing behind
+                first_time = await conn.fetchval(
+                    """INSERT INTO delivery.processed_events (consumer, event_id, event_type, outcome)
+                       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
+                    consumer.name,
+                    event.event_id,
+                    event.event_type,
+                    "applied" if handler else "ignored",
+                )
+                if not first_time:
+                    outcome.duplicates += 1
+                    return
+                if handler is None:
+                    outcome.ignored += 1
+                    return
+                await handler(conn, event)
+                outcome.applied += 1
+                return
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            last_error = exc
+            log.warning(
+                "%s: %s %s failed (%s)",
+                consumer.name,
+                event.event_type,
+                event.event_id,
+                describe_error(exc),
+            )
+    assert last_error is not None
+    outcome.dead_letters.append(DeadLetter(record, describe_error(last_error), max_attempts, event))
+
+
+async def _record_dead_letter(conn: Connection, consumer: str, letter: DeadLetter) -> None:
+    event = letter.event
+    await conn.execute(
+        """INSERT INTO delivery.dead_letters
+             (consumer, topic, kafka_partition, kafka_offset, message_key, value,
+              event_id, event_type, error, attempts)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO NOTHING""",
+        consumer,
+        letter.record.topic,
+        letter.record.partition,
+        letter.record.offset,
+        letter.record.key,
+        letter.record.value,
+        event.event_id if event else None,
+        event.event_type if event else None,
+        letter.error,
+        letter.attempts,
+    )
+
+
+async def replay_dead_letter(
+    pool: asyncpg.Pool, consumers: Mapping[str, Consumer], dead_letter_id: int, operator: str
+) -> dict[str, Any]:
+    """Apply an open dead letter again through its consumer (after a fix was deployed).
+
+    Succeeds only if the handler now accepts it; otherwise the letter stays open and the
+    new error is returned.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT * FROM delivery.dead_letters WHERE id = $1 FOR UPDATE", dead_letter_id
+        )
+        if row is None:
+            raise LookupError(f"dead letter {dead_letter_id} does not exist")
+        if row["status"] != "open":
+            raise ValueError(f"dead letter {dead_letter_id} is already {row['status']}")
+        consumer = consumers[row["consumer"]]
+        try:
+            event = EventEnvelope.model_validate_json(bytes(row["value"]))
+            handler = consumer.handlers.get(event.event_type)
+            async with conn.transaction():
+                first_time = await conn.fetchval(
+                    """INSERT INTO delivery.processed_events (consumer, event_id, event_type, outcome)
+                       VALUES ($1, $2, $3, 'replayed') ON CONFLICT DO NOTHING RETURNING true""",
+                    consumer.name,
+                    event.event_id,
+                    event.event_type,
+                )
+                if first_time and handler is not None:
+                    await handler(conn, event)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            return {"id": dead_letter_id, "status": "open", "error": describe_error(exc)}
+        await conn.execute(
+            """UPDATE delivery.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2
+               WHERE id = $1""",
+            dead_letter_id,
+            operator,
+        )
+        return {"id": dead_letter_id, "status": "replayed", "error": None}
+
+
+async def discard_dead_letter(pool: asyncpg.Pool, dead_letter_id: int, operator: str) -> None:
+    async with pool.acquire() as conn:
+        status = await conn.fetchval(
+            """UPDATE delivery.dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $2
+               WHERE id = $1 AND status = 'open' RETURNING status""",
+            dead_letter_id,
+            operator,
+        )
+        if status is None:
+            raise LookupError(f"dead letter {dead_letter_id} does not exist or is not open")

@@ -1,0 +1,1 @@
+"""The incentive service: subsidies, rewards and promotions."""

@@ -1,0 +1,1 @@
+"""The records service: each worker's lifelong electronic training archive."""

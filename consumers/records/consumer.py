@@ -1,0 +1,22 @@
+"""Wiring of the records consumer; its handlers live beside this module."""
+
+from __future__ import annotations
+
+from consumers.delivery import Consumer
+from schemas.topics import Topic
+from skillflow.settings import Settings
+
+
+def records_consumer(settings: Settings) -> Consumer:
+    return Consumer(
+        name="records",
+        topics=(
+            Topic.REGISTRATION,
+            Topic.ASSESSMENT,
+            Topic.CERTIFICATE,
+            Topic.EVALUATION_BODY,
+            Topic.COMPETITION,
+            Topic.INCENTIVE,
+        ),
+        handlers={},
+    )

@@ -1,0 +1,363 @@
+"""Assessment rules: scores, passing, session staffing, recusal, re-sits, pass marks.
+
+Figures come from a versioned ``AssessmentPolicy`` in ``data/assessment/<version>.json``;
+the functions take the figures they need as arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+from importlib.resources import files
+from typing import Final, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policy.catalogue import NATIONAL_LEVELS, Component, requires_review
+from policy.errors import RuleViolation, Violation
+
+DEFAULT_ASSESSMENT_POLICY: Final = "2024-default"
+
+ExaminerGrade = Literal["ordinary", "senior"]
+RecusalReason = Literal["relative", "same_employer", "trainer"]
+
+_COMPONENTS: Final[tuple[Component, ...]] = ("theory", "practical", "review")
+_VERSION_SHAPE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+class StaffingRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    candidates_per_proctor: int = Field(gt=0)
+    min_proctors_per_theory_room: int = Field(ge=1)
+    candidates_per_practical_examiner: int = Field(gt=0)
+    min_practical_examiners: int = Field(ge=1)
+    practical_panel_odd: bool
+    min_review_panel: int = Field(ge=1)
+    review_panel_odd: bool
+    grade_levels: dict[ExaminerGrade, tuple[int, ...]] = Field(
+        description="Levels each examiner grade may assess"
+    )
+
+    @model_validator(mode="after")
+    def _every_grade_listed(self) -> Self:
+        if set(self.grade_levels) != {"ordinary", "senior"}:
+            raise ValueError("grade_levels must list the ordinary and senior grades")
+        return self
+
+
+class AssessmentPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    pass_mark: int = Field(description="National pass mark for every component")
+    score_min: int
+    score_max: int
+    min_candidate_age: int = Field(ge=0)
+    registration_review_days: int = Field(gt=0, description="Days a body has to review")
+    public_notice_days: int = Field(
+        gt=0,
+        description="公示 period in calendar days. Provinces usually state working days; "
+        "calendar days keep workflows free of a holiday calendar, so a version sets a "
+        "figure that covers the working days it stands for.",
+    )
+    resit_window_days: int = Field(ge=0, description="Days after a failure a re-sit may be sat")
+    max_resits: int = Field(ge=0, description="Re-sits allowed per failed component")
+    quality_sample_pct: int = Field(
+        ge=0, le=100, description="Share of an enterprise's certificates sampled in supervision"
+    )
+    staffing: StaffingRules
+
+    @model_validator(mode="after")
+    def _marks_in_range(self) -> Self:
+        if not self.score_min <= self.pass_mark <= self.score_max:
+            raise ValueError("pass_mark must lie between score_min and score_max")
+        return self
+
+
+def _load() -> dict[str, AssessmentPolicy]:
+    # Read every version at import so that rules called inside a workflow never do I/O.
+    policies: dict[str, AssessmentPolicy] = {}
+    folder = files("policy").joinpath("data", "assessment")
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".json"):
+            continue
+        policy = AssessmentPolicy.model_validate(json.loads(entry.read_text(encoding="utf-8")))
+        if f"{policy.version}.json" != entry.name:
+            raise ValueError(f"{entry.name} declares version {policy.version}")
+        policies[policy.version] = policy
+    return policies
+
+
+_POLICIES: Final = _load()
+
+
+def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> AssessmentPolicy:
+    try:
+        return _POLICIES[version]
+    except KeyError:
+        shown = f" {version}" if _VERSION_SHAPE.fullmatch(version) else ""
+        raise RuleViolation(
+            "policy_version",
+            "policy.unknown_version",
+            f"assessment policy version{shown} does not exist",
+        ) from None
+
+
+# --- scores -----------------------------------------------------------------------------
+
+
+class ComponentOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    passed: bool = Field(description="Every required component scored and passed")
+    complete: bool = Field(description="Every required component has a score")
+    failed: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def validate_score(component: str, score: float | int, policy: AssessmentPolicy) -> None:
+    field = f"scores.{component}"
+    if component not in _COMPONENTS:
+        raise RuleViolation(
+            field, "score.component", "a score is for theory, practical or review only"
+        )
+    # bool is an int in Python; a True score is a caller bug, not 1 mark.
+    if isinstance(score, bool) or math.isnan(score):
+        raise RuleViolation(field, "score.range", f"the {component} score must be a number")
+    if not policy.score_min <= score <= policy.score_max:
+        raise RuleViolation(
+            field,
+            "score.range",
+            f"the {component} score must be from {policy.score_min} to {policy.score_max}",
+        )
+
+
+def evaluate_components(
+    required: tuple[Component, ...], scores: Mapping[str, float], pass_mark: int
+) -> ComponentOutcome:
+    """A candidate passes when every required component passes; others are ignored."""
+    missing = tuple(component for component in required if component not in scores)
+    failed = tuple(
+        component for component in required if component in scores and scores[component] < pass_mark
+    )
+    complete = not missing
+    return ComponentOutcome(
+        passed=complete and not failed, complete=complete, failed=failed, missing=missing
+    )
+
+
+def check_sitting_order(
+    component: str, scores: Mapping[str, float], *, theory_before_practical: bool, pass_mark: int
+) -> None:
+    """Refuse a practical sitting before theory passed, where the standard demands it."""
+    if component != "practical" or not theory_before_practical:
+        return
+    theory = scores.get("theory")
+    if theory is None or theory < pass_mark:
+        raise RuleViolation(
+            "scores.practical",
+            "score.theory_before_practical",
+            "this occupation's standard requires the theory exam passed before the practical",
+        )
+
+
+def effective_pass_mark(
+    national: int, enterprise_pass_mark: int | None, *, score_max: int = 100
+) -> int:
+    """Enterprises may raise the national pass mark, never lower it."""
+    if enterprise_pass_mark is None:
+        return national
+    if enterprise_pass_mark < national:
+        raise RuleViolation(
+            "pass_mark",
+            "enterprise.pass_mark_below_national",
+            f"an enterprise pass mark may not be below the national pass mark of {national}",
+        )
+    if enterprise_pass_mark > score_max:
+        raise RuleViolation(
+            "pass_mark",
+            "enterprise.pass_mark_above_max",
+            f"an enterprise pass mark may not exceed the maximum score of {score_max}",
+        )
+    return enterprise_pass_mark
+
+
+# --- staffing and recusal ---------------------------------------------------------------
+
+
+class Examiner(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    examiner_id: str
+    name: str
+    grade: ExaminerGrade
+    employer: str = Field(description="Current employer's identifier; empty if none")
+    former_employers: list[str] = Field(default_factory=list)
+    trained_person_keys: list[str] = Field(default_factory=list)
+    relatives_person_keys: list[str] = Field(default_factory=list)
+
+
+class CandidateConflictFacts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_key: str
+    employer: str = Field(description="Current employer's identifier; empty if none")
+    former_employers: list[str] = Field(default_factory=list)
+
+
+class Recusal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    examiner_id: str
+    person_key: str
+    reason: RecusalReason
+
+
+def check_staffing(
+    level: int,
+    candidates: int,
+    theory_rooms: int,
+    proctors: int,
+    practical_examiners: list[Examiner],
+    review_panel: list[Examiner],
+    rules: StaffingRules,
+) -> list[Violation]:
+    """Every staffing rule a session breaks; empty when it may run."""
+    if level not in NATIONAL_LEVELS:
+        return [Violation(field="level", rule="level.range", message="level must be 1-5")]
+    violations: list[Violation] = []
+    by_candidates = math.ceil(candidates / rules.candidates_per_proctor)
+    if proctors < by_candidates:
+        violations.append(
+            Violation(
+                field="proctors",
+                rule="staffing.proctors_per_candidates",
+                message=f"{candidates} candidates need at least {by_candidates} proctors "
+                f"(one per {rules.candidates_per_proctor}), {proctors} assigned",
+            )
+        )
+    by_rooms = rules.min_proctors_per_theory_room * theory_rooms
+    if proctors < by_rooms:
+        violations.append(
+            Violation(
+                field="proctors",
+                rule="staffing.proctors_per_room",
+                message=f"{theory_rooms} theory rooms need at least {by_rooms} proctors "
+                f"({rules.min_proctors_per_theory_room} per room), {proctors} assigned",
+            )
+        )
+    violations += _panel_violations(
+        "practical_examiners",
+        practical_examiners,
+        minimum=max(
+            math.ceil(candidates / rules.candidates_per_practical_examiner),
+            rules.min_practical_examiners,
+        ),
+        odd=rules.practical_panel_odd,
+        level=level,
+        rules=rules,
+    )
+    if requires_review(level):
+        violations += _panel_violations(
+            "review_panel",
+            review_panel,
+            minimum=rules.min_review_panel,
+            odd=rules.review_panel_odd,
+            level=level,
+            rules=rules,
+        )
+    return violations
+
+
+def _panel_violations(
+    field: str,
+    panel: list[Examiner],
+    *,
+    minimum: int,
+    odd: bool,
+    level: int,
+    rules: StaffingRules,
+) -> list[Violation]:
+    violations: list[Violation] = []
+    size = len(panel)
+    if size < minimum:
+        violations.append(
+            Violation(
+                field=field,
+                rule=f"staffing.{field}_too_few",
+                message=f"{field.replace('_', ' ')} need at least {minimum} members, {size} "
+                "assigned",
+            )
+        )
+    # An odd panel can always reach a majority when its members disagree.
+    if odd and size % 2 == 0:
+        violations.append(
+            Violation(
+                field=field,
+                rule=f"staffing.{field}_even",
+                message=f"{field.replace('_', ' ')} must have an odd number of members, "
+                f"{size} assigned",
+            )
+        )
+    if len({examiner.examiner_id for examiner in panel}) != size:
+        violations.append(
+            Violation(
+                field=field,
+                rule="staffing.duplicate_examiner",
+                message=f"an examiner is listed more than once in {field.replace('_', ' ')}",
+            )
+        )
+    for index, examiner in enumerate(panel):
+        if level not in rules.grade_levels[examiner.grade]:
+            violations.append(
+                Violation(
+                    field=f"{field}[{index}].grade",
+                    rule="staffing.examiner_grade",
+                    message=f"examiner {examiner.examiner_id} holds the {examiner.grade} grade, "
+                    f"which does not cover level {level}",
+                )
+            )
+    return violations
+
+
+def recusals(examiners: list[Examiner], candidate: CandidateConflictFacts) -> list[Recusal]:
+    """Every conflict of interest between the examiners and one candidate.
+
+    An examiner with several conflicts appears once per reason, since each recusal is
+    recorded. Employers are compared as given, so callers pass stable identifiers (e.g.
+    unified social credit codes), not free-text names.
+    """
+    candidate_employers = {candidate.employer, *candidate.former_employers} - {""}
+    found: list[Recusal] = []
+    for examiner in examiners:
+        reasons: list[RecusalReason] = []
+        if candidate.person_key in examiner.relatives_person_keys:
+            reasons.append("relative")
+        examiner_employers = {examiner.employer, *examiner.former_employers} - {""}
+        if candidate_employers & examiner_employers:
+            reasons.append("same_employer")
+        if candidate.person_key in examiner.trained_person_keys:
+            reasons.append("trainer")
+        found += [
+            Recusal(examiner_id=examiner.examiner_id, person_key=candidate.person_key, reason=r)
+            for r in reasons
+        ]
+    return found
+
+
+# --- re-sits ----------------------------------------------------------------------------
+
+
+def resit_deadline(failed_on: date, policy: AssessmentPolicy) -> date:
+    """Last day, inclusive, on which a failed component may be re-sat."""
+    return failed_on + timedelta(days=policy.resit_window_days)
+
+
+def resit_allowed(failed_on: date, today: date, resits_used: int, policy: AssessmentPolicy) -> bool:
+    return resits_used < policy.max_resits and failed_on <= today <= resit_deadline(
+        failed_on, policy
+    )

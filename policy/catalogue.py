@@ -1,0 +1,111 @@
+"""National occupations offered for evaluation, read from ``data/occupations.json``."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.resources import files
+from typing import Final, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policy.errors import RuleViolation
+
+Component = Literal["theory", "practical", "review"]
+
+NATIONAL_LEVELS: Final = (1, 2, 3, 4, 5)
+# Technician (2) and senior technician (1) add a comprehensive review to the two exams.
+_REVIEW_LEVELS: Final = frozenset({1, 2})
+_CODE_SHAPE: Final = re.compile(r"\d-\d{2}-\d{2}-\d{2}")
+
+
+class Occupation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(pattern=r"^\d-\d{2}-\d{2}-\d{2}$", description="职业分类大典 code")
+    name: str = Field(min_length=1)
+    levels: tuple[int, ...] = Field(
+        description="National levels offered, 5 (初级工) to 1 (高级技师); a tuple so the "
+        "shared catalogue cannot be altered by a caller",
+    )
+    theory_before_practical: bool = Field(
+        description="The standard requires the theory exam passed before the practical is sat"
+    )
+    shortage: bool
+    shortage_uplift_pct: int = Field(
+        description="Extra skill-upgrading subsidy for a shortage occupation, 10-30, else 0"
+    )
+    eligibility_table: str = Field(description="Version id of the 申报条件 table it uses")
+    special_ability: bool = Field(
+        default=False, description="专项职业能力: a level-less certificate for one skill"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.special_ability:
+            if self.levels:
+                raise ValueError("a special-ability occupation has no levels")
+        elif not self.levels or any(level not in NATIONAL_LEVELS for level in self.levels):
+            raise ValueError("levels must be a non-empty selection of 1-5")
+        if len(set(self.levels)) != len(self.levels):
+            raise ValueError("levels must not repeat")
+        if self.shortage and not 10 <= self.shortage_uplift_pct <= 30:
+            raise ValueError("a shortage occupation has an uplift of 10-30 percent")
+        if not self.shortage and self.shortage_uplift_pct != 0:
+            raise ValueError("only a shortage occupation has an uplift")
+        return self
+
+
+class _CatalogueFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str
+    occupations: tuple[Occupation, ...]
+
+
+def _load() -> dict[str, Occupation]:
+    # Read at import so that rules called inside a Temporal workflow never do I/O.
+    text = files("policy").joinpath("data", "occupations.json").read_text(encoding="utf-8")
+    catalogue = _CatalogueFile.model_validate(json.loads(text))
+    by_code = {occupation.code: occupation for occupation in catalogue.occupations}
+    if len(by_code) != len(catalogue.occupations):
+        raise ValueError("occupations.json lists an occupation code twice")
+    return by_code
+
+
+_OCCUPATIONS: Final = _load()
+
+
+def get_occupation(code: str) -> Occupation:
+    try:
+        return _OCCUPATIONS[code]
+    except KeyError:
+        # Echo the input only when it looks like a code, so mistyped personal data is not
+        # copied into a message that may be logged.
+        shown = f" {code}" if _CODE_SHAPE.fullmatch(code) else ""
+        raise RuleViolation(
+            "occupation_code",
+            "catalogue.unknown_occupation",
+            f"occupation code{shown} is not in the catalogue",
+        ) from None
+
+
+def list_occupations() -> list[Occupation]:
+    return sorted(_OCCUPATIONS.values(), key=lambda occupation: occupation.code)
+
+
+def requires_review(level: int) -> bool:
+    return level in _REVIEW_LEVELS
+
+
+def required_components(occupation: Occupation, level: int) -> tuple[Component, ...]:
+    """Exams a candidate must pass for this level, theory first."""
+    if level not in occupation.levels:
+        raise RuleViolation(
+            "level",
+            "catalogue.level_not_offered",
+            f"level {level} is not offered for occupation {occupation.code}",
+        )
+    if requires_review(level):
+        return ("theory", "practical", "review")
+    return ("theory", "practical")

@@ -1,0 +1,51 @@
+"""Rule failures that name the field and the rule, and never carry personal data."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Violation(BaseModel):
+    """One broken rule, in a form that can travel in API answers and Temporal payloads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} [{self.rule}]"
+
+
+class RuleViolation(Exception):
+    """Input broke one rule; ``rule`` is a stable machine code clients may branch on.
+
+    The message is shown to people and may be logged, so it must never contain an ID
+    number, a name or any other personal data.
+    """
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        # Passing every attribute to Exception keeps the error picklable and printable
+        # when it crosses a process or Temporal boundary.
+        super().__init__(field, rule, message)
+        self.field = field
+        self.rule = rule
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} [{self.rule}]"
+
+    def as_violation(self) -> Violation:
+        return Violation(field=self.field, rule=self.rule, message=self.message)
+
+
+class RuleViolations(Exception):
+    """Input broke several rules at once, reported together so the caller fixes all."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(violations)
+        self.violations = list(violations)
+
+    def __str__(self) -> str:
+        return "; ".join(str(violation) for violation in self.violations)

@@ -1,0 +1,1 @@
+"""Contracts shared by workflows, activities, consumers and the API (pydantic, strict)."""

@@ -1,0 +1,353 @@
+"""Every event payload, grouped by the topic it travels on.
+
+Adding a field is fine within a schema version (give it a default); renaming or removing
+one needs a new ``schema_version`` that consumers accept side by side with the old one.
+Amounts are integer fen (0.01 yuan) so no float ever touches money.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from schemas.events import EventPayload, register_event
+from schemas.topics import Topic
+
+Level = int  # 1 (高级技师) .. 5 (初级工); validated with Field(ge=1, le=5) where it enters
+Component = Literal["theory", "practical", "review"]
+BodyType = Literal["S", "Y"]
+
+
+# --- skills.registration ----------------------------------------------------------------
+
+
+class _Registration(EventPayload):
+    topic: ClassVar[Topic] = Topic.REGISTRATION
+    application_id: str
+    session_id: str
+
+
+CandidateCategory = Literal[
+    "employed",
+    "registered_unemployed",
+    "migrant_worker",
+    "graduating_student",
+    "full_time_student",
+    "retired",
+    "other",
+]
+
+
+@register_event
+class RegistrationSubmitted(_Registration):
+    event_type: ClassVar[str] = "registration.submitted"
+    body_id: str
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    # Facts the incentive service's subsidy and fraud rules need, without the ID number:
+    candidate_age: int = Field(ge=0, le=130)
+    candidate_category: CandidateCategory = "employed"
+    appraisal_fee_fen: int = Field(0, ge=0)
+    first_appraisal: bool = True
+
+
+@register_event
+class RegistrationApproved(_Registration):
+    event_type: ClassVar[str] = "registration.approved"
+    eligibility_path: str
+
+
+@register_event
+class RegistrationRejected(_Registration):
+    event_type: ClassVar[str] = "registration.rejected"
+    rule: str
+    reason: str
+
+
+@register_event
+class RegistrationExpired(_Registration):
+    event_type: ClassVar[str] = "registration.expired"
+
+
+# --- skills.assessment ------------------------------------------------------------------
+
+
+@register_event
+class SessionOpened(EventPayload):
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "session.opened"
+    session_id: str
+    body_id: str
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    capacity: int = Field(ge=1)
+    exam_date: date
+
+
+@register_event
+class ExaminerRecused(EventPayload):
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "examiner.recused"
+    session_id: str
+    examiner_id: str
+    reason: Literal["same_employer", "relative", "trainer"]
+
+
+@register_event
+class ComponentScored(_Registration):
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "assessment.component_scored"
+    component: Component
+    score: float = Field(ge=0, le=100)
+    attempt: int = Field(ge=1)
+    examiner_id: str
+
+
+@register_event
+class ScoreCorrected(_Registration):
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "assessment.score_corrected"
+    component: Component
+    previous_score: float
+    new_score: float = Field(ge=0, le=100)
+    reason: str = Field(min_length=1)
+    corrected_by: str
+
+
+@register_event
+class AssessmentPassed(_Registration):
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "assessment.passed"
+    body_id: str
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    scores: dict[str, float]
+    passed_on: date
+
+
+@register_event
+class AssessmentFailed(_Registration):
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "assessment.failed"
+    body_id: str
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    scores: dict[str, float]
+    failed_components: list[str]
+    resit_deadline: date | None
+
+
+# --- skills.certificate -----------------------------------------------------------------
+
+
+class _Certificate(EventPayload):
+    topic: ClassVar[Topic] = Topic.CERTIFICATE
+    application_id: str
+
+
+@register_event
+class PublicNoticeStarted(_Certificate):
+    event_type: ClassVar[str] = "certificate.notice_started"
+    notice_ends_on: date
+
+
+@register_event
+class ObjectionRaised(_Certificate):
+    event_type: ClassVar[str] = "certificate.objection_raised"
+    objection_id: str
+
+
+@register_event
+class ObjectionResolved(_Certificate):
+    event_type: ClassVar[str] = "certificate.objection_resolved"
+    objection_id: str
+    upheld: bool
+    resolution: str
+
+
+@register_event
+class CertificateIssued(_Certificate):
+    event_type: ClassVar[str] = "certificate.issued"
+    certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
+    body_id: str
+    body_type: BodyType
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    issued_on: date
+    holder_name_masked: str
+    route: Literal["assessment", "promotion"] = "assessment"
+
+
+@register_event
+class CertificateWithheld(_Certificate):
+    event_type: ClassVar[str] = "certificate.withheld"
+    rule: str
+    reason: str
+
+
+@register_event
+class CertificateRevoked(EventPayload):
+    topic: ClassVar[Topic] = Topic.CERTIFICATE
+    event_type: ClassVar[str] = "certificate.revoked"
+    certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
+    reason: str = Field(min_length=1)
+    revoked_on: date
+
+
+# --- skills.evaluation-body -------------------------------------------------------------
+
+
+class _Body(EventPayload):
+    topic: ClassVar[Topic] = Topic.EVALUATION_BODY
+    body_id: str
+
+
+@register_event
+class BodyFiled(_Body):
+    event_type: ClassVar[str] = "body.filed"
+    body_type: BodyType
+    name: str
+    province_code: str
+    scope: list[str] = Field(description="'occupation_code:level' pairs")
+
+
+@register_event
+class BodyApproved(_Body):
+    event_type: ClassVar[str] = "body.approved"
+    filing_receipt: str
+
+
+@register_event
+class BodyRejected(_Body):
+    event_type: ClassVar[str] = "body.rejected"
+    reason: str
+
+
+@register_event
+class BodySuspended(_Body):
+    event_type: ClassVar[str] = "body.suspended"
+    reason: str
+
+
+@register_event
+class BodyReinstated(_Body):
+    event_type: ClassVar[str] = "body.reinstated"
+    reason: str
+
+
+@register_event
+class BodyRevoked(_Body):
+    event_type: ClassVar[str] = "body.revoked"
+    reason: str
+
+
+# --- skills.competition -----------------------------------------------------------------
+
+
+@register_event
+class CompetitionResultRecorded(EventPayload):
+    topic: ClassVar[Topic] = Topic.COMPETITION
+    event_type: ClassVar[str] = "competition.result_recorded"
+    competition_id: str
+    tier: str
+    occupation_code: str
+    rank: int = Field(ge=1)
+    field_size: int = Field(ge=1)
+    medal: Literal["gold", "silver", "bronze", "excellence", "none"]
+    score: float
+    competed_on: date
+
+
+@register_event
+class PromotionGranted(EventPayload):
+    topic: ClassVar[Topic] = Topic.COMPETITION
+    event_type: ClassVar[str] = "promotion.granted"
+    promotion_id: str
+    competition_id: str
+    tier: str
+    occupation_code: str
+    to_level: Level = Field(ge=1, le=5)
+    issuing_body_id: str
+    holder_name_masked: str
+    granted_on: date
+    rule_version: str
+
+
+# --- skills.incentive -------------------------------------------------------------------
+
+
+class _Incentive(EventPayload):
+    topic: ClassVar[Topic] = Topic.INCENTIVE
+
+
+SubsidyKind = Literal["skill_upgrade", "appraisal"]
+
+
+@register_event
+class SubsidyGranted(_Incentive):
+    event_type: ClassVar[str] = "subsidy.granted"
+    claim_id: str
+    kind: SubsidyKind
+    certificate_number: str
+    amount_fen: int = Field(ge=0)
+    rule_version: str
+
+
+@register_event
+class SubsidyRefused(_Incentive):
+    event_type: ClassVar[str] = "subsidy.refused"
+    claim_id: str
+    kind: SubsidyKind
+    certificate_number: str
+    rule: str
+    reason: str
+    rule_version: str
+
+
+@register_event
+class SubsidyHeld(_Incentive):
+    event_type: ClassVar[str] = "subsidy.held"
+    claim_id: str
+    kind: SubsidyKind
+    certificate_number: str
+    amount_fen: int = Field(ge=0)
+    signals: list[str]
+
+
+@register_event
+class SubsidyReviewed(_Incentive):
+    event_type: ClassVar[str] = "subsidy.reviewed"
+    claim_id: str
+    released: bool
+    reviewer: str
+    reason: str
+
+
+@register_event
+class SubsidyClawedBack(_Incentive):
+    event_type: ClassVar[str] = "subsidy.clawed_back"
+    claim_id: str
+    certificate_number: str
+    amount_fen: int = Field(ge=0)
+    reason: str
+
+
+@register_event
+class RewardGranted(_Incentive):
+    event_type: ClassVar[str] = "reward.granted"
+    competition_id: str
+    medal: str
+    amount_fen: int = Field(ge=0)
+    rule_version: str
+
+
+@register_event
+class TitleEligible(_Incentive):
+    event_type: ClassVar[str] = "title.eligible"
+    title: Literal["assistant_engineer", "engineer", "senior_engineer"]
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    certificate_number: str
+    held_since: date

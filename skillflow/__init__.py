@@ -1,0 +1,1 @@
+"""SkillFlow: the application shell — settings, the local stack, the CLI and the roles."""

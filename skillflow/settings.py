@@ -1,0 +1,116 @@
+"""Settings for every role, read from ``SKILLFLOW_*`` environment variables or a settings file.
+
+The same code runs against the embedded local stack and a production Temporal cluster,
+Apache Kafka and PostgreSQL: only these values change.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Role(StrEnum):
+    """Who is calling the API. A bearer token maps to exactly one role."""
+
+    CENTRE = "centre"
+    ENTERPRISE = "enterprise"
+    REGULATOR = "regulator"
+    RECORDS_OFFICER = "records_officer"
+    OPERATOR = "operator"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKILLFLOW_", extra="forbid", frozen=True)
+
+    temporal_address: str = Field(
+        "127.0.0.1:7233", description="host:port of the Temporal frontend"
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "skillflow"
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:19092", description="comma-separated host:port")
+    kafka_idempotent_producer: bool = Field(
+        True,
+        description="On for Apache Kafka; off for the embedded broker, which rejects InitProducerId",
+    )
+    kafka_session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
+    kafka_topic_partitions: int = Field(4, ge=1, le=256)
+
+    postgres_dsn: str = Field(
+        "postgresql://postgres@127.0.0.1:15432/skillflow",
+        description="PostgreSQL connection string (postgresql://user:password@host:port/db)",
+    )
+    person_key_secret: SecretStr = Field(
+        SecretStr("local-development-person-key-secret"),
+        description="HMAC key that turns an ID number into the person key carried by events",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_tokens: dict[str, Role] = Field(
+        default_factory=dict, description="bearer token -> role, as a JSON object"
+    )
+
+    worker_health_port: int = Field(8001, ge=0, le=65535, description="0 picks a free port")
+    consumers_health_port: int = Field(8002, ge=0, le=65535, description="0 picks a free port")
+
+    consumer_max_attempts: int = Field(
+        3, ge=1, le=20, description="tries before a message goes to its .dlq topic"
+    )
+    relay_batch_size: int = Field(500, ge=1, le=10_000)
+
+    @field_validator("postgres_dsn")
+    @classmethod
+    def _postgres_scheme(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (a libpq connection URI)")
+        return value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("must be host:port, e.g. 127.0.0.1:7233")
+        return value
+
+    @field_validator("person_key_secret")
+    @classmethod
+    def _secret_strength(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters: it protects every person key")
+        return value
+
+    @property
+    def person_key_secret_bytes(self) -> bytes:
+        return self.person_key_secret.get_secret_value().encode()
+
+
+class SettingsError(Exception):
+    """Bad settings, one line per bad value, naming the environment variable."""
+
+
+def load_settings(settings_file: Path | None = None) -> Settings:
+    """Environment variables win over the settings file (a dotenv-style ``KEY=value`` file)."""
+    settings_file = settings_file or _settings_file_from_env()
+    try:
+        if settings_file is not None:
+            if not settings_file.is_file():
+                raise SettingsError(f"settings file {settings_file} does not exist")
+            return Settings(_env_file=settings_file)
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            lines.append(f"SKILLFLOW_{field.upper()}: {error['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+def _settings_file_from_env() -> Path | None:
+    value = os.environ.get("SKILLFLOW_SETTINGS_FILE")
+    return Path(value) if value else None

@@ -1,0 +1,1 @@
+"""PostgreSQL: connection pool, ordered SQL migrations, the transactional outbox and its relay."""

@@ -1,0 +1,268 @@
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from policy.assessment import (
+    DEFAULT_ASSESSMENT_POLICY,
+    AssessmentPolicy,
+    CandidateConflictFacts,
+    Examiner,
+    ExaminerGrade,
+    check_sitting_order,
+    check_staffing,
+    effective_pass_mark,
+    evaluate_components,
+    load_assessment_policy,
+    recusals,
+    resit_allowed,
+    resit_deadline,
+    validate_score,
+)
+from policy.catalogue import Component
+from policy.errors import RuleViolation, Violation
+
+POLICY = load_assessment_policy()
+RULES = POLICY.staffing
+
+
+def _examiners(count: int, grade: ExaminerGrade = "senior", prefix: str = "E") -> list[Examiner]:
+    return [
+        Examiner(examiner_id=f"{prefix}{i}", name=f"考评员{i}", grade=grade, employer=f"org-{i}")
+        for i in range(count)
+    ]
+
+
+def _rules(violations: list[Violation]) -> set[str]:
+    return {v.rule for v in violations}
+
+
+def test_default_policy_figures() -> None:
+    assert POLICY.version == DEFAULT_ASSESSMENT_POLICY == "2024-default"
+    assert (POLICY.pass_mark, POLICY.score_min, POLICY.score_max) == (60, 0, 100)
+    assert POLICY.min_candidate_age == 16
+    assert (POLICY.resit_window_days, POLICY.max_resits) == (365, 1)
+
+
+def test_policy_pass_mark_must_lie_within_the_score_range() -> None:
+    data = POLICY.model_dump(mode="json")
+    AssessmentPolicy.model_validate(data)
+    with pytest.raises(ValidationError):
+        AssessmentPolicy.model_validate(data | {"pass_mark": 101})
+    staffing = data["staffing"] | {"grade_levels": {"ordinary": [3, 4, 5]}}
+    with pytest.raises(ValidationError):
+        AssessmentPolicy.model_validate(data | {"staffing": staffing})
+
+
+def test_unknown_policy_version_is_refused() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        load_assessment_policy("1999-none")
+    assert caught.value.field == "policy_version"
+
+
+# --- scores
+
+
+@pytest.mark.parametrize("score", [0, 60, 100, 59.5])
+def test_scores_in_range_are_accepted(score: float) -> None:
+    validate_score("theory", score, POLICY)
+
+
+@pytest.mark.parametrize("score", [-1, 100.5, 101, float("nan"), True])
+def test_scores_out_of_range_are_refused(score: float) -> None:
+    with pytest.raises(RuleViolation) as caught:
+        validate_score("practical", score, POLICY)
+    assert (caught.value.field, caught.value.rule) == ("scores.practical", "score.range")
+
+
+def test_score_for_unknown_component_is_refused() -> None:
+    with pytest.raises(RuleViolation, match=r"\[score.component\]"):
+        validate_score("interview", 70, POLICY)
+
+
+def test_candidate_passes_only_when_every_required_component_passes() -> None:
+    both: tuple[Component, ...] = ("theory", "practical")
+    assert evaluate_components(both, {"theory": 60, "practical": 75}, 60).passed
+    failed = evaluate_components(both, {"theory": 59.9, "practical": 90}, 60)
+    assert (failed.passed, failed.complete, failed.failed) == (False, True, ("theory",))
+
+
+def test_missing_component_means_incomplete() -> None:
+    outcome = evaluate_components(
+        ("theory", "practical", "review"), {"theory": 80, "practical": 80}, 60
+    )
+    assert (outcome.passed, outcome.complete, outcome.missing) == (False, False, ("review",))
+
+
+def test_scores_for_components_not_required_are_ignored() -> None:
+    assert evaluate_components(
+        ("theory", "practical"), {"theory": 70, "practical": 70, "review": 10}, 60
+    ).passed
+
+
+def test_practical_waits_for_theory_where_the_standard_says_so() -> None:
+    with pytest.raises(RuleViolation, match=r"\[score.theory_before_practical\]"):
+        check_sitting_order("practical", {}, theory_before_practical=True, pass_mark=60)
+    with pytest.raises(RuleViolation):
+        check_sitting_order("practical", {"theory": 50}, theory_before_practical=True, pass_mark=60)
+    check_sitting_order("practical", {"theory": 60}, theory_before_practical=True, pass_mark=60)
+    check_sitting_order("practical", {}, theory_before_practical=False, pass_mark=60)
+
+
+def test_enterprise_may_raise_but_not_lower_the_pass_mark() -> None:
+    assert effective_pass_mark(60, None) == 60
+    assert effective_pass_mark(60, 70) == 70
+    with pytest.raises(RuleViolation) as caught:
+        effective_pass_mark(60, 55)
+    assert (caught.value.field, caught.value.rule) == (
+        "pass_mark",
+        "enterprise.pass_mark_below_national",
+    )
+    with pytest.raises(RuleViolation, match=r"\[enterprise.pass_mark_above_max\]"):
+        effective_pass_mark(60, 101, score_max=100)
+
+
+# --- staffing
+
+
+def test_well_staffed_session_passes() -> None:
+    assert check_staffing(4, 30, 1, 2, _examiners(7), [], RULES) == []
+    assert check_staffing(2, 15, 1, 2, _examiners(3), _examiners(3, prefix="R"), RULES) == []
+
+
+def test_proctors_follow_candidates() -> None:
+    violations = check_staffing(4, 31, 1, 2, _examiners(7), [], RULES)
+    assert [v.field for v in violations] == ["proctors"]
+    assert _rules(violations) == {"staffing.proctors_per_candidates"}
+
+
+def test_proctors_follow_theory_rooms() -> None:
+    violations = check_staffing(4, 10, 2, 3, _examiners(3), [], RULES)
+    assert _rules(violations) == {"staffing.proctors_per_room"}
+
+
+def test_practical_examiners_follow_candidates() -> None:
+    violations = check_staffing(4, 20, 1, 2, _examiners(3), [], RULES)
+    assert _rules(violations) == {"staffing.practical_examiners_too_few"}
+    assert violations[0].field == "practical_examiners"
+
+
+def test_practical_panel_needs_at_least_three() -> None:
+    violations = check_staffing(4, 2, 1, 2, _examiners(1), [], RULES)
+    assert _rules(violations) == {"staffing.practical_examiners_too_few"}
+
+
+def test_even_practical_panel_is_refused() -> None:
+    violations = check_staffing(4, 15, 1, 2, _examiners(4), [], RULES)
+    assert _rules(violations) == {"staffing.practical_examiners_even"}
+
+
+def test_duplicate_examiner_is_refused() -> None:
+    panel = [*_examiners(2), _examiners(1)[0]]
+    assert _rules(check_staffing(4, 5, 1, 2, panel, [], RULES)) == {"staffing.duplicate_examiner"}
+
+
+def test_review_panel_is_required_for_levels_2_and_1() -> None:
+    for level in (2, 1):
+        violations = check_staffing(level, 5, 1, 2, _examiners(3), _examiners(2, prefix="R"), RULES)
+        assert _rules(violations) == {
+            "staffing.review_panel_too_few",
+            "staffing.review_panel_even",
+        }
+    assert check_staffing(3, 5, 1, 2, _examiners(3), [], RULES) == []
+
+
+def test_even_review_panel_is_refused() -> None:
+    violations = check_staffing(1, 5, 1, 2, _examiners(3), _examiners(4, prefix="R"), RULES)
+    assert _rules(violations) == {"staffing.review_panel_even"}
+
+
+def test_ordinary_grade_examiner_may_not_examine_level_2() -> None:
+    practical = [*_examiners(2), *_examiners(1, grade="ordinary", prefix="O")]
+    review = [*_examiners(2, prefix="R"), *_examiners(1, grade="ordinary", prefix="Q")]
+    violations = check_staffing(2, 5, 1, 2, practical, review, RULES)
+    assert {(v.field, v.rule) for v in violations} == {
+        ("practical_examiners[2].grade", "staffing.examiner_grade"),
+        ("review_panel[2].grade", "staffing.examiner_grade"),
+    }
+    assert check_staffing(3, 5, 1, 2, _examiners(3, grade="ordinary"), [], RULES) == []
+
+
+def test_staffing_refuses_a_level_outside_1_to_5() -> None:
+    assert _rules(check_staffing(6, 5, 1, 2, _examiners(3), [], RULES)) == {"level.range"}
+
+
+# --- recusal
+
+
+def test_recusal_reasons() -> None:
+    candidate = CandidateConflictFacts(
+        person_key="pk-1", employer="org-A", former_employers=["org-B"]
+    )
+    examiners = [
+        Examiner(examiner_id="colleague", name="甲", grade="senior", employer="org-A"),
+        Examiner(examiner_id="former", name="乙", grade="senior", employer="org-B"),
+        Examiner(
+            examiner_id="moved",
+            name="丙",
+            grade="senior",
+            employer="org-C",
+            former_employers=["org-A"],
+        ),
+        Examiner(
+            examiner_id="relative",
+            name="丁",
+            grade="senior",
+            employer="org-D",
+            relatives_person_keys=["pk-1"],
+        ),
+        Examiner(
+            examiner_id="trainer",
+            name="戊",
+            grade="senior",
+            employer="org-E",
+            trained_person_keys=["pk-1"],
+        ),
+        Examiner(
+            examiner_id="clear",
+            name="己",
+            grade="senior",
+            employer="org-F",
+            trained_person_keys=["pk-2"],
+        ),
+    ]
+    found = {(r.examiner_id, r.reason) for r in recusals(examiners, candidate)}
+    assert found == {
+        ("colleague", "same_employer"),
+        ("former", "same_employer"),
+        ("moved", "same_employer"),
+        ("relative", "relative"),
+        ("trainer", "trainer"),
+    }
+    assert all(r.person_key == "pk-1" for r in recusals(examiners, candidate))
+
+
+def test_no_employer_is_not_a_shared_employer() -> None:
+    candidate = CandidateConflictFacts(person_key="pk-1", employer="")
+    examiner = Examiner(examiner_id="e", name="甲", grade="senior", employer="")
+    assert recusals([examiner], candidate) == []
+
+
+def test_each_reason_of_one_examiner_is_recorded() -> None:
+    candidate = CandidateConflictFacts(person_key="pk-1", employer="org-A")
+    examiner = Examiner(
+        examiner_id="e", name="甲", grade="senior", employer="org-A", trained_person_keys=["pk-1"]
+    )
+    assert [r.reason for r in recusals([examiner], candidate)] == ["same_employer", "trainer"]
+
+
+# --- re-sits
+
+
+def test_one_resit_within_a_year() -> None:
+    failed_on = date(2024, 3, 1)
+    assert resit_deadline(failed_on, POLICY) == date(2025, 3, 1)
+    assert resit_allowed(failed_on, date(2025, 3, 1), 0, POLICY)
+    assert not resit_allowed(failed_on, date(2025, 3, 2), 0, POLICY)
+    assert not resit_allowed(failed_on, date(2024, 6, 1), 1, POLICY)
+    assert not resit_allowed(failed_on, date(2024, 2, 1), 0, POLICY)

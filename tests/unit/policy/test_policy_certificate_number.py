@@ -1,0 +1,85 @@
+import pytest
+
+from policy.certificate_number import (
+    CertificateNumberParts,
+    format_certificate_number,
+    parse_certificate_number,
+)
+from policy.errors import RuleViolation
+
+
+def _parts(**changes: object) -> CertificateNumberParts:
+    base: dict[str, object] = {
+        "body_type": "S",
+        "body_code": "0000",
+        "province_code": "21",
+        "site_serial": "000123",
+        "issue_year_yy": 25,
+        "level": 4,
+        "serial": 42,
+    }
+    return CertificateNumberParts.model_validate(base | changes)
+
+
+def test_number_round_trips() -> None:
+    number = format_certificate_number(_parts())
+    assert number == "S000021000123254000042"
+    assert len(number) == 22
+    assert parse_certificate_number(number) == _parts()
+
+
+def test_employer_number_round_trips() -> None:
+    parts = _parts(body_type="Y", body_code="1203", province_code="12", issue_year_yy=5)
+    assert parse_certificate_number(format_certificate_number(parts)) == parts
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"),
+    [
+        ({"body_type": "X"}, "body_type", "certificate_number.body_type"),
+        ({"body_code": "12a4"}, "body_code", "certificate_number.body_code"),
+        ({"body_code": "123"}, "body_code", "certificate_number.body_code"),
+        ({"province_code": "99"}, "province_code", "certificate_number.province_code"),
+        ({"site_serial": "12345"}, "site_serial", "certificate_number.site_serial"),
+        ({"issue_year_yy": 100}, "issue_year_yy", "certificate_number.issue_year"),
+        ({"level": 6}, "level", "certificate_number.level"),
+        ({"level": 0}, "level", "certificate_number.level"),
+        ({"serial": 0}, "serial", "certificate_number.serial"),
+        ({"serial": 1_000_000}, "serial", "certificate_number.serial"),
+    ],
+)
+def test_bad_part_is_refused_by_name(changes: dict[str, object], field: str, rule: str) -> None:
+    with pytest.raises(RuleViolation) as caught:
+        format_certificate_number(_parts(**changes))
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+
+
+def test_level_digit_6_is_refused_when_parsing() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        parse_certificate_number("S000021000123256000042")
+    assert (caught.value.field, caught.value.rule) == (
+        "certificate_number",
+        "certificate_number.level",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "S00002100012325400004",
+        "S0000210001232540000421",
+        "A000021000123254000042",
+        "s000021000123254000042",
+        "S00002100012325400004X",
+    ],
+)
+def test_malformed_number_is_refused(value: str) -> None:
+    with pytest.raises(RuleViolation) as caught:
+        parse_certificate_number(value)
+    assert caught.value.rule == "certificate_number.format"
+
+
+def test_serial_zero_is_refused_when_parsing() -> None:
+    with pytest.raises(RuleViolation, match=r"\[certificate_number.serial\]"):
+        parse_certificate_number("S000021000123254000000")
