@@ -25,7 +25,10 @@ from consumers.incentives.consumer import incentives_consumer
 from consumers.records.consumer import records_consumer
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
+from skillflow import kafka, temporal
+from skillflow.health import HealthServer
 from skillflow.settings import Settings
+from store.database import apply_migrations, create_pool, ensure_database
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +157,41 @@ def _subscribe(
         title=f"{consumer.name}:consume",
         description=f"The {consumer.name} service applies these events exactly once in effect",
     )(handle)
+
+
+async def run_consumers(
+    settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> None:
+    """The consumers role: every consumer group, plus an outbox relay for the events the
+    incentive service decides (only one relay in the deployment leads at a time)."""
+    await ensure_database(settings.postgres_dsn)
+    pool = await create_pool(settings.postgres_dsn, max_size=20)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+        await kafka.ensure_topics(settings)
+        client = await temporal.connect(settings)
+        runtime = ConsumerRuntime(settings=settings, pool=pool)
+        broker = build_broker(runtime, build_consumers(ConsumerDependencies(settings, client)))
+
+        async def pool_ready() -> bool:
+            return bool(await pool.fetchval("SELECT true"))
+
+        async def broker_ready() -> bool:
+            return bool(await broker.ping(timeout=2.0))
+
+        health = HealthServer("consumers", {"postgres": pool_ready, "kafka": broker_ready})
+        port = await health.start(settings.api_host, settings.consumers_health_port)
+        log.info("consumers: health on port %d", port)
+        relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
+        await broker.start()
+        try:
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+        finally:
+            await broker.stop()
+            await relay_task
+            await health.stop()
+    finally:
+        await pool.close()

@@ -17,7 +17,10 @@ from workflows import ALL_WORKFLOWS
 log = logging.getLogger(__name__)
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+async def run_worker(
+    settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> None:
+    """Run until ``stop`` is set; ``ready`` is set once the worker polls its task queue."""
     await ensure_database(settings.postgres_dsn)
     pool = await create_pool(settings.postgres_dsn, max_size=20)
     try:
@@ -47,6 +50,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
         try:
             async with worker:
+                if ready is not None:
+                    ready.set()
                 await stop.wait()
         finally:
             await relay_task

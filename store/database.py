@@ -8,6 +8,7 @@ consumers and API coming up together) apply them exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -103,10 +104,22 @@ async def ensure_database(dsn: str) -> None:
     base, _, rest = dsn.rpartition("/")
     name, _, query = rest.partition("?")
     admin_dsn = f"{base}/postgres" + (f"?{query}" if query else "")
-    conn = await asyncpg.connect(admin_dsn)
+    conn = await _connect_when_up(admin_dsn)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+async def _connect_when_up(dsn: str, timeout: float = 30.0) -> asyncpg.Connection[asyncpg.Record]:
+    """Connect, waiting while a just-started server is still recovering or starting."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await asyncpg.connect(dsn)
+        except (asyncpg.CannotConnectNowError, ConnectionRefusedError, OSError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
