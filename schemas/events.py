@@ -132,3 +132,8 @@ def parse_payload(envelope: EventEnvelope) -> EventPayload:
     """The typed payload of ``envelope``; KeyError for an event type this code does not know."""
     payload_type = EVENT_CATALOG[envelope.event_type]
     return payload_type.model_validate(envelope.payload, strict=False)
+
+
+# The catalog is filled by the payload module; importing it here means any code holding an
+# envelope can route and parse it. (Placed last: payloads imports the names above.)
+from schemas import payloads as _payloads  # noqa: E402, F401

@@ -1,0 +1,3 @@
+from skillflow.cli import main
+
+main()

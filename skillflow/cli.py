@@ -1,0 +1,192 @@
+"""The ``skillflow`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skillflow.settings import Settings, SettingsError, load_settings
+from skillflow.stack.process import StackError
+
+app = typer.Typer(
+    help="SkillFlow: vocational skill evaluation, certification and competitions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", help="Folder holding the local stack's data, logs and stack.json"),
+]
+SettingsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings-file", help="KEY=value file of SKILLFLOW_* settings (environment wins)"
+    ),
+]
+DEFAULT_DATA_DIR = Path(".skillflow")
+
+
+def _exit(code: int) -> None:
+    """End the process explicitly: a Temporal client torn down by the interpreter at exit can
+    abort it (temporalio/sdk-python#300), so roles and commands leave with os._exit."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"skillflow: {message}", err=True)
+    _exit(code)
+
+
+def _settings(settings_file: Path | None) -> Settings:
+    try:
+        return load_settings(settings_file)
+    except SettingsError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+def _run_role(
+    role: Callable[[Settings, asyncio.Event], Awaitable[None]], settings: Settings
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await role(settings, stop)
+
+    try:
+        asyncio.run(main())
+    except (OSError, StackError) as exc:
+        _fail(f"{type(exc).__name__}: {exc}", 1)
+    _exit(0)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_port: Annotated[int, typer.Option(help="HTTP API and operator page")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC)")] = 7233,
+    temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI")] = 8233,
+    temporal_http_port: Annotated[int, typer.Option(help="Temporal HTTP API")] = 7243,
+    kafka_port: Annotated[int, typer.Option(help="Kafka-compatible broker")] = 19092,
+    postgres_port: Annotated[int, typer.Option(help="PostgreSQL")] = 15432,
+    worker_health_port: Annotated[int, typer.Option(help="worker health endpoint")] = 8001,
+    consumers_health_port: Annotated[int, typer.Option(help="consumers health endpoint")] = 8002,
+    headless: Annotated[bool, typer.Option(help="Do not serve the Temporal Web UI")] = False,
+) -> None:
+    """Start the whole service on the embedded local stack, in the foreground (Ctrl-C stops it)."""
+    from skillflow.stack.local import LocalStack, StackPorts
+
+    ports = StackPorts(
+        api=api_port,
+        temporal=temporal_port,
+        temporal_ui=temporal_ui_port,
+        temporal_http=temporal_http_port,
+        kafka=kafka_port,
+        postgres=postgres_port,
+        worker_health=worker_health_port,
+        consumers_health=consumers_health_port,
+    )
+    stack = LocalStack(data_dir, ports, ui=not headless)
+    try:
+        code = stack.run()
+    except StackError as exc:
+        _fail(str(exc), 1)
+        return
+    typer.echo("SkillFlow stopped.")
+    _exit(code)
+
+
+@app.command()
+def worker(settings_file: SettingsFile = None) -> None:
+    """Run the Temporal worker (every workflow and activity) and the outbox relay."""
+    from skillflow.worker import run_worker
+
+    _run_role(run_worker, _settings(settings_file))
+
+
+@app.command()
+def consumers(settings_file: SettingsFile = None) -> None:
+    """Run the Kafka consumers: the records service and the incentive service."""
+    from consumers.app import run_consumers
+
+    _run_role(run_consumers, _settings(settings_file))
+
+
+@app.command()
+def api(settings_file: SettingsFile = None) -> None:
+    """Run the HTTP API (OpenAPI at /docs, operator page at /operator)."""
+    from api.server import run_api
+
+    _run_role(run_api, _settings(settings_file))
+
+
+@app.command()
+def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Show whether the local stack in DATA_DIR runs, and the health of each role."""
+    from skillflow.stack.local import read_stack_file
+    from skillflow.stack.status import print_status
+
+    try:
+        addresses = read_stack_file(data_dir)
+    except StackError as exc:
+        _fail(str(exc), 1)
+        return
+    _exit(0 if print_status(addresses) else 1)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    candidates: Annotated[int, typer.Option(min=1, max=2000, help="candidates to register")] = 36,
+) -> None:
+    """Drive a realistic scenario through the running service and print what happened."""
+    from skillflow.demo import run_demo
+    from skillflow.stack.local import read_stack_file
+
+    try:
+        addresses = read_stack_file(data_dir)
+        ok = asyncio.run(run_demo(addresses, candidates))
+    except StackError as exc:
+        _fail(str(exc), 1)
+        return
+    _exit(0 if ok else 1)
+
+
+@app.command()
+def asyncapi(
+    output: Annotated[
+        Path | None, typer.Option(help="write here instead of standard output")
+    ] = None,
+) -> None:
+    """Print the AsyncAPI document of the event contract (generated from the consumers)."""
+    from consumers.asyncapi import asyncapi_document
+
+    document = asyncapi_document()
+    if output is None:
+        typer.echo(document)
+    else:
+        output.write_text(document + "\n")
+    _exit(0)
+
+
+def main() -> None:
+    app()

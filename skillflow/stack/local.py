@@ -1,0 +1,325 @@
+"""``skillflow up``: the whole service on one machine, in the foreground.
+
+Start order: PostgreSQL, broker, Temporal; then the one-time set-up (database, migrations,
+topics, search attributes); then the roles (worker, consumers, API), each its own process
+configured only through ``SKILLFLOW_*`` variables, exactly as in production. Stop order is
+the reverse, on SIGINT or SIGTERM, each process given a few seconds before it is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from skillflow import kafka, temporal
+from skillflow.settings import Role, Settings
+from skillflow.stack.process import ManagedProcess, StackError, port_is_free
+from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
+from store.database import apply_migrations, create_pool, ensure_database
+
+STACK_FILE = "stack.json"
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    api: int = 8000
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    temporal_http: int = 7243
+    kafka: int = 19092
+    postgres: int = 15432
+    worker_health: int = 8001
+    consumers_health: int = 8002
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Kept in the data folder so person keys and tokens stay the same across restarts."""
+
+    person_key_secret: str
+    tokens: dict[str, str]  # role -> token
+
+    @classmethod
+    def load_or_create(cls, data_dir: Path) -> StackSecrets:
+        path = data_dir / "secrets.json"
+        if path.exists():
+            raw = json.loads(path.read_text())
+            return cls(raw["person_key_secret"], raw["tokens"])
+        made = cls(
+            secrets.token_urlsafe(32), {role.value: secrets.token_urlsafe(24) for role in Role}
+        )
+        path.write_text(json.dumps(asdict(made), indent=2))
+        path.chmod(0o600)
+        return made
+
+
+def read_stack_file(data_dir: Path) -> dict[str, Any]:
+    """The running stack's addresses (``skillflow demo``, ``status`` and the tests use it)."""
+    path = data_dir / STACK_FILE
+    if not path.exists():
+        raise StackError(
+            f"no running stack in {data_dir}: start one with `skillflow up --data-dir {data_dir}`"
+        )
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+class LocalStack:
+    def __init__(
+        self, data_dir: Path, ports: StackPorts, *, ui: bool = True, out: IO[str] = sys.stdout
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.ports = ports
+        self.ui = ui
+        self.out = out
+        self._lock_file: IO[str] | None = None
+        self._servers: list[ManagedProcess] = []
+        self._roles: list[ManagedProcess] = []
+        self._stop_requested = False
+
+    # --- start-up checks ---------------------------------------------------------------
+
+    def _claim_data_dir(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise StackError(
+                f"cannot write to data folder {self.data_dir} ({exc.strerror}): choose another with --data-dir"
+            ) from None
+        self._lock_file = (self.data_dir / "stack.lock").open("a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or "another process"
+            raise StackError(
+                f"SkillFlow is already running on {self.data_dir} (pid {holder}): stop it with Ctrl-C, "
+                "or start another with a different --data-dir and ports"
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+
+    def _check_ports(self) -> None:
+        wanted = asdict(self.ports)
+        if not self.ui:
+            wanted.pop("temporal_ui")
+        seen: dict[int, str] = {}
+        for name, port in wanted.items():
+            if port in seen:
+                raise StackError(
+                    f"ports for {seen[port]} and {name} are both {port}: give each its own"
+                )
+            seen[port] = name
+            if not port_is_free(port):
+                option = "--" + name.replace("_", "-") + "-port"
+                raise StackError(
+                    f"port {port} ({name}) is already in use: free it or pass {option} with another port"
+                )
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def settings(self, secrets_: StackSecrets) -> Settings:
+        return Settings(
+            temporal_address=f"127.0.0.1:{self.ports.temporal}",
+            kafka_bootstrap_servers=f"127.0.0.1:{self.ports.kafka}",
+            kafka_idempotent_producer=False,  # the embedded broker rejects InitProducerId
+            kafka_session_timeout_ms=6_000,
+            postgres_dsn=f"postgresql://postgres@127.0.0.1:{self.ports.postgres}/skillflow",
+            person_key_secret=secrets_.person_key_secret,
+            api_host="127.0.0.1",
+            api_port=self.ports.api,
+            api_tokens={token: Role(role) for role, token in secrets_.tokens.items()},
+            worker_health_port=self.ports.worker_health,
+            consumers_health_port=self.ports.consumers_health,
+        )
+
+    def run(self) -> int:
+        """Start everything, wait for a stop signal, stop everything. Returns the exit code."""
+        self._claim_data_dir()
+        self._check_ports()
+        previous = {
+            sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            return self._run()
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _request_stop(self, signum: int, _frame: object) -> None:
+        self._stop_requested = True
+
+    def _run(self) -> int:
+        started = time.monotonic()
+        secrets_ = StackSecrets.load_or_create(self.data_dir)
+        settings = self.settings(secrets_)
+        self._say(f"SkillFlow: starting the local stack in {self.data_dir}")
+        postgres = PostgresServer(self.data_dir, self.ports.postgres)
+        broker = KafkaBroker(self.data_dir, self.ports.kafka)
+        temporal_server = TemporalServer(
+            self.data_dir,
+            self.ports.temporal,
+            self.ports.temporal_ui if self.ui else None,
+            self.ports.temporal_http,
+        )
+        for server in (postgres, broker, temporal_server):
+            self._servers.append(server.process)
+            server.start()
+            if self._stop_requested:
+                return 130
+        asyncio.run(_prepare(settings))
+        env = {**os.environ, **_settings_env(settings)}
+        for role in ("worker", "consumers", "api"):
+            process = ManagedProcess(
+                role,
+                [sys.executable, "-m", "skillflow", role],
+                log_path=self.data_dir / "logs" / f"{role}.log",
+                env=env,
+                stop_signal=signal.SIGTERM,
+            )
+            self._roles.append(process)
+            process.start()
+        self._wait_ready(settings)
+        addresses = self.addresses(settings, secrets_)
+        (self.data_dir / STACK_FILE).write_text(json.dumps(addresses, indent=2))
+        self._print_addresses(addresses, time.monotonic() - started)
+        while not self._stop_requested:
+            for process in self._servers + self._roles:
+                if not process.running():
+                    self._say(f"SkillFlow: {process.exit_message()}")
+                    return 1
+            time.sleep(0.3)
+        return 0
+
+    def _wait_ready(self, settings: Settings, timeout: float = 90.0) -> None:
+        checks = {
+            "worker": f"http://127.0.0.1:{settings.worker_health_port}/health/ready",
+            "consumers": f"http://127.0.0.1:{settings.consumers_health_port}/health/ready",
+            "api": f"http://127.0.0.1:{settings.api_port}/health/ready",
+        }
+        deadline = time.monotonic() + timeout
+        pending = dict(checks)
+        while pending:
+            if self._stop_requested:
+                raise StackError("stopped while starting")
+            for process in self._roles:
+                if not process.running():
+                    raise StackError(process.exit_message())
+            for name, url in list(pending.items()):
+                if _http_ok(url):
+                    del pending[name]
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{', '.join(pending)} not ready within {timeout:.0f}s; see {self.data_dir / 'logs'}"
+                )
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Roles first (they drain and commit), then the servers they use, newest first."""
+        for process in reversed(self._roles):
+            process.stop(timeout=15)
+        for process in reversed(self._servers):
+            process.stop(timeout=15)
+        self._roles.clear()
+        self._servers.clear()
+        (self.data_dir / STACK_FILE).unlink(missing_ok=True)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    # --- output --------------------------------------------------------------------------
+
+    def addresses(self, settings: Settings, secrets_: StackSecrets) -> dict[str, Any]:
+        api = f"http://127.0.0.1:{self.ports.api}"
+        return {
+            "api": api,
+            "api_docs": f"{api}/docs",
+            "operator_page": f"{api}/operator",
+            "temporal": settings.temporal_address,
+            "temporal_ui": f"http://127.0.0.1:{self.ports.temporal_ui}" if self.ui else None,
+            "kafka": settings.kafka_bootstrap_servers,
+            "postgres": settings.postgres_dsn,
+            "health": {
+                "worker": f"http://127.0.0.1:{self.ports.worker_health}/health/ready",
+                "consumers": f"http://127.0.0.1:{self.ports.consumers_health}/health/ready",
+                "api": f"{api}/health/ready",
+            },
+            "tokens": secrets_.tokens,
+            "pid": os.getpid(),
+            "data_dir": str(self.data_dir),
+        }
+
+    def _print_addresses(self, addresses: dict[str, Any], seconds: float) -> None:
+        self._say(f"SkillFlow is up ({seconds:.1f}s). Ctrl-C stops everything.")
+        for label, key in [
+            ("API", "api"),
+            ("OpenAPI docs", "api_docs"),
+            ("Operator page", "operator_page"),
+            ("Temporal", "temporal"),
+            ("Temporal UI", "temporal_ui"),
+            ("Kafka", "kafka"),
+            ("PostgreSQL", "postgres"),
+        ]:
+            if addresses[key]:
+                self._say(f"  {label:<14} {addresses[key]}")
+        self._say(f"  {'Tokens, logs':<14} {self.data_dir / STACK_FILE}, {self.data_dir / 'logs'}")
+        self._say("  Try it:        skillflow demo" + _data_dir_option(self.data_dir))
+
+    def _say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+def _data_dir_option(data_dir: Path) -> str:
+    default = Path(".skillflow").resolve()
+    return "" if data_dir == default else f" --data-dir {data_dir}"
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    env = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if name == "person_key_secret":
+            value = settings.person_key_secret.get_secret_value()
+        if isinstance(value, dict | list):
+            value = json.dumps(value)
+        env[f"SKILLFLOW_{name.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return env
+
+
+async def _prepare(settings: Settings) -> None:
+    """One-time set-up before the roles start, so they do not race to do it."""
+    await ensure_database(settings.postgres_dsn)
+    pool = await create_pool(settings.postgres_dsn, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+    finally:
+        await pool.close()
+    await kafka.ensure_topics(settings)
+    client = await temporal.connect(settings)
+    await temporal.ensure_search_attributes(client, settings.temporal_namespace)

@@ -1,0 +1,118 @@
+"""The outbox relay on the real broker: order per key, and no event lost while the broker is down."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from schemas.events import EventEnvelope, build_event
+from schemas.payloads import RegistrationExpired
+from skillflow import kafka
+from skillflow.stack.process import free_port
+from skillflow.stack.servers import KafkaBroker
+from store.database import apply_migrations, create_pool, ensure_database
+from store.outbox import enqueue
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def own_database(stack) -> AsyncIterator[asyncpg.Pool]:
+    """A database of its own: relay leadership is an advisory lock per database, and the
+    session's roles hold the one in the main database."""
+    dsn = stack.settings.postgres_dsn.rsplit("/", 1)[0] + f"/relay_{uuid.uuid4().hex[:8]}"
+    await ensure_database(dsn)
+    pool = await create_pool(dsn, max_size=5)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+    yield pool
+    await pool.close()
+
+
+def _event(person_key: str, n: int) -> EventEnvelope:
+    application_id = f"order-{uuid.uuid4().hex}"
+    return build_event(
+        RegistrationExpired(application_id=application_id, session_id=f"s-{n}"),
+        business_key=application_id,
+        occurred_at=datetime.now(UTC),
+        producer="tests",
+        correlation_id=application_id,
+        person_key=person_key,
+    )
+
+
+async def _read_all(
+    bootstrap: str, topic: str, expected: int, timeout: float = 30
+) -> list[EventEnvelope]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"t-{uuid.uuid4().hex}",
+    )
+    await consumer.start()
+    seen: list[EventEnvelope] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(seen) < expected:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    seen += [EventEnvelope.model_validate_json(r.value) for r in records]
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def test_relay_keeps_per_person_order_and_survives_a_broker_outage(
+    stack, own_database, tmp_path
+) -> None:
+    port = free_port()
+    broker = KafkaBroker(tmp_path, port)
+    broker.start()
+    settings = stack.settings.model_copy(
+        update={"kafka_bootstrap_servers": broker.bootstrap_servers}
+    )
+    await kafka.ensure_topics(settings)
+    stop = asyncio.Event()
+    relay = asyncio.create_task(kafka.run_outbox_relay(settings, own_database, stop))
+    people = [uuid.uuid4().hex * 2 for _ in range(3)]
+    try:
+        first = [_event(people[n % 3], n) for n in range(30)]
+        async with own_database.acquire() as conn, conn.transaction():
+            await enqueue(conn, *first)
+        seen = await _read_all(broker.bootstrap_servers, "skills.registration", len(first))
+        for person in people:
+            assert [e.event_id for e in seen if e.person_key == person] == [
+                e.event_id for e in first if e.person_key == person
+            ]
+
+        broker.process.stop()
+        during = [_event(people[n % 3], n) for n in range(10)]
+        async with own_database.acquire() as conn, conn.transaction():
+            await enqueue(conn, *during)
+        await asyncio.sleep(4)
+        row = await own_database.fetchrow(
+            "SELECT count(*) AS unsent, max(attempts) AS attempts FROM outbox.events WHERE sent_at IS NULL"
+        )
+        assert row["unsent"] == len(during)
+
+        broker = KafkaBroker(tmp_path, port)  # memory storage: a fresh, empty broker
+        broker.start()
+        await kafka.ensure_topics(settings)
+        delivered = await _read_all(
+            broker.bootstrap_servers, "skills.registration", len(during), timeout=60
+        )
+        assert {e.event_id for e in delivered} >= {e.event_id for e in during}
+        assert (
+            await own_database.fetchval("SELECT count(*) FROM outbox.events WHERE sent_at IS NULL")
+            == 0
+        )
+    finally:
+        stop.set()
+        await asyncio.wait_for(relay, 30)
+        broker.process.stop()
