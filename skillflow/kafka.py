@@ -50,32 +50,52 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         enable_idempotence=settings.kafka_idempotent_producer,
         acks="all",
         linger_ms=5,
-        request_timeout_ms=15_000,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
     )
 
 
-async def run_outbox_relay(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-    """Relay the outbox until ``stop``; the producer reconnects by itself if the broker goes."""
-    producer = make_producer(settings)
-    while not stop.is_set():
-        try:
-            await producer.start()
-            break
-        except Exception as exc:  # broker not up yet: keep trying, events wait in the outbox
-            log.warning("outbox relay: broker unavailable (%s); retrying", exc)
-            await producer.stop()
-            producer = make_producer(settings)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 2.0)
-    if stop.is_set():
-        await producer.stop()
-        return
+class RelayProducer:
+    """The relay's producer, replaced by a fresh one after the broker failed a batch.
 
-    async def send(topic: str, key: bytes, value: bytes) -> object:
+    A fresh producer starts from fresh metadata: a broker that came back without a topic
+    (the embedded broker keeps topics in memory) would otherwise acknowledge writes to a
+    partition it does not have, and drop them.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        # A batch's sends run concurrently: one of them starts the producer, the rest wait,
+        # so the whole batch goes through one producer in order.
+        self._starting = asyncio.Lock()
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> object:
+        async with self._starting:
+            if self._producer is None:
+                producer = make_producer(self._settings)
+                try:
+                    await producer.start()
+                except Exception:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            producer = self._producer
         return await (await producer.send(topic, value, key=key))
 
-    relay = OutboxRelay(pool, send, batch_size=settings.relay_batch_size)
+    async def reset(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+
+async def run_outbox_relay(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+    """Relay the outbox until ``stop``. While the broker is away events wait in the outbox."""
+    producer = RelayProducer(settings)
+    relay = OutboxRelay(
+        pool, producer.send, batch_size=settings.relay_batch_size, on_broker_failure=producer.reset
+    )
     try:
         await relay.run(stop)
     finally:
-        await producer.stop()
+        await producer.reset()

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="On for Apache Kafka; off for the embedded broker, which rejects InitProducerId",
     )
     kafka_session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
+    kafka_request_timeout_ms: int = Field(
+        15_000,
+        ge=1_000,
+        le=300_000,
+        description="how long the relay waits for the broker to acknowledge",
+    )
     kafka_topic_partitions: int = Field(4, ge=1, le=256)
 
     postgres_dsn: str = Field(

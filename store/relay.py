@@ -40,13 +40,15 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
-        max_backoff_seconds: float = 30.0,
+        max_backoff_seconds: float = 10.0,
+        on_broker_failure: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._send = send
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
         self._max_backoff = max_backoff_seconds
+        self._on_broker_failure = on_broker_failure
         self._wakeup = asyncio.Event()
         self.stats = RelayStats()
 
@@ -85,6 +87,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             if sent < 0:  # the broker refused: back off, then retry the same rows
+                if self._on_broker_failure is not None:
+                    await self._on_broker_failure()
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue

@@ -64,6 +64,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         kafka_bootstrap_servers=broker.bootstrap_servers,
         kafka_idempotent_producer=False,
         kafka_session_timeout_ms=3_000,
+        kafka_request_timeout_ms=3_000,
         task_queue=f"skillflow-test-{uuid.uuid4().hex[:8]}",
         person_key_secret="integration-test-person-key-secret",  # type: ignore[arg-type]
         api_tokens={token: role for role, token in tokens.items()},
