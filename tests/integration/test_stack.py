@@ -147,3 +147,53 @@ def test_second_start_port_conflict_and_unwritable_folder_are_refused(
     assert "cannot write to data folder" in unwritable.stderr and "--data-dir" in unwritable.stderr
     code, out, _ = up.stop(signal.SIGTERM)
     assert code == 0, out
+
+
+async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: Path) -> None:
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from schemas.evaluation_body import BodyDecision, BodyFiling, BodyRun, BodyState, ScopeEntry
+
+    data_dir, ports = tmp_path / "data", _ports()
+    first = UpProcess(data_dir, ports)
+    try:
+        addresses = first.wait_up()
+        client = await Client.connect(
+            str(addresses["temporal"]), data_converter=pydantic_data_converter
+        )
+        filing = BodyFiling(
+            body_id="S-RESTART-1",
+            body_type="S",
+            name="沈阳市职业技能鉴定中心",
+            province_code="21",
+            site_serial="000001",
+            scope=[ScopeEntry(occupation_code="6-31-01-03", level=4)],
+        )
+        handle = await client.start_workflow(
+            "EvaluationBodyWorkflow",
+            BodyRun(filing=filing),
+            id="body-S-RESTART-1",
+            task_queue="skillflow",
+        )
+        assert (await handle.query("status", result_type=BodyState)).status == "submitted"
+        code, out, _ = first.stop(signal.SIGTERM)
+        assert code == 0, out
+    finally:
+        if first.process.poll() is None:
+            first.process.kill()
+
+    second = UpProcess(data_dir, ports)
+    try:
+        addresses = second.wait_up()
+        client = await Client.connect(
+            str(addresses["temporal"]), data_converter=pydantic_data_converter
+        )
+        handle = client.get_workflow_handle("body-S-RESTART-1")
+        state = await handle.execute_update(
+            "decide", BodyDecision(approve=True, decided_by="regulator"), result_type=BodyState
+        )
+        assert state.status == "active"
+        assert state.filing_receipt
+    finally:
+        second.stop(signal.SIGINT)

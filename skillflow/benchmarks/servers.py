@@ -1,0 +1,53 @@
+"""Fresh servers for a benchmark run, on free ports in a temporary folder."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from skillflow import kafka, temporal
+from skillflow.settings import Role, Settings
+from skillflow.stack.process import free_port
+from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
+from store.database import apply_migrations, create_pool, ensure_database
+
+
+@asynccontextmanager
+async def benchmark_servers() -> AsyncIterator[Settings]:
+    with tempfile.TemporaryDirectory(prefix="skillflow-bench-") as folder:
+        data_dir = Path(folder)
+        postgres = PostgresServer(data_dir, free_port())
+        broker = KafkaBroker(data_dir, free_port())
+        temporal_server = TemporalServer(data_dir, free_port(), None, free_port())
+        processes = [postgres.process, broker.process, temporal_server.process]
+        try:
+            postgres.start()
+            broker.start()
+            temporal_server.start()
+            settings = Settings(
+                temporal_address=f"127.0.0.1:{temporal_server.port}",
+                kafka_bootstrap_servers=broker.bootstrap_servers,
+                kafka_idempotent_producer=False,
+                kafka_session_timeout_ms=6_000,
+                postgres_dsn=postgres.dsn(),
+                person_key_secret=secrets.token_urlsafe(24),
+                api_tokens={secrets.token_urlsafe(16): role for role in Role},
+                task_queue="skillflow-bench",
+                worker_health_port=0,
+                consumers_health_port=0,
+            )
+            await ensure_database(settings.postgres_dsn)
+            pool = await create_pool(settings.postgres_dsn, max_size=2)
+            async with pool.acquire() as conn:
+                await apply_migrations(conn)
+            await pool.close()
+            await kafka.ensure_topics(settings)
+            client = await temporal.connect(settings)
+            await temporal.ensure_search_attributes(client, settings.temporal_namespace)
+            yield settings
+        finally:
+            for process in reversed(processes):
+                process.stop()
