@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -60,7 +60,6 @@ class ConsumerRuntime:
     pool: asyncpg.Pool | None = None
     applied: int = 0
     dead_lettered: int = 0
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 async def _raw_body(message: Any) -> Any:
@@ -81,6 +80,8 @@ def build_broker(
         apply_types=False,
         enable_idempotence=settings.kafka_idempotent_producer,
         client_id="skillflow-consumers",
+        # "Received"/"Processed" per batch is debugging detail, not an operator's log.
+        log_level=logging.DEBUG,
     )
     dead_letter_publishers = {
         topic.value: broker.publisher(
@@ -140,11 +141,10 @@ def _subscribe(
             )
         runtime.applied += outcome.applied
         runtime.dead_lettered += len(outcome.dead_letters)
-        runtime.stats[consumer.name] = runtime.stats.get(consumer.name, 0) + outcome.applied
 
     handle.__name__ = f"{consumer.name}_handler"
     broker.subscriber(
-        *(topic.value for topic in consumer.topics),
+        *(str(topic) for topic in consumer.topics),
         group_id=consumer.name,
         batch=True,
         max_records=batch_max_records,

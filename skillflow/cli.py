@@ -172,6 +172,25 @@ def demo(
 
 
 @app.command()
+def benchmark(
+    which: Annotated[
+        list[str] | None, typer.Argument(help="consumers, certification (default: both)")
+    ] = None,
+    events: Annotated[
+        int, typer.Option(min=100, help="events for the consumers benchmark")
+    ] = 20_000,
+    candidates: Annotated[
+        int, typer.Option(min=10, help="candidates for the certification benchmark")
+    ] = 500,
+) -> None:
+    """Measure throughput on fresh local servers, next to the raw engines in the same run."""
+    from skillflow.benchmarks.report import run_benchmarks
+
+    ok = asyncio.run(run_benchmarks(which or ["consumers", "certification"], events, candidates))
+    _exit(0 if ok else 1)
+
+
+@app.command()
 def asyncapi(
     output: Annotated[
         Path | None, typer.Option(help="write here instead of standard output")

@@ -1,0 +1,40 @@
+"""Runs the chosen benchmarks on fresh servers and prints their figures."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from typing import Any
+
+from rich.console import Console
+
+from skillflow.benchmarks.servers import benchmark_servers
+
+BENCHMARKS = {
+    "consumers": "skillflow.benchmarks.consumers",
+    "certification": "skillflow.benchmarks.certification",
+}
+
+
+async def run_benchmarks(which: list[str], events: int, candidates: int) -> bool:
+    console = Console()
+    unknown = [name for name in which if name not in BENCHMARKS]
+    if unknown:
+        console.print(
+            f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
+        return False
+    size = {"consumers": events, "certification": candidates}
+    results: dict[str, Any] = {}
+    for name in which:
+        module = importlib.import_module(BENCHMARKS[name])
+        console.print(
+            f"[bold]{name}[/bold]: starting fresh servers (PostgreSQL, broker, Temporal dev server with SQLite)"
+        )
+        started = time.monotonic()
+        async with benchmark_servers() as settings:
+            results[name] = await module.run(settings, size[name])
+        console.print(json.dumps(results[name], indent=2, default=str))
+        console.print(f"[dim]{name} took {time.monotonic() - started:.1f}s[/dim]")
+    return True
