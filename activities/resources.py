@@ -22,4 +22,43 @@ class ActivityResources:
 def build_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
     """Every activity the worker registers, bound to ``resources``."""
     activities: list[Callable[..., Any]] = []
+    activities += certification_activities(resources)
+    activities += records_activities(resources)
     return activities
+
+
+def certification_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
+    from activities.application import ApplicationActivities
+    from activities.certificate import CertificateActivities
+    from activities.evaluation_body import EvaluationBodyActivities
+    from activities.exam_session import ExamSessionActivities
+
+    body = EvaluationBodyActivities(resources)
+    session = ExamSessionActivities(resources)
+    application = ApplicationActivities(resources)
+    certificate = CertificateActivities(resources)
+    return [
+        body.assessment_policy,
+        body.record_body_filed,
+        body.record_body_status,
+        body.sample_certificates,
+        body.record_quality_review,
+        session.open_session,
+        session.session_roster,
+        session.record_session_status,
+        application.record_review,
+        application.record_assessment,
+        application.record_correction,
+        application.record_objection,
+        application.record_resolution,
+        application.record_stage,
+        certificate.issue_certificate,
+        certificate.record_withholding,
+        certificate.revoke_certificate,
+    ]
+
+
+def records_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
+    from activities.title_equivalence import title_equivalence_activities
+
+    return title_equivalence_activities(resources.pool)

@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health, operations
+from api.routes import health, incentives, operations, records
 from api.services import ApiServices
 from skillflow import temporal
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 
 ROUTERS = [health.router, operations.router, operations.page_router]
+ROUTERS += [records.router, incentives.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

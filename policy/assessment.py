@@ -64,6 +64,12 @@ class AssessmentPolicy(BaseModel):
         "calendar days keep workflows free of a holiday calendar, so a version sets a "
         "figure that covers the working days it stands for.",
     )
+    public_notice_seconds_override: int | None = Field(
+        default=None,
+        ge=0,
+        description="Demo and rehearsal versions only: the notice lasts this many seconds "
+        "instead of public_notice_days, so a walkthrough reaches issuance in minutes",
+    )
     resit_window_days: int = Field(ge=0, description="Days after a failure a re-sit may be sat")
     max_resits: int = Field(ge=0, description="Re-sits allowed per failed component")
     quality_sample_pct: int = Field(
@@ -361,3 +367,13 @@ def resit_allowed(failed_on: date, today: date, resits_used: int, policy: Assess
     return resits_used < policy.max_resits and failed_on <= today <= resit_deadline(
         failed_on, policy
     )
+
+
+# --- public notice ----------------------------------------------------------------------
+
+
+def public_notice_duration(policy: AssessmentPolicy) -> timedelta:
+    """How long a pass stays in public notice (公示) before the certificate may issue."""
+    if policy.public_notice_seconds_override is not None:
+        return timedelta(seconds=policy.public_notice_seconds_override)
+    return timedelta(days=policy.public_notice_days)

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from consumers.delivery import Consumer
+from consumers.delivery import Consumer, Handler
+from consumers.incentives.candidates import candidate_handlers
+from consumers.incentives.promotions import promotion_handler
+from consumers.incentives.rewards import on_competition_result
+from consumers.incentives.subsidies import on_certificate_issued, on_certificate_revoked
 from schemas.topics import Topic
 from skillflow.settings import Settings
 
 
 def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
+    handlers: dict[str, Handler] = {
+        **candidate_handlers(),
+        "certificate.issued": on_certificate_issued,
+        "certificate.revoked": on_certificate_revoked,
+        "competition.result_recorded": on_competition_result,
+        "promotion.granted": promotion_handler(temporal, settings.task_queue),
+    }
     return Consumer(
         name="incentives",
         topics=(
@@ -19,5 +30,5 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
             Topic.COMPETITION,
             Topic.INCENTIVE,
         ),
-        handlers={},
+        handlers=handlers,
     )

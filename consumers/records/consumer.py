@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from consumers.delivery import Consumer
+from consumers.records.archive import archive_handlers
 from schemas.topics import Topic
 from skillflow.settings import Settings
 
@@ -18,5 +19,5 @@ def records_consumer(settings: Settings) -> Consumer:
             Topic.COMPETITION,
             Topic.INCENTIVE,
         ),
-        handlers={},
+        handlers=archive_handlers(),
     )

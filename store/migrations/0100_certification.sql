@@ -148,6 +148,8 @@ CREATE INDEX certificates_body ON certification.certificates (body_id, issued_on
 CREATE TABLE certification.quality_reviews (
     body_id          text        NOT NULL,
     certificate_number char(22)  NOT NULL,
+    -- a retried sampling activity returns the rows its sample id already picked
+    sample_id        text        NOT NULL,
     sampled_at       timestamptz NOT NULL,
     passed           boolean,
     finding          text,

@@ -1,0 +1,424 @@
+"""Activities of the application workflow. Each writes the application's row and the
+events of its step in one transaction; event ids come from business keys, so a retry
+changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+
+from activities.resources import ActivityResources
+from policy.assessment import CandidateConflictFacts, Examiner, recusals
+from schemas.application import (
+    AssessmentRecord,
+    CorrectionRecord,
+    ObjectionRecord,
+    ResolutionRecord,
+    ReviewOutcome,
+    ReviewRecord,
+    StageRecord,
+)
+from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.payloads import (
+    AssessmentFailed,
+    AssessmentPassed,
+    CertificateWithheld,
+    ComponentScored,
+    ExaminerRecused,
+    ObjectionRaised,
+    ObjectionResolved,
+    PublicNoticeStarted,
+    RegistrationApproved,
+    RegistrationExpired,
+    RegistrationRejected,
+    ScoreCorrected,
+)
+from store.database import Connection
+from store.outbox import enqueue
+
+PRODUCER = "skillflow.application"
+
+
+def _event(
+    payload: EventPayload,
+    business_key: str,
+    application_id: str,
+    person_key: str,
+    occurred_at: datetime,
+) -> EventEnvelope:
+    return build_event(
+        payload,
+        business_key=business_key,
+        occurred_at=occurred_at,
+        producer=PRODUCER,
+        correlation_id=f"application-{application_id}",
+        person_key=person_key,
+    )
+
+
+async def _set_stage(
+    conn: Connection,
+    application_id: str,
+    stage: str,
+    occurred_at: datetime,
+    rule: str | None = None,
+    reason: str | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE certification.applications
+           SET stage = $2, stage_rule = coalesce($3, stage_rule),
+               stage_reason = coalesce($4, stage_reason), updated_at = $5
+           WHERE application_id = $1""",
+        application_id,
+        stage,
+        rule,
+        reason,
+        occurred_at,
+    )
+
+
+class ApplicationActivities:
+    def __init__(self, resources: ActivityResources) -> None:
+        self._pool = resources.pool
+
+    @activity.defn(name="certification.record_review")
+    async def record_review(self, record: ReviewRecord) -> ReviewOutcome:
+        """Approve (recording every recusal the candidate causes) or reject a registration."""
+        app_id = record.application_id
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                """SELECT a.eligibility_path, a.employer, a.former_employers, s.examiners
+                   FROM certification.applications a
+                   JOIN certification.sessions s USING (session_id)
+                   WHERE a.application_id = $1 FOR UPDATE OF a""",
+                app_id,
+            )
+            if row is None:
+                raise LookupError(f"application {app_id} is not recorded")
+            events: list[EventEnvelope] = []
+            found = []
+            if record.approve:
+                # Recusal is decided per candidate at approval, so it is settled before the
+                # session runs and costs no extra step per candidate.
+                candidate = CandidateConflictFacts(
+                    person_key=record.person_key,
+                    employer=row["employer"],
+                    former_employers=list(row["former_employers"]),
+                )
+                examiners = [
+                    Examiner.model_validate({k: v for k, v in e.items() if k != "panel"})
+                    for e in row["examiners"]
+                ]
+                found = recusals(examiners, candidate)
+                await conn.executemany(
+                    """INSERT INTO certification.recusals
+                           (session_id, examiner_id, application_id, reason, recorded_at)
+                       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+                    [
+                        (record.session_id, r.examiner_id, app_id, r.reason, record.occurred_at)
+                        for r in found
+                    ],
+                )
+                events += [
+                    _event(
+                        ExaminerRecused(
+                            session_id=record.session_id,
+                            examiner_id=r.examiner_id,
+                            reason=r.reason,
+                        ),
+                        f"{app_id}:{r.examiner_id}:{r.reason}",
+                        app_id,
+                        record.person_key,
+                        record.occurred_at,
+                    )
+                    for r in found
+                ]
+                events.append(
+                    _event(
+                        RegistrationApproved(
+                            application_id=app_id,
+                            session_id=record.session_id,
+                            eligibility_path=row["eligibility_path"],
+                        ),
+                        app_id,
+                        app_id,
+                        record.person_key,
+                        record.occurred_at,
+                    )
+                )
+                await _set_stage(conn, app_id, "assessment", record.occurred_at)
+            else:
+                events.append(
+                    _event(
+                        RegistrationRejected(
+                            application_id=app_id,
+                            session_id=record.session_id,
+                            rule="review.rejected",
+                            reason=record.reason,
+                        ),
+                        app_id,
+                        app_id,
+                        record.person_key,
+                        record.occurred_at,
+                    )
+                )
+                await _set_stage(
+                    conn, app_id, "rejected", record.occurred_at, "review.rejected", record.reason
+                )
+            await enqueue(conn, *events)
+        return ReviewOutcome(recusals=len(found), eligibility_path=row["eligibility_path"])
+
+    @activity.defn(name="certification.record_assessment")
+    async def record_assessment(self, record: AssessmentRecord) -> None:
+        app_id = record.application_id
+        events = [
+            _event(
+                ComponentScored(
+                    application_id=app_id,
+                    session_id=record.session_id,
+                    component=entry.component,
+                    score=entry.score,
+                    attempt=entry.attempt,
+                    examiner_id=entry.examiner_id,
+                ),
+                f"{app_id}:{entry.component}:{entry.attempt}",
+                app_id,
+                record.person_key,
+                record.occurred_at,
+            )
+            for entry in record.entered
+        ]
+        today = record.occurred_at.date()
+        if record.outcome == "passed":
+            assert record.notice_ends_on is not None
+            events.append(
+                _event(
+                    AssessmentPassed(
+                        application_id=app_id,
+                        session_id=record.session_id,
+                        body_id=record.body_id,
+                        occupation_code=record.occupation_code,
+                        level=record.level,
+                        scores=record.scores,
+                        passed_on=today,
+                    ),
+                    f"{app_id}:passed:{record.round}",
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                )
+            )
+            events.append(
+                _event(
+                    PublicNoticeStarted(
+                        application_id=app_id, notice_ends_on=record.notice_ends_on
+                    ),
+                    f"{app_id}:{record.round}",
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                )
+            )
+        elif record.outcome == "failed":
+            events.append(
+                _event(
+                    AssessmentFailed(
+                        application_id=app_id,
+                        session_id=record.session_id,
+                        body_id=record.body_id,
+                        occupation_code=record.occupation_code,
+                        level=record.level,
+                        scores=record.scores,
+                        failed_components=record.failed_components,
+                        resit_deadline=record.resit_deadline,
+                    ),
+                    f"{app_id}:failed:{record.round}",
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                )
+            )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """UPDATE certification.applications
+                   SET scores = $2, attempts = $3, stage = $4,
+                       notice_ends_on = coalesce($5, notice_ends_on),
+                       resit_deadline = coalesce($6, resit_deadline),
+                       stage_rule = CASE WHEN $4 = 'failed' THEN 'assessment.failed'
+                                         ELSE stage_rule END,
+                       updated_at = $7
+                   WHERE application_id = $1""",
+                app_id,
+                record.scores,
+                record.attempts,
+                record.stage,
+                record.notice_ends_on,
+                record.resit_deadline,
+                record.occurred_at,
+            )
+            await enqueue(conn, *events)
+
+    @activity.defn(name="certification.record_correction")
+    async def record_correction(self, record: CorrectionRecord) -> None:
+        correction = record.correction
+        app_id = record.application_id
+        event = _event(
+            ScoreCorrected(
+                application_id=app_id,
+                session_id=record.session_id,
+                component=correction.component,
+                previous_score=record.previous_score,
+                new_score=correction.score,
+                reason=correction.reason,
+                corrected_by=correction.corrected_by,
+            ),
+            f"{app_id}:{correction.correction_id}",
+            app_id,
+            record.person_key,
+            record.occurred_at,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                """INSERT INTO certification.score_audit
+                       (application_id, correction_id, component, previous_score, new_score,
+                        reason, corrected_by, corrected_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT DO NOTHING RETURNING true""",
+                app_id,
+                correction.correction_id,
+                correction.component,
+                record.previous_score,
+                correction.score,
+                correction.reason,
+                correction.corrected_by,
+                record.occurred_at,
+            )
+            if inserted:
+                await conn.execute(
+                    """UPDATE certification.applications
+                       SET scores = scores || jsonb_build_object($2::text, $3::float8),
+                           updated_at = $4
+                       WHERE application_id = $1""",
+                    app_id,
+                    correction.component,
+                    correction.score,
+                    record.occurred_at,
+                )
+            await enqueue(conn, event)
+
+    @activity.defn(name="certification.record_objection")
+    async def record_objection(self, record: ObjectionRecord) -> None:
+        app_id = record.application_id
+        objection = record.objection
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO certification.objections
+                       (application_id, objection_id, reason, raised_at)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+                app_id,
+                objection.objection_id,
+                objection.reason,
+                record.occurred_at,
+            )
+            await _set_stage(conn, app_id, "objection", record.occurred_at)
+            await enqueue(
+                conn,
+                _event(
+                    ObjectionRaised(application_id=app_id, objection_id=objection.objection_id),
+                    f"{app_id}:{objection.objection_id}",
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                ),
+            )
+
+    @activity.defn(name="certification.record_resolution")
+    async def record_resolution(self, record: ResolutionRecord) -> None:
+        app_id = record.application_id
+        resolution = record.resolution
+        events = [
+            _event(
+                ObjectionResolved(
+                    application_id=app_id,
+                    objection_id=resolution.objection_id,
+                    upheld=resolution.upheld,
+                    resolution=resolution.resolution,
+                ),
+                f"{app_id}:{resolution.objection_id}",
+                app_id,
+                record.person_key,
+                record.occurred_at,
+            )
+        ]
+        if record.stage == "withheld":
+            events.append(
+                _event(
+                    CertificateWithheld(
+                        application_id=app_id,
+                        rule="objection.upheld",
+                        reason=resolution.resolution,
+                    ),
+                    app_id,
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                )
+            )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """UPDATE certification.objections
+                   SET upheld = $3, resolution = $4, resolved_at = $5
+                   WHERE application_id = $1 AND objection_id = $2""",
+                app_id,
+                resolution.objection_id,
+                resolution.upheld,
+                resolution.resolution,
+                record.occurred_at,
+            )
+            if record.stage == "withheld":
+                await _set_stage(
+                    conn,
+                    app_id,
+                    "withheld",
+                    record.occurred_at,
+                    "objection.upheld",
+                    resolution.resolution,
+                )
+            else:
+                await _set_stage(conn, app_id, record.stage, record.occurred_at)
+            await enqueue(conn, *events)
+
+    @activity.defn(name="certification.record_stage")
+    async def record_stage(self, record: StageRecord) -> None:
+        app_id = record.application_id
+        events: list[EventEnvelope] = []
+        if record.stage == "expired":
+            events.append(
+                _event(
+                    RegistrationExpired(application_id=app_id, session_id=record.session_id),
+                    app_id,
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                )
+            )
+        elif record.stage == "withheld":
+            events.append(
+                _event(
+                    CertificateWithheld(
+                        application_id=app_id,
+                        rule=record.rule or "withheld",
+                        reason=record.reason or "",
+                    ),
+                    app_id,
+                    app_id,
+                    record.person_key,
+                    record.occurred_at,
+                )
+            )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await _set_stage(
+                conn, app_id, record.stage, record.occurred_at, record.rule, record.reason
+            )
+            await enqueue(conn, *events)

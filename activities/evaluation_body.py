@@ -1,0 +1,187 @@
+"""Activities of the evaluation-body filing: the bodies projection, its events, quality
+sampling. Each is idempotent on the workflow's business keys."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.resources import ActivityResources
+from policy.assessment import AssessmentPolicy, load_assessment_policy
+from policy.errors import RuleViolation
+from schemas.evaluation_body import (
+    BodyFiledRecord,
+    BodyStatusRecord,
+    QualityReviewRecord,
+    QualitySample,
+    QualitySampleRecord,
+)
+from schemas.events import EventPayload, build_event
+from schemas.payloads import (
+    BodyApproved,
+    BodyFiled,
+    BodyReinstated,
+    BodyRejected,
+    BodyRevoked,
+    BodySuspended,
+)
+from store.outbox import enqueue
+from workflows.rules import as_rule_error, rule_error
+
+PRODUCER = "skillflow.evaluation_body"
+
+
+def _correlation(body_id: str) -> str:
+    return f"body-{body_id}"
+
+
+class EvaluationBodyActivities:
+    def __init__(self, resources: ActivityResources) -> None:
+        self._pool = resources.pool
+
+    @activity.defn(name="certification.assessment_policy")
+    async def assessment_policy(self, version: str) -> AssessmentPolicy:
+        try:
+            return load_assessment_policy(version)
+        except RuleViolation as exc:
+            raise as_rule_error(exc) from None
+
+    @activity.defn(name="certification.record_body_filed")
+    async def record_body_filed(self, record: BodyFiledRecord) -> None:
+        filing = record.filing
+        event = build_event(
+            BodyFiled(
+                body_id=filing.body_id,
+                body_type=filing.body_type,
+                name=filing.name,
+                province_code=filing.province_code,
+                scope=[entry.key for entry in filing.scope],
+            ),
+            business_key=filing.body_id,
+            occurred_at=record.occurred_at,
+            producer=PRODUCER,
+            correlation_id=_correlation(filing.body_id),
+            person_key=None,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO certification.bodies
+                       (body_id, body_type, name, province_code, body_code, site_serial, scope,
+                        pass_mark, sub_levels, status, policy_version, filed_at, updated_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'submitted', $10, $11, $11)
+                   ON CONFLICT (body_id) DO NOTHING""",
+                filing.body_id,
+                filing.body_type,
+                filing.name,
+                filing.province_code,
+                filing.body_code,
+                filing.site_serial,
+                [entry.key for entry in filing.scope],
+                filing.pass_mark,
+                [sub.model_dump() for sub in filing.sub_levels],
+                filing.policy_version,
+                record.occurred_at,
+            )
+            await enqueue(conn, event)
+
+    @activity.defn(name="certification.record_body_status")
+    async def record_body_status(self, record: BodyStatusRecord) -> None:
+        payload: EventPayload
+        if record.event == "approved":
+            payload = BodyApproved(
+                body_id=record.body_id, filing_receipt=record.filing_receipt or ""
+            )
+        elif record.event == "rejected":
+            payload = BodyRejected(body_id=record.body_id, reason=record.reason)
+        elif record.event == "suspended":
+            payload = BodySuspended(body_id=record.body_id, reason=record.reason)
+        elif record.event == "reinstated":
+            payload = BodyReinstated(body_id=record.body_id, reason=record.reason)
+        else:
+            payload = BodyRevoked(body_id=record.body_id, reason=record.reason)
+        event = build_event(
+            payload,
+            business_key=f"{record.body_id}:{record.transition}",
+            occurred_at=record.occurred_at,
+            producer=PRODUCER,
+            correlation_id=_correlation(record.body_id),
+            person_key=None,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """UPDATE certification.bodies
+                   SET status = $2, status_reason = $3,
+                       filing_receipt = coalesce($4, filing_receipt), updated_at = $5
+                   WHERE body_id = $1""",
+                record.body_id,
+                record.status,
+                record.reason or None,
+                record.filing_receipt,
+                record.occurred_at,
+            )
+            await enqueue(conn, event)
+
+    @activity.defn(name="certification.sample_certificates")
+    async def sample_certificates(self, record: QualitySampleRecord) -> QualitySample:
+        """Pick the configured share of the body's certificates not sampled before.
+
+        The order is a hash of number and sample id: spread over the whole body, not the
+        newest, and the same again for a retried activity.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            already = await conn.fetch(
+                """SELECT certificate_number FROM certification.quality_reviews
+                   WHERE body_id = $1 AND sample_id = $2 ORDER BY certificate_number""",
+                record.body_id,
+                record.sample_id,
+            )
+            if already:
+                return QualitySample(
+                    sample_id=record.sample_id,
+                    certificate_numbers=[r["certificate_number"] for r in already],
+                )
+            picked = await conn.fetch(
+                """WITH issued AS (
+                       SELECT certificate_number FROM certification.certificates
+                       WHERE body_id = $1 AND status = 'valid'),
+                   share AS (
+                       SELECT ceil(count(*) * $3::numeric / 100)::int AS n FROM issued)
+                   INSERT INTO certification.quality_reviews
+                       (body_id, certificate_number, sample_id, sampled_at)
+                   SELECT $1, i.certificate_number, $2, $4
+                   FROM issued i
+                   WHERE NOT EXISTS (SELECT 1 FROM certification.quality_reviews q
+                                     WHERE q.body_id = $1
+                                       AND q.certificate_number = i.certificate_number)
+                   ORDER BY md5(i.certificate_number || $2)
+                   LIMIT (SELECT n FROM share)
+                   ON CONFLICT DO NOTHING
+                   RETURNING certificate_number""",
+                record.body_id,
+                record.sample_id,
+                record.share_pct,
+                record.occurred_at,
+            )
+        return QualitySample(
+            sample_id=record.sample_id,
+            certificate_numbers=sorted(r["certificate_number"] for r in picked),
+        )
+
+    @activity.defn(name="certification.record_quality_review")
+    async def record_quality_review(self, record: QualityReviewRecord) -> None:
+        review = record.review
+        updated = await self._pool.execute(
+            """UPDATE certification.quality_reviews
+               SET passed = $3, finding = $4, reviewed_at = $5
+               WHERE body_id = $1 AND certificate_number = $2""",
+            record.body_id,
+            review.certificate_number,
+            review.passed,
+            review.finding,
+            record.occurred_at,
+        )
+        if updated == "UPDATE 0":
+            raise rule_error(
+                "certificate_number",
+                "quality.not_sampled",
+                "this certificate was not sampled for review at this body",
+            )

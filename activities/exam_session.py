@@ -1,0 +1,129 @@
+"""Activities of the exam-session workflow: the session row, its status, its roster."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.resources import ActivityResources
+from policy.assessment import effective_pass_mark, load_assessment_policy
+from policy.errors import RuleViolation
+from schemas.events import build_event
+from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from schemas.payloads import SessionOpened
+from store.database import Connection
+from store.outbox import enqueue
+from workflows.rules import as_rule_error
+
+PRODUCER = "skillflow.exam_session"
+
+
+async def check_body_may_run(
+    conn: Connection, body_id: str, occupation_code: str, level: int
+) -> tuple[str, int | None]:
+    """(body type, enterprise pass mark) of an active body filed for occupation x level.
+
+    The API calls it for an immediate answer and the activity again inside its
+    transaction, since the body may be suspended in between.
+    """
+    body = await conn.fetchrow(
+        """SELECT body_type, status, scope, pass_mark FROM certification.bodies
+           WHERE body_id = $1 FOR SHARE""",
+        body_id,
+    )
+    if body is None:
+        raise RuleViolation("body_id", "body.unknown", "no evaluation body has this id")
+    if body["status"] != "active":
+        raise RuleViolation(
+            "body_id", "body.not_active", f"the body's filing is {body['status']}, not active"
+        )
+    if f"{occupation_code}:{level}" not in body["scope"]:
+        raise RuleViolation(
+            "occupation_code",
+            "body.out_of_scope",
+            f"the body is not filed for occupation {occupation_code} at level {level}",
+        )
+    return str(body["body_type"]), body["pass_mark"]
+
+
+class ExamSessionActivities:
+    def __init__(self, resources: ActivityResources) -> None:
+        self._pool = resources.pool
+
+    @activity.defn(name="certification.open_session")
+    async def open_session(self, record: SessionOpenRecord) -> OpenedSession:
+        opening = record.opening
+        try:
+            policy = load_assessment_policy(opening.policy_version)
+            async with self._pool.acquire() as conn, conn.transaction():
+                body_type, enterprise_mark = await check_body_may_run(
+                    conn, opening.body_id, opening.occupation_code, opening.level
+                )
+                pass_mark = effective_pass_mark(
+                    policy.pass_mark, enterprise_mark, score_max=policy.score_max
+                )
+                await conn.execute(
+                    """INSERT INTO certification.sessions
+                           (session_id, body_id, occupation_code, level, exam_date,
+                            registration_closes_on, capacity, theory_rooms, proctors, examiners,
+                            policy_version, pass_mark, status, opened_at, updated_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)
+                       ON CONFLICT (session_id) DO NOTHING""",
+                    opening.session_id,
+                    opening.body_id,
+                    opening.occupation_code,
+                    opening.level,
+                    opening.exam_date,
+                    opening.registration_closes_on,
+                    opening.capacity,
+                    opening.theory_rooms,
+                    opening.proctors,
+                    [examiner.model_dump() for examiner in opening.examiners],
+                    opening.policy_version,
+                    pass_mark,
+                    record.occurred_at,
+                )
+                await enqueue(
+                    conn,
+                    build_event(
+                        SessionOpened(
+                            session_id=opening.session_id,
+                            body_id=opening.body_id,
+                            occupation_code=opening.occupation_code,
+                            level=opening.level,
+                            capacity=opening.capacity,
+                            exam_date=opening.exam_date,
+                        ),
+                        business_key=opening.session_id,
+                        occurred_at=record.occurred_at,
+                        producer=PRODUCER,
+                        correlation_id=f"session-{opening.session_id}",
+                        person_key=None,
+                    ),
+                )
+        except RuleViolation as violation:
+            raise as_rule_error(violation) from None
+        return OpenedSession(
+            pass_mark=pass_mark,
+            policy=policy,
+            body_type="Y" if body_type == "Y" else "S",
+        )
+
+    @activity.defn(name="certification.session_roster")
+    async def session_roster(self, session_id: str) -> int:
+        """Candidates approved to sit the exam."""
+        count = await self._pool.fetchval(
+            """SELECT count(*) FROM certification.applications
+               WHERE session_id = $1 AND stage NOT IN ('awaiting_review', 'rejected', 'expired')""",
+            session_id,
+        )
+        return int(count or 0)
+
+    @activity.defn(name="certification.record_session_status")
+    async def record_session_status(self, record: SessionStatusRecord) -> None:
+        await self._pool.execute(
+            """UPDATE certification.sessions SET status = $2, updated_at = $3
+               WHERE session_id = $1""",
+            record.session_id,
+            record.status,
+            record.occurred_at,
+        )

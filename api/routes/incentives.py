@@ -1,0 +1,455 @@
+"""The incentive service's API: the insurance and training-subsidy records its rules read,
+claims and the review of held payments.
+
+Insurance records arrive by JSON or CSV (``id_number,insured_months,as_of``). Each row is
+checked on its own and reported by row number; a bad row applies nothing, and with
+``all_or_nothing=true`` one bad row applies nothing at all. ID numbers are hashed at once
+and never stored, logged or echoed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.services import Caller, Services, require_roles
+from consumers.incentives.ledger import review_held_claim
+from policy import idnumber
+from policy.certificate_number import parse_certificate_number
+from policy.errors import RuleViolation
+from schemas.events import PERSON_KEY_PATTERN
+from skillflow.settings import Role
+
+router = APIRouter(prefix="/incentives", tags=["incentives"])
+
+RecordsLoader = Annotated[Caller, Depends(require_roles(Role.RECORDS_OFFICER))]
+Reviewer = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
+Reader = Annotated[Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER))]
+
+RowT = TypeVar("RowT")
+CHINA: Final = timezone(timedelta(hours=8))
+MAX_INSURED_MONTHS: Final = 12 * 60
+CSV_MEDIA_TYPE: Final = "text/csv"
+
+
+def _today() -> date:
+    return datetime.now(CHINA).date()
+
+
+# --- row checking, shared by JSON and CSV ----------------------------------------------------
+
+
+class RowReport(BaseModel):
+    row: int = Field(description="1-based; for CSV the header is row 0")
+    status: Literal["applied", "rejected", "not_applied"]
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class ImportReport(BaseModel):
+    applied: int
+    rejected: int
+    rows: list[RowReport]
+
+
+def _int(value: str, field: str, low: int, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise RuleViolation(field, "import.integer", f"{field} must be a whole number") from None
+    if not low <= number <= high:
+        raise RuleViolation(field, "import.range", f"{field} must be {low}-{high}")
+    return number
+
+
+def _date(value: str, field: str, *, not_after: date) -> date:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise RuleViolation(field, "import.date", f"{field} must be a date, YYYY-MM-DD") from None
+    if day > not_after:
+        raise RuleViolation(field, "import.future_date", f"{field} is in the future")
+    return day
+
+
+@dataclass(frozen=True)
+class InsuranceRow:
+    person_key: str
+    insured_months: int
+    as_of: date
+
+
+@dataclass(frozen=True)
+class TrainingSubsidyRow:
+    certificate_number: str
+    amount_fen: int
+    granted_on: date
+
+
+def _insurance_row(raw: Mapping[str, str], secret: bytes) -> InsuranceRow:
+    today = _today()
+    id_number = raw.get("id_number", "")
+    idnumber.validate_id_number(id_number, today=today, min_age=0)
+    return InsuranceRow(
+        person_key=idnumber.person_key(id_number, secret),
+        insured_months=_int(raw.get("insured_months", ""), "insured_months", 0, MAX_INSURED_MONTHS),
+        as_of=_date(raw.get("as_of", ""), "as_of", not_after=today),
+    )
+
+
+def _training_row(raw: Mapping[str, str]) -> TrainingSubsidyRow:
+    number = raw.get("certificate_number", "").strip()
+    parse_certificate_number(number)
+    return TrainingSubsidyRow(
+        certificate_number=number,
+        amount_fen=_int(raw.get("amount_fen", ""), "amount_fen", 1, 100_000_000),
+        granted_on=_date(raw.get("granted_on", ""), "granted_on", not_after=_today()),
+    )
+
+
+def _check_rows(
+    raws: Sequence[Mapping[str, str]], check: Callable[[Mapping[str, str]], RowT]
+) -> tuple[list[tuple[int, RowT]], list[RowReport]]:
+    good: list[tuple[int, RowT]] = []
+    bad: list[RowReport] = []
+    for number, raw in enumerate(raws, start=1):
+        try:
+            good.append((number, check(raw)))
+        except RuleViolation as exc:
+            bad.append(
+                RowReport(row=number, status="rejected", errors=[exc.as_violation().model_dump()])
+            )
+    return good, bad
+
+
+def _report(applied: list[int], rejected: list[RowReport], not_applied: list[int]) -> ImportReport:
+    rows = (
+        [RowReport(row=n, status="applied") for n in applied]
+        + rejected
+        + [RowReport(row=n, status="not_applied") for n in not_applied]
+    )
+    rows.sort(key=lambda r: r.row)
+    return ImportReport(applied=len(applied), rejected=len(rejected), rows=rows)
+
+
+def _csv_rows(text: str, columns: tuple[str, ...]) -> list[Mapping[str, str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RuleViolation(
+            "file",
+            "import.columns",
+            f"the CSV header must name {', '.join(columns)}; missing {', '.join(missing)}",
+        )
+    return [{k: v or "" for k, v in row.items() if k is not None} for row in reader]
+
+
+# --- insurance records -----------------------------------------------------------------------
+
+
+class InsuranceRecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: str = Field(max_length=32)
+    insured_months: int
+    as_of: date
+
+
+class InsuranceRecordsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[InsuranceRecordIn] = Field(min_length=1, max_length=10_000)
+
+
+async def _apply_insurance(
+    services: Services,
+    caller: Caller,
+    raws: Sequence[Mapping[str, str]],
+    source: str,
+    all_or_nothing: bool,
+) -> ImportReport:
+    secret = services.settings.person_key_secret_bytes
+    good, bad = _check_rows(raws, lambda raw: _insurance_row(raw, secret))
+    if bad and all_or_nothing:
+        return _report([], bad, [n for n, _ in good])
+    if good:
+        async with services.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                """INSERT INTO incentives.insurance_records
+                     (person_key, as_of, insured_months, source, loaded_by)
+                   VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (person_key, as_of) DO UPDATE
+                   SET insured_months = excluded.insured_months, source = excluded.source,
+                       loaded_by = excluded.loaded_by, loaded_at = now()""",
+                [(r.person_key, r.as_of, r.insured_months, source, caller.name) for _, r in good],
+            )
+    return _report([n for n, _ in good], bad, [])
+
+
+@router.post("/insurance-records")
+async def load_insurance_records(
+    body: InsuranceRecordsIn,
+    services: Services,
+    caller: RecordsLoader,
+    all_or_nothing: bool = False,
+) -> ImportReport:
+    """Unemployment-insurance months per worker as of a date (the latest snapshot on or
+    before the claim date counts)."""
+    raws = [
+        {
+            "id_number": r.id_number,
+            "insured_months": str(r.insured_months),
+            "as_of": r.as_of.isoformat(),
+        }
+        for r in body.records
+    ]
+    return await _apply_insurance(services, caller, raws, "api", all_or_nothing)
+
+
+@router.post(
+    "/insurance-records/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_insurance_records(
+    services: Services,
+    caller: RecordsLoader,
+    csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
+    all_or_nothing: bool = False,
+) -> ImportReport:
+    """CSV with the header ``id_number,insured_months,as_of``."""
+    rows = _csv_rows(csv_text, ("id_number", "insured_months", "as_of"))
+    return await _apply_insurance(services, caller, rows, "csv", all_or_nothing)
+
+
+# --- training subsidies ----------------------------------------------------------------------
+
+
+class TrainingSubsidyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificate_number: str = Field(max_length=32)
+    amount_fen: int
+    granted_on: date
+
+
+class TrainingSubsidiesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[TrainingSubsidyIn] = Field(min_length=1, max_length=10_000)
+
+
+async def _apply_training(
+    services: Services,
+    caller: Caller,
+    raws: Sequence[Mapping[str, str]],
+    source: str,
+    all_or_nothing: bool,
+) -> ImportReport:
+    good, bad = _check_rows(raws, _training_row)
+    if bad and all_or_nothing:
+        return _report([], bad, [n for n, _ in good])
+    if good:
+        async with services.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                """INSERT INTO incentives.training_subsidies
+                     (certificate_number, amount_fen, granted_on, source, loaded_by)
+                   VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (certificate_number) DO UPDATE
+                   SET amount_fen = excluded.amount_fen, granted_on = excluded.granted_on,
+                       source = excluded.source, loaded_by = excluded.loaded_by, loaded_at = now()""",
+                [
+                    (r.certificate_number, r.amount_fen, r.granted_on, source, caller.name)
+                    for _, r in good
+                ],
+            )
+    return _report([n for n, _ in good], bad, [])
+
+
+@router.post("/training-subsidies")
+async def load_training_subsidies(
+    body: TrainingSubsidiesIn,
+    services: Services,
+    caller: RecordsLoader,
+    all_or_nothing: bool = False,
+) -> ImportReport:
+    """Training subsidies paid on a certificate: a skill-upgrading subsidy is then refused."""
+    raws = [
+        {
+            "certificate_number": r.certificate_number,
+            "amount_fen": str(r.amount_fen),
+            "granted_on": r.granted_on.isoformat(),
+        }
+        for r in body.records
+    ]
+    return await _apply_training(services, caller, raws, "api", all_or_nothing)
+
+
+@router.post(
+    "/training-subsidies/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_training_subsidies(
+    services: Services,
+    caller: RecordsLoader,
+    csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
+    all_or_nothing: bool = False,
+) -> ImportReport:
+    """CSV with the header ``certificate_number,amount_fen,granted_on``."""
+    rows = _csv_rows(csv_text, ("certificate_number", "amount_fen", "granted_on"))
+    return await _apply_training(services, caller, rows, "csv", all_or_nothing)
+
+
+# --- claims and review -----------------------------------------------------------------------
+
+ClaimStatus = Literal["granted", "refused", "held", "rejected", "clawed_back"]
+
+
+class Claim(BaseModel):
+    claim_id: str
+    kind: str
+    person_key: str
+    certificate_number: str
+    occupation_code: str
+    level: int
+    claimed_on: date
+    status: ClaimStatus
+    amount_fen: int
+    paid_fen: int = Field(
+        description="what the ledger holds for this claim: paid minus clawed back"
+    )
+    rule: str | None
+    reason: str
+    rule_version: str
+    signals: list[str]
+    decided_at: datetime
+    reviewed_by: str | None
+    review_reason: str | None
+    reviewed_at: datetime | None
+
+
+_CLAIMS_SQL: Final = """
+SELECT c.*, coalesce((SELECT sum(p.amount_fen) FROM incentives.payments p
+                      WHERE p.claim_id = c.claim_id), 0) AS paid_fen
+FROM incentives.claims c
+"""
+
+
+def _claim(row: Any) -> Claim:
+    return Claim(**{k: row[k] for k in Claim.model_fields})
+
+
+@router.get("/claims")
+async def list_claims(
+    services: Services,
+    _: Reader,
+    status: ClaimStatus | None = None,
+    person_key: Annotated[str | None, Query(pattern=PERSON_KEY_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Claim]:
+    """Claims, oldest decision first; ``status=held`` is the review queue."""
+    rows = await services.pool.fetch(
+        _CLAIMS_SQL
+        + """ WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.person_key = $2)
+              ORDER BY c.decided_at, c.claim_id LIMIT $3""",
+        status,
+        person_key,
+        limit,
+    )
+    return [_claim(row) for row in rows]
+
+
+@router.get("/claims/{claim_id}")
+async def get_claim(claim_id: str, services: Services, _: Reader) -> Claim:
+    row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+    if row is None:
+        raise LookupError(f"claim {claim_id} does not exist")
+    return _claim(row)
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+ClaimIdPath = Annotated[str, Path(max_length=64)]
+
+
+@router.post("/claims/{claim_id}/release")
+async def release_claim(
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+) -> Claim:
+    """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        await review_held_claim(
+            conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
+        )
+        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+    return _claim(row)
+
+
+@router.post("/claims/{claim_id}/reject")
+async def reject_claim(
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+) -> Claim:
+    """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        await review_held_claim(
+            conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
+        )
+        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+    return _claim(row)
+
+
+class PersonIncentives(BaseModel):
+    person_key: str
+    paid_fen: int = Field(description="subsidies paid minus clawed back")
+    rewards_fen: int
+    claims: list[Claim]
+    rewards: list[dict[str, Any]]
+    promotions: list[dict[str, Any]]
+
+
+@router.get("/people/{person_key}")
+async def person_incentives(
+    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Reader
+) -> PersonIncentives:
+    async with services.pool.acquire() as conn:
+        claims = await conn.fetch(
+            _CLAIMS_SQL + " WHERE c.person_key = $1 ORDER BY c.decided_at, c.claim_id", person_key
+        )
+        rewards = await conn.fetch(
+            """SELECT competition_id, tier, medal, amount_fen, rule_version, competed_on
+               FROM incentives.rewards WHERE person_key = $1 ORDER BY competed_on""",
+            person_key,
+        )
+        promotions = await conn.fetch(
+            """SELECT promotion_id, competition_id, occupation_code, to_level, granted_on, status,
+                      rule, rule_version, workflow_id
+               FROM incentives.promotions WHERE person_key = $1 ORDER BY granted_on""",
+            person_key,
+        )
+    return PersonIncentives(
+        person_key=person_key,
+        paid_fen=sum(row["paid_fen"] for row in claims),
+        rewards_fen=sum(row["amount_fen"] for row in rewards),
+        claims=[_claim(row) for row in claims],
+        rewards=[dict(row) for row in rewards],
+        promotions=[dict(row) for row in promotions],
+    )

@@ -1,0 +1,103 @@
+"""Competition promotions: check the yearly quota, then start the no-exam certification path.
+
+The certification workflow then issues a certificate (route "promotion") that comes back
+as ``certificate.issued`` and goes through the same subsidy rules as any other.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from consumers.delivery import Handler
+from policy.rewards import promotion_policy, promotion_refusal
+from schemas.commands import (
+    PROMOTION_CERTIFICATION_WORKFLOW,
+    PromotionCertificationRequest,
+    promotion_workflow_id,
+)
+from schemas.events import EventEnvelope, parse_payload
+from schemas.payloads import PromotionGranted
+from store.database import Connection
+from workflows import search_attributes
+
+
+def promotion_handler(temporal: Client, task_queue: str) -> Handler:
+    async def on_promotion_granted(conn: Connection, event: EventEnvelope) -> None:
+        promotion = parse_payload(event)
+        assert isinstance(promotion, PromotionGranted)
+        if event.person_key is None:
+            raise ValueError(f"promotion.granted {event.event_id} has no person_key")
+        policy = promotion_policy()
+        decided = await conn.fetchval(
+            "SELECT status FROM incentives.promotions WHERE promotion_id = $1",
+            promotion.promotion_id,
+        )
+        if decided == "refused":
+            return
+        if decided is None:
+            started_this_year = await conn.fetchval(
+                """SELECT count(*) FROM incentives.promotions
+                   WHERE person_key = $1 AND status = 'started'
+                     AND extract(year FROM granted_on) = $2""",
+                event.person_key,
+                promotion.granted_on.year,
+            )
+            refusal = promotion_refusal(started_this_year, policy)
+            workflow_id = None if refusal else promotion_workflow_id(promotion.promotion_id)
+            await conn.execute(
+                """INSERT INTO incentives.promotions
+                     (promotion_id, person_key, competition_id, occupation_code, to_level,
+                      granted_on, status, rule, rule_version, workflow_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                promotion.promotion_id,
+                event.person_key,
+                promotion.competition_id,
+                promotion.occupation_code,
+                promotion.to_level,
+                promotion.granted_on,
+                "refused" if refusal else "started",
+                refusal,
+                policy.version,
+                workflow_id,
+            )
+            if refusal:
+                return
+        # Started after the row is written but before the transaction commits: if the commit
+        # fails the event is redelivered and the start is repeated, which the id reuse
+        # policy turns into WorkflowAlreadyStartedError, i.e. success.
+        request = PromotionCertificationRequest(
+            promotion_id=promotion.promotion_id,
+            person_key=event.person_key,
+            holder_name_masked=promotion.holder_name_masked,
+            competition_id=promotion.competition_id,
+            occupation_code=promotion.occupation_code,
+            to_level=promotion.to_level,
+            issuing_body_id=promotion.issuing_body_id,
+            granted_on=promotion.granted_on,
+            correlation_id=str(event.event_id),
+        )
+        try:
+            await temporal.start_workflow(
+                PROMOTION_CERTIFICATION_WORKFLOW,
+                request,
+                id=promotion_workflow_id(promotion.promotion_id),
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=search_attributes_for(promotion),
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+
+    return on_promotion_granted
+
+
+def search_attributes_for(promotion: PromotionGranted) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.OCCUPATION, promotion.occupation_code),
+            SearchAttributePair(search_attributes.LEVEL, promotion.to_level),
+            SearchAttributePair(search_attributes.COMPETITION, promotion.competition_id),
+        ]
+    )

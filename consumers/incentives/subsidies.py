@@ -1,0 +1,215 @@
+"""Skill-upgrading and appraisal subsidies, decided when a certificate is issued, and
+clawed back when it is revoked.
+
+The claim date is the date the certificate event occurred (China time), not the date it
+is applied, so a backlog or a replayed dead letter never pushes a claim out of its window.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import Final
+
+from consumers.incentives.fraud import payment_facts
+from consumers.incentives.ledger import ClaimSubject, claim_exists, record_decision, revoke_claims
+from policy.catalogue import get_occupation
+from policy.errors import RuleViolation
+from policy.fraud import fraud_signals
+from policy.subsidy import (
+    AppraisalClaim,
+    PriorClaim,
+    SkillUpgradeClaim,
+    SubsidyDecision,
+    appraisal_policy_on,
+    decide_appraisal,
+    decide_skill_upgrade,
+    skill_upgrade_policy_on,
+)
+from schemas.events import EventEnvelope, parse_payload
+from schemas.payloads import CertificateIssued, CertificateRevoked
+from store.database import Connection
+
+CHINA: Final = timezone(timedelta(hours=8))
+NO_POLICY_VERSION: Final = "none"
+
+
+def _occupation_facts(code: str) -> tuple[int, bool]:
+    """(shortage uplift percent, key industry) of an occupation; none for one not listed."""
+    try:
+        occupation = get_occupation(code)
+    except RuleViolation:
+        return 0, False
+    return occupation.shortage_uplift_pct, occupation.shortage
+
+
+async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
+    issued = parse_payload(event)
+    assert isinstance(issued, CertificateIssued)
+    if event.person_key is None:
+        raise ValueError(f"certificate.issued {event.event_id} has no person_key")
+    await conn.execute(
+        """INSERT INTO incentives.certificates
+             (certificate_number, person_key, application_id, body_id, occupation_code, level,
+              issued_on, route)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (certificate_number) DO NOTHING""",
+        issued.certificate_number,
+        event.person_key,
+        issued.application_id,
+        issued.body_id,
+        issued.occupation_code,
+        issued.level,
+        issued.issued_on,
+        issued.route,
+    )
+    revoked = bool(
+        await conn.fetchval(
+            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
+            issued.certificate_number,
+        )
+    )
+    registration = None
+    if issued.route == "assessment":
+        registration = await conn.fetchrow(
+            "SELECT * FROM incentives.registrations WHERE application_id = $1",
+            issued.application_id,
+        )
+    claimed_on = event.occurred_at.astimezone(CHINA).date()
+    uplift, key_industry = _occupation_facts(issued.occupation_code)
+    body_id = issued.body_id if issued.route == "assessment" else None
+
+    skill_upgrade = ClaimSubject(
+        kind="skill_upgrade",
+        person_key=event.person_key,
+        certificate_number=issued.certificate_number,
+        occupation_code=issued.occupation_code,
+        level=issued.level,
+        claimed_on=claimed_on,
+        correlation_id=event.correlation_id,
+    )
+    if not await claim_exists(conn, skill_upgrade.claim_id):
+        decision = await _decide_skill_upgrade(conn, skill_upgrade, issued, revoked, uplift)
+        signals = (
+            fraud_signals(await payment_facts(conn, "skill_upgrade", registration, body_id))
+            if decision.granted
+            else []
+        )
+        await record_decision(conn, skill_upgrade, decision, signals)
+
+    # The appraisal subsidy refunds an appraisal fee: only an assessed candidate paid one.
+    if registration is None:
+        return
+    appraisal = ClaimSubject(
+        kind="appraisal",
+        person_key=event.person_key,
+        certificate_number=issued.certificate_number,
+        occupation_code=issued.occupation_code,
+        level=issued.level,
+        claimed_on=claimed_on,
+        correlation_id=event.correlation_id,
+    )
+    if await claim_exists(conn, appraisal.claim_id):
+        return
+    prior = bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM incentives.claims
+                              WHERE person_key = $1 AND kind = 'appraisal'
+                                AND status IN ('granted', 'held'))""",
+            event.person_key,
+        )
+    )
+    try:
+        policy = appraisal_policy_on(issued.issued_on)
+    except RuleViolation as exc:
+        decision = SubsidyDecision(
+            granted=False,
+            amount_fen=0,
+            rule=exc.rule,
+            reason=exc.message,
+            rule_version=NO_POLICY_VERSION,
+        )
+    else:
+        decision = decide_appraisal(
+            AppraisalClaim(
+                certificate_number=issued.certificate_number,
+                candidate_category=registration["candidate_category"],
+                appraisal_fee_fen=registration["appraisal_fee_fen"],
+                first_appraisal=registration["first_appraisal"],
+                prior_appraisal_subsidy=prior,
+                key_industry=key_industry,
+                certificate_revoked=revoked,
+            ),
+            policy,
+        )
+    signals = (
+        fraud_signals(await payment_facts(conn, "appraisal", registration, body_id))
+        if decision.granted
+        else []
+    )
+    await record_decision(conn, appraisal, decision, signals)
+
+
+async def _decide_skill_upgrade(
+    conn: Connection,
+    subject: ClaimSubject,
+    issued: CertificateIssued,
+    revoked: bool,
+    uplift: int,
+) -> SubsidyDecision:
+    try:
+        policy = skill_upgrade_policy_on(issued.issued_on)
+    except RuleViolation as exc:
+        return SubsidyDecision(
+            granted=False,
+            amount_fen=0,
+            rule=exc.rule,
+            reason=exc.message,
+            rule_version=NO_POLICY_VERSION,
+        )
+    insured_months = await conn.fetchval(
+        """SELECT insured_months FROM incentives.insurance_records
+           WHERE person_key = $1 AND as_of <= $2 ORDER BY as_of DESC LIMIT 1""",
+        subject.person_key,
+        subject.claimed_on,
+    )
+    training = bool(
+        await conn.fetchval(
+            "SELECT true FROM incentives.training_subsidies WHERE certificate_number = $1",
+            subject.certificate_number,
+        )
+    )
+    prior = await conn.fetch(
+        """SELECT certificate_number, occupation_code, level, claimed_on FROM incentives.claims
+           WHERE person_key = $1 AND kind = 'skill_upgrade' AND status IN ('granted', 'held')""",
+        subject.person_key,
+    )
+    return decide_skill_upgrade(
+        SkillUpgradeClaim(
+            certificate_number=subject.certificate_number,
+            occupation_code=subject.occupation_code,
+            level=subject.level,
+            issued_on=issued.issued_on,
+            claimed_on=subject.claimed_on,
+            insured_months=insured_months or 0,
+            shortage_uplift_pct=uplift,
+            certificate_revoked=revoked,
+            training_subsidy_on_certificate=training,
+            prior_claims=tuple(PriorClaim.model_validate(dict(row)) for row in prior),
+        ),
+        policy,
+    )
+
+
+async def on_certificate_revoked(conn: Connection, event: EventEnvelope) -> None:
+    revoked = parse_payload(event)
+    assert isinstance(revoked, CertificateRevoked)
+    # Recorded even before the certificate is known here: a later certificate.issued (a
+    # relay retry can reorder) then finds it and refuses the subsidy.
+    await conn.execute(
+        """INSERT INTO incentives.revocations (certificate_number, revoked_on, reason)
+           VALUES ($1, $2, $3) ON CONFLICT (certificate_number) DO NOTHING""",
+        revoked.certificate_number,
+        revoked.revoked_on,
+        revoked.reason,
+    )
+    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on, revoked.reason)

@@ -1,0 +1,302 @@
+"""Skill-upgrading (技能提升补贴) and appraisal (职业技能鉴定补贴) subsidies.
+
+Every figure is versioned policy data in ``data/subsidy/<version>.json``; the version in
+force on the certificate's issue date decides. Each rule that refuses a claim returns a
+stable code (``subsidy.*`` / ``appraisal.*``) that travels in the ``subsidy.refused`` event.
+Amounts are integer fen.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from datetime import date
+from importlib.resources import files
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policy.errors import RuleViolation
+
+_NUMBER_SHAPE: Final = re.compile(r"[YS]\d{21}")
+# Position 16 (index 15) of a certificate number is the level it certifies.
+_LEVEL_INDEX: Final = 15
+
+
+class SkillUpgradePolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["skill_upgrade"]
+    version: str
+    description: str
+    effective_from: date
+    caps_fen: dict[int, Annotated[int, Field(ge=0)]]
+    apply_shortage_uplift: bool
+    min_insured_months: int = Field(ge=0)
+    claim_window_months: int = Field(ge=1)
+    max_per_person_per_year: int = Field(ge=1)
+
+
+class AppraisalPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["appraisal"]
+    version: str
+    description: str
+    effective_from: date
+    rate_pct: int = Field(ge=0, le=100)
+    key_industry_rate_pct: int = Field(ge=0, le=100)
+    floor_fen: int = Field(ge=0)
+    eligible_groups: tuple[str, ...]
+
+
+class _PolicyFile(BaseModel):
+    policy: Annotated[SkillUpgradePolicy | AppraisalPolicy, Field(discriminator="kind")]
+
+
+def _load() -> tuple[list[SkillUpgradePolicy], list[AppraisalPolicy]]:
+    # Read at import so that a rule called from a workflow or a handler never does I/O.
+    skill_upgrade: list[SkillUpgradePolicy] = []
+    appraisal: list[AppraisalPolicy] = []
+    for entry in files("policy").joinpath("data", "subsidy").iterdir():
+        if not entry.name.endswith(".json"):
+            continue
+        policy = _PolicyFile.model_validate(
+            {"policy": json.loads(entry.read_text(encoding="utf-8"))}
+        ).policy
+        if f"{policy.version}.json" != entry.name:
+            raise ValueError(f"{entry.name} declares version {policy.version}")
+        if isinstance(policy, SkillUpgradePolicy):
+            skill_upgrade.append(policy)
+        else:
+            appraisal.append(policy)
+    skill_upgrade.sort(key=lambda p: p.effective_from)
+    appraisal.sort(key=lambda p: p.effective_from)
+    return skill_upgrade, appraisal
+
+
+_SKILL_UPGRADE, _APPRAISAL = _load()
+
+
+def skill_upgrade_policy_on(day: date) -> SkillUpgradePolicy:
+    """The skill-upgrading policy in force on ``day``."""
+    in_force = [p for p in _SKILL_UPGRADE if p.effective_from <= day]
+    if not in_force:
+        raise RuleViolation(
+            "issued_on",
+            "subsidy.no_policy",
+            f"no skill-upgrading subsidy policy was in force on {day}",
+        )
+    return in_force[-1]
+
+
+def appraisal_policy_on(day: date) -> AppraisalPolicy:
+    """The appraisal-subsidy policy in force on ``day``."""
+    in_force = [p for p in _APPRAISAL if p.effective_from <= day]
+    if not in_force:
+        raise RuleViolation(
+            "issued_on", "appraisal.no_policy", f"no appraisal subsidy policy was in force on {day}"
+        )
+    return in_force[-1]
+
+
+class SubsidyDecision(BaseModel):
+    """A grant (``rule`` is None) or a refusal naming the rule that refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    granted: bool
+    amount_fen: int = Field(ge=0)
+    rule: str | None
+    reason: str
+    rule_version: str
+
+
+def _refused(rule: str, reason: str, version: str) -> SubsidyDecision:
+    return SubsidyDecision(
+        granted=False, amount_fen=0, rule=rule, reason=reason, rule_version=version
+    )
+
+
+# --- skill-upgrading subsidy -----------------------------------------------------------------
+
+
+class PriorClaim(BaseModel):
+    """A skill-upgrading subsidy already granted (or held for review) to the same person."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    certificate_number: str
+    occupation_code: str
+    level: int = Field(ge=1, le=5)
+    claimed_on: date
+
+
+class SkillUpgradeClaim(BaseModel):
+    """Everything the skill-upgrading rules look at, gathered by the incentive service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    certificate_number: str
+    occupation_code: str
+    level: int = Field(ge=1, le=5)
+    issued_on: date
+    claimed_on: date = Field(description="when the certificate reached the incentive service")
+    insured_months: int = Field(ge=0, description="unemployment-insurance months on the claim date")
+    shortage_uplift_pct: int = Field(ge=0, le=100, description="from the occupation catalogue")
+    certificate_revoked: bool = False
+    training_subsidy_on_certificate: bool = False
+    prior_claims: tuple[PriorClaim, ...] = ()
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has no such day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def certificate_verifies(certificate_number: str, level: int) -> bool:
+    """The number has the national shape and certifies the level it is claimed for."""
+    return _NUMBER_SHAPE.fullmatch(certificate_number) is not None and certificate_number[
+        _LEVEL_INDEX
+    ] == str(level)
+
+
+def skill_upgrade_amount(level: int, shortage_uplift_pct: int, policy: SkillUpgradePolicy) -> int:
+    cap = policy.caps_fen[level]
+    if not policy.apply_shortage_uplift:
+        return cap
+    # Integer arithmetic: the uplift is a whole percentage of a whole number of fen.
+    return cap * (100 + shortage_uplift_pct) // 100
+
+
+def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -> SubsidyDecision:
+    """Apply every skill-upgrading condition in DOMAIN.md, first refusal wins."""
+    version = policy.version
+    if not certificate_verifies(claim.certificate_number, claim.level):
+        return _refused(
+            "subsidy.certificate_unverified",
+            "the certificate number does not verify for the level claimed",
+            version,
+        )
+    if claim.certificate_revoked:
+        return _refused("subsidy.certificate_revoked", "the certificate has been revoked", version)
+    if claim.level not in policy.caps_fen:
+        return _refused(
+            "subsidy.level_not_covered",
+            f"level {claim.level} is not covered by {version}",
+            version,
+        )
+    deadline = add_months(claim.issued_on, policy.claim_window_months)
+    if claim.claimed_on > deadline:
+        return _refused(
+            "subsidy.claim_window",
+            f"claimed on {claim.claimed_on}, after the {policy.claim_window_months}-month "
+            f"window that closed on {deadline}",
+            version,
+        )
+    if claim.insured_months < policy.min_insured_months:
+        return _refused(
+            "subsidy.insured_months",
+            f"{claim.insured_months} months of unemployment insurance, "
+            f"{policy.min_insured_months} needed",
+            version,
+        )
+    if claim.training_subsidy_on_certificate:
+        return _refused(
+            "subsidy.combined_with_training_subsidy",
+            "a training subsidy was already paid on this certificate",
+            version,
+        )
+    others = [p for p in claim.prior_claims if p.certificate_number != claim.certificate_number]
+    same_occupation = [p for p in others if p.occupation_code == claim.occupation_code]
+    if any(p.level == claim.level for p in same_occupation):
+        return _refused(
+            "subsidy.once_per_occupation_level",
+            f"a subsidy was already granted for level {claim.level} in {claim.occupation_code}",
+            version,
+        )
+    # Level 1 is the highest, so a smaller number is a higher level.
+    higher = sorted(p.level for p in same_occupation if p.level < claim.level)
+    if higher:
+        return _refused(
+            "subsidy.lower_after_higher",
+            f"a subsidy was already granted for the higher level {higher[0]} in "
+            f"{claim.occupation_code}",
+            version,
+        )
+    this_year = [p for p in others if p.claimed_on.year == claim.claimed_on.year]
+    if len(this_year) >= policy.max_per_person_per_year:
+        return _refused(
+            "subsidy.annual_limit",
+            f"already {len(this_year)} subsidies in {claim.claimed_on.year}, "
+            f"at most {policy.max_per_person_per_year} a year",
+            version,
+        )
+    amount = skill_upgrade_amount(claim.level, claim.shortage_uplift_pct, policy)
+    uplift = (
+        f" with a {claim.shortage_uplift_pct}% shortage uplift"
+        if policy.apply_shortage_uplift and claim.shortage_uplift_pct
+        else ""
+    )
+    return SubsidyDecision(
+        granted=True,
+        amount_fen=amount,
+        rule=None,
+        reason=f"level {claim.level} cap{uplift}",
+        rule_version=version,
+    )
+
+
+# --- appraisal subsidy -----------------------------------------------------------------------
+
+
+class AppraisalClaim(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    certificate_number: str
+    candidate_category: str
+    appraisal_fee_fen: int = Field(ge=0)
+    first_appraisal: bool = Field(description="as declared at registration")
+    prior_appraisal_subsidy: bool = Field(description="an appraisal subsidy was already granted")
+    key_industry: bool
+    certificate_revoked: bool = False
+
+
+def appraisal_amount(fee_fen: int, key_industry: bool, policy: AppraisalPolicy) -> int:
+    rate = policy.key_industry_rate_pct if key_industry else policy.rate_pct
+    # The floor lifts small fees, but a subsidy never exceeds the fee actually paid.
+    return min(fee_fen, max(fee_fen * rate // 100, policy.floor_fen))
+
+
+def decide_appraisal(claim: AppraisalClaim, policy: AppraisalPolicy) -> SubsidyDecision:
+    version = policy.version
+    if claim.certificate_revoked:
+        return _refused(
+            "appraisal.certificate_revoked", "the certificate has been revoked", version
+        )
+    if not claim.first_appraisal or claim.prior_appraisal_subsidy:
+        return _refused(
+            "appraisal.first_appraisal_only",
+            "the appraisal subsidy is paid for a first appraisal only",
+            version,
+        )
+    if claim.candidate_category not in policy.eligible_groups:
+        return _refused(
+            "appraisal.ineligible_group",
+            f"candidates in the group {claim.candidate_category} are not eligible",
+            version,
+        )
+    if claim.appraisal_fee_fen <= 0:
+        return _refused("appraisal.no_fee", "no appraisal fee was paid", version)
+    amount = appraisal_amount(claim.appraisal_fee_fen, claim.key_industry, policy)
+    rate = policy.key_industry_rate_pct if claim.key_industry else policy.rate_pct
+    return SubsidyDecision(
+        granted=True,
+        amount_fen=amount,
+        rule=None,
+        reason=f"{rate}% of the appraisal fee, floor {policy.floor_fen} fen",
+        rule_version=version,
+    )

@@ -1,0 +1,355 @@
+"""The incentive and records services on the real broker: events in, decisions out, the
+archive following along, operators loading insurance records and reviewing held payments."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from policy.idnumber import make_id_number, person_key
+from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.payloads import CertificateIssued, CertificateRevoked, RegistrationSubmitted
+from schemas.topics import Topic
+from skillflow.settings import Role
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
+ELECTRICIAN = "6-31-01-03"
+
+
+def event(payload: EventPayload, person: str) -> EventEnvelope:
+    return build_event(
+        payload,
+        business_key=uuid.uuid4().hex,
+        occurred_at=datetime.now(UTC),
+        producer="tests",
+        correlation_id=f"test-{uuid.uuid4().hex[:8]}",
+        person_key=person,
+    )
+
+
+def new_id_number() -> str:
+    birth = date(1985, 1, 1) + timedelta(days=secrets.randbelow(9000))
+    return make_id_number("210102", birth, secrets.randbelow(100), "F")
+
+
+def certificate(level: int) -> CertificateIssued:
+    return CertificateIssued(
+        application_id=f"app-{uuid.uuid4().hex}",
+        certificate_number=f"S000121{secrets.randbelow(10**6):06d}{NOW.year % 100:02d}{level}{secrets.randbelow(10**6):06d}",
+        body_id="S0001",
+        body_type="S",
+        occupation_code=ELECTRICIAN,
+        level=level,
+        issued_on=NOW.date(),
+        holder_name_masked="赵*",
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_grant_then_revocation_claws_back_end_to_end(
+    stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
+) -> None:
+    id_number = new_id_number()
+    person = person_key(id_number, stack.settings.person_key_secret_bytes)
+    loaded = await api.post(
+        "/incentives/insurance-records",
+        json={
+            "records": [
+                {
+                    "id_number": id_number,
+                    "insured_months": 30,
+                    "as_of": (NOW.date() - timedelta(days=1)).isoformat(),
+                }
+            ]
+        },
+        headers=auth(Role.RECORDS_OFFICER),
+    )
+    assert loaded.status_code == 200 and loaded.json()["applied"] == 1, loaded.text
+    assert id_number not in loaded.text
+
+    issued = certificate(3)
+    await publish(event(issued, person))
+    claim_id = f"skill_upgrade:{issued.certificate_number}"
+    granted = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.granted" and e.payload["claim_id"] == claim_id,
+    )
+    assert granted.payload["amount_fen"] == 240_000 and granted.person_key == person
+
+    await publish(
+        event(
+            CertificateRevoked(
+                certificate_number=issued.certificate_number,
+                reason="altered scores",
+                revoked_on=NOW.date(),
+            ),
+            person,
+        )
+    )
+    clawed = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.clawed_back" and e.payload["claim_id"] == claim_id,
+    )
+    assert clawed.payload["amount_fen"] == 240_000
+
+    # The archive follows the decisions too (records consumes skills.incentive).
+    async def archive_kinds() -> list[str] | None:
+        answer = await api.post(
+            "/records/archives/lookup",
+            json={"id_number": id_number},
+            headers=auth(Role.RECORDS_OFFICER),
+        )
+        kinds = (
+            [e["entry_kind"] for e in answer.json().get("timeline", [])]
+            if answer.status_code == 200
+            else []
+        )
+        return kinds if "subsidy_clawed_back" in kinds else None
+
+    kinds = await eventually(archive_kinds)
+    assert kinds.index("certificate_issued") < kinds.index("subsidy_granted")
+    assert kinds.index("certificate_revoked") < kinds.index("subsidy_clawed_back")
+    people = await api.get(f"/incentives/people/{person}", headers=auth(Role.REGULATOR))
+    assert people.json()["paid_fen"] == 0
+
+
+async def test_duplicate_delivery_changes_nothing(
+    stack: Any, consumers: Any, events: Any, publish: Any
+) -> None:
+    person = secrets.token_hex(32)
+    issued = event(certificate(4), person)
+    await publish(issued)
+    await publish(issued)
+    await publish(issued)
+    claim_id = f"skill_upgrade:{issued.payload['certificate_number']}"
+    await events.wait_for(Topic.INCENTIVE.value, lambda e: e.payload.get("claim_id") == claim_id)
+    decisions = await events.all(
+        Topic.INCENTIVE.value, lambda e: e.payload.get("claim_id") == claim_id, settle=2.0
+    )
+    assert [e.event_type for e in decisions] == ["subsidy.refused"]  # no insurance record
+    entries = await stack.pool.fetchval(
+        "SELECT count(*) FROM records.timeline WHERE source_event_id = $1", issued.event_id
+    )
+    processed = await stack.pool.fetch(
+        "SELECT consumer FROM delivery.processed_events WHERE event_id = $1 ORDER BY consumer",
+        issued.event_id,
+    )
+    assert entries == 1
+    assert [r["consumer"] for r in processed] == ["incentives", "records"]
+
+
+async def test_out_of_order_across_workers_in_order_per_worker(
+    stack: Any, consumers: Any, publish: Any
+) -> None:
+    workers = [secrets.token_hex(32) for _ in range(6)]
+    sent: dict[str, list[str]] = {w: [] for w in workers}
+    for round_ in range(5):
+        for worker in reversed(workers) if round_ % 2 else workers:
+            envelope = event(
+                RegistrationSubmitted(
+                    application_id=f"app-{round_}-{uuid.uuid4().hex[:6]}",
+                    session_id=f"s-{round_}",
+                    body_id="S0001",
+                    occupation_code=ELECTRICIAN,
+                    level=5,
+                    candidate_age=30,
+                ),
+                worker,
+            )
+            sent[worker].append(str(envelope.event_id))
+            await publish(envelope)
+
+    async def applied() -> bool:
+        count = await stack.pool.fetchval(
+            "SELECT count(*) FROM records.timeline WHERE person_key = ANY($1)", workers
+        )
+        return bool(count == 30)
+
+    await eventually(applied)
+    for worker in workers:
+        rows = await stack.pool.fetch(
+            "SELECT source_event_id FROM records.timeline WHERE person_key = $1 ORDER BY entry_id",
+            worker,
+        )
+        assert [str(r["source_event_id"]) for r in rows] == sent[worker]
+
+
+async def test_insurance_csv_import_reports_row_by_row(stack: Any, api: Any, auth: Any) -> None:
+    good, also_good = new_id_number(), new_id_number()
+    bad_check = good[:17] + ("0" if good[17] != "0" else "1")
+    csv_text = (
+        "id_number,insured_months,as_of\n"
+        f"{good},24,2025-01-31\n"
+        f"{bad_check},24,2025-01-31\n"
+        f"{also_good},-3,2025-01-31\n"
+        f"{also_good},13,2025-02-30\n"
+        f"{also_good},13,2025-02-28\n"
+    )
+    headers = auth(Role.RECORDS_OFFICER) | {"Content-Type": "text/csv"}
+    answer = await api.post(
+        "/incentives/insurance-records/import", content=csv_text.encode(), headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["applied"], report["rejected"]) == (2, 3)
+    assert [(r["row"], r["status"]) for r in report["rows"]] == [
+        (1, "applied"),
+        (2, "rejected"),
+        (3, "rejected"),
+        (4, "rejected"),
+        (5, "applied"),
+    ]
+    assert [r["errors"][0]["rule"] for r in report["rows"] if r["errors"]] == [
+        "id_number.check_character",
+        "import.range",
+        "import.date",
+    ]
+    for id_number in (good, bad_check, also_good):
+        assert id_number not in answer.text
+    rows = await stack.pool.fetch(
+        "SELECT insured_months FROM incentives.insurance_records WHERE person_key = ANY($1) ORDER BY insured_months",
+        [person_key(n, stack.settings.person_key_secret_bytes) for n in (good, also_good)],
+    )
+    assert [r["insured_months"] for r in rows] == [13, 24]
+
+    strict = await api.post(
+        "/incentives/insurance-records/import",
+        params={"all_or_nothing": "true"},
+        content=f"id_number,insured_months,as_of\n{new_id_number()},24,2025-01-31\n{bad_check},1,2025-01-31\n".encode(),
+        headers=headers,
+    )
+    assert [r["status"] for r in strict.json()["rows"]] == ["not_applied", "rejected"]
+    missing = await api.post(
+        "/incentives/insurance-records/import", content=b"id,months\n1,2\n", headers=headers
+    )
+    assert missing.status_code == 422 and missing.json()["errors"][0]["rule"] == "import.columns"
+    forbidden = await api.post(
+        "/incentives/insurance-records/import",
+        content=csv_text.encode(),
+        headers=auth(Role.CENTRE) | {"Content-Type": "text/csv"},
+    )
+    assert forbidden.status_code == 403
+
+
+async def test_training_subsidy_import_then_skill_upgrade_refused(
+    stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
+) -> None:
+    person = secrets.token_hex(32)
+    await stack.pool.execute(
+        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
+           VALUES ($1, $2, 40, 'api', 'tests')""",
+        person,
+        NOW.date() - timedelta(days=2),
+    )
+    issued = certificate(4)
+    csv_text = f"certificate_number,amount_fen,granted_on\n{issued.certificate_number},80000,{NOW.date().isoformat()}\nS123,1,2025-01-01\n"
+    answer = await api.post(
+        "/incentives/training-subsidies/import",
+        content=csv_text.encode(),
+        headers=auth(Role.RECORDS_OFFICER) | {"Content-Type": "text/csv"},
+    )
+    assert [r["status"] for r in answer.json()["rows"]] == ["applied", "rejected"], answer.text
+    await publish(event(issued, person))
+    refused = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.payload.get("claim_id") == f"skill_upgrade:{issued.certificate_number}",
+    )
+    assert refused.event_type == "subsidy.refused"
+    assert refused.payload["rule"] == "subsidy.combined_with_training_subsidy"
+
+
+async def test_held_payment_is_released_by_a_reviewer(
+    stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
+) -> None:
+    person = secrets.token_hex(32)
+    await stack.pool.execute(
+        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
+           VALUES ($1, $2, 40, 'api', 'tests')""",
+        person,
+        NOW.date() - timedelta(days=2),
+    )
+    issued = certificate(5)
+    await publish(
+        event(
+            RegistrationSubmitted(
+                application_id=issued.application_id,
+                session_id="s-held",
+                body_id="S0001",
+                occupation_code=ELECTRICIAN,
+                level=5,
+                candidate_age=66,
+                candidate_category="retired",
+            ),
+            person,
+        )
+    )
+    await eventually(
+        lambda: stack.pool.fetchval(
+            "SELECT true FROM incentives.registrations WHERE application_id = $1",
+            issued.application_id,
+        )
+    )
+    await publish(event(issued, person))
+    claim_id = f"skill_upgrade:{issued.certificate_number}"
+    held = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.held" and e.payload["claim_id"] == claim_id,
+    )
+    assert held.payload["signals"] == ["fraud.phantom_trainee", "fraud.retirement_age"]
+
+    queue = await api.get(
+        "/incentives/claims",
+        params={"status": "held", "person_key": person},
+        headers=auth(Role.REGULATOR),
+    )
+    assert [c["claim_id"] for c in queue.json()] == [claim_id]
+    assert (
+        await api.post(
+            f"/incentives/claims/{claim_id}/release",
+            json={"reason": "ok"},
+            headers=auth(Role.CENTRE),
+        )
+    ).status_code == 403
+    released = await api.post(
+        f"/incentives/claims/{claim_id}/release",
+        json={"reason": "checked on site"},
+        headers=auth(Role.REGULATOR),
+    )
+    assert released.status_code == 200, released.text
+    assert (released.json()["status"], released.json()["paid_fen"]) == ("granted", 120_000)
+    again = await api.post(
+        f"/incentives/claims/{claim_id}/reject",
+        json={"reason": "too late"},
+        headers=auth(Role.REGULATOR),
+    )
+    assert again.status_code == 422 and again.json()["errors"][0]["rule"] == "review.not_held"
+    await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.reviewed" and e.payload["claim_id"] == claim_id,
+    )
+    granted = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.granted" and e.payload["claim_id"] == claim_id,
+    )
+    assert granted.payload["amount_fen"] == 120_000
+    assert (
+        await api.get("/incentives/claims/skill_upgrade:nope", headers=auth(Role.REGULATOR))
+    ).status_code == 404

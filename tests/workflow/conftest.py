@@ -1,0 +1,347 @@
+"""Workflow tests on the time-skipping test server, with activities replaced by in-memory
+fakes registered under the real activity names."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from policy.assessment import AssessmentPolicy, effective_pass_mark, load_assessment_policy
+from policy.certificate_number import CertificateNumberParts, format_certificate_number
+from schemas.application import (
+    AssessmentRecord,
+    CorrectionRecord,
+    ObjectionRecord,
+    ResolutionRecord,
+    ReviewOutcome,
+    ReviewRecord,
+    StageRecord,
+)
+from schemas.certificate import (
+    IssueRequest,
+    IssueResult,
+    RevocationRecord,
+    RevocationResult,
+    WithholdingRecord,
+)
+from schemas.evaluation_body import (
+    BodyFiledRecord,
+    BodyStatusRecord,
+    QualityReviewRecord,
+    QualitySample,
+    QualitySampleRecord,
+)
+from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from skillflow.temporal import workflow_runner
+from workflows import ALL_WORKFLOWS, search_attributes
+from workflows.rules import rule_error
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=shutil.which("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    # The test server implements adding search attributes but not listing them, so the
+    # set-up that skillflow.temporal does for real servers is done by hand here.
+    await environment.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                for key in search_attributes.ALL
+            },
+        )
+    )
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
+@dataclass
+class FakeBody:
+    body_type: str
+    status: str
+    scope: list[str]
+    pass_mark: int | None = None
+
+
+@dataclass
+class FakeCertification:
+    """The certification store in memory: what the activities would have written."""
+
+    bodies: dict[str, FakeBody] = field(default_factory=dict)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    stages: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    audit: list[CorrectionRecord] = field(default_factory=list)
+    certificates: dict[str, str] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    serials: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    roster: int = 0
+    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sampled: list[str] = field(default_factory=list)
+    recorded_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def _event(self, event_type: str, key: str) -> None:
+        # Deterministic ids dedupe retries: the fake keeps the first.
+        if (event_type, key) not in self.events:
+            self.events.append((event_type, key))
+
+    def event_types(self) -> list[str]:
+        return [event_type for event_type, _ in self.events]
+
+    def activities(self) -> list[Callable[..., Any]]:
+        @activity.defn(name="certification.assessment_policy")
+        async def assessment_policy(version: str) -> AssessmentPolicy:
+            return load_assessment_policy(version)
+
+        @activity.defn(name="certification.record_body_filed")
+        async def record_body_filed(record: BodyFiledRecord) -> None:
+            filing = record.filing
+            self.bodies.setdefault(
+                filing.body_id,
+                FakeBody(
+                    filing.body_type,
+                    "submitted",
+                    [entry.key for entry in filing.scope],
+                    filing.pass_mark,
+                ),
+            )
+            self._event("body.filed", filing.body_id)
+
+        @activity.defn(name="certification.record_body_status")
+        async def record_body_status(record: BodyStatusRecord) -> None:
+            self.bodies[record.body_id].status = record.status
+            self._event(f"body.{record.event}", f"{record.body_id}:{record.transition}")
+
+        @activity.defn(name="certification.sample_certificates")
+        async def sample_certificates(record: QualitySampleRecord) -> QualitySample:
+            numbers = sorted(self.certificates.values())
+            count = -(-len(numbers) * record.share_pct // 100)
+            self.sampled = numbers[:count]
+            return QualitySample(sample_id=record.sample_id, certificate_numbers=self.sampled)
+
+        @activity.defn(name="certification.record_quality_review")
+        async def record_quality_review(record: QualityReviewRecord) -> None:
+            if record.review.certificate_number not in self.sampled:
+                raise rule_error("certificate_number", "quality.not_sampled", "not sampled")
+
+        @activity.defn(name="certification.open_session")
+        async def open_session(record: SessionOpenRecord) -> OpenedSession:
+            opening = record.opening
+            body = self.bodies[opening.body_id]
+            if body.status != "active":
+                raise rule_error("body_id", "body.not_active", "not active")
+            policy = load_assessment_policy(opening.policy_version)
+            self._event("session.opened", opening.session_id)
+            return OpenedSession(
+                pass_mark=effective_pass_mark(policy.pass_mark, body.pass_mark),
+                policy=policy,
+                body_type="Y" if body.body_type == "Y" else "S",
+            )
+
+        @activity.defn(name="certification.session_roster")
+        async def session_roster(session_id: str) -> int:
+            return self.roster
+
+        @activity.defn(name="certification.record_session_status")
+        async def record_session_status(record: SessionStatusRecord) -> None:
+            self.stages[record.session_id] = record.status
+
+        @activity.defn(name="certification.record_review")
+        async def record_review(record: ReviewRecord) -> ReviewOutcome:
+            app = record.application_id
+            if record.approve:
+                self.stages[app] = "assessment"
+                self._event("registration.approved", app)
+            else:
+                self.stages[app] = "rejected"
+                self._event("registration.rejected", app)
+            return ReviewOutcome(recusals=0, eligibility_path="L5.years_in_occupation")
+
+        @activity.defn(name="certification.record_assessment")
+        async def record_assessment(record: AssessmentRecord) -> None:
+            app = record.application_id
+            self.stages[app] = record.stage
+            self.scores[app] = dict(record.scores)
+            self.recorded_at[(app, f"scored-{record.stage}")] = record.occurred_at
+            for entry in record.entered:
+                self._event(
+                    "assessment.component_scored", f"{app}:{entry.component}:{entry.attempt}"
+                )
+            if record.outcome == "passed":
+                self._event("assessment.passed", f"{app}:passed:{record.round}")
+                self._event("certificate.notice_started", f"{app}:{record.round}")
+            elif record.outcome == "failed":
+                self._event("assessment.failed", f"{app}:failed:{record.round}")
+
+        @activity.defn(name="certification.record_correction")
+        async def record_correction(record: CorrectionRecord) -> None:
+            self.audit.append(record)
+            self._event(
+                "assessment.score_corrected",
+                f"{record.application_id}:{record.correction.correction_id}",
+            )
+
+        @activity.defn(name="certification.record_objection")
+        async def record_objection(record: ObjectionRecord) -> None:
+            self.stages[record.application_id] = "objection"
+            self._event(
+                "certificate.objection_raised",
+                f"{record.application_id}:{record.objection.objection_id}",
+            )
+
+        @activity.defn(name="certification.record_resolution")
+        async def record_resolution(record: ResolutionRecord) -> None:
+            app = record.application_id
+            self.stages[app] = record.stage
+            self._event("certificate.objection_resolved", f"{app}:{record.resolution.objection_id}")
+            if record.stage == "withheld":
+                self._event("certificate.withheld", app)
+
+        @activity.defn(name="certification.record_stage")
+        async def record_stage(record: StageRecord) -> None:
+            app = record.application_id
+            self.stages[app] = record.stage
+            self.recorded_at[(app, record.stage)] = record.occurred_at
+            if record.stage == "expired":
+                self._event("registration.expired", app)
+            elif record.stage == "withheld":
+                self._event("certificate.withheld", app)
+
+        @activity.defn(name="certification.issue_certificate")
+        async def issue_certificate(request: IssueRequest) -> IssueResult:
+            self.calls["issue_certificate"] += 1
+            if request.source_id in self.certificates:
+                return IssueResult(
+                    status="issued", certificate_number=self.certificates[request.source_id]
+                )
+            body = self.bodies.get(request.body_id)
+            if body is None or body.status in ("revoked", "rejected"):
+                return IssueResult(status="body_revoked", reason="revoked")
+            if body.status != "active":
+                return IssueResult(status="body_inactive", reason=f"body is {body.status}")
+            if f"{request.occupation_code}:{request.level}" not in body.scope:
+                return IssueResult(status="out_of_scope", reason="out of scope")
+            year = request.issued_at.year
+            self.serials[(request.body_id, year)] += 1
+            number = format_certificate_number(
+                CertificateNumberParts(
+                    body_type=body.body_type,
+                    body_code="0000",
+                    province_code="21",
+                    site_serial="000001",
+                    issue_year_yy=year % 100,
+                    level=request.level,
+                    serial=self.serials[(request.body_id, year)],
+                )
+            )
+            self.certificates[request.source_id] = number
+            self.recorded_at[(request.source_id, "issued")] = request.issued_at
+            if request.route == "assessment":
+                self.stages[request.source_id] = "issued"
+            self._event("certificate.issued", request.source_id)
+            return IssueResult(
+                status="issued", certificate_number=number, issued_on=request.issued_at.date()
+            )
+
+        @activity.defn(name="certification.record_withholding")
+        async def record_withholding(record: WithholdingRecord) -> None:
+            self._event("certificate.withheld", record.source_id)
+
+        @activity.defn(name="certification.revoke_certificate")
+        async def revoke_certificate(record: RevocationRecord) -> RevocationResult:
+            number = record.request.certificate_number
+            if number not in self.certificates.values():
+                return RevocationResult(status="unknown")
+            if number in self.revoked:
+                return RevocationResult(status="already_revoked")
+            self.revoked.add(number)
+            self._event("certificate.revoked", number)
+            return RevocationResult(status="revoked", revoked_on=record.occurred_at.date())
+
+        return [
+            assessment_policy,
+            record_body_filed,
+            record_body_status,
+            sample_certificates,
+            record_quality_review,
+            open_session,
+            session_roster,
+            record_session_status,
+            record_review,
+            record_assessment,
+            record_correction,
+            record_objection,
+            record_resolution,
+            record_stage,
+            issue_certificate,
+            record_withholding,
+            revoke_certificate,
+        ]
+
+
+@dataclass
+class Harness:
+    client: Client
+    task_queue: str
+    store: FakeCertification
+    env: WorkflowEnvironment
+    started: list[str] = field(default_factory=list)
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    async def start(self, workflow: Any, arg: Any, workflow_id: str) -> Any:
+        handle = await self.client.start_workflow(
+            workflow, arg, id=workflow_id, task_queue=self.task_queue
+        )
+        self.started.append(workflow_id)
+        return handle
+
+    async def terminate_running(self) -> None:
+        # A workflow left waiting would get timer tasks nobody polls once this test's
+        # worker stops, and the shared time-skipping server would wait for them forever.
+        for workflow_id in self.started:
+            with contextlib.suppress(Exception):
+                await self.client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+@pytest.fixture
+async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
+    store = FakeCertification()
+    task_queue = f"certification-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=ALL_WORKFLOWS,
+        activities=store.activities(),
+        workflow_runner=workflow_runner(),
+    ):
+        harness = Harness(env.client, task_queue, store, env)
+        try:
+            yield harness
+        finally:
+            await harness.terminate_running()
+
+
+def today() -> date:
+    return date.today()

@@ -1,0 +1,119 @@
+"""The daily title-equivalence workflow on the time-skipping server, with the records
+activity replaced by an in-memory fake under its real name."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, timedelta, timezone
+
+import pytest
+from temporalio import activity
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
+from skillflow.temporal import workflow_runner
+from workflows.title_equivalence import PUBLISH_DUE_TITLES_ACTIVITY, TitleEquivalenceWorkflow
+
+QUEUE = "title-equivalence-test"
+
+
+@pytest.fixture(scope="module")
+async def title_env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=shutil.which("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
+class DueWorkers:
+    """Pretends ``due`` workers are waiting and publishes up to ``limit`` per call."""
+
+    def __init__(self, due: int) -> None:
+        self.due = due
+        self.calls: list[TitleEquivalenceBatch] = []
+
+    @activity.defn(name=PUBLISH_DUE_TITLES_ACTIVITY)
+    async def publish(self, batch: TitleEquivalenceBatch) -> TitleEquivalenceOutcome:
+        self.calls.append(batch)
+        published = min(self.due, batch.limit)
+        self.due -= published
+        return TitleEquivalenceOutcome(as_of=batch.as_of, published=published)
+
+
+async def _run(
+    env: WorkflowEnvironment, fake: DueWorkers, request: TitleEquivalenceRequest
+) -> TitleEquivalenceOutcome:
+    async with Worker(
+        env.client,
+        task_queue=QUEUE,
+        workflows=[TitleEquivalenceWorkflow],
+        activities=[fake.publish],
+        workflow_runner=workflow_runner(),
+    ):
+        return await env.client.execute_workflow(
+            TitleEquivalenceWorkflow.run,
+            request,
+            id=f"title-equivalence-{uuid.uuid4().hex[:8]}",
+            task_queue=QUEUE,
+        )
+
+
+async def test_publishes_in_bounded_batches_until_none_are_due(
+    title_env: WorkflowEnvironment,
+) -> None:
+    fake = DueWorkers(due=7)
+    outcome = await _run(
+        title_env, fake, TitleEquivalenceRequest(as_of=date(2026, 3, 1), batch_size=3)
+    )
+    assert outcome == TitleEquivalenceOutcome(as_of=date(2026, 3, 1), published=7)
+    assert [c.limit for c in fake.calls] == [3, 3, 3]
+    assert {c.as_of for c in fake.calls} == {date(2026, 3, 1)}
+
+
+async def test_an_exact_multiple_ends_with_an_empty_batch(title_env: WorkflowEnvironment) -> None:
+    fake = DueWorkers(due=6)
+    outcome = await _run(
+        title_env, fake, TitleEquivalenceRequest(as_of=date(2026, 3, 1), batch_size=3)
+    )
+    assert outcome.published == 6 and len(fake.calls) == 3
+
+
+async def test_judges_today_in_china_by_default(title_env: WorkflowEnvironment) -> None:
+    fake = DueWorkers(due=0)
+    before = (await title_env.get_current_time()).astimezone(timezone(timedelta(hours=8))).date()
+    outcome = await _run(title_env, fake, TitleEquivalenceRequest())
+    assert outcome.published == 0 and outcome.as_of in (before, before + timedelta(days=1))
+    assert fake.calls[0].as_of == outcome.as_of
+
+
+async def test_history_replays_deterministically(title_env: WorkflowEnvironment) -> None:
+    fake = DueWorkers(due=5)
+    workflow_id = f"title-equivalence-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        title_env.client,
+        task_queue=QUEUE,
+        workflows=[TitleEquivalenceWorkflow],
+        activities=[fake.publish],
+        workflow_runner=workflow_runner(),
+    ):
+        await title_env.client.execute_workflow(
+            TitleEquivalenceWorkflow.run,
+            TitleEquivalenceRequest(batch_size=2),
+            id=workflow_id,
+            task_queue=QUEUE,
+        )
+    history = await title_env.client.get_workflow_handle(workflow_id).fetch_history()
+    replayer = Replayer(
+        workflows=[TitleEquivalenceWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)

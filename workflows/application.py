@@ -1,0 +1,549 @@
+"""One candidate's way from registration to certificate (or to a named refusal).
+
+Workflow id ``application-{application_id}``. Stages::
+
+    awaiting_review -> rejected | expired
+                    -> assessment -> failed
+                                  -> resit -> failed
+                                  -> public_notice <-> objection -> withheld
+                                                   -> held (body suspended) -> issued | withheld
+                                                   -> issued
+
+Commands arrive as updates whose validators reject bad input before it enters history;
+each handler records its step with one activity (state + events in one transaction) and
+answers with the new status. The run loop only keeps the clocks: review deadline, re-sit
+window, public notice, and the re-check of a held issuance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from temporalio import workflow
+
+from policy.assessment import (
+    check_sitting_order,
+    public_notice_duration,
+    resit_deadline,
+    validate_score,
+)
+from policy.errors import RuleViolation
+from schemas.application import (
+    FINAL_STAGES,
+    ApplicationStart,
+    ApplicationStatus,
+    AssessmentRecord,
+    CorrectionRecord,
+    Objection,
+    ObjectionRecord,
+    ObjectionResolution,
+    ResolutionRecord,
+    ReviewDecision,
+    ReviewOutcome,
+    ReviewRecord,
+    ScoreCorrection,
+    ScoreRecorded,
+    ScoreSheet,
+    Stage,
+    StageRecord,
+)
+from schemas.certificate import IssueRequest, IssueResult
+from workflows import search_attributes
+from workflows.rules import as_rule_error, rule_error
+
+_TIMEOUT = timedelta(seconds=30)
+# A held issuance is tried again this often: a suspension usually lasts weeks, and polling
+# the body's status costs one activity a day instead of a signal to every candidate.
+HOLD_RECHECK = timedelta(days=1)
+
+
+@workflow.defn(name="ApplicationWorkflow")
+class ApplicationWorkflow:
+    @workflow.init
+    def __init__(self, start: ApplicationStart) -> None:
+        self._start = start
+        self._stage: Stage = "awaiting_review"
+        self._scores: dict[str, float] = {}
+        self._attempts: dict[str, int] = {}
+        self._awaiting: list[str] = list(start.required_components)
+        self._failed: list[str] = []
+        self._round = 1
+        self._resit_deadline: date | None = None
+        self._notice_ends_at: datetime | None = None
+        self._objections: dict[str, bool] = {}
+        self._certificate: str | None = None
+        self._rule: str | None = None
+        self._hold_until: datetime | None = None
+        self._changes = 0
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, start: ApplicationStart) -> ApplicationStatus:
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.BODY.value_set(start.body_id),
+                search_attributes.OCCUPATION.value_set(start.occupation_code),
+                search_attributes.LEVEL.value_set(start.level),
+                search_attributes.SESSION.value_set(start.session_id),
+                search_attributes.STAGE.value_set(self._stage),
+            ]
+        )
+        review_deadline = workflow.now() + timedelta(days=start.policy.registration_review_days)
+        while self._stage not in FINAL_STAGES:
+            seen = self._changes
+            wait = self._time_to_next_deadline(review_deadline)
+            if wait is None or wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(self._moved_since(seen), timeout=wait)
+                    continue
+                except TimeoutError:
+                    pass
+            async with self._lock:
+                # A command may have moved the application while the clock ran out.
+                if self._changes == seen:
+                    await self._on_deadline()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    def _moved_since(self, seen: int) -> Callable[[], bool]:
+        return lambda: self._changes != seen
+
+    @workflow.query
+    def status(self) -> ApplicationStatus:
+        return ApplicationStatus(
+            application_id=self._start.application_id,
+            stage=self._stage,
+            scores=dict(self._scores),
+            attempts=dict(self._attempts),
+            awaiting=list(self._awaiting),
+            failed_components=list(self._failed),
+            resit_deadline=self._resit_deadline,
+            notice_ends_at=self._notice_ends_at,
+            open_objections=[oid for oid, is_open in self._objections.items() if is_open],
+            certificate_number=self._certificate,
+            rule=self._rule,
+        )
+
+    # --- clocks -------------------------------------------------------------------------
+
+    def _time_to_next_deadline(self, review_deadline: datetime) -> timedelta | None:
+        now = workflow.now()
+        if self._stage == "awaiting_review":
+            return review_deadline - now
+        if self._stage == "resit":
+            assert self._resit_deadline is not None
+            # The deadline day is the last day a re-sit may be sat.
+            lapses = datetime.combine(self._resit_deadline + timedelta(days=1), time(), UTC)
+            return lapses - now
+        if self._stage == "public_notice":
+            assert self._notice_ends_at is not None
+            return self._notice_ends_at - now
+        if self._stage == "held":
+            assert self._hold_until is not None
+            return self._hold_until - now
+        return None
+
+    async def _on_deadline(self) -> None:
+        if self._stage == "awaiting_review":
+            await self._record_stage("expired", "review.deadline", "not reviewed in time")
+        elif self._stage == "resit":
+            await self._record_stage(
+                "failed", "resit.window_lapsed", "the re-sit window closed without a pass"
+            )
+        elif self._stage in ("public_notice", "held"):
+            await self._issue()
+
+    async def _issue(self) -> None:
+        start = self._start
+        result: IssueResult = await workflow.execute_activity(
+            "certification.issue_certificate",
+            IssueRequest(
+                source_id=start.application_id,
+                route="assessment",
+                body_id=start.body_id,
+                person_key=start.person_key,
+                occupation_code=start.occupation_code,
+                level=start.level,
+                correlation_id=workflow.info().workflow_id,
+                issued_at=workflow.now(),
+            ),
+            result_type=IssueResult,
+            start_to_close_timeout=_TIMEOUT,
+        )
+        if result.status == "issued":
+            self._certificate = result.certificate_number
+            self._set_stage("issued")
+        elif result.status == "body_inactive":
+            self._hold_until = workflow.now() + HOLD_RECHECK
+            if self._stage != "held":
+                await self._record_stage("held", "body.not_active", result.reason)
+            else:
+                self._changes += 1
+        else:
+            await self._record_stage("withheld", f"body.{result.status}", result.reason)
+
+    # --- registration review -------------------------------------------------------------
+
+    @workflow.update
+    async def review(self, decision: ReviewDecision) -> ApplicationStatus:
+        async with self._lock:
+            self.validate_review(decision)
+            start = self._start
+            await workflow.execute_activity(
+                "certification.record_review",
+                ReviewRecord(
+                    application_id=start.application_id,
+                    session_id=start.session_id,
+                    person_key=start.person_key,
+                    approve=decision.approve,
+                    reason=decision.reason,
+                    reviewed_by=decision.reviewed_by,
+                    occurred_at=workflow.now(),
+                ),
+                result_type=ReviewOutcome,
+                start_to_close_timeout=_TIMEOUT,
+            )
+            if decision.approve:
+                self._set_stage("assessment")
+            else:
+                self._rule = "review.rejected"
+                self._set_stage("rejected")
+            return self.status()
+
+    @review.validator
+    def validate_review(self, decision: ReviewDecision) -> None:
+        if self._stage != "awaiting_review":
+            raise rule_error(
+                "decision",
+                "review.not_awaiting",
+                f"the application is {self._stage}, not awaiting review",
+            )
+        if not decision.approve and not decision.reason.strip():
+            raise rule_error("reason", "review.reason_required", "a rejection must give a reason")
+
+    # --- scores -------------------------------------------------------------------------
+
+    @workflow.update
+    async def enter_scores(self, sheet: ScoreSheet) -> ApplicationStatus:
+        async with self._lock:
+            self.validate_sheet(sheet)
+            entered = []
+            for entry in sheet.entries:
+                attempt = self._attempts.get(entry.component, 0) + 1
+                self._attempts[entry.component] = attempt
+                self._scores[entry.component] = entry.score
+                self._awaiting.remove(entry.component)
+                entered.append(
+                    ScoreRecorded(
+                        component=entry.component,
+                        score=entry.score,
+                        attempt=attempt,
+                        examiner_id=entry.examiner_id,
+                    )
+                )
+            await self._record_assessment(entered, self._round_outcome())
+            return self.status()
+
+    @enter_scores.validator
+    def validate_sheet(self, sheet: ScoreSheet) -> None:
+        if self._stage not in ("assessment", "resit"):
+            raise rule_error(
+                "scores",
+                "score.not_open",
+                f"scores are not taken while the application is {self._stage}",
+            )
+        start = self._start
+        pass_mark = start.pass_mark
+        for entry in sheet.entries:
+            field = f"scores.{entry.component}"
+            try:
+                validate_score(entry.component, entry.score, start.policy)
+            except RuleViolation as violation:
+                raise as_rule_error(violation) from None
+            if entry.component not in start.required_components:
+                raise rule_error(
+                    field,
+                    "score.component_not_required",
+                    f"level {start.level} has no {entry.component} component",
+                )
+            if entry.component not in self._awaiting:
+                if self._scores.get(entry.component, -1) >= pass_mark:
+                    raise rule_error(
+                        field,
+                        "score.component_passed",
+                        f"the {entry.component} component is passed and is not sat again",
+                    )
+                raise rule_error(
+                    field,
+                    "score.already_signed_off",
+                    f"the {entry.component} score is signed off; change it with a correction "
+                    "and a reason",
+                )
+        sheet_scores: dict[str, float] = {e.component: e.score for e in sheet.entries}
+        if "practical" in sheet_scores:
+            # A theory score on the same sheet counts: both exams were sat in order.
+            known: dict[str, float] = {**self._scores, **sheet_scores}
+            if "theory" in self._awaiting and "theory" not in sheet_scores:
+                known.pop("theory", None)
+            try:
+                check_sitting_order(
+                    "practical",
+                    known,
+                    theory_before_practical=start.theory_before_practical,
+                    pass_mark=pass_mark,
+                )
+            except RuleViolation as violation:
+                raise as_rule_error(violation) from None
+
+    def _round_outcome(self) -> Literal["passed", "failed"] | None:
+        """The outcome once the round is complete, else None."""
+        pass_mark = self._start.pass_mark
+        failing = [
+            c
+            for c in self._start.required_components
+            if c not in self._awaiting and self._scores[c] < pass_mark
+        ]
+        if not self._awaiting:
+            return "failed" if failing else "passed"
+        # A failed theory ends the round where the practical may only follow a passed theory.
+        if (
+            self._start.theory_before_practical
+            and "theory" in failing
+            and set(self._awaiting) <= {"practical"}
+        ):
+            return "failed"
+        return None
+
+    async def _record_assessment(
+        self, entered: list[ScoreRecorded], outcome: Literal["passed", "failed"] | None
+    ) -> None:
+        start = self._start
+        now = workflow.now()
+        notice_ends_on: date | None = None
+        if outcome == "passed":
+            self._failed = []
+            self._notice_ends_at = now + public_notice_duration(start.policy)
+            notice_ends_on = self._notice_ends_at.date()
+            next_stage: Stage = "public_notice"
+        elif outcome == "failed":
+            pass_mark = start.pass_mark
+            self._failed = [
+                c
+                for c in start.required_components
+                if c in self._scores and self._scores[c] < pass_mark and c not in self._awaiting
+            ]
+            resits_left = all(self._attempts[c] - 1 < start.policy.max_resits for c in self._failed)
+            if self._resit_deadline is None:
+                self._resit_deadline = resit_deadline(now.date(), start.policy)
+            if resits_left and now.date() <= self._resit_deadline:
+                next_stage = "resit"
+                # Passed components stand; failed and never-sat ones are taken next round.
+                self._awaiting = [
+                    c
+                    for c in start.required_components
+                    if c not in self._scores or self._scores[c] < pass_mark
+                ]
+            else:
+                next_stage = "failed"
+                self._awaiting = []
+                self._rule = "assessment.failed"
+        else:
+            next_stage = self._stage
+        await workflow.execute_activity(
+            "certification.record_assessment",
+            AssessmentRecord(
+                application_id=start.application_id,
+                session_id=start.session_id,
+                person_key=start.person_key,
+                body_id=start.body_id,
+                occupation_code=start.occupation_code,
+                level=start.level,
+                stage=next_stage,
+                entered=entered,
+                scores=dict(self._scores),
+                attempts=dict(self._attempts),
+                outcome=outcome,
+                round=self._round,
+                failed_components=list(self._failed),
+                resit_deadline=self._resit_deadline
+                if outcome == "failed" and next_stage == "resit"
+                else None,
+                notice_ends_on=notice_ends_on,
+                occurred_at=now,
+            ),
+            start_to_close_timeout=_TIMEOUT,
+        )
+        if outcome is not None:
+            self._round += 1
+        self._set_stage(next_stage)
+
+    # --- corrections after sign-off ------------------------------------------------------
+
+    @workflow.update
+    async def correct_score(self, correction: ScoreCorrection) -> ApplicationStatus:
+        async with self._lock:
+            self.validate_correction(correction)
+            start = self._start
+            previous = self._scores[correction.component]
+            await workflow.execute_activity(
+                "certification.record_correction",
+                CorrectionRecord(
+                    application_id=start.application_id,
+                    session_id=start.session_id,
+                    person_key=start.person_key,
+                    correction=correction,
+                    previous_score=previous,
+                    occurred_at=workflow.now(),
+                ),
+                start_to_close_timeout=_TIMEOUT,
+            )
+            self._scores[correction.component] = correction.score
+            await self._reconsider_after_correction()
+            return self.status()
+
+    @correct_score.validator
+    def validate_correction(self, correction: ScoreCorrection) -> None:
+        if self._stage in FINAL_STAGES or self._stage in ("awaiting_review", "held"):
+            raise rule_error(
+                "score",
+                "score.correction_closed",
+                f"scores cannot be corrected while the application is {self._stage}",
+            )
+        field = f"scores.{correction.component}"
+        if correction.component not in self._scores or correction.component in self._awaiting:
+            raise rule_error(
+                field,
+                "score.not_signed_off",
+                f"no signed-off {correction.component} score to correct; enter it instead",
+            )
+        try:
+            validate_score(correction.component, correction.score, self._start.policy)
+        except RuleViolation as violation:
+            raise as_rule_error(violation) from None
+        if correction.score == self._scores[correction.component]:
+            raise rule_error(field, "score.unchanged", "the corrected score equals the current one")
+
+    async def _reconsider_after_correction(self) -> None:
+        pass_mark = self._start.pass_mark
+        if self._stage in ("public_notice", "objection"):
+            if any(self._scores[c] < pass_mark for c in self._start.required_components):
+                # The pass no longer stands: the notice ends and the round is a failure.
+                self._objections = {oid: False for oid in self._objections}
+                self._notice_ends_at = None
+                await self._record_assessment([], "failed")
+        elif self._stage == "resit":
+            self._awaiting = [
+                c for c in self._awaiting if c not in self._scores or self._scores[c] < pass_mark
+            ]
+            if not self._awaiting:
+                await self._record_assessment([], "passed")
+
+    # --- public notice objections --------------------------------------------------------
+
+    @workflow.update
+    async def raise_objection(self, objection: Objection) -> ApplicationStatus:
+        async with self._lock:
+            self.validate_objection(objection)
+            start = self._start
+            await workflow.execute_activity(
+                "certification.record_objection",
+                ObjectionRecord(
+                    application_id=start.application_id,
+                    person_key=start.person_key,
+                    objection=objection,
+                    occurred_at=workflow.now(),
+                ),
+                start_to_close_timeout=_TIMEOUT,
+            )
+            self._objections[objection.objection_id] = True
+            self._set_stage("objection")
+            return self.status()
+
+    @raise_objection.validator
+    def validate_objection(self, objection: Objection) -> None:
+        if self._stage not in ("public_notice", "objection"):
+            raise rule_error(
+                "objection",
+                "objection.not_in_notice",
+                f"the application is {self._stage}, not in public notice",
+            )
+        assert self._notice_ends_at is not None
+        if workflow.now() >= self._notice_ends_at:
+            raise rule_error(
+                "objection", "objection.notice_over", "the public notice period is over"
+            )
+        if objection.objection_id in self._objections:
+            raise rule_error(
+                "objection_id",
+                "objection.duplicate",
+                "an objection with this id was already raised",
+            )
+
+    @workflow.update
+    async def resolve_objection(self, resolution: ObjectionResolution) -> ApplicationStatus:
+        async with self._lock:
+            self.validate_resolution(resolution)
+            self._objections[resolution.objection_id] = False
+            if resolution.upheld:
+                next_stage: Stage = "withheld"
+                self._rule = "objection.upheld"
+            elif any(self._objections.values()):
+                next_stage = "objection"
+            else:
+                next_stage = "public_notice"
+            start = self._start
+            await workflow.execute_activity(
+                "certification.record_resolution",
+                ResolutionRecord(
+                    application_id=start.application_id,
+                    person_key=start.person_key,
+                    resolution=resolution,
+                    stage=next_stage,
+                    occurred_at=workflow.now(),
+                ),
+                start_to_close_timeout=_TIMEOUT,
+            )
+            self._set_stage(next_stage)
+            return self.status()
+
+    @resolve_objection.validator
+    def validate_resolution(self, resolution: ObjectionResolution) -> None:
+        is_open = self._objections.get(resolution.objection_id)
+        if is_open is None:
+            raise rule_error(
+                "objection_id", "objection.unknown", "no such objection on this application"
+            )
+        if not is_open or self._stage != "objection":
+            raise rule_error(
+                "objection_id", "objection.resolved", "this objection is already resolved"
+            )
+
+    # --- shared -------------------------------------------------------------------------
+
+    async def _record_stage(self, stage: Stage, rule: str, reason: str) -> None:
+        start = self._start
+        await workflow.execute_activity(
+            "certification.record_stage",
+            StageRecord(
+                application_id=start.application_id,
+                session_id=start.session_id,
+                person_key=start.person_key,
+                stage=stage,
+                rule=rule,
+                reason=reason,
+                occurred_at=workflow.now(),
+            ),
+            start_to_close_timeout=_TIMEOUT,
+        )
+        if stage in FINAL_STAGES:
+            self._rule = rule
+        self._set_stage(stage)
+
+    def _set_stage(self, stage: Stage) -> None:
+        self._changes += 1
+        if stage != self._stage:
+            self._stage = stage
+            workflow.upsert_search_attributes([search_attributes.STAGE.value_set(stage)])

@@ -1,0 +1,137 @@
+"""An exam session: opened by a body within its filed scope, staffed, run, closed.
+
+Workflow id ``session-{session_id}``. Candidates are not children of this workflow: each
+has its own ``ApplicationWorkflow``, so the session's history stays a handful of events
+however many candidates register (see ``skillflow/benchmarks/certification.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+
+from policy.assessment import check_staffing
+from schemas.exam_session import (
+    CloseSession,
+    OpenedSession,
+    SessionExaminer,
+    SessionOpening,
+    SessionOpenRecord,
+    SessionState,
+    SessionStatus,
+    SessionStatusRecord,
+    StartExam,
+)
+from workflows import search_attributes
+from workflows.rules import rule_error, rules_error
+
+_TIMEOUT = timedelta(seconds=30)
+
+
+def session_workflow_id(session_id: str) -> str:
+    return f"session-{session_id}"
+
+
+def panels(
+    examiners: list[SessionExaminer],
+) -> tuple[list[SessionExaminer], list[SessionExaminer]]:
+    practical = [e for e in examiners if e.panel == "practical"]
+    review = [e for e in examiners if e.panel == "review"]
+    return practical, review
+
+
+@workflow.defn(name="ExamSessionWorkflow")
+class ExamSessionWorkflow:
+    @workflow.init
+    def __init__(self, opening: SessionOpening) -> None:
+        self._opening = opening
+        self._status: SessionStatus = "open"
+        self._opened: OpenedSession | None = None
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, opening: SessionOpening) -> SessionState:
+        self._opened = await workflow.execute_activity(
+            "certification.open_session",
+            SessionOpenRecord(opening=opening, occurred_at=workflow.now()),
+            result_type=OpenedSession,
+            start_to_close_timeout=_TIMEOUT,
+        )
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.BODY.value_set(opening.body_id),
+                search_attributes.OCCUPATION.value_set(opening.occupation_code),
+                search_attributes.LEVEL.value_set(opening.level),
+                search_attributes.SESSION.value_set(opening.session_id),
+                search_attributes.STAGE.value_set(self._status),
+            ]
+        )
+        await workflow.wait_condition(lambda: self._status == "closed")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.query
+    def state(self) -> SessionState:
+        return SessionState(
+            session_id=self._opening.session_id,
+            status=self._status,
+            pass_mark=self._opened.pass_mark if self._opened else None,
+        )
+
+    @workflow.update
+    async def start_exam(self, _: StartExam) -> SessionState:
+        """Check staffing against the approved roster, then let the exam run."""
+        await workflow.wait_condition(lambda: self._opened is not None)
+        assert self._opened is not None
+        async with self._lock:
+            self.validate_start(StartExam())
+            candidates: int = await workflow.execute_activity(
+                "certification.session_roster",
+                self._opening.session_id,
+                result_type=int,
+                start_to_close_timeout=_TIMEOUT,
+            )
+            practical, review = panels(self._opening.examiners)
+            violations = check_staffing(
+                self._opening.level,
+                candidates,
+                self._opening.theory_rooms,
+                self._opening.proctors,
+                list(practical),
+                list(review),
+                self._opened.policy.staffing,
+            )
+            if violations:
+                raise rules_error(violations)
+            await self._set_status("running")
+            return self.state()
+
+    @start_exam.validator
+    def validate_start(self, _: StartExam) -> None:
+        if self._status != "open":
+            raise rule_error("session_id", "session.not_open", f"the session is {self._status}")
+
+    @workflow.update
+    async def close(self, _: CloseSession) -> SessionState:
+        async with self._lock:
+            self.validate_close(CloseSession())
+            await self._set_status("closed")
+            return self.state()
+
+    @close.validator
+    def validate_close(self, _: CloseSession) -> None:
+        if self._status == "closed":
+            raise rule_error("session_id", "session.closed", "the session is already closed")
+
+    async def _set_status(self, status: SessionStatus) -> None:
+        await workflow.execute_activity(
+            "certification.record_session_status",
+            SessionStatusRecord(
+                session_id=self._opening.session_id, status=status, occurred_at=workflow.now()
+            ),
+            start_to_close_timeout=_TIMEOUT,
+        )
+        self._status = status
+        workflow.upsert_search_attributes([search_attributes.STAGE.value_set(status)])
