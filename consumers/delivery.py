@@ -33,8 +33,15 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Connection, EventEnvelope], Awaitable[None]]
 """Applies one event inside the caller's transaction. Raise to refuse it."""
 
-# Errors that say the database is unreachable, not that the message is bad.
+
+class RetryLater(Exception):
+    """A handler's dependency (e.g. Temporal) is unreachable: not the message's fault, so the
+    batch is redelivered later instead of going to the dead letters."""
+
+
+# Errors that say a dependency is unreachable, not that the message is bad.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    RetryLater,
     OSError,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,

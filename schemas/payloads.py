@@ -344,6 +344,20 @@ class RewardGranted(_Incentive):
 
 
 @register_event
+class PromotionRefused(_Incentive):
+    """A competition promotion the incentive service did not turn into a certificate."""
+
+    event_type: ClassVar[str] = "promotion.refused"
+    promotion_id: str
+    competition_id: str
+    occupation_code: str
+    to_level: Level = Field(ge=1, le=5)
+    rule: str
+    reason: str
+    rule_version: str
+
+
+@register_event
 class TitleEligible(_Incentive):
     event_type: ClassVar[str] = "title.eligible"
     title: Literal["assistant_engineer", "engineer", "senior_engineer"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from consumers.delivery import Handler
+from consumers.delivery import Handler, RetryLater
+from consumers.incentives.ledger import emit
 from policy.rewards import promotion_policy, promotion_refusal
 from schemas.commands import (
     PROMOTION_CERTIFICATION_WORKFLOW,
@@ -18,7 +20,7 @@ from schemas.commands import (
     promotion_workflow_id,
 )
 from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import PromotionGranted
+from schemas.payloads import PromotionGranted, PromotionRefused
 from store.database import Connection
 from workflows import search_attributes
 
@@ -63,6 +65,24 @@ def promotion_handler(temporal: Client, task_queue: str) -> Handler:
                 workflow_id,
             )
             if refusal:
+                await emit(
+                    conn,
+                    PromotionRefused(
+                        promotion_id=promotion.promotion_id,
+                        competition_id=promotion.competition_id,
+                        occupation_code=promotion.occupation_code,
+                        to_level=promotion.to_level,
+                        rule=refusal,
+                        reason=(
+                            f"at most {policy.max_per_person_per_year} competition promotion(s) "
+                            f"per person per calendar year ({promotion.granted_on.year})"
+                        ),
+                        rule_version=policy.version,
+                    ),
+                    business_key=promotion.promotion_id,
+                    correlation_id=str(event.event_id),
+                    person_key=event.person_key,
+                )
                 return
         # Started after the row is written but before the transaction commits: if the commit
         # fails the event is redelivered and the start is repeated, which the id reuse
@@ -89,8 +109,19 @@ def promotion_handler(temporal: Client, task_queue: str) -> Handler:
             )
         except WorkflowAlreadyStartedError:
             pass
+        except RPCError as exc:
+            if exc.status in _TEMPORAL_UNAVAILABLE:
+                raise RetryLater(f"Temporal unavailable: {exc.message}") from exc
+            raise
 
     return on_promotion_granted
+
+
+_TEMPORAL_UNAVAILABLE = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 def search_attributes_for(promotion: PromotionGranted) -> TypedSearchAttributes:

@@ -558,6 +558,10 @@ async def test_one_competition_promotion_per_year(incentives: Incentives, stack:
         second.promotion_id: ("refused", "promotion.one_per_year"),
         next_year.promotion_id: ("started", None),
     }
+    refused = [e for e in await incentives.outbox(person) if e["event_type"] == "promotion.refused"]
+    assert [(r["payload"]["promotion_id"], r["payload"]["rule"]) for r in refused] == [
+        (second.promotion_id, "promotion.one_per_year")
+    ]
     described = await stack.temporal.get_workflow_handle(
         promotion_workflow_id(first.promotion_id)
     ).describe()
