@@ -75,13 +75,18 @@ class CertificateActivities:
                 if masked is None:
                     raise LookupError(f"application {request.source_id} is not recorded")
             issued_on = request.issued_at.date()
+            prefix = (
+                f"{body['body_type']}{body['body_code']}{body['province_code']}"
+                f"{body['site_serial']}"
+            )
             serial = await conn.fetchval(
-                """INSERT INTO certification.serial_counters (body_id, issue_year, last_serial)
+                """INSERT INTO certification.serial_counters
+                       (number_prefix, issue_year, last_serial)
                    VALUES ($1, $2, 1)
-                   ON CONFLICT (body_id, issue_year)
+                   ON CONFLICT (number_prefix, issue_year)
                    DO UPDATE SET last_serial = certification.serial_counters.last_serial + 1
                    RETURNING last_serial""",
-                request.body_id,
+                prefix,
                 issued_on.year,
             )
             number = format_certificate_number(

@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health, incentives, operations, records
+from api.routes import applications, certificates, health, incentives, operations, records, sessions
+from api.routes import evaluation_bodies as bodies
 from api.services import ApiServices
 from skillflow import temporal
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 
 ROUTERS = [health.router, operations.router, operations.page_router]
+ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router]
 
 

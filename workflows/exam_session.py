@@ -81,6 +81,12 @@ class ExamSessionWorkflow:
         )
 
     @workflow.update
+    async def await_opened(self, _: StartExam) -> SessionState:
+        """Answers once the session is recorded, so the API can return a usable session."""
+        await workflow.wait_condition(lambda: self._opened is not None)
+        return self.state()
+
+    @workflow.update
     async def start_exam(self, _: StartExam) -> SessionState:
         """Check staffing against the approved roster, then let the exam run."""
         await workflow.wait_condition(lambda: self._opened is not None)

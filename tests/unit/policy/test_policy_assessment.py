@@ -266,3 +266,12 @@ def test_one_resit_within_a_year() -> None:
     assert not resit_allowed(failed_on, date(2025, 3, 2), 0, POLICY)
     assert not resit_allowed(failed_on, date(2024, 6, 1), 1, POLICY)
     assert not resit_allowed(failed_on, date(2024, 2, 1), 0, POLICY)
+
+
+def test_public_notice_lasts_the_policy_days_unless_a_demo_override_is_set() -> None:
+    from datetime import timedelta
+
+    from policy.assessment import public_notice_duration
+
+    assert public_notice_duration(load_assessment_policy("2024-default")) == timedelta(days=5)
+    assert public_notice_duration(load_assessment_policy("demo-fast")) == timedelta(seconds=3)

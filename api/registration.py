@@ -1,0 +1,360 @@
+"""Admitting a candidate's registration, before any workflow exists.
+
+The ID number arrives here and goes no further: it is validated, turned into the person
+key, and dropped. Every check names its rule; a registration that breaks one writes
+nothing. One that passes is inserted with its ``registration.submitted`` event in one
+transaction, and only then is its ``ApplicationWorkflow`` started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, Literal
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from policy.assessment import load_assessment_policy
+from policy.catalogue import get_occupation, required_components
+from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
+from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.idnumber import age_on, mask_name, person_key, validate_id_number
+from schemas.application import OPEN_STAGES, ApplicationStart, application_workflow_id
+from schemas.events import build_event
+from schemas.payloads import CandidateCategory, RegistrationSubmitted
+from store.database import Connection
+from store.outbox import enqueue
+
+Relationship = Literal[
+    "employee", "dispatched", "outsourced", "intern", "commissioned", "individual"
+]
+# 企业自主评价: an enterprise evaluates its own workforce; anyone else needs a commission.
+ENTERPRISE_OWN_WORKFORCE = frozenset({"employee", "dispatched", "outsourced", "intern"})
+START_CONCURRENCY = 64
+
+
+class Registration(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id_number: str = Field(min_length=1, max_length=32, description="never stored or logged")
+    name: str = Field(min_length=1, max_length=50)
+    employer: str = Field("", max_length=64, description="unified social credit code")
+    former_employers: list[str] = Field(default_factory=list, max_length=20)
+    relationship: Relationship = "individual"
+    commission_id: str | None = Field(None, max_length=64)
+    sub_level: str | None = Field(None, max_length=16)
+    years_in_occupation: float = Field(ge=0, le=80)
+    education: Education = "none"
+    apprenticeship_completed: bool = False
+    preparatory_technician_certificate_on: date | None = None
+    category: CandidateCategory = "employed"
+    appraisal_fee_fen: int = Field(0, ge=0)
+
+
+class Admitted(BaseModel):
+    application_id: str
+    stage: str
+    new: bool
+
+
+async def admit(
+    conn: Connection, session_id: str, registration: Registration, secret: bytes, today: date
+) -> tuple[Admitted, ApplicationStart | None]:
+    """Check and record one registration in the caller's transaction."""
+    session = await conn.fetchrow(
+        """SELECT s.*, b.body_type, b.status AS body_status, b.scope, b.sub_levels
+           FROM certification.sessions s JOIN certification.bodies b USING (body_id)
+           WHERE s.session_id = $1 FOR UPDATE OF s""",
+        session_id,
+    )
+    if session is None:
+        raise LookupError("no session with this id")
+    if session["status"] != "open":
+        raise RuleViolation("session_id", "session.not_open", f"the session is {session['status']}")
+    if today > session["registration_closes_on"]:
+        raise RuleViolation(
+            "session_id", "session.registration_closed", "registration for this session closed"
+        )
+    policy = load_assessment_policy(session["policy_version"])
+    facts = validate_id_number(
+        registration.id_number, today=today, min_age=policy.min_candidate_age
+    )
+    key = person_key(registration.id_number, secret)
+    occupation = get_occupation(session["occupation_code"])
+    level = session["level"]
+    _check_body(session, registration, level)
+    if session["body_type"] == "Y":
+        await _check_enterprise_candidate(conn, session, registration, today)
+
+    application_id = f"{session_id}-{key[:12]}"
+    start = ApplicationStart(
+        application_id=application_id,
+        session_id=session_id,
+        body_id=session["body_id"],
+        body_type=session["body_type"],
+        occupation_code=occupation.code,
+        level=level,
+        person_key=key,
+        required_components=required_components(occupation, level),
+        theory_before_practical=occupation.theory_before_practical,
+        pass_mark=session["pass_mark"],
+        policy=policy,
+    )
+    open_application = await conn.fetchrow(
+        """SELECT application_id, stage FROM certification.applications
+           WHERE person_key = $1 AND occupation_code = $2 AND level = $3
+             AND stage = ANY($4::text[])""",
+        key,
+        occupation.code,
+        level,
+        sorted(OPEN_STAGES),
+    )
+    if open_application is not None:
+        if open_application["application_id"] == application_id:
+            # The same registration again (a re-sent CSV): answer as before, start again.
+            return Admitted(
+                application_id=application_id, stage=open_application["stage"], new=False
+            ), start
+        raise RuleViolation(
+            "id_number",
+            "registration.duplicate",
+            f"this person already has an open application for {occupation.code} level "
+            f"{level} ({open_application['application_id']})",
+        )
+    if await conn.fetchval(
+        "SELECT 1 FROM certification.applications WHERE application_id = $1", application_id
+    ):
+        raise RuleViolation(
+            "id_number",
+            "registration.closed_in_session",
+            "this person's application in this session is closed; register in a later session",
+        )
+
+    certificates = await conn.fetch(
+        """SELECT occupation_code, level, issued_on FROM certification.certificates
+           WHERE person_key = $1 AND status = 'valid'""",
+        key,
+    )
+    history = CandidateHistory(
+        occupation_code=occupation.code,
+        years_in_occupation=registration.years_in_occupation,
+        education=registration.education,
+        apprenticeship_completed=registration.apprenticeship_completed,
+        preparatory_technician_certificate_on=registration.preparatory_technician_certificate_on,
+        certificates=[
+            HeldCertificate(
+                occupation_code=c["occupation_code"], level=c["level"], issued_on=c["issued_on"]
+            )
+            for c in certificates
+        ],
+    )
+    decision = assert_eligible(level, history, today, occupation.eligibility_table)
+
+    taken = await conn.fetchval(
+        """SELECT count(*) FROM certification.applications
+           WHERE session_id = $1 AND stage NOT IN ('rejected', 'expired')""",
+        session_id,
+    )
+    if taken >= session["capacity"]:
+        raise RuleViolation(
+            "session_id",
+            "session.capacity_full",
+            f"the session is full ({session['capacity']} places)",
+        )
+
+    now = await conn.fetchval("SELECT now()")
+    try:
+        await conn.execute(
+            """INSERT INTO certification.applications
+                   (application_id, session_id, body_id, occupation_code, level, person_key,
+                    holder_name, holder_name_masked, employer, former_employers, relationship,
+                    commission_id, sub_level, eligibility_path, stage, submitted_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                       'awaiting_review', $15, $15)""",
+            application_id,
+            session_id,
+            session["body_id"],
+            occupation.code,
+            level,
+            key,
+            registration.name.strip(),
+            mask_name(registration.name),
+            registration.employer,
+            registration.former_employers,
+            registration.relationship,
+            registration.commission_id,
+            registration.sub_level,
+            decision.path,
+            now,
+        )
+    except asyncpg.UniqueViolationError:
+        raise RuleViolation(
+            "id_number",
+            "registration.duplicate",
+            "this person already has an open application for this occupation and level",
+        ) from None
+    await enqueue(
+        conn,
+        build_event(
+            RegistrationSubmitted(
+                application_id=application_id,
+                session_id=session_id,
+                body_id=session["body_id"],
+                occupation_code=occupation.code,
+                level=level,
+                candidate_age=age_on(facts.birth_date, today),
+                candidate_category=registration.category,
+                appraisal_fee_fen=registration.appraisal_fee_fen,
+                first_appraisal=not certificates,
+            ),
+            business_key=application_id,
+            occurred_at=now,
+            producer="skillflow.application",
+            correlation_id=application_workflow_id(application_id),
+            person_key=key,
+        ),
+    )
+    return Admitted(application_id=application_id, stage="awaiting_review", new=True), start
+
+
+def _check_body(session: Any, registration: Registration, level: int) -> None:
+    if session["body_status"] != "active":
+        raise RuleViolation(
+            "session_id",
+            "body.not_active",
+            f"the body's filing is {session['body_status']}: it takes no registrations",
+        )
+    if f"{session['occupation_code']}:{level}" not in session["scope"]:
+        raise RuleViolation(
+            "session_id", "body.out_of_scope", "the session is outside the body's filed scope"
+        )
+    if registration.sub_level is not None:
+        if session["body_type"] != "Y":
+            raise RuleViolation(
+                "sub_level",
+                "enterprise.sub_level_enterprise_only",
+                "only an enterprise's self-evaluation has sub-levels",
+            )
+        mapped = {s["code"]: s["national_level"] for s in session["sub_levels"]}
+        if mapped.get(registration.sub_level) != level:
+            raise RuleViolation(
+                "sub_level",
+                "enterprise.sub_level_unmapped",
+                f"sub-level {registration.sub_level} is not filed under national level {level}",
+            )
+
+
+async def _check_enterprise_candidate(
+    conn: Connection, session: Any, registration: Registration, today: date
+) -> None:
+    if registration.relationship in ENTERPRISE_OWN_WORKFORCE:
+        return
+    if registration.relationship == "commissioned" and registration.commission_id:
+        valid_until = await conn.fetchval(
+            """SELECT valid_until FROM certification.commissions
+               WHERE body_id = $1 AND commission_id = $2""",
+            session["body_id"],
+            registration.commission_id,
+        )
+        if valid_until is None or valid_until < today:
+            raise RuleViolation(
+                "commission_id",
+                "enterprise.commission_missing",
+                "no commission contract in force is recorded under this id",
+            )
+        return
+    raise RuleViolation(
+        "relationship",
+        "enterprise.not_own_worker",
+        "an enterprise evaluates its employees, dispatched and outsourced workers and interns; "
+        "others only under a recorded commission",
+    )
+
+
+# --- starting the workflows -------------------------------------------------------------
+
+
+async def start_applications(
+    client: Client, task_queue: str, starts: Iterable[ApplicationStart]
+) -> None:
+    """Start the admitted applications' workflows, a bounded number at a time."""
+    limit = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def start_one(start: ApplicationStart) -> None:
+        async with limit:
+            try:
+                await client.start_workflow(
+                    "ApplicationWorkflow",
+                    start,
+                    id=application_workflow_id(start.application_id),
+                    task_queue=task_queue,
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # admitted and started before: a re-sent registration
+
+    await asyncio.gather(*(start_one(start) for start in starts))
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+REGISTRATION_COLUMNS = {"id_number", "name", "years_in_occupation"}
+
+
+class RowReport(BaseModel):
+    row: int = Field(description="1-based data row, the header not counted")
+    status: Literal["accepted", "unchanged", "rejected"]
+    application_id: str | None = None
+    errors: list[Violation] = Field(default_factory=list)
+
+
+def read_csv(text: str, required: set[str]) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = set(reader.fieldnames or [])
+    missing = sorted(required - header)
+    if missing:
+        raise RuleViolation(
+            "csv", "csv.missing_columns", f"the header lacks column(s): {', '.join(missing)}"
+        )
+    return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+
+
+def registration_from_row(row: dict[str, str]) -> Registration:
+    values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
+    if "former_employers" in values:
+        values["former_employers"] = [e for e in values["former_employers"].split(";") if e]
+    if "apprenticeship_completed" in values:
+        values["apprenticeship_completed"] = values["apprenticeship_completed"].lower() in (
+            "1",
+            "true",
+            "yes",
+            "y",
+        )
+    try:
+        return Registration.model_validate(values)
+    except ValidationError as exc:
+        raise RuleViolations(violations_of(exc)) from None
+
+
+def violations_of(exc: ValidationError) -> list[Violation]:
+    # Never the input value: a bad row may carry an ID number in any column.
+    return [
+        Violation(
+            field=".".join(str(p) for p in error["loc"]) or "row",
+            rule=f"request.{error['type']}",
+            message=error["msg"],
+        )
+        for error in exc.errors()
+    ]
+
+
+def as_violations(exc: RuleViolation | RuleViolations) -> list[Violation]:
+    if isinstance(exc, RuleViolation):
+        return [exc.as_violation()]
+    return exc.violations

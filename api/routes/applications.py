@@ -1,0 +1,231 @@
+"""One candidate's application: review, scores, corrections, objections."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.commands import execute_update
+from api.services import ApiServices, Caller, Services, require_roles
+from policy.catalogue import Component
+from policy.errors import RuleViolation
+from schemas.application import (
+    ApplicationStatus,
+    Objection,
+    ObjectionResolution,
+    ReviewDecision,
+    ScoreCorrection,
+    ScoreEntry,
+    ScoreSheet,
+    application_workflow_id,
+)
+from skillflow.settings import Role
+from workflows.application import ApplicationWorkflow
+
+router = APIRouter(prefix="/applications", tags=["applications"])
+
+Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
+Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
+Anyone = Annotated[Caller, Depends(require_roles(*Role))]
+
+
+async def _command(
+    services: ApiServices, application_id: str, update: Any, arg: Any
+) -> ApplicationStatus:
+    status: ApplicationStatus = await execute_update(
+        services.temporal, application_workflow_id(application_id), update, arg, what="application"
+    )
+    return status
+
+
+@router.get("/{application_id}")
+async def get_application(application_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+    row = await services.pool.fetchrow(
+        """SELECT application_id, session_id, body_id, occupation_code, level,
+                  holder_name_masked, relationship, sub_level, eligibility_path, stage,
+                  stage_rule, stage_reason, scores, attempts, notice_ends_on, resit_deadline,
+                  certificate_number, submitted_at
+           FROM certification.applications WHERE application_id = $1""",
+        application_id,
+    )
+    if row is None:
+        raise LookupError("no application with this id")
+    audit = await services.pool.fetch(
+        """SELECT correction_id, component, previous_score, new_score, reason, corrected_by,
+                  corrected_at
+           FROM certification.score_audit WHERE application_id = $1 ORDER BY corrected_at""",
+        application_id,
+    )
+    recusals = await services.pool.fetch(
+        """SELECT examiner_id, reason FROM certification.recusals
+           WHERE application_id = $1 ORDER BY examiner_id, reason""",
+        application_id,
+    )
+    return {
+        **dict(row),
+        "score_audit": [
+            {
+                **dict(a),
+                "previous_score": float(a["previous_score"]),
+                "new_score": float(a["new_score"]),
+            }
+            for a in audit
+        ],
+        "recusals": [dict(r) for r in recusals],
+    }
+
+
+@router.post("/{application_id}/review")
+async def review(
+    application_id: str, decision: ReviewDecision, caller: Centre, services: Services
+) -> ApplicationStatus:
+    """Approve, or reject with a reason, before the review deadline."""
+    return await _command(
+        services,
+        application_id,
+        ApplicationWorkflow.review,
+        decision.model_copy(update={"reviewed_by": caller.name}),
+    )
+
+
+class ScoresRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    examiner_id: str = Field(min_length=1, max_length=64)
+    scores: dict[Component, float] = Field(min_length=1)
+
+
+async def enter_scores_checked(
+    services: ApiServices, application_id: str, sheet: ScoreSheet, *, session_id: str | None = None
+) -> ApplicationStatus:
+    """Check the examiners (assigned to the session, on the right panel, not recused) and
+    send the sheet to the workflow, whose validator checks the scores themselves."""
+    row = await services.pool.fetchrow(
+        """SELECT a.session_id, s.status, s.examiners,
+                  array(SELECT r.examiner_id FROM certification.recusals r
+                        WHERE r.application_id = a.application_id) AS recused
+           FROM certification.applications a JOIN certification.sessions s USING (session_id)
+           WHERE a.application_id = $1""",
+        application_id,
+    )
+    if row is None or (session_id is not None and row["session_id"] != session_id):
+        raise LookupError("no application with this id in this session")
+    if row["status"] != "running":
+        raise RuleViolation(
+            "session_id",
+            "session.not_running",
+            f"the session is {row['status']}: scores are taken once it has started",
+        )
+    panels = {e["examiner_id"]: e.get("panel", "practical") for e in row["examiners"]}
+    for entry in sheet.entries:
+        field = f"scores.{entry.component}"
+        if entry.examiner_id not in panels:
+            raise RuleViolation(
+                field, "score.examiner_not_assigned", "the examiner is not assigned to this session"
+            )
+        if entry.component == "review" and panels[entry.examiner_id] != "review":
+            raise RuleViolation(
+                field, "score.examiner_panel", "review scores come from the review panel"
+            )
+        if entry.examiner_id in row["recused"]:
+            raise RuleViolation(
+                field,
+                "score.examiner_recused",
+                "the examiner is recused from this candidate (conflict of interest)",
+            )
+    return await _command(services, application_id, ApplicationWorkflow.enter_scores, sheet)
+
+
+@router.post("/{application_id}/scores")
+async def enter_scores(
+    application_id: str, request: ScoresRequest, _: Centre, services: Services
+) -> ApplicationStatus:
+    """Enter (and so sign off) component scores, 0-100. Passed components are not re-sat;
+    a signed-off score changes only through a correction with a reason."""
+    sheet = ScoreSheet(
+        entries=[
+            ScoreEntry(component=component, score=score, examiner_id=request.examiner_id)
+            for component, score in request.scores.items()
+        ]
+    )
+    return await enter_scores_checked(services, application_id, sheet)
+
+
+class CorrectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    component: Component
+    score: float
+    reason: str = Field(min_length=1, max_length=1000)
+    correction_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+
+
+@router.post("/{application_id}/score-corrections")
+async def correct_score(
+    application_id: str, request: CorrectionRequest, caller: Centre, services: Services
+) -> ApplicationStatus:
+    """Change a signed-off score: needs a reason and leaves an audit entry and event."""
+    return await _command(
+        services,
+        application_id,
+        ApplicationWorkflow.correct_score,
+        ScoreCorrection(
+            correction_id=request.correction_id,
+            component=request.component,
+            score=request.score,
+            reason=request.reason,
+            corrected_by=caller.name,
+        ),
+    )
+
+
+class ObjectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+    objection_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+
+
+@router.post("/{application_id}/objections")
+async def raise_objection(
+    application_id: str, request: ObjectionRequest, caller: Anyone, services: Services
+) -> ApplicationStatus:
+    """Object during the public notice: issuance waits until the regulator resolves it."""
+    return await _command(
+        services,
+        application_id,
+        ApplicationWorkflow.raise_objection,
+        Objection(objection_id=request.objection_id, reason=request.reason, raised_by=caller.name),
+    )
+
+
+class ResolutionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upheld: bool
+    resolution: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/{application_id}/objections/{objection_id}/resolution")
+async def resolve_objection(
+    application_id: str,
+    objection_id: str,
+    request: ResolutionRequest,
+    caller: Regulator,
+    services: Services,
+) -> ApplicationStatus:
+    """Upheld: no certificate. Dismissed: issuance goes ahead once the notice is over."""
+    return await _command(
+        services,
+        application_id,
+        ApplicationWorkflow.resolve_objection,
+        ObjectionResolution(
+            objection_id=objection_id,
+            upheld=request.upheld,
+            resolution=request.resolution,
+            resolved_by=caller.name,
+        ),
+    )

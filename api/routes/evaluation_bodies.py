@@ -1,0 +1,238 @@
+"""Evaluation bodies: filing (备案), the regulator's decision, suspension, revocation,
+commission contracts and quality supervision."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.commands import execute_update
+from api.services import Caller, Services, require_roles
+from policy.assessment import effective_pass_mark, load_assessment_policy
+from policy.catalogue import get_occupation, required_components
+from policy.errors import RuleViolation, RuleViolations, Violation
+from schemas.evaluation_body import (
+    BODY_ID_PATTERN,
+    BodyDecision,
+    BodyFiling,
+    BodyRun,
+    BodyState,
+    BodyStatusChange,
+    QualityReview,
+    QualitySample,
+    QualitySampleRequest,
+    ScopeEntry,
+    SubLevel,
+)
+from skillflow.settings import Role
+from workflows.evaluation_body import EvaluationBodyWorkflow, body_workflow_id
+
+router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
+
+Filer = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
+Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
+Enterprise = Annotated[Caller, Depends(require_roles(Role.ENTERPRISE))]
+Anyone = Annotated[Caller, Depends(require_roles(*Role))]
+
+
+class FilingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body_id: str = Field(pattern=BODY_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    province_code: str = Field(pattern=r"^\d{2}$")
+    body_code: str = Field("0000", pattern=r"^\d{4}$")
+    site_serial: str = Field(pattern=r"^\d{6}$")
+    scope: list[ScopeEntry] = Field(min_length=1)
+    pass_mark: int | None = None
+    sub_levels: list[SubLevel] = Field(default_factory=list)
+    policy_version: str = "2024-default"
+
+
+def check_filing(request: FilingRequest, body_type: str) -> None:
+    violations: list[Violation] = []
+    for index, entry in enumerate(request.scope):
+        try:
+            required_components(get_occupation(entry.occupation_code), entry.level)
+        except RuleViolation as violation:
+            violations.append(
+                Violation(field=f"scope[{index}]", rule=violation.rule, message=violation.message)
+            )
+    policy = load_assessment_policy(request.policy_version)
+    if request.pass_mark is not None:
+        if body_type != "Y":
+            violations.append(
+                Violation(
+                    field="pass_mark",
+                    rule="enterprise.pass_mark_enterprise_only",
+                    message="only an enterprise's self-evaluation sets its own pass mark",
+                )
+            )
+        else:
+            try:
+                effective_pass_mark(policy.pass_mark, request.pass_mark, score_max=policy.score_max)
+            except RuleViolation as violation:
+                violations.append(violation.as_violation())
+    levels = {entry.level for entry in request.scope}
+    for index, sub in enumerate(request.sub_levels):
+        if body_type != "Y":
+            violations.append(
+                Violation(
+                    field=f"sub_levels[{index}]",
+                    rule="enterprise.sub_level_enterprise_only",
+                    message="only an enterprise's self-evaluation adds sub-levels",
+                )
+            )
+        elif sub.national_level not in levels:
+            violations.append(
+                Violation(
+                    field=f"sub_levels[{index}].national_level",
+                    rule="enterprise.sub_level_unmapped",
+                    message=f"sub-level {sub.code} maps to level {sub.national_level}, "
+                    "which is not in the filed scope",
+                )
+            )
+    if violations:
+        raise RuleViolations(violations)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+async def file_body(request: FilingRequest, caller: Filer, services: Services) -> dict[str, Any]:
+    """File a body: an assessment centre (role centre, prefix S) or an enterprise (role
+    enterprise, prefix Y). The regulator then approves or rejects the filing."""
+    body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
+    check_filing(request, body_type)
+    filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
+    workflow_id = body_workflow_id(filing.body_id)
+    try:
+        await services.temporal.start_workflow(
+            EvaluationBodyWorkflow.run,
+            BodyRun(filing=filing),
+            id=workflow_id,
+            task_queue=services.settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        raise RuleViolation(
+            "body_id", "body.already_filed", "a body with this id is already filed"
+        ) from None
+    return {
+        "body_id": filing.body_id,
+        "body_type": body_type,
+        "status": "submitted",
+        "workflow_id": workflow_id,
+    }
+
+
+@router.get("/{body_id}")
+async def get_body(body_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+    row = await services.pool.fetchrow(
+        """SELECT body_id, body_type, name, province_code, body_code, site_serial, scope,
+                  pass_mark, sub_levels, status, filing_receipt, status_reason, policy_version
+           FROM certification.bodies WHERE body_id = $1""",
+        body_id,
+    )
+    if row is None:
+        raise LookupError("no body with this id (a filing appears once it is recorded)")
+    return dict(row)
+
+
+@router.post("/{body_id}/decision")
+async def decide(
+    body_id: str, decision: BodyDecision, caller: Regulator, services: Services
+) -> BodyState:
+    """Approve (the body becomes active, with a filing receipt) or reject with a reason."""
+    state: BodyState = await execute_update(
+        services.temporal,
+        body_workflow_id(body_id),
+        EvaluationBodyWorkflow.decide,
+        decision.model_copy(update={"decided_by": caller.name}),
+        what="body",
+    )
+    return state
+
+
+@router.post("/{body_id}/status")
+async def change_status(
+    body_id: str, change: BodyStatusChange, caller: Regulator, services: Services
+) -> BodyState:
+    """Suspend, reinstate or revoke a filing. A suspended body opens no sessions, admits
+    no candidates and issues no certificates: those in public notice wait."""
+    state: BodyState = await execute_update(
+        services.temporal,
+        body_workflow_id(body_id),
+        EvaluationBodyWorkflow.change_status,
+        change.model_copy(update={"changed_by": caller.name}),
+        what="body",
+    )
+    return state
+
+
+class CommissionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    commission_id: str = Field(min_length=1, max_length=64)
+    client: str = Field(min_length=1, max_length=200)
+    valid_until: date
+
+
+@router.post("/{body_id}/commissions", status_code=status.HTTP_201_CREATED)
+async def record_commission(
+    body_id: str, commission: CommissionRequest, _: Enterprise, services: Services
+) -> dict[str, Any]:
+    """Record a commission contract, under which an enterprise may evaluate workers it
+    does not employ."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        body_type = await conn.fetchval(
+            "SELECT body_type FROM certification.bodies WHERE body_id = $1", body_id
+        )
+        if body_type is None:
+            raise LookupError("no body with this id")
+        if body_type != "Y":
+            raise RuleViolation(
+                "body_id",
+                "enterprise.commission_enterprise_only",
+                "only enterprises take commissions",
+            )
+        await conn.execute(
+            """INSERT INTO certification.commissions (body_id, commission_id, client, valid_until)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (body_id, commission_id)
+               DO UPDATE SET client = excluded.client, valid_until = excluded.valid_until""",
+            body_id,
+            commission.commission_id,
+            commission.client,
+            commission.valid_until,
+        )
+    return {"body_id": body_id, **commission.model_dump(mode="json")}
+
+
+@router.post("/{body_id}/quality-samples")
+async def sample(body_id: str, caller: Regulator, services: Services) -> QualitySample:
+    """Sample the policy's share of an enterprise's issued certificates for review."""
+    result: QualitySample = await execute_update(
+        services.temporal,
+        body_workflow_id(body_id),
+        EvaluationBodyWorkflow.quality_sample,
+        QualitySampleRequest(requested_by=caller.name),
+        what="body",
+    )
+    return result
+
+
+@router.post("/{body_id}/quality-reviews")
+async def review(
+    body_id: str, review: QualityReview, caller: Regulator, services: Services
+) -> BodyState:
+    """Record the review of a sampled certificate; a failed one may suspend the filing."""
+    state: BodyState = await execute_update(
+        services.temporal,
+        body_workflow_id(body_id),
+        EvaluationBodyWorkflow.quality_review,
+        review.model_copy(update={"reviewed_by": caller.name}),
+        what="body",
+    )
+    return state

@@ -1,0 +1,431 @@
+"""Exam sessions: opening with staffing, registration (JSON and CSV), bulk review, score
+import, and the session's list of applications."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.exam_session import check_body_may_run
+from api.commands import execute_update, failure_of
+from api.registration import (
+    Admitted,
+    Registration,
+    RowReport,
+    admit,
+    as_violations,
+    read_csv,
+    registration_from_row,
+    start_applications,
+)
+from api.routes.applications import enter_scores_checked
+from api.routes.evaluation_bodies import Anyone
+from api.services import Caller, Services, require_roles
+from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
+from policy.catalogue import get_occupation, required_components
+from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.idnumber import person_key, validate_id_number
+from schemas.application import (
+    ApplicationStart,
+    ApplicationStatus,
+    ReviewDecision,
+    ScoreEntry,
+    ScoreSheet,
+    application_workflow_id,
+)
+from schemas.exam_session import (
+    SESSION_ID_PATTERN,
+    CloseSession,
+    SessionExaminer,
+    SessionOpening,
+    SessionState,
+    StartExam,
+)
+from skillflow.settings import Role
+from workflows.application import ApplicationWorkflow
+from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
+
+router = APIRouter(prefix="/sessions", tags=["exam sessions"])
+
+Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
+UPDATE_CONCURRENCY = 64
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+class ExaminerRequest(BaseModel):
+    """An examiner. Relatives and trainees are given by ID number and kept as person keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    examiner_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=50)
+    grade: ExaminerGrade
+    employer: str = Field("", max_length=64)
+    former_employers: list[str] = Field(default_factory=list)
+    panel: Literal["practical", "review"] = "practical"
+    relative_id_numbers: list[str] = Field(default_factory=list)
+    trainee_id_numbers: list[str] = Field(default_factory=list)
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(pattern=SESSION_ID_PATTERN)
+    body_id: str
+    occupation_code: str
+    level: int = Field(ge=1, le=5)
+    exam_date: date
+    registration_closes_on: date
+    capacity: int = Field(ge=1, le=100_000)
+    theory_rooms: int = Field(ge=1, le=1000)
+    proctors: int = Field(ge=0, le=10_000)
+    examiners: list[ExaminerRequest] = Field(min_length=1)
+    policy_version: str = Field(
+        "2024-default",
+        description="Assessment policy the session runs under (notice, deadlines, pass mark); "
+        "'demo-fast' shortens the public notice to seconds for walkthroughs",
+    )
+
+
+def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExaminer:
+    def keys(numbers: list[str], field: str) -> list[str]:
+        found = []
+        for number in numbers:
+            try:
+                validate_id_number(number, today=today(), min_age=0)
+            except RuleViolation as violation:
+                raise RuleViolation(
+                    f"examiners[{index}].{field}", violation.rule, violation.message
+                ) from None
+            found.append(person_key(number, secret))
+        return found
+
+    return SessionExaminer(
+        examiner_id=request.examiner_id,
+        name=request.name,
+        grade=request.grade,
+        employer=request.employer,
+        former_employers=request.former_employers,
+        panel=request.panel,
+        relatives_person_keys=keys(request.relative_id_numbers, "relative_id_numbers"),
+        trained_person_keys=keys(request.trainee_id_numbers, "trainee_id_numbers"),
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def open_session(request: SessionRequest, caller: Centre, services: Services) -> SessionState:
+    """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
+    checks that depend on the number of candidates run when the session starts."""
+    occupation = get_occupation(request.occupation_code)
+    required_components(occupation, request.level)
+    policy = load_assessment_policy(request.policy_version)
+    if request.registration_closes_on > request.exam_date:
+        raise RuleViolation(
+            "registration_closes_on",
+            "session.dates",
+            "registration must close on or before the exam date",
+        )
+    secret = services.settings.person_key_secret_bytes
+    examiners = [_examiner(e, secret, i) for i, e in enumerate(request.examiners)]
+    practical, review = panels(examiners)
+    violations = check_staffing(
+        request.level,
+        0,
+        request.theory_rooms,
+        request.proctors,
+        list(practical),
+        list(review),
+        policy.staffing,
+    )
+    if violations:
+        raise RuleViolations(violations)
+    async with services.pool.acquire() as conn:
+        await check_body_may_run(conn, request.body_id, occupation.code, request.level)
+    opening = SessionOpening(
+        **request.model_dump(exclude={"examiners"}), examiners=examiners, opened_by=caller.name
+    )
+    workflow_id = session_workflow_id(request.session_id)
+    try:
+        await services.temporal.start_workflow(
+            ExamSessionWorkflow.run,
+            opening,
+            id=workflow_id,
+            task_queue=services.settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        raise RuleViolation(
+            "session_id", "session.already_open", "a session with this id exists"
+        ) from None
+    try:
+        state: SessionState = await execute_update(
+            services.temporal,
+            workflow_id,
+            ExamSessionWorkflow.await_opened,
+            StartExam(),
+            what="session",
+        )
+    except RuleViolation:
+        await failure_of(services.temporal, workflow_id)
+        raise
+    return state
+
+
+@router.post("/{session_id}/start")
+async def start_exam(session_id: str, caller: Centre, services: Services) -> SessionState:
+    """Check staffing against the approved roster; the session then takes scores."""
+    state: SessionState = await execute_update(
+        services.temporal,
+        session_workflow_id(session_id),
+        ExamSessionWorkflow.start_exam,
+        StartExam(started_by=caller.name),
+        what="session",
+    )
+    return state
+
+
+@router.post("/{session_id}/close")
+async def close_session(session_id: str, caller: Centre, services: Services) -> SessionState:
+    state: SessionState = await execute_update(
+        services.temporal,
+        session_workflow_id(session_id),
+        ExamSessionWorkflow.close,
+        CloseSession(closed_by=caller.name),
+        what="session",
+    )
+    return state
+
+
+@router.get("/{session_id}")
+async def get_session(session_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+    row = await services.pool.fetchrow(
+        """SELECT session_id, body_id, occupation_code, level, exam_date,
+                  registration_closes_on, capacity, theory_rooms, proctors, policy_version,
+                  pass_mark, status
+           FROM certification.sessions WHERE session_id = $1""",
+        session_id,
+    )
+    if row is None:
+        raise LookupError("no session with this id")
+    stages = await services.pool.fetch(
+        """SELECT stage, count(*) AS n FROM certification.applications
+           WHERE session_id = $1 GROUP BY stage ORDER BY stage""",
+        session_id,
+    )
+    return {**dict(row), "applications": {r["stage"]: r["n"] for r in stages}}
+
+
+@router.get("/{session_id}/applications")
+async def list_applications(
+    session_id: str,
+    _: Anyone,
+    services: Services,
+    stage: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """A session's applications with stage, scores and certificate number (masked names)."""
+    rows = await services.pool.fetch(
+        """SELECT application_id, holder_name_masked, stage, stage_rule, scores, attempts,
+                  notice_ends_on, resit_deadline, certificate_number
+           FROM certification.applications
+           WHERE session_id = $1 AND ($2::text IS NULL OR stage = $2)
+           ORDER BY application_id LIMIT $3 OFFSET $4""",
+        session_id,
+        stage,
+        limit,
+        offset,
+    )
+    return [dict(r) for r in rows]
+
+
+# --- registration -----------------------------------------------------------------------
+
+
+@router.post("/{session_id}/applications", status_code=status.HTTP_201_CREATED)
+async def register(
+    session_id: str, registration: Registration, _: Centre, services: Services
+) -> Admitted:
+    """Register one candidate. Checks ID number, eligibility, duplicates, capacity and the
+    body's scope; each refusal names its rule and writes nothing."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        admitted, start = await admit(
+            conn, session_id, registration, services.settings.person_key_secret_bytes, today()
+        )
+    if start is not None:
+        await start_applications(services.temporal, services.settings.task_queue, [start])
+    return admitted
+
+
+@router.post("/{session_id}/applications.csv")
+async def import_registrations(
+    session_id: str,
+    _: Centre,
+    services: Services,
+    body: Annotated[str, Body(media_type="text/csv")],
+) -> list[RowReport]:
+    """Register a whole session from CSV (header: id_number,name,years_in_occupation and
+    optionally employer, former_employers (;-separated), relationship, commission_id,
+    sub_level, education, apprenticeship_completed, category, appraisal_fee_fen). Each row
+    is its own transaction: a bad row is reported with its rules and applies nothing."""
+    rows = read_csv(body, {"id_number", "name", "years_in_occupation"})
+    reports: list[RowReport] = []
+    starts: list[ApplicationStart] = []
+    secret = services.settings.person_key_secret_bytes
+    on = today()
+    async with services.pool.acquire() as conn:
+        for number, row in enumerate(rows, start=1):
+            try:
+                registration = registration_from_row(row)
+                async with conn.transaction():
+                    admitted, start = await admit(conn, session_id, registration, secret, on)
+            except (RuleViolation, RuleViolations) as exc:
+                reports.append(RowReport(row=number, status="rejected", errors=as_violations(exc)))
+                continue
+            if start is not None:
+                starts.append(start)
+            reports.append(
+                RowReport(
+                    row=number,
+                    status="accepted" if admitted.new else "unchanged",
+                    application_id=admitted.application_id,
+                )
+            )
+    await start_applications(services.temporal, services.settings.task_queue, starts)
+    return reports
+
+
+# --- bulk review ------------------------------------------------------------------------
+
+
+class BulkReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    reason: str = Field("", max_length=500)
+    application_ids: list[str] | None = Field(
+        None, description="None: every application of the session awaiting review"
+    )
+
+
+class ReviewReport(BaseModel):
+    application_id: str
+    status: Literal["approved", "rejected", "refused"]
+    errors: list[Violation] = Field(default_factory=list)
+
+
+@router.post("/{session_id}/reviews")
+async def review_many(
+    session_id: str, review: BulkReview, caller: Centre, services: Services
+) -> list[ReviewReport]:
+    """Approve or reject many registrations at once, a bounded number in flight."""
+    ids = review.application_ids
+    if ids is None:
+        rows = await services.pool.fetch(
+            """SELECT application_id FROM certification.applications
+               WHERE session_id = $1 AND stage = 'awaiting_review' ORDER BY application_id""",
+            session_id,
+        )
+        ids = [r["application_id"] for r in rows]
+    decision = ReviewDecision(approve=review.approve, reason=review.reason, reviewed_by=caller.name)
+    limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
+
+    async def one(application_id: str) -> ReviewReport:
+        async with limit:
+            try:
+                await execute_update(
+                    services.temporal,
+                    application_workflow_id(application_id),
+                    ApplicationWorkflow.review,
+                    decision,
+                    what="application",
+                )
+            except (RuleViolation, RuleViolations) as exc:
+                return ReviewReport(
+                    application_id=application_id, status="refused", errors=as_violations(exc)
+                )
+            except LookupError as exc:
+                return ReviewReport(
+                    application_id=application_id,
+                    status="refused",
+                    errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                )
+        return ReviewReport(
+            application_id=application_id, status="approved" if review.approve else "rejected"
+        )
+
+    return list(await asyncio.gather(*(one(i) for i in ids)))
+
+
+# --- score import -----------------------------------------------------------------------
+
+
+class ScoreRowReport(BaseModel):
+    row: int
+    status: Literal["accepted", "rejected"]
+    application_id: str | None = None
+    stage: str | None = None
+    errors: list[Violation] = Field(default_factory=list)
+
+
+@router.post("/{session_id}/scores.csv")
+async def import_scores(
+    session_id: str,
+    _: Centre,
+    services: Services,
+    body: Annotated[str, Body(media_type="text/csv")],
+) -> list[ScoreRowReport]:
+    """Enter scores from CSV (header: application_id,examiner_id and any of theory,
+    practical,review; a blank cell is not scored). A bad row is refused whole."""
+    rows = read_csv(body, {"application_id", "examiner_id"})
+    limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
+
+    async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
+        application_id = row.get("application_id", "")
+        try:
+            entries = []
+            for component in ("theory", "practical", "review"):
+                cell = row.get(component, "")
+                if cell == "":
+                    continue
+                try:
+                    score = float(cell)
+                except ValueError:
+                    raise RuleViolation(
+                        f"scores.{component}", "score.not_a_number", "a score must be a number"
+                    ) from None
+                entries.append(
+                    ScoreEntry(component=component, score=score, examiner_id=row["examiner_id"])
+                )
+            if not entries:
+                raise RuleViolation("scores", "score.none", "the row has no score")
+            async with limit:
+                status_: ApplicationStatus = await enter_scores_checked(
+                    services, application_id, ScoreSheet(entries=entries), session_id=session_id
+                )
+        except (RuleViolation, RuleViolations) as exc:
+            return ScoreRowReport(
+                row=number,
+                status="rejected",
+                application_id=application_id or None,
+                errors=as_violations(exc),
+            )
+        except LookupError as exc:
+            return ScoreRowReport(
+                row=number,
+                status="rejected",
+                application_id=application_id or None,
+                errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+            )
+        return ScoreRowReport(
+            row=number, status="accepted", application_id=application_id, stage=status_.stage
+        )
+
+    return list(await asyncio.gather(*(one(n, r) for n, r in enumerate(rows, start=1))))

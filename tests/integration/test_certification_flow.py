@@ -1,0 +1,264 @@
+"""Registration to verifiable certificate through the API, on the real stack."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from policy.idnumber import make_id_number
+from skillflow.settings import Role
+
+pytestmark = pytest.mark.integration
+
+Auth = Callable[[Role], dict[str, str]]
+FITTER = "6-20-01-01"
+
+
+def examiners(n: int = 3) -> list[dict[str, Any]]:
+    return [
+        {
+            "examiner_id": f"E{i}",
+            "name": f"考评员{i}",
+            "grade": "senior",
+            "employer": f"EXAM-EMP-{i}",
+        }
+        for i in range(n)
+    ]
+
+
+async def active_centre(api: httpx.AsyncClient, auth: Auth) -> str:
+    body_id = f"S{uuid.uuid4().hex[:8]}"
+    response = await api.post(
+        "/bodies",
+        headers=auth(Role.CENTRE),
+        json={
+            "body_id": body_id,
+            "name": "辽宁省职业技能鉴定指导中心",
+            "province_code": "21",
+            "site_serial": "000001",
+            "scope": [{"occupation_code": FITTER, "level": 5}],
+        },
+    )
+    assert response.status_code == 202, response.text
+    for _ in range(50):
+        response = await api.post(
+            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
+        )
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.json()["status"] == "active", response.text
+    return body_id
+
+
+async def open_session(api: httpx.AsyncClient, auth: Auth, body_id: str, **extra: Any) -> str:
+    session_id = f"sess-{uuid.uuid4().hex[:8]}"
+    today = date.today()
+    response = await api.post(
+        "/sessions",
+        headers=auth(Role.CENTRE),
+        json={
+            "session_id": session_id,
+            "body_id": body_id,
+            "occupation_code": FITTER,
+            "level": 5,
+            "exam_date": str(today + timedelta(days=30)),
+            "registration_closes_on": str(today + timedelta(days=20)),
+            "capacity": 30,
+            "theory_rooms": 1,
+            "proctors": 2,
+            "examiners": examiners(),
+            "policy_version": "demo-fast",
+            **extra,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return session_id
+
+
+def id_number(sequence: int) -> str:
+    return make_id_number(
+        "210102", date(1990, 1, 1) + timedelta(days=sequence), sequence % 100, "M"
+    )
+
+
+async def test_registration_to_verified_certificate(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    number = id_number(1)
+    response = await api.post(
+        f"/sessions/{session_id}/applications",
+        headers=auth(Role.CENTRE),
+        json={"id_number": number, "name": "张三丰", "years_in_occupation": 2, "employer": "EMP-A"},
+    )
+    assert response.status_code == 201, response.text
+    application_id = response.json()["application_id"]
+    assert number not in response.text
+
+    response = await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 200, response.text
+    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    assert response.status_code == 200, response.text
+    response = await api.post(
+        f"/applications/{application_id}/scores",
+        headers=auth(Role.CENTRE),
+        json={"examiner_id": "E1", "scores": {"theory": 75, "practical": 82}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "public_notice"
+
+    issued = await events.wait_for(
+        "skills.certificate",
+        lambda e: (
+            e.event_type == "certificate.issued" and e.payload["application_id"] == application_id
+        ),
+        timeout=60,
+    )
+    certificate_number = issued.payload["certificate_number"]
+    assert certificate_number.startswith("S000021000001")
+    assert certificate_number[13:15] == f"{date.today().year % 100:02d}"
+    assert certificate_number[15] == "5"
+    assert issued.payload["holder_name_masked"] == "张**"
+    assert number not in issued.model_dump_json()
+
+    verification = (await api.get(f"/certificates/{certificate_number}")).json()
+    assert verification["status"] == "valid"
+    assert verification["holder_name_masked"] == "张**"
+    listing = (
+        await api.get(f"/sessions/{session_id}/applications", headers=auth(Role.CENTRE))
+    ).json()
+    assert listing[0]["certificate_number"] == certificate_number
+
+    response = await api.post(
+        f"/certificates/{certificate_number}/revocation",
+        headers=auth(Role.REGULATOR),
+        json={"reason": "scores altered after sign-off"},
+    )
+    assert response.status_code == 200, response.text
+    revoked = await events.wait_for(
+        "skills.certificate",
+        lambda e: (
+            e.event_type == "certificate.revoked"
+            and e.payload["certificate_number"] == certificate_number
+        ),
+    )
+    assert revoked.person_key == issued.person_key
+    assert (await api.get(f"/certificates/{certificate_number}")).json()["status"] == "revoked"
+    unknown = (await api.get("/certificates/S000021000001265999999")).json()
+    assert unknown["status"] == "unknown"
+
+
+async def test_registration_rules_name_the_rule_and_write_nothing(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    bad_check = id_number(2)[:-1] + ("0" if id_number(2)[-1] != "0" else "1")
+    cases = [
+        (
+            {"id_number": bad_check, "name": "李四", "years_in_occupation": 2},
+            "id_number.check_character",
+        ),
+        (
+            {
+                "id_number": make_id_number(
+                    "210102", date.today() - timedelta(days=365 * 10), 1, "F"
+                ),
+                "name": "李四",
+                "years_in_occupation": 2,
+            },
+            "id_number.min_age",
+        ),
+        (
+            {"id_number": id_number(3), "name": "李四", "years_in_occupation": 0.5},
+            "eligibility.no_path",
+        ),
+    ]
+    for payload, rule in cases:
+        response = await api.post(
+            f"/sessions/{session_id}/applications", headers=auth(Role.CENTRE), json=payload
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["rule"] == rule
+        assert payload["id_number"] not in response.text
+    ok = {"id_number": id_number(4), "name": "王五", "years_in_occupation": 3}
+    first = await api.post(
+        f"/sessions/{session_id}/applications", headers=auth(Role.CENTRE), json=ok
+    )
+    assert first.status_code == 201
+    other_session = await open_session(api, auth, body_id)
+    duplicate = await api.post(
+        f"/sessions/{other_session}/applications", headers=auth(Role.CENTRE), json=ok
+    )
+    assert duplicate.json()["errors"][0]["rule"] == "registration.duplicate"
+    count = await stack.pool.fetchval(
+        "SELECT count(*) FROM certification.applications WHERE session_id = $1", session_id
+    )
+    assert count == 1
+
+
+async def test_csv_import_reports_row_by_row(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    rows = ["id_number,name,years_in_occupation,employer"]
+    rows += [f"{id_number(100 + i)},候选人{i},2,EMP-{i}" for i in range(5)]
+    rows.append("110101199001011234,坏行,2,EMP-X")
+    rows.append(f"{id_number(200)},年限不足,0.2,EMP-Y")
+    response = await api.post(
+        f"/sessions/{session_id}/applications.csv",
+        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        content="\n".join(rows),
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert [r["status"] for r in report] == ["accepted"] * 5 + ["rejected", "rejected"]
+    assert report[5]["errors"][0]["rule"].startswith("id_number.")
+    assert report[6]["errors"][0]["rule"] == "eligibility.no_path"
+
+    reviews = await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert [r["status"] for r in reviews.json()] == ["approved"] * 5
+    assert (
+        await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    ).status_code == 200
+    ids = [r["application_id"] for r in report[:5]]
+    score_rows = ["application_id,examiner_id,theory,practical"]
+    score_rows += [
+        f"{ids[0]},E1,80,80",
+        f"{ids[1]},E1,40,90",
+        f"{ids[2]},E1,101,80",
+        f"{ids[3]},E9,70,70",
+    ]
+    response = await api.post(
+        f"/sessions/{session_id}/scores.csv",
+        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        content="\n".join(score_rows),
+    )
+    report = response.json()
+    assert [r["status"] for r in report] == ["accepted", "accepted", "rejected", "rejected"]
+    assert report[1]["stage"] == "resit"
+    assert report[2]["errors"][0]["rule"] == "score.range"
+    assert report[3]["errors"][0]["rule"] == "score.examiner_not_assigned"
+    await events.wait_for(
+        "skills.certificate",
+        lambda e: e.event_type == "certificate.issued" and e.payload["application_id"] == ids[0],
+        timeout=60,
+    )
+    failed = await events.wait_for(
+        "skills.assessment",
+        lambda e: e.event_type == "assessment.failed" and e.payload["application_id"] == ids[1],
+    )
+    assert failed.payload["failed_components"] == ["theory"]

@@ -1,0 +1,78 @@
+"""Revocation and the no-exam promotion path."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from schemas.certificate import RevocationRequest
+from schemas.commands import PromotionCertificationRequest, promotion_workflow_id
+from tests.workflow.conftest import FakeBody, Harness
+from workflows.certificate import CertificateRevocationWorkflow
+from workflows.promotion import PromotionCertificationWorkflow
+
+
+def promotion(harness: Harness, body: str = "S-P", level: int = 3) -> PromotionCertificationRequest:
+    return PromotionCertificationRequest(
+        promotion_id=harness.unique("promo"),
+        person_key="b" * 64,
+        holder_name_masked="王*",
+        competition_id="c-2026-liaoning-1",
+        occupation_code="6-18-02-04",
+        to_level=level,
+        issuing_body_id=body,
+        granted_on=date(2026, 11, 1),
+        correlation_id="evt-1",
+    )
+
+
+async def test_promotion_is_certified_without_an_exam(harness: Harness) -> None:
+    harness.store.bodies["S-P"] = FakeBody("S", "active", ["6-18-02-04:3"])
+    request = promotion(harness)
+    handle = await harness.start(
+        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
+    )
+    result = await handle.result()
+    assert result.status == "issued"
+    assert result.certificate_number[0] == "S"
+    assert harness.store.event_types() == ["certificate.issued"]
+
+
+async def test_promotion_outside_the_body_scope_is_withheld(harness: Harness) -> None:
+    harness.store.bodies["S-P"] = FakeBody("S", "active", ["6-18-02-04:4"])
+    request = promotion(harness)
+    handle = await harness.start(
+        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
+    )
+    result = await handle.result()
+    assert result.status == "out_of_scope"
+    assert harness.store.event_types() == ["certificate.withheld"]
+
+
+async def test_promotion_by_a_suspended_body_is_withheld(harness: Harness) -> None:
+    harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
+    request = promotion(harness)
+    handle = await harness.start(
+        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
+    )
+    assert (await handle.result()).status == "body_inactive"
+
+
+async def test_revocation(harness: Harness) -> None:
+    harness.store.certificates["app-1"] = "S000021000001265000001"
+    handle = await harness.start(
+        CertificateRevocationWorkflow.run,
+        RevocationRequest(certificate_number="S000021000001265000001", reason="altered scores"),
+        "revocation-S000021000001265000001",
+    )
+    result = await handle.result()
+    assert result.status == "revoked"
+    assert harness.store.event_types() == ["certificate.revoked"]
+
+
+async def test_revoking_an_unknown_number(harness: Harness) -> None:
+    handle = await harness.start(
+        CertificateRevocationWorkflow.run,
+        RevocationRequest(certificate_number="S000021000001265999999", reason="x"),
+        "revocation-S000021000001265999999",
+    )
+    assert (await handle.result()).status == "unknown"

@@ -1,0 +1,81 @@
+"""The session workflow: opened by an active body, staffing checked before it runs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+
+from schemas.exam_session import CloseSession, SessionExaminer, SessionOpening, StartExam
+from tests.workflow.conftest import FakeBody, Harness
+from workflows.exam_session import ExamSessionWorkflow
+from workflows.rules import rule_violations_from
+
+
+def examiner(n: int, grade: str = "ordinary", panel: str = "practical") -> SessionExaminer:
+    return SessionExaminer(
+        examiner_id=f"E{n}",
+        name=f"考评员{n}",
+        grade=grade,
+        employer=f"EMP{n}",
+        panel=panel,  # type: ignore[arg-type]
+    )
+
+
+def opening(
+    harness: Harness, *, level: int = 5, examiners: int = 3, proctors: int = 2
+) -> SessionOpening:
+    harness.store.bodies["S-B"] = FakeBody("S", "active", ["6-20-01-01:5", "6-20-01-01:2"])
+    return SessionOpening(
+        session_id=harness.unique("sess"),
+        body_id="S-B",
+        occupation_code="6-20-01-01",
+        level=level,
+        exam_date=date(2027, 3, 1),
+        registration_closes_on=date(2027, 2, 1),
+        capacity=100,
+        theory_rooms=1,
+        proctors=proctors,
+        examiners=[examiner(i) for i in range(examiners)],
+    )
+
+
+async def opened(harness: Harness, session: SessionOpening) -> Any:
+    return await harness.start(ExamSessionWorkflow.run, session, f"session-{session.session_id}")
+
+
+async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) -> None:
+    handle = await opened(harness, opening(harness))
+    harness.store.roster = 15
+    state = await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    assert state.status == "running"
+    assert state.pass_mark == 60
+    await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
+    assert (await handle.result()).status == "closed"
+    assert harness.store.event_types() == ["session.opened"]
+
+
+async def test_session_does_not_run_understaffed(harness: Harness) -> None:
+    handle = await opened(harness, opening(harness))
+    # 40 candidates need 3 proctors and 8 practical examiners (odd: 9).
+    harness.store.roster = 40
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    violations = rule_violations_from(caught.value)
+    assert violations is not None
+    rules = {v.rule for v in violations.violations}
+    assert rules == {"staffing.proctors_per_candidates", "staffing.practical_examiners_too_few"}
+    assert (await handle.query(ExamSessionWorkflow.state)).status == "open"
+
+
+async def test_a_suspended_body_cannot_open_a_session(harness: Harness) -> None:
+    session = opening(harness)
+    harness.store.bodies["S-B"].status = "suspended"
+    handle = await opened(harness, session)
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    violations = rule_violations_from(caught.value)
+    assert violations is not None
+    assert violations.violations[0].rule == "body.not_active"

@@ -1,0 +1,164 @@
+"""Determinism guard: recorded histories of every workflow replay against the current code.
+
+The JSON files in ``histories/`` are committed. They are recorded by the scenarios below
+when missing (or when ``SKILLFLOW_RECORD_HISTORIES=1``); a change to a workflow that would
+break running executions makes ``test_recorded_histories_replay`` fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from schemas.application import Objection, ObjectionResolution, ReviewDecision
+from schemas.certificate import RevocationRequest
+from schemas.evaluation_body import BodyDecision, BodyRun, BodyStatusChange
+from schemas.exam_session import CloseSession, StartExam
+from skillflow.temporal import workflow_runner
+from tests.workflow import test_application as app
+from tests.workflow.conftest import FakeBody, Harness
+from tests.workflow.test_certificate import promotion
+from tests.workflow.test_evaluation_body import filing
+from tests.workflow.test_exam_session import opened, opening
+from workflows import ALL_WORKFLOWS
+from workflows.application import ApplicationWorkflow
+from workflows.certificate import CertificateRevocationWorkflow
+from workflows.evaluation_body import EvaluationBodyWorkflow
+from workflows.exam_session import ExamSessionWorkflow
+from workflows.promotion import PromotionCertificationWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def _application_issued(harness: Harness) -> Any:
+    handle, _ = await app.approved(harness)
+    await handle.execute_update(
+        ApplicationWorkflow.enter_scores, app.sheet(theory=50, practical=81)
+    )
+    await handle.execute_update(ApplicationWorkflow.enter_scores, app.sheet(theory=70))
+    await handle.execute_update(
+        ApplicationWorkflow.raise_objection, Objection(objection_id="o1", reason="doubt")
+    )
+    await handle.execute_update(
+        ApplicationWorkflow.resolve_objection,
+        ObjectionResolution(objection_id="o1", upheld=False, resolution="no evidence"),
+    )
+    await handle.result()
+    return handle
+
+
+async def _application_rejected(harness: Harness) -> Any:
+    handle = await app.start(harness, app.application(harness))
+    await handle.execute_update(
+        ApplicationWorkflow.review, ReviewDecision(approve=False, reason="forged record")
+    )
+    await handle.result()
+    return handle
+
+
+async def _application_expired(harness: Harness) -> Any:
+    handle = await app.start(harness, app.application(harness))
+    await handle.result()
+    return handle
+
+
+async def _application_held_then_issued(harness: Harness) -> Any:
+    handle, _ = await app.approved(harness)
+    harness.store.bodies[app.BODY].status = "suspended"
+    await handle.execute_update(
+        ApplicationWorkflow.enter_scores, app.sheet(theory=70, practical=70)
+    )
+    await harness.env.sleep(timedelta(days=8))
+    harness.store.bodies[app.BODY].status = "active"
+    await handle.result()
+    return handle
+
+
+async def _body_lifecycle(harness: Harness) -> Any:
+    body = filing(harness, "Y")
+    handle = await harness.start(
+        EvaluationBodyWorkflow.run, BodyRun(filing=body), f"body-{body.body_id}"
+    )
+    await handle.execute_update(EvaluationBodyWorkflow.decide, BodyDecision(approve=True))
+    await handle.execute_update(
+        EvaluationBodyWorkflow.change_status, BodyStatusChange(action="suspend", reason="audit")
+    )
+    await handle.execute_update(
+        EvaluationBodyWorkflow.change_status, BodyStatusChange(action="revoke", reason="fraud")
+    )
+    await handle.result()
+    return handle
+
+
+async def _session(harness: Harness) -> Any:
+    handle = await opened(harness, opening(harness))
+    harness.store.roster = 10
+    await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
+    await handle.result()
+    return handle
+
+
+async def _promotion(harness: Harness) -> Any:
+    harness.store.bodies["S-P"] = FakeBody("S", "active", ["6-18-02-04:3"])
+    request = promotion(harness)
+    handle = await harness.start(
+        PromotionCertificationWorkflow.run, request, f"promotion-{request.promotion_id}"
+    )
+    await handle.result()
+    return handle
+
+
+async def _revocation(harness: Harness) -> Any:
+    harness.store.certificates["x"] = "S000021000001265000001"
+    handle = await harness.start(
+        CertificateRevocationWorkflow.run,
+        RevocationRequest(certificate_number="S000021000001265000001", reason="altered"),
+        harness.unique("revocation"),
+    )
+    await handle.result()
+    return handle
+
+
+SCENARIOS: dict[str, Callable[[Harness], Awaitable[Any]]] = {
+    "application_resit_objection_issued": _application_issued,
+    "application_rejected": _application_rejected,
+    "application_expired": _application_expired,
+    "application_held_then_issued": _application_held_then_issued,
+    "body_lifecycle": _body_lifecycle,
+    "session": _session,
+    "promotion": _promotion,
+    "revocation": _revocation,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_record_history(harness: Harness, name: str) -> None:
+    path = HISTORIES / f"{name}.json"
+    if path.exists() and os.environ.get("SKILLFLOW_RECORD_HISTORIES") != "1":
+        pytest.skip("recorded already; set SKILLFLOW_RECORD_HISTORIES=1 to record again")
+    handle = await SCENARIOS[name](harness)
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    path.write_text(history.to_json())
+
+
+async def test_recorded_histories_replay() -> None:
+    paths = sorted(HISTORIES.glob("*.json"))
+    assert {p.stem for p in paths} >= set(SCENARIOS), "record the missing histories"
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
+    for path in paths:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        await replayer.replay_workflow(history)
