@@ -1,9 +1,445 @@
-"""``skillflow demo``: a realistic scenario driven through the running service's API."""
+"""``skillflow demo``: a realistic scenario driven through the running service's HTTP API.
+
+An assessment centre in Shenyang files with the regulator, opens an electrician (电工,
+level 4) exam session, registers a few dozen candidates (JSON and a CSV upload, two rows of
+which are wrong on purpose), the records officer loads their unemployment-insurance months,
+the centre approves the registrations, starts the exam and uploads the scores. Passing
+candidates go through public notice and get a certificate; the events reach the records
+service (each worker's archive) and the incentive service (skill-upgrading subsidies). One
+certificate is verified publicly, and one is revoked, which claws its subsidy back.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+import math
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from policy.idnumber import make_id_number
+from skillflow.settings import Role
+
+OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
+LEVEL = 4
+APPRAISAL_FEE_FEN = 40_000  # 400 yuan appraisal fee
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "建华",
+    "志强",
+]
+
+
+class DemoFailed(Exception):
+    pass
+
+
+@dataclass
+class Candidate:
+    id_number: str
+    name: str
+    passes: bool
+    category: str = "employed"
+    application_id: str | None = None
+
+
+class DemoClient:
+    """The API as each role sees it (one bearer token per role, from stack.json)."""
+
+    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+        self.http = http
+        self.tokens = tokens
+
+    async def call(self, role: Role | None, method: str, path: str, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if role is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[role.value]}"
+        response = await self.http.request(method, path, headers=headers, **kwargs)
+        if response.status_code >= 400:
+            raise DemoFailed(
+                f"{method} {path} answered {response.status_code}: {response.text[:500]}"
+            )
+        return response.json()
 
 
 async def run_demo(addresses: dict[str, Any], candidates: int) -> bool:
-    raise NotImplementedError("the demo scenario arrives with the certification API")
+    console = Console()
+    async with httpx.AsyncClient(base_url=addresses["api"], timeout=60) as http:
+        client = DemoClient(http, addresses["tokens"])
+        try:
+            await _scenario(client, console, candidates)
+        except (DemoFailed, TimeoutError, httpx.HTTPError) as exc:
+            console.print(f"[red]demo stopped:[/red] {exc}")
+            return False
+    return True
+
+
+async def _scenario(api: DemoClient, console: Console, count: int) -> None:
+    run = uuid.uuid4().hex[:6]
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    rng = random.Random(run)
+    today = date.today()
+    body_id, session_id = f"S-LN-{run}", f"ln-{run}-dg4"
+
+    console.rule("[bold]SkillFlow demo[/bold]")
+    console.print(
+        f"1. 沈阳市职业技能鉴定中心 ({body_id}) files for electrician level {LEVEL}; the regulator approves."
+    )
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/bodies",
+        json={
+            "body_id": body_id,
+            "name": "沈阳市职业技能鉴定中心",
+            "province_code": "21",
+            "site_serial": f"{rng.randrange(1, 999_999):06d}",
+            "scope": [{"occupation_code": OCCUPATION, "level": level} for level in (5, 4, 3)],
+        },
+    )
+    body = await _retry(
+        lambda: api.call(
+            Role.REGULATOR, "POST", f"/bodies/{body_id}/decision", json={"approve": True}
+        )
+    )
+    console.print(
+        f"   filing receipt [cyan]{body['filing_receipt']}[/cyan], status [green]{body['status']}[/green]"
+    )
+
+    # Staffing rule: ceil(candidates / 5) practical examiners, an odd number, at least 3.
+    panel = max(3, math.ceil(count / 5))
+    panel += 1 - panel % 2
+    examiners = [
+        {
+            "examiner_id": f"E{i}",
+            "name": f"考评员{i}",
+            "grade": "senior",
+            "employer": f"考评单位{i}",
+        }
+        for i in range(1, panel + 1)
+    ]
+    console.print(
+        f"2. The centre opens exam session {session_id}: {count} places, {panel} practical examiners."
+    )
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/sessions",
+        json={
+            "session_id": session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": LEVEL,
+            "exam_date": str(today + timedelta(days=14)),
+            "registration_closes_on": str(today + timedelta(days=7)),
+            "capacity": count,
+            "theory_rooms": 1,
+            "proctors": max(2, math.ceil(count / 15)),
+            "examiners": examiners,
+            "policy_version": "demo-fast",
+        },
+    )
+
+    people = [_candidate(rng, n) for n in range(count)]
+    by_json, by_csv = people[: count // 2], people[count // 2 :]
+    console.print(
+        f"3. Registration: {len(by_json)} through the API, {len(by_csv)} in a CSV upload (plus two bad rows)."
+    )
+    for person in by_json:
+        answer = await api.call(
+            Role.CENTRE,
+            "POST",
+            f"/sessions/{session_id}/applications",
+            json={
+                "id_number": person.id_number,
+                "name": person.name,
+                "years_in_occupation": 7,
+                "category": person.category,
+                "appraisal_fee_fen": APPRAISAL_FEE_FEN,
+                "employer": "沈阳电力工程公司",
+            },
+        )
+        person.application_id = answer["application_id"]
+    too_young = make_id_number("210102", today - timedelta(days=365 * 15), 1, "F")
+    wrong_check = by_csv[0].id_number[:-1] + ("0" if by_csv[0].id_number[-1] != "0" else "1")
+    report = await api.call(
+        Role.CENTRE,
+        "POST",
+        f"/sessions/{session_id}/applications.csv",
+        content=_registration_csv(
+            [*by_csv, Candidate(too_young, "赵小", False), Candidate(wrong_check, "钱多", False)]
+        ),
+        headers={"Content-Type": "text/csv"},
+    )
+    rows = report["rows"] if isinstance(report, dict) else report
+    refused = [row for row in rows if row["status"] == "rejected"]
+    for row, person in zip([r for r in rows if r["status"] != "rejected"], by_csv, strict=False):
+        person.application_id = row["application_id"]
+    for row in refused:
+        error = row["errors"][0]
+        console.print(
+            f"   row {row['row']} refused: [yellow]{error['field']}[/yellow] — {error['message']} [dim]({error['rule']})[/dim]"
+        )
+
+    console.print(
+        "4. The records officer loads 24 months of unemployment-insurance contributions per candidate."
+    )
+    await api.call(
+        Role.RECORDS_OFFICER,
+        "POST",
+        "/incentives/insurance-records",
+        json={
+            "records": [
+                {"id_number": p.id_number, "insured_months": 24, "as_of": str(today)}
+                for p in people
+            ]
+        },
+    )
+
+    console.print(
+        "5. The centre approves every registration and starts the exam; examiners upload the scores."
+    )
+    await api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/reviews", json={"approve": True})
+    await _retry(lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/start"))
+    scores = await api.call(
+        Role.CENTRE,
+        "POST",
+        f"/sessions/{session_id}/scores.csv",
+        content=_scores_csv(people, rng),
+        headers={"Content-Type": "text/csv"},
+    )
+    score_rows = scores["rows"] if isinstance(scores, dict) else scores
+    accepted = sum(1 for row in score_rows if row["status"] == "accepted")
+    passing = [p for p in people if p.passes]
+    console.print(
+        f"   {accepted} score rows accepted; {len(passing)} candidates passed, {count - len(passing)} failed theory."
+    )
+
+    console.print(
+        "6. Public notice, then certificates; events flow to the records and incentive services."
+    )
+    issued = await _wait_for_certificates(api, session_id, len(passing))
+    decisions = await _wait_for_subsidies(api, set(issued.values()), started)
+
+    sample = next(p for p in passing)
+    archive = await api.call(
+        Role.RECORDS_OFFICER,
+        "POST",
+        "/records/archives/lookup",
+        json={"id_number": sample.id_number},
+    )
+    number = archive["certificates"][0]["certificate_number"] if archive["certificates"] else None
+    if number is None:
+        raise DemoFailed("the sample worker's archive has no certificate")
+    verification = await api.call(None, "GET", f"/certificates/{number}")
+    console.print(
+        f"7. Anyone verifies {number}: [green]{verification['status']}[/green], "
+        f"level {verification['level']}, holder {verification['holder_name_masked']}."
+    )
+    console.print(
+        f"   The holder's archive (looked up by ID number) has {len(archive['timeline'])} entries:"
+    )
+    for entry in archive["timeline"]:
+        detail = entry["details"].get("kind") or entry.get("certificate_number") or ""
+        console.print(f"     · {entry['occurred_at'][:19]}  {entry['entry_kind']} {detail}")
+
+    revoked_person = passing[-1]
+    revoked_number = issued[revoked_person.application_id or ""]
+    console.print(
+        f"8. The regulator revokes {revoked_number} (scores altered after sign-off); the subsidy is clawed back."
+    )
+    await api.call(
+        Role.REGULATOR,
+        "POST",
+        f"/certificates/{revoked_number}/revocation",
+        json={"reason": "scores altered after sign-off"},
+    )
+    clawed = await _wait_for(
+        lambda: _claims(api, "clawed_back", started),
+        lambda claims: any(c["certificate_number"] == revoked_number for c in claims),
+    )
+    status = (await api.call(None, "GET", f"/certificates/{revoked_number}"))["status"]
+
+    table = Table(title="What happened")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_row("candidates registered", str(count))
+    table.add_row("registration rows refused (rule named)", str(len(refused)))
+    table.add_row("certificates issued", str(len(issued)))
+    for kind, label in (("skill_upgrade", "skill-upgrading"), ("appraisal", "appraisal")):
+        claims = [c for c in decisions if c["kind"] == kind]
+        granted = [c for c in claims if c["status"] == "granted"]
+        yuan = sum(c["amount_fen"] for c in granted) / 100
+        table.add_row(
+            f"{label} subsidies granted / refused", f"{len(granted)} / {len(claims) - len(granted)}"
+        )
+        table.add_row(f"{label} yuan granted", f"{yuan:,.2f}")
+    table.add_row("revoked certificate now verifies as", status)
+    table.add_row(
+        "subsidies clawed back",
+        str(len([c for c in clawed if c["certificate_number"] == revoked_number])),
+    )
+    console.print(table)
+    console.print(
+        "Open the operator page and the Temporal UI (addresses in stack.json) to look around."
+    )
+
+
+def _candidate(rng: random.Random, n: int) -> Candidate:
+    birth = date(1975, 1, 1) + timedelta(days=rng.randrange(0, 365 * 25))
+    number = make_id_number("210102", birth, n % 100, rng.choice(["M", "F"]))
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    # About a third are registered unemployed: eligible for the appraisal subsidy too.
+    category = "registered_unemployed" if rng.random() < 0.33 else "employed"
+    return Candidate(number, name, passes=rng.random() < 0.85, category=category)
+
+
+def _registration_csv(people: list[Candidate]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["id_number", "name", "years_in_occupation", "employer", "category", "appraisal_fee_fen"]
+    )
+    for person in people:
+        writer.writerow(
+            [
+                person.id_number,
+                person.name,
+                7,
+                "沈阳电力工程公司",
+                person.category,
+                APPRAISAL_FEE_FEN,
+            ]
+        )
+    return out.getvalue()
+
+
+def _scores_csv(people: list[Candidate], rng: random.Random) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["application_id", "examiner_id", "theory", "practical"])
+    for person in people:
+        if person.passes:
+            writer.writerow([person.application_id, "E1", rng.randint(62, 96), rng.randint(60, 95)])
+        else:
+            # Theory must pass before the practical is sat (electrician): no practical score.
+            writer.writerow([person.application_id, "E1", rng.randint(30, 59), ""])
+    return out.getvalue()
+
+
+async def _retry(call: Callable[[], Awaitable[Any]], attempts: int = 50) -> Any:
+    """Commands right after a start may reach the workflow before it has begun: retry briefly."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except DemoFailed:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+async def _claims(api: DemoClient, status: str, since: datetime) -> list[dict[str, Any]]:
+    claims: list[dict[str, Any]] = await api.call(
+        Role.REGULATOR,
+        "GET",
+        "/incentives/claims",
+        params={"status": status, "decided_since": since.isoformat(), "limit": 1000},
+    )
+    return claims
+
+
+async def _wait_for(
+    fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 120,
+) -> list[dict[str, Any]]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        items = await fetch()
+        if done(items):
+            return items
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"gave up waiting after {timeout:.0f}s")
+        await asyncio.sleep(0.5)
+
+
+async def _wait_for_certificates(api: DemoClient, session_id: str, expected: int) -> dict[str, str]:
+    with _progress() as progress:
+        task = progress.add_task("certificates issued", total=expected)
+        deadline = asyncio.get_running_loop().time() + 180
+        while True:
+            listing = await api.call(
+                Role.CENTRE, "GET", f"/sessions/{session_id}/applications?limit=10000"
+            )
+            issued = {
+                a["application_id"]: a["certificate_number"]
+                for a in listing
+                if a.get("certificate_number")
+            }
+            progress.update(task, completed=len(issued))
+            if len(issued) >= expected:
+                return issued
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"only {len(issued)} of {expected} certificates after 180s")
+            await asyncio.sleep(0.5)
+
+
+async def _wait_for_subsidies(
+    api: DemoClient, certificates: set[str], since: datetime
+) -> list[dict[str, Any]]:
+    with _progress() as progress:
+        task = progress.add_task("skill-upgrading subsidies decided", total=len(certificates))
+        deadline = asyncio.get_running_loop().time() + 120
+        while True:
+            decided = [
+                c
+                for status in ("granted", "held", "refused")
+                for c in await _claims(api, status, since)
+                if c["certificate_number"] in certificates
+            ]
+            upgrades = [c for c in decided if c["kind"] == "skill_upgrade"]
+            progress.update(task, completed=len(upgrades))
+            if len(upgrades) >= len(certificates):
+                return decided
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(
+                    f"only {len(decided)} of {len(certificates)} subsidies decided after 120s"
+                )
+            await asyncio.sleep(0.5)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("   {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )

@@ -360,15 +360,20 @@ async def list_claims(
     _: Reader,
     status: ClaimStatus | None = None,
     person_key: Annotated[str | None, Query(pattern=PERSON_KEY_PATTERN)] = None,
+    decided_since: Annotated[
+        datetime | None, Query(description="only claims decided at or after this time")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Claim]:
     """Claims, oldest decision first; ``status=held`` is the review queue."""
     rows = await services.pool.fetch(
         _CLAIMS_SQL
         + """ WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.person_key = $2)
-              ORDER BY c.decided_at, c.claim_id LIMIT $3""",
+                AND ($3::timestamptz IS NULL OR c.decided_at >= $3)
+              ORDER BY c.decided_at, c.claim_id LIMIT $4""",
         status,
         person_key,
+        decided_since,
         limit,
     )
     return [_claim(row) for row in rows]
