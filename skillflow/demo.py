@@ -12,6 +12,7 @@ certificate is verified publicly, and one is revoked, which claws its subsidy ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import math
@@ -88,9 +89,20 @@ class DemoClient:
         return response.json()
 
 
-async def run_demo(addresses: dict[str, Any], candidates: int) -> bool:
-    console = Console()
-    async with httpx.AsyncClient(base_url=addresses["api"], timeout=60) as http:
+async def run_demo(
+    addresses: dict[str, Any],
+    candidates: int,
+    *,
+    http: httpx.AsyncClient | None = None,
+    console: Console | None = None,
+) -> bool:
+    """Run the scenario against ``addresses["api"]`` (or ``http``, e.g. an in-process app)."""
+    console = console or Console()
+    async with contextlib.AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=addresses["api"], timeout=60)
+            )
         client = DemoClient(http, addresses["tokens"])
         try:
             await _scenario(client, console, candidates)

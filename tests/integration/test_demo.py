@@ -1,0 +1,28 @@
+"""The demo a new user runs, against the real stack: it must finish and say what happened."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from skillflow.demo import run_demo
+
+pytestmark = pytest.mark.integration
+
+
+async def test_demo_runs_end_to_end(stack, worker, consumers, api) -> None:
+    output = io.StringIO()
+    tokens = {role.value: token for role, token in stack.tokens.items()}
+    ok = await run_demo(
+        {"api": "http://api", "tokens": tokens},
+        12,
+        http=api,
+        console=Console(file=output, width=120),
+    )
+    text = output.getvalue()
+    assert ok, text
+    assert "(id_number.min_age)" in text and "(id_number.check_character)" in text
+    assert "revoked certificate now verifies as │   revoked" in text
+    assert "subsidies clawed back                       │         1" in text
