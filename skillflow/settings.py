@@ -112,7 +112,8 @@ def load_settings(settings_file: Path | None = None) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
+            # Only the variable's name: a deeper location could be a token (a dict key).
+            field = str(error["loc"][0]) if error["loc"] else "settings"
             lines.append(f"SKILLFLOW_{field.upper()}: {error['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
 

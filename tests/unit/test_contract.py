@@ -114,6 +114,14 @@ def test_settings_file_is_read_and_environment_wins(
         load_settings(tmp_path / "missing.env")
 
 
+def test_a_bad_token_entry_is_reported_without_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKILLFLOW_API_TOKENS", '{"s3cret-token": "janitor"}')
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "SKILLFLOW_API_TOKENS:" in str(error.value)
+    assert "s3cret" not in str(error.value).lower()
+
+
 def test_tokens_map_to_roles() -> None:
     settings = Settings(api_tokens={"t": "operator"})  # type: ignore[dict-item]
     assert settings.api_tokens["t"].value == "operator"
