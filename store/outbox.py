@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 from schemas.events import EventEnvelope
 from store.database import Connection
 
@@ -34,3 +36,26 @@ async def enqueue(conn: Connection, *events: EventEnvelope) -> int:
         [r[3] for r in rows],
     )
     return len(inserted)
+
+
+async def requeue_unapplied(conn: Connection, subscriptions: Mapping[str, Collection[str]]) -> int:
+    """Mark unsent again every sent event that a consumer reading its topic has neither applied
+    nor dead-lettered; returns how many rows were requeued.
+
+    For a broker that lost its messages, such as the embedded one, which keeps them in memory:
+    the relay publishes them again, and consumers drop what they had already applied.
+    """
+    requeued = 0
+    for consumer, topics in subscriptions.items():
+        status = await conn.execute(
+            """UPDATE outbox.events o SET sent_at = NULL
+               WHERE o.sent_at IS NOT NULL AND o.topic = ANY($2::text[])
+                 AND NOT EXISTS (SELECT 1 FROM delivery.processed_events p
+                                 WHERE p.consumer = $1 AND p.event_id = o.event_id)
+                 AND NOT EXISTS (SELECT 1 FROM delivery.dead_letters d
+                                 WHERE d.consumer = $1 AND d.event_id = o.event_id)""",
+            consumer,
+            list(topics),
+        )
+        requeued += int(status.split()[-1])
+    return requeued

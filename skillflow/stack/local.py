@@ -21,11 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from consumers.app import ConsumerDependencies, build_consumers
 from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
 from skillflow.stack.process import ManagedProcess, StackError, port_is_free
 from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
 from store.database import apply_migrations, create_pool, ensure_database
+from store.outbox import requeue_unapplied
 
 STACK_FILE = "stack.json"
 
@@ -314,12 +316,19 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 async def _prepare(settings: Settings) -> None:
     """One-time set-up before the roles start, so they do not race to do it."""
     await ensure_database(settings.postgres_dsn)
-    pool = await create_pool(settings.postgres_dsn, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn)
-    finally:
-        await pool.close()
     await kafka.ensure_topics(settings)
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
+    subscriptions = {
+        consumer.name: [str(topic) for topic in consumer.topics]
+        for consumer in build_consumers(ConsumerDependencies(settings, client))
+    }
+    pool = await create_pool(settings.postgres_dsn, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+            # The embedded broker starts empty every time: publish again what a consumer had
+            # not applied when the stack last stopped, so a restart loses no event.
+            await requeue_unapplied(conn, subscriptions)
+    finally:
+        await pool.close()
