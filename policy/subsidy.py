@@ -24,6 +24,9 @@ _NUMBER_SHAPE: Final = re.compile(r"[YS]\d{21}")
 _LEVEL_INDEX: Final = 15
 
 
+COMBINED_WITH_TRAINING = "subsidy.combined_with_training_subsidy"
+
+
 class SkillUpgradePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -206,7 +209,7 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
         )
     if claim.training_subsidy_on_certificate:
         return _refused(
-            "subsidy.combined_with_training_subsidy",
+            COMBINED_WITH_TRAINING,
             "a training subsidy was already paid on this certificate",
             version,
         )

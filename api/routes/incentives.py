@@ -20,10 +20,11 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.services import Caller, Services, require_roles
-from consumers.incentives.ledger import review_held_claim
+from consumers.incentives.ledger import review_held_claim, withdraw_claims
 from policy import idnumber
 from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation
+from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from skillflow.settings import Role
 
@@ -273,6 +274,17 @@ async def _apply_training(
                     for _, r in good
                 ],
             )
+            # The two subsidies are never combined on one certificate: a skill-upgrading
+            # subsidy decided before the training subsidy was known is taken back.
+            for _, r in good:
+                await withdraw_claims(
+                    conn,
+                    r.certificate_number,
+                    kinds=("skill_upgrade",),
+                    rule=COMBINED_WITH_TRAINING,
+                    clawback_reason="a training subsidy was paid on the same certificate",
+                    held_reason="a training subsidy was paid on the same certificate",
+                )
     return _report([n for n, _ in good], bad, [])
 
 

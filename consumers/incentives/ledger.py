@@ -186,7 +186,27 @@ async def record_decision(
 async def revoke_claims(
     conn: Connection, certificate_number: str, revoked_on: date, reason: str
 ) -> list[str]:
-    """Claw back what was paid on a revoked certificate and refuse what is still held.
+    """Claw back what was paid on a revoked certificate and refuse what is still held."""
+    return await withdraw_claims(
+        conn,
+        certificate_number,
+        kinds=("skill_upgrade", "appraisal"),
+        rule=CERTIFICATE_REVOKED,
+        clawback_reason=f"certificate revoked on {revoked_on}: {reason}",
+        held_reason="the certificate was revoked while the payment was held",
+    )
+
+
+async def withdraw_claims(
+    conn: Connection,
+    certificate_number: str,
+    *,
+    kinds: tuple[str, ...],
+    rule: str,
+    clawback_reason: str,
+    held_reason: str,
+) -> list[str]:
+    """Claw back granted claims of ``kinds`` on a certificate and refuse the held ones.
 
     Returns the ids of the claims changed. Locks each claim so a reviewer releasing it at
     the same moment waits and then finds it no longer held.
@@ -194,10 +214,11 @@ async def revoke_claims(
     claims = await conn.fetch(
         """SELECT claim_id, kind, person_key, status, rule_version, correlation_id
            FROM incentives.claims
-           WHERE certificate_number = $1 AND status IN ('granted', 'held')
+           WHERE certificate_number = $1 AND status IN ('granted', 'held') AND kind = ANY($2)
            ORDER BY claim_id
            FOR UPDATE""",
         certificate_number,
+        list(kinds),
     )
     for claim in claims:
         keys: dict[str, Any] = {
@@ -228,7 +249,7 @@ async def revoke_claims(
                     claim_id=claim["claim_id"],
                     certificate_number=certificate_number,
                     amount_fen=int(paid),
-                    reason=f"certificate revoked on {revoked_on}: {reason}",
+                    reason=clawback_reason,
                 ),
                 **keys,
             )
@@ -237,8 +258,8 @@ async def revoke_claims(
                 """UPDATE incentives.claims SET status = 'refused', rule = $2, reason = $3
                    WHERE claim_id = $1""",
                 claim["claim_id"],
-                CERTIFICATE_REVOKED,
-                "the certificate was revoked while the payment was held",
+                rule,
+                held_reason,
             )
             await emit(
                 conn,
@@ -246,8 +267,8 @@ async def revoke_claims(
                     claim_id=claim["claim_id"],
                     kind=claim["kind"],
                     certificate_number=certificate_number,
-                    rule=CERTIFICATE_REVOKED,
-                    reason="the certificate was revoked while the payment was held",
+                    rule=rule,
+                    reason=held_reason,
                     rule_version=claim["rule_version"],
                 ),
                 **keys,

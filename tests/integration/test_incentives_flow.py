@@ -276,6 +276,46 @@ async def test_training_subsidy_import_then_skill_upgrade_refused(
     assert refused.payload["rule"] == "subsidy.combined_with_training_subsidy"
 
 
+async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
+    stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
+) -> None:
+    person = secrets.token_hex(32)
+    await stack.pool.execute(
+        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
+           VALUES ($1, $2, 40, 'api', 'tests')""",
+        person,
+        NOW.date() - timedelta(days=2),
+    )
+    issued = certificate(4)
+    claim_id = f"skill_upgrade:{issued.certificate_number}"
+    await publish(event(issued, person))
+    granted = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.payload.get("claim_id") == claim_id and e.event_type == "subsidy.granted",
+    )
+    answer = await api.post(
+        "/incentives/training-subsidies",
+        json={
+            "records": [
+                {
+                    "certificate_number": issued.certificate_number,
+                    "amount_fen": 80000,
+                    "granted_on": NOW.date().isoformat(),
+                }
+            ]
+        },
+        headers=auth(Role.RECORDS_OFFICER),
+    )
+    assert answer.status_code == 200, answer.text
+    clawed = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.payload.get("claim_id") == claim_id and e.event_type == "subsidy.clawed_back",
+    )
+    assert clawed.payload["amount_fen"] == granted.payload["amount_fen"] > 0
+    claim = (await api.get(f"/incentives/claims/{claim_id}", headers=auth(Role.REGULATOR))).json()
+    assert claim["status"] == "clawed_back" and claim["paid_fen"] == 0
+
+
 async def test_held_payment_is_released_by_a_reviewer(
     stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
 ) -> None:
