@@ -171,6 +171,138 @@ def demo(
     _exit(0 if ok else 1)
 
 
+def _api_address(data_dir: Path, api_url: str | None) -> tuple[str, dict[str, str]]:
+    """The API's address and the role tokens: from the options, else from stack.json."""
+    if api_url is not None:
+        return api_url, {}
+    from skillflow.stack.local import read_stack_file
+
+    try:
+        addresses = read_stack_file(data_dir)
+    except StackError as exc:
+        _fail(f"{exc} (or pass --api-url)", 1)
+        raise
+    return str(addresses["api"]), dict(addresses["tokens"])
+
+
+ApiUrl = Annotated[
+    str | None, typer.Option("--api-url", help="SkillFlow API (default: the local stack's)")
+]
+
+
+@app.command()
+def verify(
+    certificate_number: Annotated[str, typer.Argument(help="22-character certificate number")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+) -> None:
+    """Verify a certificate number, as anyone may (全国联网查询)."""
+    import httpx
+
+    url, _ = _api_address(data_dir, api_url)
+    response = httpx.get(f"{url}/certificates/{certificate_number}", timeout=10)
+    body = response.json()
+    if response.status_code != 200:
+        errors = body.get("errors", [{}])
+        _fail("; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors), 1)
+    for key, value in body.items():
+        typer.echo(f"{key:<20} {value}")
+    _exit(0 if body.get("status") == "valid" else 1)
+
+
+dead_letters = typer.Typer(help="List, replay and discard messages the consumers gave up on.")
+app.add_typer(dead_letters, name="dead-letters")
+
+
+def _operator_call(
+    method: str, path: str, data_dir: Path, api_url: str | None, token: str | None
+) -> object:
+    import httpx
+
+    url, tokens = _api_address(data_dir, api_url)
+    bearer = token or tokens.get("operator")
+    if not bearer:
+        _fail("pass --token with an operator token", 2)
+    response = httpx.request(
+        method, f"{url}{path}", headers={"Authorization": f"Bearer {bearer}"}, timeout=30
+    )
+    body = response.json()
+    if response.status_code >= 400:
+        _fail(f"{response.status_code}: {body}", 1)
+    return body
+
+
+Token = Annotated[
+    str | None, typer.Option("--token", help="operator bearer token (default: stack.json)")
+]
+
+
+@dead_letters.command("list")
+def dead_letters_list(
+    status: Annotated[str, typer.Option(help="open, replayed or discarded")] = "open",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Dead letters with their consumer, origin and error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = _operator_call(
+        "GET", f"/operations/dead-letters?status={status}&limit=1000", data_dir, api_url, token
+    )
+    assert isinstance(rows, list)
+    table = Table(title=f"{len(rows)} {status} dead letter(s)")
+    for column in ("id", "consumer", "origin", "event", "error", "since"):
+        table.add_column(column)
+    for row in rows:
+        origin = f"{row['topic']}[{row['kafka_partition']}]@{row['kafka_offset']}"
+        table.add_row(
+            str(row["id"]),
+            row["consumer"],
+            origin,
+            row["event_type"] or "(unparseable)",
+            row["error"],
+            row["created_at"][:19],
+        )
+    Console().print(table)
+    _exit(0)
+
+
+@dead_letters.command("replay")
+def dead_letters_replay(
+    dead_letter_id: int,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Apply a dead letter again through its consumer (after a fix); it stays open if it fails."""
+    result = _operator_call(
+        "POST", f"/operations/dead-letters/{dead_letter_id}/replay", data_dir, api_url, token
+    )
+    assert isinstance(result, dict)
+    typer.echo(
+        f"dead letter {dead_letter_id}: {result['status']}"
+        + (f" ({result['error']})" if result.get("error") else "")
+    )
+    _exit(0 if result["status"] == "replayed" else 1)
+
+
+@dead_letters.command("discard")
+def dead_letters_discard(
+    dead_letter_id: int,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Close a dead letter without applying it."""
+    _operator_call(
+        "POST", f"/operations/dead-letters/{dead_letter_id}/discard", data_dir, api_url, token
+    )
+    typer.echo(f"dead letter {dead_letter_id}: discarded")
+    _exit(0)
+
+
 @app.command()
 def benchmark(
     which: Annotated[

@@ -92,6 +92,26 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
     assert status.returncode == 0, status.stdout + status.stderr
     assert status.stdout.count("ready") >= 3
 
+    unknown = subprocess.run(
+        [*SKILLFLOW, "verify", "S000021000001265999999", "--data-dir", str(up.data_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert unknown.returncode == 1 and "unknown" in unknown.stdout, unknown.stdout + unknown.stderr
+    malformed = subprocess.run(
+        [*SKILLFLOW, "verify", "S12", "--data-dir", str(up.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert malformed.returncode == 1 and "certificate_number" in malformed.stderr
+    letters = subprocess.run(
+        [*SKILLFLOW, "dead-letters", "list", "--data-dir", str(up.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert letters.returncode == 0 and "0 open dead letter(s)" in letters.stdout, letters.stderr
+
     children = up.descendants()
     assert len(children) >= 6  # three servers, three roles
     code, out, seconds = up.stop(signal.SIGINT)
