@@ -246,6 +246,7 @@ def dead_letters_list(
 ) -> None:
     """Dead letters with their consumer, origin and error."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     rows = _operator_call(
@@ -262,7 +263,7 @@ def dead_letters_list(
             row["consumer"],
             origin,
             row["event_type"] or "(unparseable)",
-            row["error"],
+            escape(row["error"]),
             row["created_at"][:19],
         )
     Console().print(table)
@@ -301,6 +302,80 @@ def dead_letters_discard(
     )
     typer.echo(f"dead letter {dead_letter_id}: discarded")
     _exit(0)
+
+
+imports = typer.Typer(help="Import a session's registrations or scores from a CSV file.")
+app.add_typer(imports, name="import")
+
+
+def _import_csv(
+    kind: str,
+    session_id: str,
+    csv_file: Path,
+    data_dir: Path,
+    api_url: str | None,
+    token: str | None,
+) -> None:
+    import httpx
+    from rich.console import Console
+    from rich.markup import escape
+
+    url, tokens = _api_address(data_dir, api_url)
+    bearer = token or tokens.get("centre")
+    if not bearer:
+        _fail("pass --token with a centre or enterprise token", 2)
+    try:
+        content = csv_file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {csv_file}: {exc.strerror}", 2)
+        raise
+    response = httpx.post(
+        f"{url}/sessions/{session_id}/{kind}.csv",
+        content=content,
+        headers={"Authorization": f"Bearer {bearer}", "Content-Type": "text/csv"},
+        timeout=600,
+    )
+    body = response.json()
+    if response.status_code >= 400:
+        errors = body.get("errors") if isinstance(body, dict) else None
+        _fail(
+            "; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in errors)
+            if errors
+            else str(body),
+            1,
+        )
+    rows = body["rows"] if isinstance(body, dict) else body
+    console = Console()
+    refused = [row for row in rows if row["status"] == "rejected"]
+    for row in refused:
+        reasons = "; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in row["errors"])
+        console.print(f"row {row['row']}: [red]rejected[/red] {escape(reasons)}")
+    console.print(f"{len(rows) - len(refused)} row(s) accepted, {len(refused)} rejected")
+    _exit(0 if not refused else 1)
+
+
+@imports.command("registrations")
+def import_registrations(
+    session_id: str,
+    csv_file: Path,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Register candidates (columns id_number,name,years_in_occupation,...); bad rows apply nothing."""
+    _import_csv("applications", session_id, csv_file, data_dir, api_url, token)
+
+
+@imports.command("scores")
+def import_scores(
+    session_id: str,
+    csv_file: Path,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Enter scores (columns application_id,examiner_id,theory,practical,review)."""
+    _import_csv("scores", session_id, csv_file, data_dir, api_url, token)
 
 
 @app.command()
