@@ -4,12 +4,15 @@ changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from datetime import datetime
 
 from temporalio import activity
 
 from activities.resources import ActivityResources
-from policy.assessment import CandidateConflictFacts, Examiner, recusals
+from policy.assessment import CandidateConflictFacts, ConflictIndex, Examiner
+from policy.calendar import china_date
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -38,6 +41,8 @@ from store.database import Connection
 from store.outbox import enqueue
 
 PRODUCER = "skillflow.application"
+# Sessions whose examiner index a worker keeps: the sessions being reviewed right now.
+CACHED_SESSIONS = 32
 
 
 def _event(
@@ -81,17 +86,46 @@ async def _set_stage(
 class ApplicationActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
+        # A session's examiners are fixed when it opens, so their index is built once per
+        # session and worker, not parsed again for each of its candidates' approvals.
+        self._conflicts: OrderedDict[str, asyncio.Task[ConflictIndex]] = OrderedDict()
+
+    async def _conflict_index(self, session_id: str) -> ConflictIndex:
+        task = self._conflicts.get(session_id)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            # One load per session even when a hundred approvals arrive at once.
+            task = asyncio.ensure_future(self._load_conflict_index(session_id))
+            self._conflicts[session_id] = task
+            while len(self._conflicts) > CACHED_SESSIONS:
+                self._conflicts.popitem(last=False)
+        else:
+            self._conflicts.move_to_end(session_id)
+        return await asyncio.shield(task)
+
+    async def _load_conflict_index(self, session_id: str) -> ConflictIndex:
+        examiners = await self._pool.fetchval(
+            "SELECT examiners FROM certification.sessions WHERE session_id = $1", session_id
+        )
+        if examiners is None:
+            raise LookupError(f"session {session_id} is not recorded")
+        return ConflictIndex(
+            [
+                Examiner.model_validate({k: v for k, v in e.items() if k != "panel"})
+                for e in examiners
+            ]
+        )
 
     @activity.defn(name="certification.record_review")
     async def record_review(self, record: ReviewRecord) -> ReviewOutcome:
         """Approve (recording every recusal the candidate causes) or reject a registration."""
         app_id = record.application_id
+        # Before taking a connection: loading the index may need one of its own.
+        conflicts = await self._conflict_index(record.session_id) if record.approve else None
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                """SELECT a.eligibility_path, a.employer, a.former_employers, s.examiners
-                   FROM certification.applications a
-                   JOIN certification.sessions s USING (session_id)
-                   WHERE a.application_id = $1 FOR UPDATE OF a""",
+                """SELECT eligibility_path, employer, former_employers
+                   FROM certification.applications
+                   WHERE application_id = $1 FOR UPDATE""",
                 app_id,
             )
             if row is None:
@@ -106,11 +140,8 @@ class ApplicationActivities:
                     employer=row["employer"],
                     former_employers=list(row["former_employers"]),
                 )
-                examiners = [
-                    Examiner.model_validate({k: v for k, v in e.items() if k != "panel"})
-                    for e in row["examiners"]
-                ]
-                found = recusals(examiners, candidate)
+                assert conflicts is not None
+                found = conflicts.recusals(candidate)
                 await conn.executemany(
                     """INSERT INTO certification.recusals
                            (session_id, examiner_id, application_id, reason, recorded_at)
@@ -189,7 +220,7 @@ class ApplicationActivities:
             )
             for entry in record.entered
         ]
-        today = record.occurred_at.date()
+        today = china_date(record.occurred_at)
         if record.outcome == "passed":
             assert record.notice_ends_on is not None
             events.append(

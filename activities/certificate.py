@@ -11,6 +11,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.resources import ActivityResources
+from policy.calendar import china_date
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
 from schemas.certificate import (
     IssueRequest,
@@ -74,7 +75,7 @@ class CertificateActivities:
                 )
                 if masked is None:
                     raise LookupError(f"application {request.source_id} is not recorded")
-            issued_on = request.issued_at.date()
+            issued_on = china_date(request.issued_at)
             prefix = (
                 f"{body['body_type']}{body['body_code']}{body['province_code']}"
                 f"{body['site_serial']}"
@@ -168,7 +169,7 @@ class CertificateActivities:
     @activity.defn(name="certification.revoke_certificate")
     async def revoke_certificate(self, record: RevocationRecord) -> RevocationResult:
         number = record.request.certificate_number
-        revoked_on = record.occurred_at.date()
+        revoked_on = china_date(record.occurred_at)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 """SELECT person_key, status, revoked_on FROM certification.certificates

@@ -32,11 +32,13 @@ def certification_activities(resources: ActivityResources) -> list[Callable[...,
     from activities.certificate import CertificateActivities
     from activities.evaluation_body import EvaluationBodyActivities
     from activities.exam_session import ExamSessionActivities
+    from activities.registration import RegistrationActivities
 
     body = EvaluationBodyActivities(resources)
     session = ExamSessionActivities(resources)
     application = ApplicationActivities(resources)
     certificate = CertificateActivities(resources)
+    registration = RegistrationActivities(resources)
     return [
         body.assessment_policy,
         body.record_body_filed,
@@ -46,6 +48,7 @@ def certification_activities(resources: ActivityResources) -> list[Callable[...,
         session.open_session,
         session.session_roster,
         session.record_session_status,
+        registration.start_unstarted_applications,
         application.record_review,
         application.record_assessment,
         application.record_correction,

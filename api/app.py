@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
 from api.routes import applications, certificates, health, incentives, operations, records, sessions
 from api.routes import evaluation_bodies as bodies
@@ -30,7 +32,15 @@ def create_app(settings: Settings) -> FastAPI:
                 await apply_migrations(conn)
             client = await temporal.connect(settings)
             app.state.services = ApiServices(settings=settings, pool=pool, temporal=client)
-            yield
+            # An API that stopped mid-registration left saved registrations unstarted;
+            # starting them must not delay serving.
+            repair = asyncio.create_task(repair_at_start_up(client, settings.task_queue, pool))
+            app.state.start_up_repair = repair
+            try:
+                yield
+            finally:
+                repair.cancel()
+                await asyncio.gather(repair, return_exceptions=True)
         finally:
             await pool.close()
 

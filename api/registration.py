@@ -3,25 +3,23 @@
 The ID number arrives here and goes no further: it is validated, turned into the person
 key, and dropped. Every check names its rule; a registration that breaks one writes
 nothing. One that passes is inserted with its ``registration.submitted`` event in one
-transaction, and only then is its ``ApplicationWorkflow`` started.
+transaction, and only then is its ``ApplicationWorkflow`` started
+(``activities.registration``, which also starts any a crash left unstarted).
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.registration import application_start
 from policy.assessment import load_assessment_policy
-from policy.catalogue import get_occupation, required_components
+from policy.catalogue import get_occupation
 from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
 from policy.errors import RuleViolation, RuleViolations, Violation
 from policy.idnumber import age_on, mask_name, person_key, validate_id_number
@@ -36,7 +34,6 @@ Relationship = Literal[
 ]
 # 企业自主评价: an enterprise evaluates its own workforce; anyone else needs a commission.
 ENTERPRISE_OWN_WORKFORCE = frozenset({"employee", "dispatched", "outsourced", "intern"})
-START_CONCURRENCY = 64
 
 
 class Registration(BaseModel):
@@ -68,7 +65,11 @@ async def admit(
 ) -> tuple[Admitted, ApplicationStart | None]:
     """Check and record one registration in the caller's transaction."""
     session = await conn.fetchrow(
-        """SELECT s.*, b.body_type, b.status AS body_status, b.scope, b.sub_levels
+        # Not s.*: the examiners (thousands in a large session) are no business of a
+        # registration, and decoding them for every CSV row made an import quadratic.
+        """SELECT s.session_id, s.body_id, s.occupation_code, s.level, s.status,
+                  s.registration_closes_on, s.capacity, s.policy_version, s.pass_mark,
+                  b.body_type, b.status AS body_status, b.scope, b.sub_levels
            FROM certification.sessions s JOIN certification.bodies b USING (body_id)
            WHERE s.session_id = $1 FOR UPDATE OF s""",
         session_id,
@@ -93,18 +94,18 @@ async def admit(
         await _check_enterprise_candidate(conn, session, registration, today)
 
     application_id = f"{session_id}-{key[:12]}"
-    start = ApplicationStart(
-        application_id=application_id,
-        session_id=session_id,
-        body_id=session["body_id"],
-        body_type=session["body_type"],
-        occupation_code=occupation.code,
-        level=level,
-        person_key=key,
-        required_components=required_components(occupation, level),
-        theory_before_practical=occupation.theory_before_practical,
-        pass_mark=session["pass_mark"],
-        policy=policy,
+    start = application_start(
+        {
+            "application_id": application_id,
+            "session_id": session_id,
+            "body_id": session["body_id"],
+            "body_type": session["body_type"],
+            "occupation_code": occupation.code,
+            "level": level,
+            "person_key": key,
+            "pass_mark": session["pass_mark"],
+            "policy_version": session["policy_version"],
+        }
     )
     open_application = await conn.fetchrow(
         """SELECT application_id, stage FROM certification.applications
@@ -275,30 +276,6 @@ async def _check_enterprise_candidate(
         "an enterprise evaluates its employees, dispatched and outsourced workers and interns; "
         "others only under a recorded commission",
     )
-
-
-# --- starting the workflows -------------------------------------------------------------
-
-
-async def start_applications(
-    client: Client, task_queue: str, starts: Iterable[ApplicationStart]
-) -> None:
-    """Start the admitted applications' workflows, a bounded number at a time."""
-    limit = asyncio.Semaphore(START_CONCURRENCY)
-
-    async def start_one(start: ApplicationStart) -> None:
-        async with limit:
-            try:
-                await client.start_workflow(
-                    "ApplicationWorkflow",
-                    start,
-                    id=application_workflow_id(start.application_id),
-                    task_queue=task_queue,
-                )
-            except WorkflowAlreadyStartedError:
-                pass  # admitted and started before: a re-sent registration
-
-    await asyncio.gather(*(start_one(start) for start in starts))
 
 
 # --- CSV ------------------------------------------------------------------------------

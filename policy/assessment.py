@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from importlib.resources import files
-from typing import Final, Literal, Self
+from typing import Final, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -70,6 +70,12 @@ class AssessmentPolicy(BaseModel):
         description="Demo and rehearsal versions only: the notice lasts this many seconds "
         "instead of public_notice_days, so a walkthrough reaches issuance in minutes",
     )
+    held_recheck_seconds: int = Field(
+        default=86_400,
+        gt=0,
+        description="How often an issuance held by a suspended body is tried again: a "
+        "suspension usually lasts weeks, so once a day; demo versions use seconds",
+    )
     resit_window_days: int = Field(ge=0, description="Days after a failure a re-sit may be sat")
     max_resits: int = Field(ge=0, description="Re-sits allowed per failed component")
     quality_sample_pct: int = Field(
@@ -101,6 +107,52 @@ def _load() -> dict[str, AssessmentPolicy]:
 _POLICIES: Final = _load()
 
 
+class ApplicationFigures(BaseModel):
+    """The figures one candidate's application runs under, recorded in its history.
+
+    A subset of ``AssessmentPolicy``: the staffing table and supervision share stay with
+    the session and the body, so each of a session's thousands of applications carries a
+    few numbers rather than the whole policy.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    score_min: int
+    score_max: int
+    registration_review_days: int = Field(gt=0)
+    public_notice_seconds: int = Field(gt=0)
+    held_recheck_seconds: int = Field(gt=0)
+    resit_window_days: int = Field(ge=0)
+    max_resits: int = Field(ge=0)
+
+    @classmethod
+    def of(cls, policy: AssessmentPolicy) -> ApplicationFigures:
+        return cls(
+            version=policy.version,
+            score_min=policy.score_min,
+            score_max=policy.score_max,
+            registration_review_days=policy.registration_review_days,
+            public_notice_seconds=int(public_notice_duration(policy).total_seconds()),
+            held_recheck_seconds=policy.held_recheck_seconds,
+            resit_window_days=policy.resit_window_days,
+            max_resits=policy.max_resits,
+        )
+
+
+class ScoreScale(Protocol):
+    @property
+    def score_min(self) -> int: ...
+
+    @property
+    def score_max(self) -> int: ...
+
+
+class ResitWindow(Protocol):
+    @property
+    def resit_window_days(self) -> int: ...
+
+
 def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> AssessmentPolicy:
     try:
         return _POLICIES[version]
@@ -125,7 +177,7 @@ class ComponentOutcome(BaseModel):
     missing: tuple[str, ...]
 
 
-def validate_score(component: str, score: float | int, policy: AssessmentPolicy) -> None:
+def validate_score(component: str, score: float | int, policy: ScoreScale) -> None:
     field = f"scores.{component}"
     if component not in _COMPONENTS:
         raise RuleViolation(
@@ -337,28 +389,64 @@ def recusals(examiners: list[Examiner], candidate: CandidateConflictFacts) -> li
     recorded. Employers are compared as given, so callers pass stable identifiers (e.g.
     unified social credit codes), not free-text names.
     """
-    candidate_employers = {candidate.employer, *candidate.former_employers} - {""}
     found: list[Recusal] = []
     for examiner in examiners:
-        reasons: list[RecusalReason] = []
-        if candidate.person_key in examiner.relatives_person_keys:
-            reasons.append("relative")
-        examiner_employers = {examiner.employer, *examiner.former_employers} - {""}
-        if candidate_employers & examiner_employers:
-            reasons.append("same_employer")
-        if candidate.person_key in examiner.trained_person_keys:
-            reasons.append("trainer")
-        found += [
-            Recusal(examiner_id=examiner.examiner_id, person_key=candidate.person_key, reason=r)
-            for r in reasons
-        ]
+        found += _examiner_recusals(examiner, candidate)
     return found
+
+
+def _examiner_recusals(examiner: Examiner, candidate: CandidateConflictFacts) -> list[Recusal]:
+    candidate_employers = {candidate.employer, *candidate.former_employers} - {""}
+    reasons: list[RecusalReason] = []
+    if candidate.person_key in examiner.relatives_person_keys:
+        reasons.append("relative")
+    examiner_employers = {examiner.employer, *examiner.former_employers} - {""}
+    if candidate_employers & examiner_employers:
+        reasons.append("same_employer")
+    if candidate.person_key in examiner.trained_person_keys:
+        reasons.append("trainer")
+    return [
+        Recusal(examiner_id=examiner.examiner_id, person_key=candidate.person_key, reason=r)
+        for r in reasons
+    ]
+
+
+class ConflictIndex:
+    """A session's examiners indexed by the facts that cause a conflict.
+
+    ``recusals`` answers the same as the function of that name, in the same order, but
+    looks only at the examiners a candidate could conflict with: a session of 10,000
+    candidates has some 2,000 examiners, and scanning them all for every candidate is
+    twenty million comparisons.
+    """
+
+    def __init__(self, examiners: list[Examiner]) -> None:
+        self._examiners = examiners
+        self._by_fact: dict[tuple[str, str], list[int]] = {}
+        for index, examiner in enumerate(examiners):
+            facts = {("employer", e) for e in (examiner.employer, *examiner.former_employers)}
+            facts |= {("person", key) for key in examiner.relatives_person_keys}
+            facts |= {("person", key) for key in examiner.trained_person_keys}
+            for fact in facts - {("employer", "")}:
+                self._by_fact.setdefault(fact, []).append(index)
+
+    def __len__(self) -> int:
+        return len(self._examiners)
+
+    def recusals(self, candidate: CandidateConflictFacts) -> list[Recusal]:
+        facts = {("employer", e) for e in (candidate.employer, *candidate.former_employers)}
+        facts.add(("person", candidate.person_key))
+        indices = sorted({i for fact in facts for i in self._by_fact.get(fact, [])})
+        found: list[Recusal] = []
+        for index in indices:
+            found += _examiner_recusals(self._examiners[index], candidate)
+        return found
 
 
 # --- re-sits ----------------------------------------------------------------------------
 
 
-def resit_deadline(failed_on: date, policy: AssessmentPolicy) -> date:
+def resit_deadline(failed_on: date, policy: ResitWindow) -> date:
     """Last day, inclusive, on which a failed component may be re-sat."""
     return failed_on + timedelta(days=policy.resit_window_days)
 

@@ -11,9 +11,9 @@ import re
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from policy.assessment import AssessmentPolicy
+from policy.assessment import ApplicationFigures, AssessmentPolicy
 from policy.catalogue import Component
 
 Stage = Literal[
@@ -58,7 +58,26 @@ class ApplicationStart(_Model):
     pass_mark: int = Field(
         description="Effective pass mark: national, or an enterprise's higher one"
     )
-    policy: AssessmentPolicy = Field(description="Figures in force, recorded in history")
+    figures: ApplicationFigures | None = Field(
+        None, description="Figures in force, recorded in history"
+    )
+    policy: AssessmentPolicy | None = Field(
+        None,
+        description="Superseded by figures: the whole policy, as histories recorded before "
+        "figures existed carry it. New starts leave it out.",
+    )
+
+    @model_validator(mode="after")
+    def _figures_or_policy(self) -> ApplicationStart:
+        if self.figures is None and self.policy is None:
+            raise ValueError("an application starts with its figures")
+        return self
+
+    def figures_in_force(self) -> ApplicationFigures:
+        if self.figures is not None:
+            return self.figures
+        assert self.policy is not None
+        return ApplicationFigures.of(self.policy)
 
 
 class ReviewDecision(_Model):

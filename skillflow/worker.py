@@ -7,6 +7,7 @@ import logging
 
 from temporalio.worker import Worker
 
+from activities.registration import repair_at_start_up
 from activities.resources import ActivityResources, build_activities
 from skillflow import kafka, temporal
 from skillflow.health import HealthServer
@@ -50,12 +51,19 @@ async def run_worker(
         port = await health.start(settings.api_host, settings.worker_health_port)
         log.info("worker: task queue %s, health on port %d", settings.task_queue, port)
         relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
+        repair_task: asyncio.Task[None] | None = None
         try:
             async with worker:
+                repair_task = asyncio.create_task(
+                    repair_at_start_up(client, settings.task_queue, pool)
+                )
                 if ready is not None:
                     ready.set()
                 await stop.wait()
         finally:
+            if repair_task is not None:
+                repair_task.cancel()
+                await asyncio.gather(repair_task, return_exceptions=True)
             await relay_task
             await health.stop()
     finally:

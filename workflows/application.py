@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from policy.assessment import (
-    check_sitting_order,
-    public_notice_duration,
-    resit_deadline,
-    validate_score,
-)
+from policy.assessment import check_sitting_order, resit_deadline, validate_score
+from policy.calendar import china_date, china_midnight
 from policy.errors import RuleViolation
 from schemas.application import (
     FINAL_STAGES,
@@ -55,9 +52,24 @@ from workflows import search_attributes
 from workflows.rules import as_rule_error, rule_error
 
 _TIMEOUT = timedelta(seconds=30)
-# A held issuance is tried again this often: a suspension usually lasts weeks, and polling
-# the body's status costs one activity a day instead of a signal to every candidate.
-HOLD_RECHECK = timedelta(days=1)
+# Each step is one short PostgreSQL transaction. As a local activity it runs inside the
+# workflow task that decided it: an approval or a score sheet costs one workflow task and
+# a marker instead of two tasks and an activity task, which roughly halves a candidate's
+# history. Histories recorded before replay with the activities they scheduled.
+LOCAL_RECORDS = "local-records"
+
+
+def initial_search_attributes(start: ApplicationStart) -> TypedSearchAttributes:
+    """What an application is found by from its start: never personal data."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.BODY, start.body_id),
+            SearchAttributePair(search_attributes.OCCUPATION, start.occupation_code),
+            SearchAttributePair(search_attributes.LEVEL, start.level),
+            SearchAttributePair(search_attributes.SESSION, start.session_id),
+            SearchAttributePair(search_attributes.STAGE, "awaiting_review"),
+        ]
+    )
 
 
 @workflow.defn(name="ApplicationWorkflow")
@@ -65,6 +77,7 @@ class ApplicationWorkflow:
     @workflow.init
     def __init__(self, start: ApplicationStart) -> None:
         self._start = start
+        self._figures = start.figures_in_force()
         self._stage: Stage = "awaiting_review"
         self._scores: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
@@ -82,16 +95,13 @@ class ApplicationWorkflow:
 
     @workflow.run
     async def run(self, start: ApplicationStart) -> ApplicationStatus:
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.BODY.value_set(start.body_id),
-                search_attributes.OCCUPATION.value_set(start.occupation_code),
-                search_attributes.LEVEL.value_set(start.level),
-                search_attributes.SESSION.value_set(start.session_id),
-                search_attributes.STAGE.value_set(self._stage),
-            ]
-        )
-        review_deadline = workflow.now() + timedelta(days=start.policy.registration_review_days)
+        # Starters pass these with the start (one event fewer per candidate); an execution
+        # started without them, as before, sets them here.
+        if workflow.info().typed_search_attributes.get(search_attributes.SESSION) is None:
+            workflow.upsert_search_attributes(
+                [pair.key.value_set(pair.value) for pair in initial_search_attributes(start)]
+            )
+        review_deadline = workflow.now() + timedelta(days=self._figures.registration_review_days)
         while self._stage not in FINAL_STAGES:
             seen = self._changes
             wait = self._time_to_next_deadline(review_deadline)
@@ -135,8 +145,8 @@ class ApplicationWorkflow:
             return review_deadline - now
         if self._stage == "resit":
             assert self._resit_deadline is not None
-            # The deadline day is the last day a re-sit may be sat.
-            lapses = datetime.combine(self._resit_deadline + timedelta(days=1), time(), UTC)
+            # The deadline day (a day in China) is the last day a re-sit may be sat.
+            lapses = china_midnight(self._resit_deadline + timedelta(days=1))
             return lapses - now
         if self._stage == "public_notice":
             assert self._notice_ends_at is not None
@@ -158,7 +168,7 @@ class ApplicationWorkflow:
 
     async def _issue(self) -> None:
         start = self._start
-        result: IssueResult = await workflow.execute_activity(
+        result: IssueResult = await self._record(
             "certification.issue_certificate",
             IssueRequest(
                 source_id=start.application_id,
@@ -171,13 +181,16 @@ class ApplicationWorkflow:
                 issued_at=workflow.now(),
             ),
             result_type=IssueResult,
-            start_to_close_timeout=_TIMEOUT,
         )
         if result.status == "issued":
             self._certificate = result.certificate_number
             self._set_stage("issued")
         elif result.status == "body_inactive":
-            self._hold_until = workflow.now() + HOLD_RECHECK
+            # Polling the body's status costs one activity per recheck, instead of the
+            # body's workflow signalling every candidate it has in notice.
+            self._hold_until = workflow.now() + timedelta(
+                seconds=self._figures.held_recheck_seconds
+            )
             if self._stage != "held":
                 await self._record_stage("held", "body.not_active", result.reason)
             else:
@@ -192,7 +205,7 @@ class ApplicationWorkflow:
         async with self._lock:
             self.validate_review(decision)
             start = self._start
-            await workflow.execute_activity(
+            await self._record(
                 "certification.record_review",
                 ReviewRecord(
                     application_id=start.application_id,
@@ -204,7 +217,6 @@ class ApplicationWorkflow:
                     occurred_at=workflow.now(),
                 ),
                 result_type=ReviewOutcome,
-                start_to_close_timeout=_TIMEOUT,
             )
             if decision.approve:
                 self._set_stage("assessment")
@@ -260,7 +272,7 @@ class ApplicationWorkflow:
         for entry in sheet.entries:
             field = f"scores.{entry.component}"
             try:
-                validate_score(entry.component, entry.score, start.policy)
+                validate_score(entry.component, entry.score, self._figures)
             except RuleViolation as violation:
                 raise as_rule_error(violation) from None
             if entry.component not in start.required_components:
@@ -325,8 +337,8 @@ class ApplicationWorkflow:
         notice_ends_on: date | None = None
         if outcome == "passed":
             self._failed = []
-            self._notice_ends_at = now + public_notice_duration(start.policy)
-            notice_ends_on = self._notice_ends_at.date()
+            self._notice_ends_at = now + timedelta(seconds=self._figures.public_notice_seconds)
+            notice_ends_on = china_date(self._notice_ends_at)
             next_stage: Stage = "public_notice"
         elif outcome == "failed":
             pass_mark = start.pass_mark
@@ -335,10 +347,13 @@ class ApplicationWorkflow:
                 for c in start.required_components
                 if c in self._scores and self._scores[c] < pass_mark and c not in self._awaiting
             ]
-            resits_left = all(self._attempts[c] - 1 < start.policy.max_resits for c in self._failed)
+            resits_left = all(
+                self._attempts[c] - 1 < self._figures.max_resits for c in self._failed
+            )
+            today = china_date(now)
             if self._resit_deadline is None:
-                self._resit_deadline = resit_deadline(now.date(), start.policy)
-            if resits_left and now.date() <= self._resit_deadline:
+                self._resit_deadline = resit_deadline(today, self._figures)
+            if resits_left and today <= self._resit_deadline:
                 next_stage = "resit"
                 # Passed components stand; failed and never-sat ones are taken next round.
                 self._awaiting = [
@@ -352,7 +367,7 @@ class ApplicationWorkflow:
                 self._rule = "assessment.failed"
         else:
             next_stage = self._stage
-        await workflow.execute_activity(
+        await self._record(
             "certification.record_assessment",
             AssessmentRecord(
                 application_id=start.application_id,
@@ -374,7 +389,6 @@ class ApplicationWorkflow:
                 notice_ends_on=notice_ends_on,
                 occurred_at=now,
             ),
-            start_to_close_timeout=_TIMEOUT,
         )
         if outcome is not None:
             self._round += 1
@@ -388,7 +402,7 @@ class ApplicationWorkflow:
             self.validate_correction(correction)
             start = self._start
             previous = self._scores[correction.component]
-            await workflow.execute_activity(
+            await self._record(
                 "certification.record_correction",
                 CorrectionRecord(
                     application_id=start.application_id,
@@ -398,7 +412,6 @@ class ApplicationWorkflow:
                     previous_score=previous,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_TIMEOUT,
             )
             self._scores[correction.component] = correction.score
             await self._reconsider_after_correction()
@@ -420,7 +433,7 @@ class ApplicationWorkflow:
                 f"no signed-off {correction.component} score to correct; enter it instead",
             )
         try:
-            validate_score(correction.component, correction.score, self._start.policy)
+            validate_score(correction.component, correction.score, self._figures)
         except RuleViolation as violation:
             raise as_rule_error(violation) from None
         if correction.score == self._scores[correction.component]:
@@ -448,7 +461,7 @@ class ApplicationWorkflow:
         async with self._lock:
             self.validate_objection(objection)
             start = self._start
-            await workflow.execute_activity(
+            await self._record(
                 "certification.record_objection",
                 ObjectionRecord(
                     application_id=start.application_id,
@@ -456,7 +469,6 @@ class ApplicationWorkflow:
                     objection=objection,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_TIMEOUT,
             )
             self._objections[objection.objection_id] = True
             self._set_stage("objection")
@@ -495,7 +507,7 @@ class ApplicationWorkflow:
             else:
                 next_stage = "public_notice"
             start = self._start
-            await workflow.execute_activity(
+            await self._record(
                 "certification.record_resolution",
                 ResolutionRecord(
                     application_id=start.application_id,
@@ -504,7 +516,6 @@ class ApplicationWorkflow:
                     stage=next_stage,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_TIMEOUT,
             )
             self._set_stage(next_stage)
             return self.status()
@@ -523,9 +534,18 @@ class ApplicationWorkflow:
 
     # --- shared -------------------------------------------------------------------------
 
+    async def _record(self, activity: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+        if workflow.patched(LOCAL_RECORDS):
+            return await workflow.execute_local_activity(
+                activity, arg, result_type=result_type, start_to_close_timeout=_TIMEOUT
+            )
+        return await workflow.execute_activity(
+            activity, arg, result_type=result_type, start_to_close_timeout=_TIMEOUT
+        )
+
     async def _record_stage(self, stage: Stage, rule: str, reason: str) -> None:
         start = self._start
-        await workflow.execute_activity(
+        await self._record(
             "certification.record_stage",
             StageRecord(
                 application_id=start.application_id,
@@ -536,7 +556,6 @@ class ApplicationWorkflow:
                 reason=reason,
                 occurred_at=workflow.now(),
             ),
-            start_to_close_timeout=_TIMEOUT,
         )
         if stage in FINAL_STAGES:
             self._rule = rule

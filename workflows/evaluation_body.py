@@ -14,6 +14,7 @@ from typing import Literal
 from temporalio import workflow
 
 from policy.assessment import AssessmentPolicy
+from policy.calendar import china_date
 from schemas.evaluation_body import (
     BodyDecision,
     BodyFiledRecord,
@@ -97,7 +98,7 @@ class EvaluationBodyWorkflow:
         async with self._lock:
             self.validate_decision(decision)
             if decision.approve:
-                receipt = f"BA{workflow.now():%Y%m%d}-{self.filing.body_id}"
+                receipt = f"BA{china_date(workflow.now()):%Y%m%d}-{self.filing.body_id}"
                 await self._transition("active", "approved", decision.reason, receipt)
             else:
                 await self._transition("rejected", "rejected", decision.reason, None)

@@ -28,6 +28,8 @@ from workflows import search_attributes
 from workflows.rules import rule_error, rules_error
 
 _TIMEOUT = timedelta(seconds=30)
+# Starting a whole session's stranded registrations is a few thousand workflow starts.
+_REPAIR_TIMEOUT = timedelta(minutes=10)
 
 
 def session_workflow_id(session_id: str) -> str:
@@ -93,6 +95,15 @@ class ExamSessionWorkflow:
         assert self._opened is not None
         async with self._lock:
             self.validate_start(StartExam())
+            # Registrations saved by a process that stopped before starting their workflow
+            # would otherwise miss the exam. Histories from before this step replay without it.
+            if workflow.patched("start-unstarted-applications"):
+                await workflow.execute_activity(
+                    "certification.start_unstarted_applications",
+                    self._opening.session_id,
+                    result_type=int,
+                    start_to_close_timeout=_REPAIR_TIMEOUT,
+                )
             candidates: int = await workflow.execute_activity(
                 "certification.session_roster",
                 self._opening.session_id,

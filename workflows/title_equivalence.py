@@ -7,7 +7,7 @@ for an engineering title and to publish ``title.eligible`` once per worker and t
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
 from temporalio import workflow
@@ -22,6 +22,7 @@ from temporalio.client import (
 )
 from temporalio.common import RetryPolicy
 
+from policy.calendar import china_date
 from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ TITLE_EQUIVALENCE_WORKFLOW_ID: Final = "title-equivalence"
 PUBLISH_DUE_TITLES_ACTIVITY: Final = "records.publish_due_title_equivalences"
 # 02:00 in China (UTC+8, no daylight saving), after the day's certificates are in.
 DAILY_AT: Final = "0 18 * * *"
-CHINA: Final = timezone(timedelta(hours=8))
 # Each batch is one short transaction; a long history is cut with continue-as-new.
 _ACTIVITY_TIMEOUT: Final = timedelta(minutes=5)
 
@@ -43,7 +43,7 @@ class TitleEquivalenceWorkflow:
     @workflow.run
     async def run(self, request: TitleEquivalenceRequest) -> TitleEquivalenceOutcome:
         # Fixed once, so every batch (and a continued run) judges the same day.
-        as_of = request.as_of or workflow.now().astimezone(CHINA).date()
+        as_of = request.as_of or china_date(workflow.now())
         published = 0
         while True:
             batch: TitleEquivalenceOutcome = await workflow.execute_activity(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -98,28 +99,25 @@ class ScoresRequest(BaseModel):
     scores: dict[Component, float] = Field(min_length=1)
 
 
-async def enter_scores_checked(
-    services: ApiServices, application_id: str, sheet: ScoreSheet, *, session_id: str | None = None
-) -> ApplicationStatus:
-    """Check the examiners (assigned to the session, on the right panel, not recused) and
-    send the sheet to the workflow, whose validator checks the scores themselves."""
-    row = await services.pool.fetchrow(
-        """SELECT a.session_id, s.status, s.examiners,
-                  array(SELECT r.examiner_id FROM certification.recusals r
-                        WHERE r.application_id = a.application_id) AS recused
-           FROM certification.applications a JOIN certification.sessions s USING (session_id)
-           WHERE a.application_id = $1""",
-        application_id,
-    )
-    if row is None or (session_id is not None and row["session_id"] != session_id):
-        raise LookupError("no application with this id in this session")
-    if row["status"] != "running":
+# The panel of each examiner, built in PostgreSQL: a large session has thousands of
+# examiners, and a sheet needs one or two of them.
+PANELS_SQL = """(SELECT coalesce(jsonb_object_agg(e->>'examiner_id',
+                                            coalesce(e->>'panel', 'practical')), '{}')
+                 FROM jsonb_array_elements(s.examiners) e
+                 WHERE $2::text[] IS NULL OR e->>'examiner_id' = ANY($2::text[]))"""
+
+
+def check_examiners(
+    sheet: ScoreSheet, session_status: str, panels: dict[str, str], recused: Collection[str]
+) -> None:
+    """The examiners of a sheet are assigned to the session, on the right panel, and not
+    recused from the candidate; the session takes scores."""
+    if session_status != "running":
         raise RuleViolation(
             "session_id",
             "session.not_running",
-            f"the session is {row['status']}: scores are taken once it has started",
+            f"the session is {session_status}: scores are taken once it has started",
         )
-    panels = {e["examiner_id"]: e.get("panel", "practical") for e in row["examiners"]}
     for entry in sheet.entries:
         field = f"scores.{entry.component}"
         if entry.examiner_id not in panels:
@@ -130,12 +128,37 @@ async def enter_scores_checked(
             raise RuleViolation(
                 field, "score.examiner_panel", "review scores come from the review panel"
             )
-        if entry.examiner_id in row["recused"]:
+        if entry.examiner_id in recused:
             raise RuleViolation(
                 field,
                 "score.examiner_recused",
                 "the examiner is recused from this candidate (conflict of interest)",
             )
+
+
+async def enter_scores_checked(
+    services: ApiServices, application_id: str, sheet: ScoreSheet
+) -> ApplicationStatus:
+    """Check the examiners and send the sheet to the workflow, whose validator checks the
+    scores themselves."""
+    row = await services.pool.fetchrow(
+        f"""SELECT s.status, {PANELS_SQL} AS panels,
+                   array(SELECT r.examiner_id FROM certification.recusals r
+                         WHERE r.application_id = a.application_id) AS recused
+            FROM certification.applications a JOIN certification.sessions s USING (session_id)
+            WHERE a.application_id = $1""",
+        application_id,
+        sorted({entry.examiner_id for entry in sheet.entries}),
+    )
+    if row is None:
+        raise LookupError("no application with this id")
+    check_examiners(sheet, row["status"], row["panels"], row["recused"])
+    return await send_scores(services, application_id, sheet)
+
+
+async def send_scores(
+    services: ApiServices, application_id: str, sheet: ScoreSheet
+) -> ApplicationStatus:
     return await _command(services, application_id, ApplicationWorkflow.enter_scores, sheet)
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
+from activities.registration import start_applications
 from api.commands import execute_update, failure_of
 from api.registration import (
     Admitted,
@@ -21,12 +22,12 @@ from api.registration import (
     as_violations,
     read_csv,
     registration_from_row,
-    start_applications,
 )
-from api.routes.applications import enter_scores_checked
+from api.routes.applications import PANELS_SQL, check_examiners, send_scores
 from api.routes.evaluation_bodies import Anyone
 from api.services import Caller, Services, require_roles
 from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
+from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
@@ -57,7 +58,7 @@ UPDATE_CONCURRENCY = 64
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    return china_date(datetime.now(UTC))
 
 
 class ExaminerRequest(BaseModel):
@@ -91,7 +92,8 @@ class SessionRequest(BaseModel):
     policy_version: str = Field(
         "2024-default",
         description="Assessment policy the session runs under (notice, deadlines, pass mark); "
-        "'demo-fast' shortens the public notice to seconds for walkthroughs",
+        "'demo-fast' shortens the public notice, and the recheck of an issuance held by a "
+        "suspended body, to seconds for walkthroughs",
     )
 
 
@@ -260,7 +262,9 @@ async def register(
             conn, session_id, registration, services.settings.person_key_secret_bytes, today()
         )
     if start is not None:
-        await start_applications(services.temporal, services.settings.task_queue, [start])
+        await start_applications(
+            services.temporal, services.settings.task_queue, services.pool, [start]
+        )
     return admitted
 
 
@@ -298,7 +302,7 @@ async def import_registrations(
                     application_id=admitted.application_id,
                 )
             )
-    await start_applications(services.temporal, services.settings.task_queue, starts)
+    await start_applications(services.temporal, services.settings.task_queue, services.pool, starts)
     return reports
 
 
@@ -386,6 +390,33 @@ async def import_scores(
     practical,review; a blank cell is not scored). A bad row is refused whole."""
     rows = read_csv(body, {"application_id", "examiner_id"})
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
+    # What the examiner checks need, read once for the whole file rather than per row.
+    session = await services.pool.fetchrow(
+        f"SELECT s.status, {PANELS_SQL} AS panels FROM certification.sessions s "
+        "WHERE s.session_id = $1",
+        session_id,
+        None,
+    )
+    if session is None:
+        raise LookupError("no session with this id")
+    listed = sorted({row.get("application_id", "") for row in rows})
+    in_session = {
+        r["application_id"]
+        for r in await services.pool.fetch(
+            """SELECT application_id FROM certification.applications
+               WHERE session_id = $1 AND application_id = ANY($2::text[])""",
+            session_id,
+            listed,
+        )
+    }
+    recused: dict[str, set[str]] = {}
+    for r in await services.pool.fetch(
+        """SELECT application_id, examiner_id FROM certification.recusals
+           WHERE session_id = $1 AND application_id = ANY($2::text[])""",
+        session_id,
+        listed,
+    ):
+        recused.setdefault(r["application_id"], set()).add(r["examiner_id"])
 
     async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
         application_id = row.get("application_id", "")
@@ -406,10 +437,14 @@ async def import_scores(
                 )
             if not entries:
                 raise RuleViolation("scores", "score.none", "the row has no score")
+            if application_id not in in_session:
+                raise LookupError("no application with this id in this session")
+            sheet = ScoreSheet(entries=entries)
+            check_examiners(
+                sheet, session["status"], session["panels"], recused.get(application_id, ())
+            )
             async with limit:
-                status_: ApplicationStatus = await enter_scores_checked(
-                    services, application_id, ScoreSheet(entries=entries), session_id=session_id
-                )
+                status_: ApplicationStatus = await send_scores(services, application_id, sheet)
         except (RuleViolation, RuleViolations) as exc:
             return ScoreRowReport(
                 row=number,

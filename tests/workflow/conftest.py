@@ -162,6 +162,11 @@ class FakeCertification:
         async def session_roster(session_id: str) -> int:
             return self.roster
 
+        @activity.defn(name="certification.start_unstarted_applications")
+        async def start_unstarted_applications(session_id: str) -> int:
+            self.calls["start_unstarted_applications"] += 1
+            return 0
+
         @activity.defn(name="certification.record_session_status")
         async def record_session_status(record: SessionStatusRecord) -> None:
             self.stages[record.session_id] = record.status
@@ -286,6 +291,7 @@ class FakeCertification:
             record_quality_review,
             open_session,
             session_roster,
+            start_unstarted_applications,
             record_session_status,
             record_review,
             record_assessment,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
-from policy.assessment import load_assessment_policy
+from policy.assessment import ApplicationFigures, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from schemas.application import (
     ApplicationStart,
@@ -59,7 +59,7 @@ def application(
         required_components=required_components(get_occupation(occupation), level),
         theory_before_practical=get_occupation(occupation).theory_before_practical,
         pass_mark=pass_mark,
-        policy=load_assessment_policy(policy),
+        figures=ApplicationFigures.of(load_assessment_policy(policy)),
     )
 
 
@@ -393,12 +393,12 @@ async def test_objection_holds_issuance_past_the_notice_until_dismissed(
 
 
 async def test_objection_after_the_notice_is_refused(harness: Harness) -> None:
-    handle, start_input = await passed(harness)
+    handle, _ = await passed(harness)
     # An open objection keeps the application in notice past its end.
     await handle.execute_update(
         ApplicationWorkflow.raise_objection, Objection(objection_id="o1", reason="doubt")
     )
-    await harness.env.sleep(timedelta(days=start_input.policy.public_notice_days + 1))
+    await harness.env.sleep(timedelta(days=load_assessment_policy().public_notice_days + 1))
     rule = await rejected_rule(
         handle.execute_update(
             ApplicationWorkflow.raise_objection, Objection(objection_id="late", reason="late")
@@ -445,9 +445,9 @@ async def test_correction_that_breaks_the_pass_ends_the_notice(harness: Harness)
 async def test_suspension_during_notice_holds_issuance_until_reinstated(
     harness: Harness,
 ) -> None:
-    handle, start_input = await passed(harness)
+    handle, _ = await passed(harness)
     harness.store.bodies[BODY].status = "suspended"
-    await harness.env.sleep(timedelta(days=start_input.policy.public_notice_days + 3))
+    await harness.env.sleep(timedelta(days=load_assessment_policy().public_notice_days + 3))
     status = await handle.query(ApplicationWorkflow.status)
     assert status.stage == "held"
     assert status.certificate_number is None
@@ -460,9 +460,9 @@ async def test_suspension_during_notice_holds_issuance_until_reinstated(
 
 
 async def test_revocation_during_hold_withholds_the_certificate(harness: Harness) -> None:
-    handle, start_input = await passed(harness)
+    handle, _ = await passed(harness)
     harness.store.bodies[BODY].status = "suspended"
-    await harness.env.sleep(timedelta(days=start_input.policy.public_notice_days + 2))
+    await harness.env.sleep(timedelta(days=load_assessment_policy().public_notice_days + 2))
     harness.store.bodies[BODY].status = "revoked"
 
     result = await handle.result()

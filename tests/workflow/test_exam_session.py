@@ -52,6 +52,8 @@ async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) ->
     state = await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
     assert state.status == "running"
     assert state.pass_mark == 60
+    # Stranded registrations are started before the roster is counted.
+    assert harness.store.calls["start_unstarted_applications"] == 1
     await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
     assert (await handle.result()).status == "closed"
     assert harness.store.event_types() == ["session.opened"]

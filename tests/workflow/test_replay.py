@@ -3,6 +3,11 @@
 The JSON files in ``histories/`` are committed. They are recorded by the scenarios below
 when missing (or when ``SKILLFLOW_RECORD_HISTORIES=1``); a change to a workflow that would
 break running executions makes ``test_recorded_histories_replay`` fail.
+
+``v1_*.json`` were recorded by the code before applications took their figures instead of
+the whole policy, ran their steps as local activities and had the session start stranded
+registrations. No scenario writes them, so re-recording never replaces them: they keep
+proving that executions started by that code still run on this one.
 """
 
 from __future__ import annotations

@@ -275,3 +275,34 @@ def test_public_notice_lasts_the_policy_days_unless_a_demo_override_is_set() -> 
 
     assert public_notice_duration(load_assessment_policy("2024-default")) == timedelta(days=5)
     assert public_notice_duration(load_assessment_policy("demo-fast")) == timedelta(seconds=3)
+
+
+def test_the_conflict_index_finds_exactly_what_the_full_scan_finds() -> None:
+    import random
+
+    from policy.assessment import ConflictIndex
+
+    rng = random.Random(7)
+    orgs = ["", "org-A", "org-B", "org-C", "org-D"]
+    keys = [f"pk-{i}" for i in range(6)]
+    examiners = [
+        Examiner(
+            examiner_id=f"E{i}",
+            name="甲",
+            grade="senior",
+            employer=rng.choice(orgs),
+            former_employers=rng.sample(orgs, 2),
+            relatives_person_keys=rng.sample(keys, rng.randint(0, 2)),
+            trained_person_keys=rng.sample(keys, rng.randint(0, 2)),
+        )
+        for i in range(40)
+    ]
+    index = ConflictIndex(examiners)
+    assert len(index) == 40
+    for _ in range(200):
+        candidate = CandidateConflictFacts(
+            person_key=rng.choice(keys),
+            employer=rng.choice(orgs),
+            former_employers=rng.sample(orgs, rng.randint(0, 2)),
+        )
+        assert index.recusals(candidate) == recusals(examiners, candidate)

@@ -1,0 +1,354 @@
+"""Enterprise self-evaluation (企业自主评价) and quality supervision on the real stack.
+
+Driven through the HTTP API; outcomes are read back from the broker. Each test files its
+own enterprise so that suspensions stay local to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas.events import EventEnvelope
+from skillflow.settings import Role
+from tests.integration.test_certification_flow import FITTER, examiners, id_number
+
+pytestmark = pytest.mark.integration
+
+Auth = Callable[[Role], dict[str, str]]
+EMPLOYER = "91210100MA0XXXXX1A"  # the enterprise's own unified social credit code
+
+
+async def enterprise(
+    api: httpx.AsyncClient, auth: Auth, *, pass_mark: int | None = None
+) -> tuple[str, str]:
+    """An active enterprise filing (prefix Y); returns (body id, body code)."""
+    body_id = f"Y{uuid.uuid4().hex[:8]}"
+    body_code = f"{uuid.uuid4().int % 10_000:04d}"
+    response = await api.post(
+        "/bodies",
+        headers=auth(Role.ENTERPRISE),
+        json={
+            "body_id": body_id,
+            "name": "沈阳机床集团",
+            "province_code": "21",
+            "body_code": body_code,
+            "site_serial": "000002",
+            "scope": [
+                {"occupation_code": FITTER, "level": 5},
+                {"occupation_code": FITTER, "level": 4},
+            ],
+            "pass_mark": pass_mark,
+            "sub_levels": [
+                {"code": "G5A", "name": "初级工一档", "national_level": 5},
+                {"code": "G4A", "name": "中级工一档", "national_level": 4},
+            ],
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["body_type"] == "Y"
+    for _ in range(50):
+        response = await api.post(
+            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
+        )
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.json()["status"] == "active", response.text
+    return body_id, body_code
+
+
+async def enterprise_session(api: httpx.AsyncClient, auth: Auth, body_id: str) -> dict[str, Any]:
+    today = date.today()
+    response = await api.post(
+        "/sessions",
+        headers=auth(Role.ENTERPRISE),
+        json={
+            "session_id": f"ent-{uuid.uuid4().hex[:8]}",
+            "body_id": body_id,
+            "occupation_code": FITTER,
+            "level": 5,
+            "exam_date": str(today + timedelta(days=30)),
+            "registration_closes_on": str(today + timedelta(days=20)),
+            "capacity": 30,
+            "theory_rooms": 1,
+            "proctors": 2,
+            "examiners": examiners(),
+            "policy_version": "demo-fast",
+        },
+    )
+    assert response.status_code == 201, response.text
+    session: dict[str, Any] = response.json()
+    return session
+
+
+def candidate(sequence: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id_number": id_number(sequence),
+        "name": "赵师傅",
+        "years_in_occupation": 2,
+        "employer": EMPLOYER,
+        "relationship": "employee",
+        **extra,
+    }
+
+
+async def register(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, payload: dict[str, Any]
+) -> httpx.Response:
+    return await api.post(
+        f"/sessions/{session_id}/applications", headers=auth(Role.ENTERPRISE), json=payload
+    )
+
+
+def refused_for(response: httpx.Response, rule: str) -> None:
+    assert response.status_code == 422, response.text
+    assert [e["rule"] for e in response.json()["errors"]] == [rule]
+
+
+def issued_for(application_id: str) -> Callable[[EventEnvelope], bool]:
+    return lambda e: (
+        e.event_type == "certificate.issued" and e.payload["application_id"] == application_id
+    )
+
+
+async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_commission(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    body_id, _ = await enterprise(api, auth)
+    session_id = (await enterprise_session(api, auth, body_id))["session_id"]
+
+    own = await register(api, auth, session_id, candidate(301))
+    assert own.status_code == 201, own.text
+    intern = await register(api, auth, session_id, candidate(302, relationship="intern"))
+    assert intern.status_code == 201, intern.text
+
+    outsider = candidate(303, relationship="individual", employer="OTHER-CO")
+    refused_for(await register(api, auth, session_id, outsider), "enterprise.not_own_worker")
+    commissioned = {**outsider, "relationship": "commissioned", "commission_id": "WT-2026-01"}
+    refused_for(
+        await register(api, auth, session_id, commissioned), "enterprise.commission_missing"
+    )
+    response = await api.post(
+        f"/bodies/{body_id}/commissions",
+        headers=auth(Role.ENTERPRISE),
+        json={
+            "commission_id": "WT-2026-01",
+            "client": "沈阳某配套厂",
+            "valid_until": str(date.today() + timedelta(days=90)),
+        },
+    )
+    assert response.status_code == 201, response.text
+    accepted = await register(api, auth, session_id, commissioned)
+    assert accepted.status_code == 201, accepted.text
+
+    # A commission that has run out no longer covers anyone.
+    await api.post(
+        f"/bodies/{body_id}/commissions",
+        headers=auth(Role.ENTERPRISE),
+        json={
+            "commission_id": "WT-2025-09",
+            "client": "过期客户",
+            "valid_until": str(date.today() - timedelta(days=1)),
+        },
+    )
+    lapsed = {**candidate(304, relationship="commissioned"), "commission_id": "WT-2025-09"}
+    refused_for(await register(api, auth, session_id, lapsed), "enterprise.commission_missing")
+
+    count = await stack.pool.fetchval(
+        "SELECT count(*) FROM certification.applications WHERE session_id = $1", session_id
+    )
+    assert count == 3
+
+
+async def test_a_sub_level_registers_under_its_national_level_only(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    body_id, _ = await enterprise(api, auth)
+    session_id = (await enterprise_session(api, auth, body_id))["session_id"]
+
+    response = await register(api, auth, session_id, candidate(311, sub_level="G5A"))
+    assert response.status_code == 201, response.text
+    application = (
+        await api.get(
+            f"/applications/{response.json()['application_id']}", headers=auth(Role.ENTERPRISE)
+        )
+    ).json()
+    assert (application["sub_level"], application["level"]) == ("G5A", 5)
+
+    # G4A is filed under level 4; this session is level 5.
+    refused_for(
+        await register(api, auth, session_id, candidate(312, sub_level="G4A")),
+        "enterprise.sub_level_unmapped",
+    )
+    refused_for(
+        await register(api, auth, session_id, candidate(313, sub_level="G9Z")),
+        "enterprise.sub_level_unmapped",
+    )
+
+
+async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
+) -> None:
+    response = await api.post(
+        "/bodies",
+        headers=auth(Role.ENTERPRISE),
+        json={
+            "body_id": f"Y{uuid.uuid4().hex[:8]}",
+            "name": "降低标准的企业",
+            "province_code": "21",
+            "site_serial": "000003",
+            "scope": [{"occupation_code": FITTER, "level": 5}],
+            "pass_mark": 55,
+        },
+    )
+    refused_for(response, "enterprise.pass_mark_below_national")
+
+    body_id, body_code = await enterprise(api, auth, pass_mark=70)
+    session = await enterprise_session(api, auth, body_id)
+    assert session["pass_mark"] == 70
+    session_id = session["session_id"]
+    between = (await register(api, auth, session_id, candidate(321))).json()["application_id"]
+    above = (await register(api, auth, session_id, candidate(322))).json()["application_id"]
+    reviews = await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(Role.ENTERPRISE), json={"approve": True}
+    )
+    assert [r["status"] for r in reviews.json()] == ["approved"] * 2
+    assert (
+        await api.post(f"/sessions/{session_id}/start", headers=auth(Role.ENTERPRISE))
+    ).status_code == 200
+
+    # 65 passes nationally (60) but not at this enterprise (70).
+    response = await api.post(
+        f"/applications/{between}/scores",
+        headers=auth(Role.ENTERPRISE),
+        json={"examiner_id": "E1", "scores": {"theory": 65, "practical": 80}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "resit"
+    failed = await events.wait_for(
+        "skills.assessment",
+        lambda e: e.event_type == "assessment.failed" and e.payload["application_id"] == between,
+    )
+    assert failed.payload["failed_components"] == ["theory"]
+
+    response = await api.post(
+        f"/applications/{above}/scores",
+        headers=auth(Role.ENTERPRISE),
+        json={"examiner_id": "E1", "scores": {"theory": 75, "practical": 80}},
+    )
+    assert response.json()["stage"] == "public_notice", response.text
+    issued = await events.wait_for("skills.certificate", issued_for(above), timeout=60)
+    number = issued.payload["certificate_number"]
+    assert number.startswith(f"Y{body_code}21000002")
+    assert issued.payload["body_type"] == "Y"
+
+
+async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
+) -> None:
+    body_id, _ = await enterprise(api, auth)
+    session_id = (await enterprise_session(api, auth, body_id))["session_id"]
+    rows = ["id_number,name,years_in_occupation,employer,relationship"]
+    rows += [f"{id_number(330 + i)},职工{i},2,{EMPLOYER},employee" for i in range(3)]
+    report = (
+        await api.post(
+            f"/sessions/{session_id}/applications.csv",
+            headers={**auth(Role.ENTERPRISE), "Content-Type": "text/csv"},
+            content="\n".join(rows),
+        )
+    ).json()
+    ids = [r["application_id"] for r in report]
+    assert [r["status"] for r in report] == ["accepted"] * 3
+    await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(Role.ENTERPRISE), json={"approve": True}
+    )
+    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.ENTERPRISE))
+    scores = ["application_id,examiner_id,theory,practical"]
+    scores += [f"{i},E1,80,80" for i in ids]
+    await api.post(
+        f"/sessions/{session_id}/scores.csv",
+        headers={**auth(Role.ENTERPRISE), "Content-Type": "text/csv"},
+        content="\n".join(scores),
+    )
+    issued = [
+        (await events.wait_for("skills.certificate", issued_for(i), timeout=60)).payload[
+            "certificate_number"
+        ]
+        for i in ids
+    ]
+
+    response = await api.post(f"/bodies/{body_id}/quality-samples", headers=auth(Role.REGULATOR))
+    assert response.status_code == 200, response.text
+    first = response.json()["certificate_numbers"]
+    # 10% of 3 certificates, rounded up: one, from this body.
+    assert len(first) == 1 and set(first) <= set(issued)
+    second = (
+        await api.post(f"/bodies/{body_id}/quality-samples", headers=auth(Role.REGULATOR))
+    ).json()["certificate_numbers"]
+    assert len(second) == 1 and not set(second) & set(first)
+
+    unsampled = next(n for n in issued if n not in first + second)
+    response = await api.post(
+        f"/bodies/{body_id}/quality-reviews",
+        headers=auth(Role.REGULATOR),
+        json={"certificate_number": unsampled, "passed": False, "finding": "x", "suspend": True},
+    )
+    refused_for(response, "quality.not_sampled")
+    assert (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).json()[
+        "status"
+    ] == "active"
+
+    response = await api.post(
+        f"/bodies/{body_id}/quality-reviews",
+        headers=auth(Role.REGULATOR),
+        json={
+            "certificate_number": first[0],
+            "passed": False,
+            "finding": "实操考核记录缺失",
+            "suspend": True,
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "suspended"
+    suspended = await events.wait_for(
+        "skills.evaluation-body",
+        lambda e: e.event_type == "body.suspended" and e.payload["body_id"] == body_id,
+    )
+    assert first[0] in suspended.payload["reason"]
+
+    today = date.today()
+    response = await api.post(
+        "/sessions",
+        headers=auth(Role.ENTERPRISE),
+        json={
+            "session_id": f"ent-{uuid.uuid4().hex[:8]}",
+            "body_id": body_id,
+            "occupation_code": FITTER,
+            "level": 5,
+            "exam_date": str(today + timedelta(days=30)),
+            "registration_closes_on": str(today + timedelta(days=20)),
+            "capacity": 30,
+            "theory_rooms": 1,
+            "proctors": 2,
+            "examiners": examiners(),
+            "policy_version": "demo-fast",
+        },
+    )
+    refused_for(response, "body.not_active")
+
+
+async def test_quality_supervision_is_for_enterprise_filings_only(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    from tests.integration.test_certification_flow import active_centre
+
+    centre = await active_centre(api, auth)
+    response = await api.post(f"/bodies/{centre}/quality-samples", headers=auth(Role.REGULATOR))
+    refused_for(response, "quality.enterprise_only")

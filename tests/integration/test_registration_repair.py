@@ -1,0 +1,135 @@
+"""A registration saved by an API that stopped before starting its workflow is not lost.
+
+The crash is simulated by making the workflow start fail after the registration's
+transaction committed, as a process killed at that instant would leave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from api.app import create_app
+from api.routes import sessions
+from skillflow.settings import Role
+from tests.integration.test_certification_flow import active_centre, id_number, open_session
+
+pytestmark = pytest.mark.integration
+
+Auth = Callable[[Role], dict[str, str]]
+
+
+class ApiStopped(Exception):
+    pass
+
+
+async def _stop_before_start(*_: Any, **__: Any) -> int:
+    raise ApiStopped
+
+
+async def stranded_registration(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    session_id: str,
+    sequence: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """A registration committed whose workflow was never started; returns its id."""
+    with monkeypatch.context() as patch:
+        patch.setattr(sessions, "start_applications", _stop_before_start)
+        with pytest.raises(ApiStopped):
+            await api.post(
+                f"/sessions/{session_id}/applications",
+                headers=auth(Role.CENTRE),
+                json={"id_number": id_number(sequence), "name": "周八", "years_in_occupation": 2},
+            )
+    listing = await api.get(f"/sessions/{session_id}/applications", headers=auth(Role.CENTRE))
+    [row] = listing.json()
+    assert row["stage"] == "awaiting_review"
+    application_id: str = row["application_id"]
+    # Nothing drives it: no workflow to review.
+    response = await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 404, response.text
+    return application_id
+
+
+async def test_starting_the_exam_starts_registrations_a_crash_left_behind(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    application_id = await stranded_registration(api, auth, session_id, 501, monkeypatch)
+
+    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    assert response.status_code == 200, response.text
+    response = await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "assessment"
+    started = await stack.pool.fetchval(
+        """SELECT workflow_started_at IS NOT NULL FROM certification.applications
+           WHERE application_id = $1""",
+        application_id,
+    )
+    assert started
+
+
+async def test_an_api_starting_up_starts_registrations_a_crash_left_behind(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    application_id = await stranded_registration(api, auth, session_id, 502, monkeypatch)
+
+    restarted = create_app(stack.settings)
+    async with restarted.router.lifespan_context(restarted):
+        await asyncio.wait_for(restarted.state.start_up_repair, 30)
+    handle = stack.temporal.get_workflow_handle(f"application-{application_id}")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    response = await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_a_repair_never_revives_a_finished_application(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    from activities.registration import start_unstarted
+
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    response = await api.post(
+        f"/sessions/{session_id}/applications",
+        headers=auth(Role.CENTRE),
+        json={"id_number": id_number(503), "name": "吴九", "years_in_occupation": 2},
+    )
+    application_id = response.json()["application_id"]
+    response = await api.post(
+        f"/applications/{application_id}/review",
+        headers=auth(Role.CENTRE),
+        json={"approve": False, "reason": "材料不全"},
+    )
+    assert response.json()["stage"] == "rejected"
+    handle = stack.temporal.get_workflow_handle(f"application-{application_id}")
+    await handle.result()
+    # As if the process had stopped after starting the workflow but before noting it.
+    await stack.pool.execute(
+        """UPDATE certification.applications SET workflow_started_at = NULL
+           WHERE application_id = $1""",
+        application_id,
+    )
+    started = await start_unstarted(
+        stack.temporal, stack.settings.task_queue, stack.pool, session_id
+    )
+    assert started == 0
+    # The latest run is still the finished one: no new run in awaiting_review.
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
