@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.services import Caller, Services, require_roles
 from consumers.incentives.ledger import review_held_claim, withdraw_claims
 from policy import idnumber
+from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
@@ -35,13 +36,12 @@ Reviewer = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
 Reader = Annotated[Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER))]
 
 RowT = TypeVar("RowT")
-CHINA: Final = timezone(timedelta(hours=8))
 MAX_INSURED_MONTHS: Final = 12 * 60
 CSV_MEDIA_TYPE: Final = "text/csv"
 
 
 def _today() -> date:
-    return datetime.now(CHINA).date()
+    return china_date(datetime.now(UTC))
 
 
 # --- row checking, shared by JSON and CSV ----------------------------------------------------

@@ -7,13 +7,14 @@ in the body, hashed at once, never logged or echoed), or by person key.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from api.services import Caller, Services, require_roles
 from policy import idnumber
+from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
 from policy.fraud import BodyRecord, abnormal_pass_rate, fraud_policy
 from schemas.archive import (
@@ -36,7 +37,6 @@ Supervisor = Annotated[
     Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER, Role.OPERATOR))
 ]
 PersonKeyPath = Annotated[str, Path(pattern=PERSON_KEY_PATTERN)]
-CHINA: Final = timezone(timedelta(hours=8))
 
 _CERTIFICATES_SQL: Final = """
 SELECT c.*, v.revoked_on, v.reason AS revocation_reason
@@ -90,7 +90,7 @@ async def lookup_archive(
     query: IdNumberQuery, services: Services, _: ArchiveReader
 ) -> WorkerArchive:
     """A worker's archive by ID number: validated, hashed with the person-key secret, looked up."""
-    idnumber.validate_id_number(query.id_number, today=datetime.now(CHINA).date(), min_age=0)
+    idnumber.validate_id_number(query.id_number, today=china_date(datetime.now(UTC)), min_age=0)
     key = idnumber.person_key(query.id_number, services.settings.person_key_secret_bytes)
     async with services.pool.acquire() as conn:
         return await _archive(conn, key)

@@ -7,11 +7,11 @@ is applied, so a backlog or a replayed dead letter never pushes a claim out of i
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Final
 
 from consumers.incentives.fraud import payment_facts
 from consumers.incentives.ledger import ClaimSubject, claim_exists, record_decision, revoke_claims
+from policy.calendar import china_date
 from policy.catalogue import get_occupation
 from policy.errors import RuleViolation
 from policy.fraud import fraud_signals
@@ -29,7 +29,6 @@ from schemas.events import EventEnvelope, parse_payload
 from schemas.payloads import CertificateIssued, CertificateRevoked
 from store.database import Connection
 
-CHINA: Final = timezone(timedelta(hours=8))
 NO_POLICY_VERSION: Final = "none"
 
 
@@ -74,7 +73,7 @@ async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
             "SELECT * FROM incentives.registrations WHERE application_id = $1",
             issued.application_id,
         )
-    claimed_on = event.occurred_at.astimezone(CHINA).date()
+    claimed_on = china_date(event.occurred_at)
     uplift, key_industry = _occupation_facts(issued.occupation_code)
     body_id = issued.body_id if issued.route == "assessment" else None
 
