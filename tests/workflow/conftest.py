@@ -4,7 +4,6 @@ fakes registered under the real activity names."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -47,15 +46,16 @@ from schemas.evaluation_body import (
     QualitySampleRecord,
 )
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from skillflow.stack.servers import temporal_test_server_binary
 from skillflow.temporal import workflow_runner
 from workflows import ALL_WORKFLOWS, search_attributes
 from workflows.rules import rule_error
 
 
-@pytest.fixture(scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+@contextlib.asynccontextmanager
+async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=shutil.which("temporal-test-server"),
+        test_server_existing_path=temporal_test_server_binary(),
         data_converter=pydantic_data_converter,
     )
     # The test server implements adding search attributes but not listing them, so the
@@ -73,6 +73,15 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
     finally:
         await environment.shutdown()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    # One test server per test (it starts in about 0.1 s): the test server never releases
+    # its time-skipping lock after an update its validator rejected as the workflow's last
+    # command, which would leave every later test on a shared server waiting on real time.
+    async with time_skipping_environment() as environment:
+        yield environment
 
 
 @dataclass

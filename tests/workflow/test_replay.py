@@ -1,6 +1,6 @@
 """Determinism guard: recorded histories of every workflow replay against the current code.
 
-The JSON files in ``histories/`` are committed. They are recorded by the scenarios below
+The JSON files in ``histories/`` are committed. They are written by the scenarios below
 when missing (or when ``SKILLFLOW_RECORD_HISTORIES=1``); a change to a workflow that would
 break running executions makes ``test_recorded_histories_replay`` fail.
 
@@ -145,25 +145,38 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Any]]] = {
 }
 
 
+def _replayer() -> Replayer:
+    return Replayer(
+        workflows=ALL_WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-async def test_record_history(harness: Harness, name: str) -> None:
-    path = HISTORIES / f"{name}.json"
-    if path.exists() and os.environ.get("SKILLFLOW_RECORD_HISTORIES") != "1":
-        pytest.skip("recorded already; set SKILLFLOW_RECORD_HISTORIES=1 to record again")
+async def test_scenario_history_replays(harness: Harness, name: str) -> None:
+    """Each scenario runs to its end on today's code and its fresh history replays.
+
+    A workflow that reads the clock, a random number or a dict ordering outside the
+    SDK's control fails here before it ever reaches a recorded file. The history is
+    written to ``histories/`` when missing or when ``SKILLFLOW_RECORD_HISTORIES=1``
+    (run ``SKILLFLOW_RECORD_HISTORIES=1 scripts/test tests/workflow/test_replay.py``
+    after an intended, patched workflow change).
+    """
     handle = await SCENARIOS[name](harness)
     history = await handle.fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
-    path.write_text(history.to_json())
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+    path = HISTORIES / f"{name}.json"
+    if not path.exists() or os.environ.get("SKILLFLOW_RECORD_HISTORIES") == "1":
+        HISTORIES.mkdir(exist_ok=True)
+        path.write_text(history.to_json())
 
 
 async def test_recorded_histories_replay() -> None:
     paths = sorted(HISTORIES.glob("*.json"))
     assert {p.stem for p in paths} >= set(SCENARIOS), "record the missing histories"
-    replayer = Replayer(
-        workflows=ALL_WORKFLOWS,
-        workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
-    )
+    replayer = _replayer()
     for path in paths:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         await replayer.replay_workflow(history)

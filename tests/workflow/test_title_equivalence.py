@@ -3,7 +3,6 @@ activity replaced by an in-memory fake under its real name."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta, timezone
@@ -16,6 +15,7 @@ from temporalio.worker import Replayer, Worker
 
 from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
 from skillflow.temporal import workflow_runner
+from tests.workflow.conftest import time_skipping_environment
 from workflows.title_equivalence import PUBLISH_DUE_TITLES_ACTIVITY, TitleEquivalenceWorkflow
 
 QUEUE = "title-equivalence-test"
@@ -23,14 +23,8 @@ QUEUE = "title-equivalence-test"
 
 @pytest.fixture(scope="module")
 async def title_env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=shutil.which("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    try:
+    async with time_skipping_environment() as environment:
         yield environment
-    finally:
-        await environment.shutdown()
 
 
 class DueWorkers:
