@@ -172,14 +172,23 @@ class CertificateActivities:
         revoked_on = china_date(record.occurred_at)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                """SELECT person_key, status, revoked_on FROM certification.certificates
+                """SELECT person_key, status, revoked_on, revoked_reason
+                   FROM certification.certificates
                    WHERE certificate_number = $1 FOR UPDATE""",
                 number,
             )
             if row is None:
                 return RevocationResult(status="unknown")
-            if row["status"] == "revoked" and row["revoked_on"] != revoked_on:
-                return RevocationResult(status="already_revoked", revoked_on=row["revoked_on"])
+            if row["status"] == "revoked":
+                # The same revocation again (a retried activity, a resubmitted request)
+                # changes nothing; any other is refused rather than rewriting the reason.
+                same = (row["revoked_on"], row["revoked_reason"]) == (
+                    revoked_on,
+                    record.request.reason,
+                )
+                return RevocationResult(
+                    status="revoked" if same else "already_revoked", revoked_on=row["revoked_on"]
+                )
             await conn.execute(
                 """UPDATE certification.certificates
                    SET status = 'revoked', revoked_reason = $2, revoked_on = $3

@@ -5,12 +5,26 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
-from policy.errors import RuleViolation, RuleViolations
+from policy.errors import RuleViolation, RuleViolations, Violation
 
 
 def _body(errors: list[dict[str, str]]) -> dict[str, object]:
     return {"errors": errors}
+
+
+def violations_of(exc: ValidationError) -> list[Violation]:
+    """A model's validation errors as broken rules, without the input values: a bad row
+    or command may carry an ID number in any field."""
+    return [
+        Violation(
+            field=".".join(str(p) for p in error["loc"]) or "body",
+            rule=f"request.{error['type']}",
+            message=error["msg"],
+        )
+        for error in exc.errors()
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -36,6 +50,13 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse(status_code=422, content=_body(errors))
+
+    @app.exception_handler(ValidationError)
+    async def command_invalid(_: Request, exc: ValidationError) -> JSONResponse:
+        # A request that passed its own model but not the command built from it.
+        return JSONResponse(
+            status_code=422, content=_body([v.model_dump() for v in violations_of(exc)])
+        )
 
     @app.exception_handler(LookupError)
     async def not_found(_: Request, exc: LookupError) -> JSONResponse:

@@ -18,6 +18,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from activities.registration import application_start
+from api.errors import violations_of
 from policy.assessment import load_assessment_policy
 from policy.catalogue import get_occupation
 from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
@@ -317,18 +318,6 @@ def registration_from_row(row: dict[str, str]) -> Registration:
         return Registration.model_validate(values)
     except ValidationError as exc:
         raise RuleViolations(violations_of(exc)) from None
-
-
-def violations_of(exc: ValidationError) -> list[Violation]:
-    # Never the input value: a bad row may carry an ID number in any column.
-    return [
-        Violation(
-            field=".".join(str(p) for p in error["loc"]) or "row",
-            rule=f"request.{error['type']}",
-            message=error["msg"],
-        )
-        for error in exc.errors()
-    ]
 
 
 def as_violations(exc: RuleViolation | RuleViolations) -> list[Violation]:

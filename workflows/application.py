@@ -57,6 +57,9 @@ _TIMEOUT = timedelta(seconds=30)
 # a marker instead of two tasks and an activity task, which roughly halves a candidate's
 # history. Histories recorded before replay with the activities they scheduled.
 LOCAL_RECORDS = "local-records"
+# Corrections reconsider every required component (and the round in assessment), not
+# only those awaited: before, a correction could leave a failed component unnoticed.
+RECONSIDER_EVERY_COMPONENT = "reconsider-every-component"
 
 
 def initial_search_attributes(start: ApplicationStart) -> TypedSearchAttributes:
@@ -87,6 +90,7 @@ class ApplicationWorkflow:
         self._resit_deadline: date | None = None
         self._notice_ends_at: datetime | None = None
         self._objections: dict[str, bool] = {}
+        self._corrections: list[str] = []
         self._certificate: str | None = None
         self._rule: str | None = None
         self._hold_until: datetime | None = None
@@ -413,6 +417,7 @@ class ApplicationWorkflow:
                     occurred_at=workflow.now(),
                 ),
             )
+            self._corrections.append(correction.correction_id)
             self._scores[correction.component] = correction.score
             await self._reconsider_after_correction()
             return self.status()
@@ -424,6 +429,14 @@ class ApplicationWorkflow:
                 "score",
                 "score.correction_closed",
                 f"scores cannot be corrected while the application is {self._stage}",
+            )
+        if correction.correction_id in self._corrections:
+            # Its audit row and event exist already: a reused id would change the score
+            # without leaving either.
+            raise rule_error(
+                "correction_id",
+                "score.correction_duplicate",
+                "a correction with this id was already recorded",
             )
         field = f"scores.{correction.component}"
         if correction.component not in self._scores or correction.component in self._awaiting:
@@ -447,12 +460,30 @@ class ApplicationWorkflow:
                 self._objections = {oid: False for oid in self._objections}
                 self._notice_ends_at = None
                 await self._record_assessment([], "failed")
+        elif not workflow.patched(RECONSIDER_EVERY_COMPONENT):
+            if self._stage == "resit":
+                self._awaiting = [
+                    c
+                    for c in self._awaiting
+                    if c not in self._scores or self._scores[c] < pass_mark
+                ]
+                if not self._awaiting:
+                    await self._record_assessment([], "passed")
         elif self._stage == "resit":
+            # A correction can fail a component that had passed, so it is taken again too.
             self._awaiting = [
-                c for c in self._awaiting if c not in self._scores or self._scores[c] < pass_mark
+                c
+                for c in self._start.required_components
+                if c not in self._scores or self._scores[c] < pass_mark
             ]
             if not self._awaiting:
                 await self._record_assessment([], "passed")
+        elif self._stage == "assessment":
+            # A theory corrected below the mark ends the round where the practical may
+            # only follow a passed theory; otherwise the round is still open.
+            outcome = self._round_outcome()
+            if outcome is not None:
+                await self._record_assessment([], outcome)
 
     # --- public notice objections --------------------------------------------------------
 

@@ -183,7 +183,9 @@ class CorrectionRequest(BaseModel):
     component: Component
     score: float
     reason: str = Field(min_length=1, max_length=1000)
-    correction_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    correction_id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64
+    )
 
 
 @router.post("/{application_id}/score-corrections")
@@ -209,7 +211,7 @@ class ObjectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=1000)
-    objection_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    objection_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
 
 @router.post("/{application_id}/objections")

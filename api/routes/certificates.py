@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.services import Caller, Services, require_roles
 from policy.catalogue import get_occupation
@@ -63,12 +64,21 @@ async def revoke(
     service note it and the incentive service claw back subsidies paid on it."""
     number = certificate_number.strip().upper()
     parse_certificate_number(number)
-    result: RevocationResult = await services.temporal.execute_workflow(
-        CertificateRevocationWorkflow.run,
-        RevocationRequest(certificate_number=number, reason=body.reason, revoked_by=caller.name),
-        id=revocation_workflow_id(number),
-        task_queue=services.settings.task_queue,
-    )
+    try:
+        result: RevocationResult = await services.temporal.execute_workflow(
+            CertificateRevocationWorkflow.run,
+            RevocationRequest(
+                certificate_number=number, reason=body.reason, revoked_by=caller.name
+            ),
+            id=revocation_workflow_id(number),
+            task_queue=services.settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        raise RuleViolation(
+            "certificate_number",
+            "certificate.revocation_in_progress",
+            "a revocation of this certificate is under way",
+        ) from None
     if result.status == "unknown":
         raise LookupError("no certificate with this number")
     if result.status == "already_revoked":

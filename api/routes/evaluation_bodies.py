@@ -15,6 +15,7 @@ from api.services import Caller, Services, require_roles
 from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.regions import MAINLAND_PROVINCES
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
     BodyDecision,
@@ -55,6 +56,15 @@ class FilingRequest(BaseModel):
 
 def check_filing(request: FilingRequest, body_type: str) -> None:
     violations: list[Violation] = []
+    if request.province_code not in MAINLAND_PROVINCES:
+        # Checked here, not first when the certificate number is built at issuance.
+        violations.append(
+            Violation(
+                field="province_code",
+                rule="body.province_unknown",
+                message="not a mainland province code (GB/T 2260, e.g. 21 for Liaoning)",
+            )
+        )
     for index, entry in enumerate(request.scope):
         try:
             required_components(get_occupation(entry.occupation_code), entry.level)

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
 from api.commands import execute_update, failure_of
+from api.errors import violations_of
 from api.registration import (
     Admitted,
     Registration,
@@ -421,7 +422,7 @@ async def import_scores(
     async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
         application_id = row.get("application_id", "")
         try:
-            entries = []
+            scored: list[tuple[str, float]] = []
             for component in ("theory", "practical", "review"):
                 cell = row.get(component, "")
                 if cell == "":
@@ -432,14 +433,20 @@ async def import_scores(
                     raise RuleViolation(
                         f"scores.{component}", "score.not_a_number", "a score must be a number"
                     ) from None
-                entries.append(
-                    ScoreEntry(component=component, score=score, examiner_id=row["examiner_id"])
-                )
-            if not entries:
+                scored.append((component, score))
+            if not scored:
                 raise RuleViolation("scores", "score.none", "the row has no score")
             if application_id not in in_session:
                 raise LookupError("no application with this id in this session")
-            sheet = ScoreSheet(entries=entries)
+            try:
+                sheet = ScoreSheet(
+                    entries=[
+                        ScoreEntry(component=component, score=score, examiner_id=row["examiner_id"])
+                        for component, score in scored
+                    ]
+                )
+            except ValidationError as exc:
+                raise RuleViolations(violations_of(exc)) from None
             check_examiners(
                 sheet, session["status"], session["panels"], recused.get(application_id, ())
             )

@@ -154,6 +154,26 @@ async def test_registration_to_verified_certificate(
     )
     assert revoked.person_key == issued.person_key
     assert (await api.get(f"/certificates/{certificate_number}")).json()["status"] == "revoked"
+    # Resubmitted as it was, the revocation stands; with another reason it is refused and
+    # the recorded reason is not rewritten.
+    again = await api.post(
+        f"/certificates/{certificate_number}/revocation",
+        headers=auth(Role.REGULATOR),
+        json={"reason": "scores altered after sign-off"},
+    )
+    assert again.json()["status"] == "revoked", again.text
+    other = await api.post(
+        f"/certificates/{certificate_number}/revocation",
+        headers=auth(Role.REGULATOR),
+        json={"reason": "another reason"},
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["rule"] == "certificate.already_revoked"
+    reason = await stack.pool.fetchval(
+        "SELECT revoked_reason FROM certification.certificates WHERE certificate_number = $1",
+        certificate_number,
+    )
+    assert reason == "scores altered after sign-off"
     unknown = (await api.get("/certificates/S000021000001265999999")).json()
     assert unknown["status"] == "unknown"
 
@@ -241,6 +261,8 @@ async def test_csv_import_reports_row_by_row(
         f"{ids[1]},E1,40,90",
         f"{ids[2]},E1,101,80",
         f"{ids[3]},E9,70,70",
+        # A blank examiner fails the score sheet's own model: still one refused row.
+        f"{ids[4]},,70,70",
     ]
     response = await api.post(
         f"/sessions/{session_id}/scores.csv",
@@ -248,10 +270,15 @@ async def test_csv_import_reports_row_by_row(
         content="\n".join(score_rows),
     )
     report = response.json()
-    assert [r["status"] for r in report] == ["accepted", "accepted", "rejected", "rejected"]
+    assert [r["status"] for r in report] == ["accepted", "accepted"] + ["rejected"] * 3
     assert report[1]["stage"] == "resit"
     assert report[2]["errors"][0]["rule"] == "score.range"
     assert report[3]["errors"][0]["rule"] == "score.examiner_not_assigned"
+    assert report[4]["errors"][0]["field"].endswith("examiner_id"), report[4]
+    assert report[4]["errors"][0]["rule"] == "request.string_too_short"
+    for refused in ids[2:]:
+        untouched = (await api.get(f"/applications/{refused}", headers=auth(Role.CENTRE))).json()
+        assert (untouched["stage"], untouched["scores"]) == ("assessment", {}), untouched
     await events.wait_for(
         "skills.certificate",
         lambda e: e.event_type == "certificate.issued" and e.payload["application_id"] == ids[0],
@@ -262,3 +289,25 @@ async def test_csv_import_reports_row_by_row(
         lambda e: e.event_type == "assessment.failed" and e.payload["application_id"] == ids[1],
     )
     assert failed.payload["failed_components"] == ["theory"]
+
+
+async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    body_id = f"S{uuid.uuid4().hex[:8]}"
+    response = await api.post(
+        "/bodies",
+        headers=auth(Role.CENTRE),
+        json={
+            "body_id": body_id,
+            "name": "不存在的省份",
+            "province_code": "99",
+            "site_serial": "000001",
+            "scope": [{"occupation_code": FITTER, "level": 5}],
+        },
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("province_code", "body.province_unknown")
+    # Refused before the filing workflow: no body to approve, so none can issue.
+    assert (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).status_code == 404

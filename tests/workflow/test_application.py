@@ -240,6 +240,68 @@ async def test_a_signed_off_score_is_changed_only_by_a_correction_with_audit(
     assert "assessment.score_corrected" in harness.store.event_types()
 
 
+def correction(component: str, score: float, correction_id: str = "c1") -> ScoreCorrection:
+    return ScoreCorrection(
+        correction_id=correction_id,
+        component=component,  # type: ignore[arg-type]
+        score=score,
+        reason="marking error found on review",
+        corrected_by="E1",
+    )
+
+
+async def test_a_correction_id_is_used_once(harness: Harness) -> None:
+    handle, _ = await approved(harness)
+    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=55))
+    await handle.execute_update(ApplicationWorkflow.correct_score, correction("theory", 65))
+
+    rule = await rejected_rule(
+        handle.execute_update(ApplicationWorkflow.correct_score, correction("theory", 75))
+    )
+
+    # Reused, it would change the score with no audit row and no event of its own.
+    assert rule == "score.correction_duplicate"
+    assert (await handle.query(ApplicationWorkflow.status)).scores["theory"] == 65
+    assert len(harness.store.audit) == 1
+
+
+async def test_theory_corrected_below_the_mark_ends_a_theory_first_round(
+    harness: Harness,
+) -> None:
+    handle, _ = await approved(harness, occupation=ELECTRICIAN)
+    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=70))
+
+    status = await handle.execute_update(
+        ApplicationWorkflow.correct_score, correction("theory", 45)
+    )
+
+    # The practical may not follow a failed theory, so the round is over: without this
+    # the application would wait in assessment for a practical nobody may enter.
+    assert status.stage == "resit"
+    assert status.failed_components == ["theory"]
+    assert status.awaiting == ["theory", "practical"]
+
+
+async def test_a_correction_during_the_resit_puts_a_failed_component_back(
+    harness: Harness,
+) -> None:
+    handle, _ = await approved(harness)
+    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=50, practical=70))
+
+    status = await handle.execute_update(
+        ApplicationWorkflow.correct_score, correction("practical", 40)
+    )
+
+    # The practical no longer stands, so the re-sit covers it as well as the theory.
+    assert status.stage == "resit"
+    assert status.awaiting == ["theory", "practical"]
+    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=70))
+    assert status.stage == "resit"
+    assert status.awaiting == ["practical"]
+    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=66))
+    assert status.stage == "public_notice"
+
+
 async def test_theory_must_pass_before_the_practical_where_the_standard_says_so(
     harness: Harness,
 ) -> None:
