@@ -112,7 +112,9 @@ def check_examiners(
 ) -> None:
     """The examiners of a sheet are assigned to the session, on the right panel, and not
     recused from the candidate; the session takes scores."""
-    if session_status != "running":
+    # A closed session still takes re-sits (补考 is sat after the main sitting); closing
+    # waits until no candidate has a first-round score outstanding.
+    if session_status not in ("running", "closed"):
         raise RuleViolation(
             "session_id",
             "session.not_running",

@@ -196,6 +196,20 @@ async def start_exam(session_id: str, caller: Centre, services: Services) -> Ses
 
 @router.post("/{session_id}/close")
 async def close_session(session_id: str, caller: Centre, services: Services) -> SessionState:
+    """End the sitting. Candidates with a component still unscored would otherwise wait
+    forever, so closing waits for their scores (0 for a candidate who did not sit)."""
+    outstanding = await services.pool.fetchval(
+        """SELECT count(*) FROM certification.applications
+           WHERE session_id = $1 AND stage = 'assessment'""",
+        session_id,
+    )
+    if outstanding:
+        raise RuleViolation(
+            "session_id",
+            "session.scores_outstanding",
+            f"{outstanding} approved candidate(s) still lack a first-round score: enter "
+            "their scores (0 for a candidate who did not sit) before closing",
+        )
     state: SessionState = await execute_update(
         services.temporal,
         session_workflow_id(session_id),

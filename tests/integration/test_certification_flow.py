@@ -311,3 +311,60 @@ async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
     assert (error["field"], error["rule"]) == ("province_code", "body.province_unknown")
     # Refused before the filing workflow: no body to approve, so none can issue.
     assert (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).status_code == 404
+
+
+async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    ids = []
+    for sequence, name in ((300, "赵一"), (301, "钱二")):
+        response = await api.post(
+            f"/sessions/{session_id}/applications",
+            headers=auth(Role.CENTRE),
+            json={"id_number": id_number(sequence), "name": name, "years_in_occupation": 2},
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["application_id"])
+    await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    sat, absent = ids
+    response = await api.post(
+        f"/applications/{sat}/scores",
+        headers=auth(Role.CENTRE),
+        json={"examiner_id": "E1", "scores": {"theory": 40, "practical": 80}},
+    )
+    assert response.json()["stage"] == "resit", response.text
+
+    # One candidate has no score yet: closing now would strand them in assessment.
+    response = await api.post(f"/sessions/{session_id}/close", headers=auth(Role.CENTRE))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["rule"] == "session.scores_outstanding"
+    session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
+    assert session["status"] == "running"
+
+    response = await api.post(
+        f"/applications/{absent}/scores",
+        headers=auth(Role.CENTRE),
+        json={"examiner_id": "E1", "scores": {"theory": 0, "practical": 0}},
+    )
+    assert response.status_code == 200, response.text
+    response = await api.post(f"/sessions/{session_id}/close", headers=auth(Role.CENTRE))
+    assert response.status_code == 200, response.text
+
+    # The re-sit comes after the main sitting, so the closed session still takes it.
+    response = await api.post(
+        f"/applications/{sat}/scores",
+        headers=auth(Role.CENTRE),
+        json={"examiner_id": "E1", "scores": {"theory": 72}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "public_notice"
+    await events.wait_for(
+        "skills.certificate",
+        lambda e: e.event_type == "certificate.issued" and e.payload["application_id"] == sat,
+        timeout=60,
+    )
