@@ -20,7 +20,11 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.services import Caller, Services, require_roles
-from consumers.incentives.ledger import review_held_claim, withdraw_claims
+from consumers.incentives.ledger import (
+    lock_certificate_claims,
+    review_held_claim,
+    withdraw_claims,
+)
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
@@ -262,6 +266,7 @@ async def _apply_training(
         return _report([], bad, [n for n, _ in good])
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
+            await lock_certificate_claims(conn, [r.certificate_number for _, r in good])
             await conn.executemany(
                 """INSERT INTO incentives.training_subsidies
                      (certificate_number, amount_fen, granted_on, source, loaded_by)

@@ -4,6 +4,7 @@ the facts its subsidy and fraud rules need later, when the certificate arrives."
 from __future__ import annotations
 
 from consumers.delivery import Handler
+from consumers.incentives.subsidies import decide_claims_awaiting
 from schemas.events import EventEnvelope, parse_payload
 from schemas.payloads import (
     AssessmentFailed,
@@ -37,6 +38,8 @@ async def on_registration_submitted(conn: Connection, event: EventEnvelope) -> N
         registration.first_appraisal,
         event.occurred_at,
     )
+    # A certificate that came first waited for this registration to be decided.
+    await decide_claims_awaiting(conn, registration.application_id, event.correlation_id)
 
 
 async def _conclude(conn: Connection, application_id: str, event: EventEnvelope, how: str) -> None:

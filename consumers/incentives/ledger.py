@@ -197,6 +197,18 @@ async def revoke_claims(
     )
 
 
+async def lock_certificate_claims(conn: Connection, certificate_numbers: list[str]) -> None:
+    """Serialise deciding a certificate's claims with loading a training subsidy on it,
+    until the transaction ends. Without it each side could miss the other's uncommitted
+    row and both subsidies would be paid on one certificate. Locks in sorted order, so
+    two bulk loads cannot deadlock each other."""
+    await conn.execute(
+        """SELECT count(pg_advisory_xact_lock(k))
+           FROM (SELECT hashtextextended(n, 0) AS k FROM unnest($1::text[]) n ORDER BY 1) s""",
+        sorted(set(certificate_numbers)),
+    )
+
+
 async def withdraw_claims(
     conn: Connection,
     certificate_number: str,

@@ -1,5 +1,5 @@
-"""Skill-upgrading and appraisal subsidies, decided when a certificate is issued, and
-clawed back when it is revoked.
+"""Skill-upgrading and appraisal subsidies, decided when a certificate is issued (an
+assessed one once its registration is known too), and clawed back when it is revoked.
 
 The claim date is the date the certificate event occurred (China time), not the date it
 is applied, so a backlog or a replayed dead letter never pushes a claim out of its window.
@@ -7,10 +7,20 @@ is applied, so a backlog or a replayed dead letter never pushes a claim out of i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
+import asyncpg
+
 from consumers.incentives.fraud import payment_facts
-from consumers.incentives.ledger import ClaimSubject, claim_exists, record_decision, revoke_claims
+from consumers.incentives.ledger import (
+    ClaimSubject,
+    claim_exists,
+    lock_certificate_claims,
+    record_decision,
+    revoke_claims,
+)
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
 from policy.errors import RuleViolation
@@ -41,6 +51,21 @@ def _occupation_facts(code: str) -> tuple[int, bool]:
     return occupation.shortage_uplift_pct, occupation.shortage
 
 
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate as the subsidy rules see it, from its event or from the table."""
+
+    person_key: str
+    certificate_number: str
+    body_id: str
+    occupation_code: str
+    level: int
+    issued_on: date
+    route: str
+    claimed_on: date
+    correlation_id: str
+
+
 async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
     issued = parse_payload(event)
     assert isinstance(issued, CertificateIssued)
@@ -61,30 +86,84 @@ async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
         issued.issued_on,
         issued.route,
     )
-    revoked = bool(
-        await conn.fetchval(
-            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
-            issued.certificate_number,
-        )
-    )
     registration = None
     if issued.route == "assessment":
         registration = await conn.fetchrow(
             "SELECT * FROM incentives.registrations WHERE application_id = $1",
             issued.application_id,
         )
-    claimed_on = china_date(event.occurred_at)
+        if registration is None:
+            # Registration and certificate travel on different topics, so a backlog or a
+            # registration in the dead letters can bring the certificate first. Deciding
+            # now would skip the fraud checks and the appraisal subsidy, which need the
+            # registration: its arrival decides instead (on_registration_submitted).
+            return
+    certificate = IssuedCertificate(
+        person_key=event.person_key,
+        certificate_number=issued.certificate_number,
+        body_id=issued.body_id,
+        occupation_code=issued.occupation_code,
+        level=issued.level,
+        issued_on=issued.issued_on,
+        route=issued.route,
+        claimed_on=china_date(event.occurred_at),
+        correlation_id=event.correlation_id,
+    )
+    await decide_claims(conn, certificate, registration)
+
+
+async def decide_claims_awaiting(
+    conn: Connection, application_id: str, correlation_id: str
+) -> None:
+    """Decide the claims on an assessed certificate that arrived before its registration."""
+    row = await conn.fetchrow(
+        """SELECT * FROM incentives.certificates
+           WHERE application_id = $1 AND route = 'assessment'""",
+        application_id,
+    )
+    registration = await conn.fetchrow(
+        "SELECT * FROM incentives.registrations WHERE application_id = $1", application_id
+    )
+    if row is None or registration is None:
+        return
+    certificate = IssuedCertificate(
+        person_key=row["person_key"],
+        certificate_number=row["certificate_number"],
+        body_id=row["body_id"],
+        occupation_code=row["occupation_code"],
+        level=row["level"],
+        issued_on=row["issued_on"],
+        route=row["route"],
+        # The certificate event occurred on its issue day (China time).
+        claimed_on=row["issued_on"],
+        correlation_id=correlation_id,
+    )
+    await decide_claims(conn, certificate, registration)
+
+
+async def decide_claims(
+    conn: Connection, issued: IssuedCertificate, registration: asyncpg.Record | None
+) -> None:
+    """The skill-upgrading subsidy for every certificate; the appraisal subsidy for an
+    assessed one. Each claim is decided once (its id is the kind and the number)."""
+    await lock_certificate_claims(conn, [issued.certificate_number])
+    revoked = bool(
+        await conn.fetchval(
+            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
+            issued.certificate_number,
+        )
+    )
     uplift, key_industry = _occupation_facts(issued.occupation_code)
     body_id = issued.body_id if issued.route == "assessment" else None
 
     skill_upgrade = ClaimSubject(
         kind="skill_upgrade",
-        person_key=event.person_key,
+        person_key=issued.person_key,
         certificate_number=issued.certificate_number,
         occupation_code=issued.occupation_code,
         level=issued.level,
-        claimed_on=claimed_on,
-        correlation_id=event.correlation_id,
+        claimed_on=issued.claimed_on,
+        correlation_id=issued.correlation_id,
     )
     if not await claim_exists(conn, skill_upgrade.claim_id):
         decision = await _decide_skill_upgrade(conn, skill_upgrade, issued, revoked, uplift)
@@ -100,12 +179,12 @@ async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
         return
     appraisal = ClaimSubject(
         kind="appraisal",
-        person_key=event.person_key,
+        person_key=issued.person_key,
         certificate_number=issued.certificate_number,
         occupation_code=issued.occupation_code,
         level=issued.level,
-        claimed_on=claimed_on,
-        correlation_id=event.correlation_id,
+        claimed_on=issued.claimed_on,
+        correlation_id=issued.correlation_id,
     )
     if await claim_exists(conn, appraisal.claim_id):
         return
@@ -114,7 +193,7 @@ async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
             """SELECT EXISTS (SELECT 1 FROM incentives.claims
                               WHERE person_key = $1 AND kind = 'appraisal'
                                 AND status IN ('granted', 'held'))""",
-            event.person_key,
+            issued.person_key,
         )
     )
     try:
@@ -151,7 +230,7 @@ async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
 async def _decide_skill_upgrade(
     conn: Connection,
     subject: ClaimSubject,
-    issued: CertificateIssued,
+    issued: IssuedCertificate,
     revoked: bool,
     uplift: int,
 ) -> SubsidyDecision:

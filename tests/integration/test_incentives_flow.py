@@ -53,6 +53,25 @@ def certificate(level: int) -> CertificateIssued:
     )
 
 
+def registration(issued: CertificateIssued, **changes: Any) -> RegistrationSubmitted:
+    """The registration an assessed certificate came from: its claims wait for it."""
+    fields: dict[str, Any] = {
+        "application_id": issued.application_id,
+        "session_id": f"s-{uuid.uuid4().hex[:8]}",
+        "body_id": issued.body_id,
+        "occupation_code": issued.occupation_code,
+        "level": issued.level,
+        "candidate_age": 35,
+        "candidate_category": "employed",
+    }
+    return RegistrationSubmitted(**(fields | changes))
+
+
+async def publish_certified(publish: Any, issued: CertificateIssued, person: str) -> None:
+    await publish(event(registration(issued), person))
+    await publish(event(issued, person))
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -86,7 +105,7 @@ async def test_grant_then_revocation_claws_back_end_to_end(
     assert id_number not in loaded.text
 
     issued = certificate(3)
-    await publish(event(issued, person))
+    await publish_certified(publish, issued, person)
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
@@ -135,7 +154,9 @@ async def test_duplicate_delivery_changes_nothing(
     stack: Any, consumers: Any, events: Any, publish: Any
 ) -> None:
     person = secrets.token_hex(32)
-    issued = event(certificate(4), person)
+    assessed = certificate(4)
+    await publish(event(registration(assessed), person))
+    issued = event(assessed, person)
     await publish(issued)
     await publish(issued)
     await publish(issued)
@@ -267,7 +288,7 @@ async def test_training_subsidy_import_then_skill_upgrade_refused(
         headers=auth(Role.RECORDS_OFFICER) | {"Content-Type": "text/csv"},
     )
     assert [r["status"] for r in answer.json()["rows"]] == ["applied", "rejected"], answer.text
-    await publish(event(issued, person))
+    await publish_certified(publish, issued, person)
     refused = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: e.payload.get("claim_id") == f"skill_upgrade:{issued.certificate_number}",
@@ -288,7 +309,7 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
     )
     issued = certificate(4)
     claim_id = f"skill_upgrade:{issued.certificate_number}"
-    await publish(event(issued, person))
+    await publish_certified(publish, issued, person)
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: e.payload.get("claim_id") == claim_id and e.event_type == "subsidy.granted",
@@ -327,27 +348,22 @@ async def test_held_payment_is_released_by_a_reviewer(
         NOW.date() - timedelta(days=2),
     )
     issued = certificate(5)
-    await publish(
-        event(
-            RegistrationSubmitted(
-                application_id=issued.application_id,
-                session_id="s-held",
-                body_id="S0001",
-                occupation_code=ELECTRICIAN,
-                level=5,
-                candidate_age=66,
-                candidate_category="retired",
-            ),
-            person,
-        )
-    )
+    # The certificate comes first (another topic, a backlog): its claims wait for the
+    # registration, whose facts (a retiree) the fraud checks need.
+    await publish(event(issued, person))
     await eventually(
         lambda: stack.pool.fetchval(
-            "SELECT true FROM incentives.registrations WHERE application_id = $1",
-            issued.application_id,
+            "SELECT true FROM incentives.certificates WHERE certificate_number = $1",
+            issued.certificate_number,
         )
     )
-    await publish(event(issued, person))
+    assert not await stack.pool.fetchval(
+        "SELECT count(*) FROM incentives.claims WHERE certificate_number = $1",
+        issued.certificate_number,
+    )
+    await publish(
+        event(registration(issued, candidate_age=66, candidate_category="retired"), person)
+    )
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     held = await events.wait_for(
         Topic.INCENTIVE.value,
