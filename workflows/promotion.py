@@ -3,6 +3,7 @@
 Workflow ``PromotionCertificationWorkflow``, id ``promotion-{promotion_id}``, started by
 the incentive consumer on ``promotion.granted``. The issuing body must be active and
 filed for the occupation and level; otherwise the certificate is withheld, naming why.
+While the body is suspended the promotion waits, re-checking on the policy's interval.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from policy.assessment import DEFAULT_ASSESSMENT_POLICY, AssessmentPolicy
 from schemas.certificate import IssueRequest, IssueResult, PromotionResult, WithholdingRecord
 from schemas.commands import PROMOTION_CERTIFICATION_WORKFLOW, PromotionCertificationRequest
 
 _TIMEOUT = timedelta(seconds=30)
+WAIT_FOR_SUSPENDED_BODY = "wait-for-suspended-body"
 
 
 @workflow.defn(name=PROMOTION_CERTIFICATION_WORKFLOW)
@@ -22,6 +25,35 @@ class PromotionCertificationWorkflow:
     @workflow.run
     async def run(self, request: PromotionCertificationRequest) -> PromotionResult:
         source_id = f"promotion-{request.promotion_id}"
+        result = await self._issue(request, source_id)
+        if result.status == "body_inactive" and workflow.patched(WAIT_FOR_SUSPENDED_BODY):
+            # A suspended body's promotions wait for its reinstatement (or revocation), as
+            # its candidates in public notice do, instead of being lost for good.
+            policy: AssessmentPolicy = await workflow.execute_activity(
+                "certification.assessment_policy",
+                DEFAULT_ASSESSMENT_POLICY,
+                result_type=AssessmentPolicy,
+                start_to_close_timeout=_TIMEOUT,
+            )
+            while result.status == "body_inactive":
+                await workflow.sleep(timedelta(seconds=policy.held_recheck_seconds))
+                result = await self._issue(request, source_id)
+        if result.status != "issued":
+            await workflow.execute_activity(
+                "certification.record_withholding",
+                WithholdingRecord(
+                    source_id=source_id,
+                    person_key=request.person_key,
+                    rule=f"body.{result.status}",
+                    reason=result.reason,
+                    correlation_id=workflow.info().workflow_id,
+                    occurred_at=workflow.now(),
+                ),
+                start_to_close_timeout=_TIMEOUT,
+            )
+        return PromotionResult(status=result.status, certificate_number=result.certificate_number)
+
+    async def _issue(self, request: PromotionCertificationRequest, source_id: str) -> IssueResult:
         result: IssueResult = await workflow.execute_activity(
             "certification.issue_certificate",
             IssueRequest(
@@ -38,17 +70,4 @@ class PromotionCertificationWorkflow:
             result_type=IssueResult,
             start_to_close_timeout=_TIMEOUT,
         )
-        if result.status != "issued":
-            await workflow.execute_activity(
-                "certification.record_withholding",
-                WithholdingRecord(
-                    source_id=source_id,
-                    person_key=request.person_key,
-                    rule=f"body.{result.status}",
-                    reason=result.reason,
-                    correlation_id=workflow.info().workflow_id,
-                    occurred_at=workflow.now(),
-                ),
-                start_to_close_timeout=_TIMEOUT,
-            )
-        return PromotionResult(status=result.status, certificate_number=result.certificate_number)
+        return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from schemas.certificate import RevocationRequest
 from schemas.commands import PromotionCertificationRequest, promotion_workflow_id
@@ -48,13 +48,33 @@ async def test_promotion_outside_the_body_scope_is_withheld(harness: Harness) ->
     assert harness.store.event_types() == ["certificate.withheld"]
 
 
-async def test_promotion_by_a_suspended_body_is_withheld(harness: Harness) -> None:
+async def test_promotion_by_a_suspended_body_waits_for_reinstatement(harness: Harness) -> None:
     harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
     request = promotion(harness)
     handle = await harness.start(
         PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
     )
-    assert (await handle.result()).status == "body_inactive"
+    await harness.env.sleep(timedelta(days=10))
+    assert harness.store.event_types() == []  # neither issued nor withheld while suspended
+    harness.store.bodies["S-P"].status = "active"
+
+    result = await handle.result()
+
+    assert result.status == "issued"
+    assert harness.store.event_types() == ["certificate.issued"]
+
+
+async def test_promotion_by_a_body_revoked_while_suspended_is_withheld(harness: Harness) -> None:
+    harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
+    request = promotion(harness)
+    handle = await harness.start(
+        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
+    )
+    await harness.env.sleep(timedelta(days=3))
+    harness.store.bodies["S-P"].status = "revoked"
+
+    assert (await handle.result()).status == "body_revoked"
+    assert harness.store.event_types() == ["certificate.withheld"]
 
 
 async def test_revocation(harness: Harness) -> None:

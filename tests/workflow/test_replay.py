@@ -75,6 +75,17 @@ async def _application_expired(harness: Harness) -> Any:
     return handle
 
 
+async def _application_corrected_then_issued(harness: Harness) -> Any:
+    handle, _ = await app.approved(harness, occupation=app.ELECTRICIAN)
+    await handle.execute_update(ApplicationWorkflow.enter_scores, app.sheet(theory=70))
+    await handle.execute_update(ApplicationWorkflow.correct_score, app.correction("theory", 45))
+    await handle.execute_update(
+        ApplicationWorkflow.enter_scores, app.sheet(theory=72, practical=80)
+    )
+    await handle.result()
+    return handle
+
+
 async def _application_held_then_issued(harness: Harness) -> Any:
     handle, _ = await app.approved(harness)
     harness.store.bodies[app.BODY].status = "suspended"
@@ -122,6 +133,18 @@ async def _promotion(harness: Harness) -> Any:
     return handle
 
 
+async def _promotion_after_suspension(harness: Harness) -> Any:
+    harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
+    request = promotion(harness)
+    handle = await harness.start(
+        PromotionCertificationWorkflow.run, request, f"promotion-{request.promotion_id}"
+    )
+    await harness.env.sleep(timedelta(days=2))
+    harness.store.bodies["S-P"].status = "active"
+    await handle.result()
+    return handle
+
+
 async def _revocation(harness: Harness) -> Any:
     harness.store.certificates["x"] = "S000021000001265000001"
     handle = await harness.start(
@@ -138,9 +161,11 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Any]]] = {
     "application_rejected": _application_rejected,
     "application_expired": _application_expired,
     "application_held_then_issued": _application_held_then_issued,
+    "application_corrected_then_issued": _application_corrected_then_issued,
     "body_lifecycle": _body_lifecycle,
     "session": _session,
     "promotion": _promotion,
+    "promotion_after_suspension": _promotion_after_suspension,
     "revocation": _revocation,
 }
 
