@@ -16,7 +16,7 @@ from typing import Final, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policy.catalogue import NATIONAL_LEVELS, Component, requires_review
+from policy.catalogue import NATIONAL_LEVELS, Component
 from policy.errors import RuleViolation, Violation
 
 DEFAULT_ASSESSMENT_POLICY: Final = "2024-default"
@@ -283,8 +283,11 @@ def check_staffing(
     practical_examiners: list[Examiner],
     review_panel: list[Examiner],
     rules: StaffingRules,
+    *,
+    review_panel_needed: bool,
 ) -> list[Violation]:
-    """Every staffing rule a session breaks; empty when it may run."""
+    """Every staffing rule a session breaks; empty when it may run. A review panel is
+    checked where the occupation's level has a comprehensive review."""
     if level not in NATIONAL_LEVELS:
         return [Violation(field="level", rule="level.range", message="level must be 1-5")]
     violations: list[Violation] = []
@@ -319,7 +322,7 @@ def check_staffing(
         level=level,
         rules=rules,
     )
-    if requires_review(level):
+    if review_panel_needed:
         violations += _panel_violations(
             "review_panel",
             review_panel,

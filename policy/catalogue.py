@@ -14,8 +14,7 @@ from policy.errors import RuleViolation
 Component = Literal["theory", "practical", "review"]
 
 NATIONAL_LEVELS: Final = (1, 2, 3, 4, 5)
-# Technician (2) and senior technician (1) add a comprehensive review to the two exams.
-_REVIEW_LEVELS: Final = frozenset({1, 2})
+_COMPONENT_ORDER: Final[tuple[Component, ...]] = ("theory", "practical", "review")
 _CODE_SHAPE: Final = re.compile(r"\d-\d{2}-\d{2}-\d{2}")
 
 
@@ -39,6 +38,11 @@ class Occupation(BaseModel):
     special_ability: bool = Field(
         default=False, description="专项职业能力: a level-less certificate for one skill"
     )
+    components: dict[int, tuple[Component, ...]] = Field(
+        default_factory=dict,
+        description="Exams per offered level, theory first; where the file leaves them out, "
+        "the catalogue's components_by_level",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -53,21 +57,51 @@ class Occupation(BaseModel):
             raise ValueError("a shortage occupation has an uplift of 10-30 percent")
         if not self.shortage and self.shortage_uplift_pct != 0:
             raise ValueError("only a shortage occupation has an uplift")
+        for level, exams in self.components.items():
+            if level not in self.levels:
+                raise ValueError(f"components are given for level {level}, which is not offered")
+            _check_components(exams)
         return self
+
+
+def _check_components(exams: tuple[Component, ...]) -> None:
+    if not {"theory", "practical"} <= set(exams):
+        raise ValueError("every level has a theory and a practical exam")
+    if list(exams) != [c for c in _COMPONENT_ORDER if c in exams]:
+        raise ValueError("components are listed once each, in the order theory, practical, review")
 
 
 class _CatalogueFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     source: str
+    components_by_level: dict[int, tuple[Component, ...]]
     occupations: tuple[Occupation, ...]
+
+    @model_validator(mode="after")
+    def _every_level_has_components(self) -> Self:
+        if set(self.components_by_level) != set(NATIONAL_LEVELS):
+            raise ValueError("components_by_level covers the national levels 1-5")
+        for exams in self.components_by_level.values():
+            _check_components(exams)
+        return self
 
 
 def _load() -> dict[str, Occupation]:
     # Read at import so that rules called inside a Temporal workflow never do I/O.
     text = files("policy").joinpath("data", "occupations.json").read_text(encoding="utf-8")
     catalogue = _CatalogueFile.model_validate(json.loads(text))
-    by_code = {occupation.code: occupation for occupation in catalogue.occupations}
+    by_code = {
+        occupation.code: occupation.model_copy(
+            update={
+                "components": {
+                    level: occupation.components.get(level, catalogue.components_by_level[level])
+                    for level in occupation.levels
+                }
+            }
+        )
+        for occupation in catalogue.occupations
+    }
     if len(by_code) != len(catalogue.occupations):
         raise ValueError("occupations.json lists an occupation code twice")
     return by_code
@@ -94,10 +128,6 @@ def list_occupations() -> list[Occupation]:
     return sorted(_OCCUPATIONS.values(), key=lambda occupation: occupation.code)
 
 
-def requires_review(level: int) -> bool:
-    return level in _REVIEW_LEVELS
-
-
 def required_components(occupation: Occupation, level: int) -> tuple[Component, ...]:
     """Exams a candidate must pass for this level, theory first."""
     if level not in occupation.levels:
@@ -106,6 +136,4 @@ def required_components(occupation: Occupation, level: int) -> tuple[Component, 
             "catalogue.level_not_offered",
             f"level {level} is not offered for occupation {occupation.code}",
         )
-    if requires_review(level):
-        return ("theory", "practical", "review")
-    return ("theory", "practical")
+    return occupation.components[level]

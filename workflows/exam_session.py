@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 from policy.assessment import check_staffing
+from policy.catalogue import get_occupation, required_components
 from schemas.exam_session import (
     CloseSession,
     OpenedSession,
@@ -119,11 +120,16 @@ class ExamSessionWorkflow:
                 list(practical),
                 list(review),
                 self._opened.policy.staffing,
+                review_panel_needed="review" in self._components(),
             )
             if violations:
                 raise rules_error(violations)
             await self._set_status("running")
             return self.state()
+
+    def _components(self) -> tuple[str, ...]:
+        opening = self._opening
+        return required_components(get_occupation(opening.occupation_code), opening.level)
 
     @start_exam.validator
     def validate_start(self, _: StartExam) -> None:

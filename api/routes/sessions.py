@@ -128,7 +128,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
     """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
     checks that depend on the number of candidates run when the session starts."""
     occupation = get_occupation(request.occupation_code)
-    required_components(occupation, request.level)
+    components = required_components(occupation, request.level)
     policy = load_assessment_policy(request.policy_version)
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
@@ -147,6 +147,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
         list(practical),
         list(review),
         policy.staffing,
+        review_panel_needed="review" in components,
     )
     if violations:
         raise RuleViolations(violations)

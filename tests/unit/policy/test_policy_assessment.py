@@ -126,70 +126,95 @@ def test_enterprise_may_raise_but_not_lower_the_pass_mark() -> None:
 
 
 def test_well_staffed_session_passes() -> None:
-    assert check_staffing(4, 30, 1, 2, _examiners(7), [], RULES) == []
-    assert check_staffing(2, 15, 1, 2, _examiners(3), _examiners(3, prefix="R"), RULES) == []
+    assert check_staffing(4, 30, 1, 2, _examiners(7), [], RULES, review_panel_needed=False) == []
+    assert (
+        check_staffing(
+            2, 15, 1, 2, _examiners(3), _examiners(3, prefix="R"), RULES, review_panel_needed=True
+        )
+        == []
+    )
 
 
 def test_proctors_follow_candidates() -> None:
-    violations = check_staffing(4, 31, 1, 2, _examiners(7), [], RULES)
+    violations = check_staffing(4, 31, 1, 2, _examiners(7), [], RULES, review_panel_needed=False)
     assert [v.field for v in violations] == ["proctors"]
     assert _rules(violations) == {"staffing.proctors_per_candidates"}
 
 
 def test_proctors_follow_theory_rooms() -> None:
-    violations = check_staffing(4, 10, 2, 3, _examiners(3), [], RULES)
+    violations = check_staffing(4, 10, 2, 3, _examiners(3), [], RULES, review_panel_needed=False)
     assert _rules(violations) == {"staffing.proctors_per_room"}
 
 
 def test_practical_examiners_follow_candidates() -> None:
-    violations = check_staffing(4, 20, 1, 2, _examiners(3), [], RULES)
+    violations = check_staffing(4, 20, 1, 2, _examiners(3), [], RULES, review_panel_needed=False)
     assert _rules(violations) == {"staffing.practical_examiners_too_few"}
     assert violations[0].field == "practical_examiners"
 
 
 def test_practical_panel_needs_at_least_three() -> None:
-    violations = check_staffing(4, 2, 1, 2, _examiners(1), [], RULES)
+    violations = check_staffing(4, 2, 1, 2, _examiners(1), [], RULES, review_panel_needed=False)
     assert _rules(violations) == {"staffing.practical_examiners_too_few"}
 
 
 def test_even_practical_panel_is_refused() -> None:
-    violations = check_staffing(4, 15, 1, 2, _examiners(4), [], RULES)
+    violations = check_staffing(4, 15, 1, 2, _examiners(4), [], RULES, review_panel_needed=False)
     assert _rules(violations) == {"staffing.practical_examiners_even"}
 
 
 def test_duplicate_examiner_is_refused() -> None:
     panel = [*_examiners(2), _examiners(1)[0]]
-    assert _rules(check_staffing(4, 5, 1, 2, panel, [], RULES)) == {"staffing.duplicate_examiner"}
+    assert _rules(check_staffing(4, 5, 1, 2, panel, [], RULES, review_panel_needed=False)) == {
+        "staffing.duplicate_examiner"
+    }
 
 
 def test_review_panel_is_required_for_levels_2_and_1() -> None:
     for level in (2, 1):
-        violations = check_staffing(level, 5, 1, 2, _examiners(3), _examiners(2, prefix="R"), RULES)
+        violations = check_staffing(
+            level,
+            5,
+            1,
+            2,
+            _examiners(3),
+            _examiners(2, prefix="R"),
+            RULES,
+            review_panel_needed=level in (1, 2),
+        )
         assert _rules(violations) == {
             "staffing.review_panel_too_few",
             "staffing.review_panel_even",
         }
-    assert check_staffing(3, 5, 1, 2, _examiners(3), [], RULES) == []
+    assert check_staffing(3, 5, 1, 2, _examiners(3), [], RULES, review_panel_needed=False) == []
 
 
 def test_even_review_panel_is_refused() -> None:
-    violations = check_staffing(1, 5, 1, 2, _examiners(3), _examiners(4, prefix="R"), RULES)
+    violations = check_staffing(
+        1, 5, 1, 2, _examiners(3), _examiners(4, prefix="R"), RULES, review_panel_needed=True
+    )
     assert _rules(violations) == {"staffing.review_panel_even"}
 
 
 def test_ordinary_grade_examiner_may_not_examine_level_2() -> None:
     practical = [*_examiners(2), *_examiners(1, grade="ordinary", prefix="O")]
     review = [*_examiners(2, prefix="R"), *_examiners(1, grade="ordinary", prefix="Q")]
-    violations = check_staffing(2, 5, 1, 2, practical, review, RULES)
+    violations = check_staffing(2, 5, 1, 2, practical, review, RULES, review_panel_needed=True)
     assert {(v.field, v.rule) for v in violations} == {
         ("practical_examiners[2].grade", "staffing.examiner_grade"),
         ("review_panel[2].grade", "staffing.examiner_grade"),
     }
-    assert check_staffing(3, 5, 1, 2, _examiners(3, grade="ordinary"), [], RULES) == []
+    assert (
+        check_staffing(
+            3, 5, 1, 2, _examiners(3, grade="ordinary"), [], RULES, review_panel_needed=False
+        )
+        == []
+    )
 
 
 def test_staffing_refuses_a_level_outside_1_to_5() -> None:
-    assert _rules(check_staffing(6, 5, 1, 2, _examiners(3), [], RULES)) == {"level.range"}
+    assert _rules(
+        check_staffing(6, 5, 1, 2, _examiners(3), [], RULES, review_panel_needed=False)
+    ) == {"level.range"}
 
 
 # --- recusal

@@ -84,3 +84,28 @@ def test_levels_must_be_national_levels() -> None:
         Occupation.model_validate(_occupation(levels=[6]))
     with pytest.raises(ValidationError):
         Occupation.model_validate(_occupation(code="6-31-1-3"))
+
+
+def test_an_occupation_may_set_its_own_components_per_level() -> None:
+    occupation = Occupation.model_validate(
+        _occupation(components={3: ("theory", "practical", "review")})
+    )
+    assert required_components(occupation, 3) == ("theory", "practical", "review")
+
+
+def test_every_catalogue_level_has_its_components_from_the_data() -> None:
+    for occupation in list_occupations():
+        assert set(occupation.components) == set(occupation.levels)
+
+
+@pytest.mark.parametrize(
+    ("components", "message"),
+    [
+        ({1: ("theory", "practical")}, "not offered"),
+        ({3: ("practical",)}, "theory and a practical"),
+        ({3: ("practical", "theory")}, "in the order"),
+    ],
+)
+def test_components_are_checked(components: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Occupation.model_validate(_occupation(components=components))
