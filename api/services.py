@@ -55,15 +55,16 @@ def require_roles(*roles: Role) -> Callable[..., Caller]:
                 detail="missing bearer token (Authorization: Bearer <token>)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        role = services.settings.api_tokens.get(credentials.credentials)
-        if role is None:
+        holder = services.settings.api_tokens.get(credentials.credentials)
+        if holder is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown bearer token")
+        role = holder.role
         if role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 detail=f"role {role.value} may not do this (allowed: {allowed})",
             )
-        return Caller(role=role, name=role.value)
+        return Caller(role=role, name=holder.name)
 
     return dependency

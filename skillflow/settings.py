@@ -10,7 +10,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,24 @@ class Role(StrEnum):
     REGULATOR = "regulator"
     RECORDS_OFFICER = "records_officer"
     OPERATOR = "operator"
+
+
+class TokenHolder(BaseModel):
+    """Who holds a bearer token: a role, and the name audit trails record (an examiner's
+    or officer's staff id, say); the role when no name is given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role
+    name: str = Field(min_length=1, max_length=64)
+
+    @classmethod
+    def parse(cls, value: object) -> object:
+        """``"centre"`` or ``"centre:wang.li"``; anything else is left to validation."""
+        if isinstance(value, str):
+            role, _, name = value.partition(":")
+            return {"role": role, "name": name or role}
+        return value
 
 
 class Settings(BaseSettings):
@@ -57,8 +75,9 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
-    api_tokens: dict[str, Role] = Field(
-        default_factory=dict, description="bearer token -> role, as a JSON object"
+    api_tokens: dict[str, TokenHolder] = Field(
+        default_factory=dict,
+        description='bearer token -> "role" or "role:name", as a JSON object',
     )
 
     worker_health_port: int = Field(8001, ge=0, le=65535, description="0 picks a free port")
@@ -68,6 +87,13 @@ class Settings(BaseSettings):
         3, ge=1, le=20, description="tries before a message goes to its .dlq topic"
     )
     relay_batch_size: int = Field(500, ge=1, le=10_000)
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _token_holders(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {token: TokenHolder.parse(holder) for token, holder in value.items()}
+        return value
 
     @field_validator("postgres_dsn")
     @classmethod

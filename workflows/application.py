@@ -439,7 +439,9 @@ class ApplicationWorkflow:
                 "a correction with this id was already recorded",
             )
         field = f"scores.{correction.component}"
-        if correction.component not in self._scores or correction.component in self._awaiting:
+        # A failed score awaiting its re-sit is signed off too: a marking error on it is
+        # corrected, not re-sat.
+        if correction.component not in self._scores:
             raise rule_error(
                 field,
                 "score.not_signed_off",

@@ -84,12 +84,31 @@ async def review(
     application_id: str, decision: ReviewDecision, caller: Centre, services: Services
 ) -> ApplicationStatus:
     """Approve, or reject with a reason, before the review deadline."""
+    if decision.approve:
+        session_status = await services.pool.fetchval(
+            """SELECT s.status FROM certification.applications a
+               JOIN certification.sessions s USING (session_id) WHERE a.application_id = $1""",
+            application_id,
+        )
+        check_approval_allowed(session_status)
     return await _command(
         services,
         application_id,
         ApplicationWorkflow.review,
         decision.model_copy(update={"reviewed_by": caller.name}),
     )
+
+
+def check_approval_allowed(session_status: str | None) -> None:
+    """Approvals end when the exam starts: staffing was checked against the roster then,
+    and a closed session takes no first-round scores."""
+    if session_status is not None and session_status != "open":
+        raise RuleViolation(
+            "decision",
+            "review.session_started",
+            f"the session is {session_status}: approve the candidate for a later session "
+            "(rejecting is still possible)",
+        )
 
 
 class ScoresRequest(BaseModel):

@@ -116,6 +116,17 @@ async def file_body(request: FilingRequest, caller: Filer, services: Services) -
     enterprise, prefix Y). The regulator then approves or rejects the filing."""
     body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
     check_filing(request, body_type)
+    earlier = await services.pool.fetchval(
+        "SELECT status FROM certification.bodies WHERE body_id = $1", request.body_id
+    )
+    if earlier is not None:
+        # A body id names one filing for good: its events, receipt and certificates refer
+        # to it, so a rejected or revoked body files again under a new id.
+        raise RuleViolation(
+            "body_id",
+            "body.already_filed",
+            f"a body with this id was filed before (now {earlier}): file under a new id",
+        )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
     workflow_id = body_workflow_id(filing.body_id)
     try:

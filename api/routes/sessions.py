@@ -24,7 +24,12 @@ from api.registration import (
     read_csv,
     registration_from_row,
 )
-from api.routes.applications import PANELS_SQL, check_examiners, send_scores
+from api.routes.applications import (
+    PANELS_SQL,
+    check_approval_allowed,
+    check_examiners,
+    send_scores,
+)
 from api.routes.evaluation_bodies import Anyone
 from api.services import Caller, Services, require_roles
 from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
@@ -354,6 +359,12 @@ async def review_many(
             session_id,
         )
         ids = [r["application_id"] for r in rows]
+    if review.approve:
+        check_approval_allowed(
+            await services.pool.fetchval(
+                "SELECT status FROM certification.sessions WHERE session_id = $1", session_id
+            )
+        )
     decision = ReviewDecision(approve=review.approve, reason=review.reason, reviewed_by=caller.name)
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 

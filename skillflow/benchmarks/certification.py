@@ -36,7 +36,7 @@ from policy.calendar import china_date
 from policy.idnumber import make_id_number
 from skillflow import temporal
 from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
-from skillflow.settings import Role, Settings
+from skillflow.settings import Role, Settings, TokenHolder
 from skillflow.worker import run_worker
 
 OCCUPATION = "6-20-01-01"
@@ -97,7 +97,12 @@ async def run(settings: Settings, candidates: int) -> dict[str, Any]:
 async def _scenario(settings: Settings, candidates: int) -> dict[str, Any]:
     tokens = {role: secrets.token_urlsafe(12) for role in (Role.CENTRE, Role.REGULATOR)}
     settings = settings.model_copy(
-        update={"api_tokens": {**settings.api_tokens, **{t: r for r, t in tokens.items()}}}
+        update={
+            "api_tokens": {
+                **settings.api_tokens,
+                **{t: TokenHolder(role=r, name=r.value) for r, t in tokens.items()},
+            }
+        }
     )
     centre = {"Authorization": f"Bearer {tokens[Role.CENTRE]}"}
     regulator = {"Authorization": f"Bearer {tokens[Role.REGULATOR]}"}

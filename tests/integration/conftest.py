@@ -34,6 +34,9 @@ from skillflow.worker import run_worker
 from store.database import apply_migrations, create_pool, ensure_database
 from workflows import search_attributes
 
+# Who holds the centre's token in these tests (what audit trails record).
+CENTRE_STAFF = "examiner-wang"
+
 
 @dataclass
 class RunningStack:
@@ -67,7 +70,12 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         kafka_request_timeout_ms=3_000,
         task_queue=f"skillflow-test-{uuid.uuid4().hex[:8]}",
         person_key_secret="integration-test-person-key-secret",  # type: ignore[arg-type]
-        api_tokens={token: role for role, token in tokens.items()},
+        # The centre's token names its holder, as production tokens should: audit trails
+        # then record who, not only which role.
+        api_tokens={
+            token: f"{role.value}:{CENTRE_STAFF}" if role == Role.CENTRE else role.value
+            for role, token in tokens.items()
+        },
         worker_health_port=0,
         consumers_health_port=0,
     )

@@ -13,6 +13,7 @@ import pytest
 
 from policy.idnumber import make_id_number
 from skillflow.settings import Role
+from tests.integration.conftest import CENTRE_STAFF
 
 pytestmark = pytest.mark.integration
 
@@ -368,3 +369,134 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
         lambda e: e.event_type == "certificate.issued" and e.payload["application_id"] == sat,
         timeout=60,
     )
+
+
+async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    response = await api.post(
+        f"/sessions/{session_id}/applications",
+        headers=auth(Role.CENTRE),
+        json={"id_number": id_number(310), "name": "孙三", "years_in_occupation": 2},
+    )
+    application_id = response.json()["application_id"]
+    await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    await api.post(
+        f"/applications/{application_id}/scores",
+        headers=auth(Role.CENTRE),
+        json={"examiner_id": "E1", "scores": {"theory": 55, "practical": 80}},
+    )
+    correction = {"component": "theory", "score": 65, "correction_id": "c-1"}
+    response = await api.post(
+        f"/applications/{application_id}/score-corrections",
+        headers=auth(Role.CENTRE),
+        json=correction,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "reason"
+
+    response = await api.post(
+        f"/applications/{application_id}/score-corrections",
+        headers=auth(Role.CENTRE),
+        json={**correction, "reason": "page 4 was not marked"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "public_notice"
+    again = await api.post(
+        f"/applications/{application_id}/score-corrections",
+        headers=auth(Role.CENTRE),
+        json={**correction, "score": 70, "reason": "again"},
+    )
+    assert again.json()["errors"][0]["rule"] == "score.correction_duplicate"
+
+    application = (
+        await api.get(f"/applications/{application_id}", headers=auth(Role.CENTRE))
+    ).json()
+    [audit] = application["score_audit"]
+    assert (audit["previous_score"], audit["new_score"]) == (55, 65)
+    assert (audit["reason"], audit["corrected_by"]) == ("page 4 was not marked", CENTRE_STAFF)
+    corrected = await events.wait_for(
+        "skills.assessment",
+        lambda e: (
+            e.event_type == "assessment.score_corrected"
+            and e.payload["application_id"] == application_id
+        ),
+    )
+    assert corrected.payload["reason"] == "page 4 was not marked"
+
+
+async def test_a_rejected_body_files_again_under_a_new_id(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    body_id = f"S{uuid.uuid4().hex[:8]}"
+    filing = {
+        "body_id": body_id,
+        "name": "辽宁省职业技能鉴定指导中心",
+        "province_code": "21",
+        "site_serial": "000001",
+        "scope": [{"occupation_code": FITTER, "level": 5}],
+    }
+    assert (await api.post("/bodies", headers=auth(Role.CENTRE), json=filing)).status_code == 202
+    for _ in range(50):
+        response = await api.post(
+            f"/bodies/{body_id}/decision",
+            headers=auth(Role.REGULATOR),
+            json={"approve": False, "reason": "no examiners on file"},
+        )
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.json()["status"] == "rejected", response.text
+
+    wider = {**filing, "scope": [{"occupation_code": FITTER, "level": 4}]}
+    response = await api.post("/bodies", headers=auth(Role.CENTRE), json=wider)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["rule"] == "body.already_filed"
+    body = (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).json()
+    assert (body["status"], body["scope"]) == ("rejected", [f"{FITTER}:5"])
+
+
+async def test_approvals_end_when_the_exam_starts(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    body_id = await active_centre(api, auth)
+    session_id = await open_session(api, auth, body_id)
+    ids = []
+    for sequence, name in ((320, "周一"), (321, "吴二")):
+        response = await api.post(
+            f"/sessions/{session_id}/applications",
+            headers=auth(Role.CENTRE),
+            json={"id_number": id_number(sequence), "name": name, "years_in_occupation": 2},
+        )
+        ids.append(response.json()["application_id"])
+    on_time, late = ids
+    await api.post(
+        f"/applications/{on_time}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+
+    # Staffing was checked for the roster at the start: a later approval is refused.
+    response = await api.post(
+        f"/applications/{late}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["rule"] == "review.session_started"
+    response = await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.json()["errors"][0]["rule"] == "review.session_started"
+    late_status = (await api.get(f"/applications/{late}", headers=auth(Role.CENTRE))).json()
+    assert late_status["stage"] == "awaiting_review"
+    # Rejecting stays possible.
+    response = await api.post(
+        f"/applications/{late}/review",
+        headers=auth(Role.CENTRE),
+        json={"approve": False, "reason": "missed the exam"},
+    )
+    assert response.json()["stage"] == "rejected", response.text

@@ -124,7 +124,10 @@ def test_a_bad_token_entry_is_reported_without_the_token(monkeypatch: pytest.Mon
 
 def test_tokens_map_to_roles() -> None:
     settings = Settings(api_tokens={"t": "operator"})  # type: ignore[dict-item]
-    assert settings.api_tokens["t"].value == "operator"
+    assert settings.api_tokens["t"].role == "operator"
+    assert settings.api_tokens["t"].name == "operator"
+    named = Settings(api_tokens={"u": "centre:wang.li"})  # type: ignore[dict-item]
+    assert (named.api_tokens["u"].role, named.api_tokens["u"].name) == ("centre", "wang.li")
     with pytest.raises(ValidationError):
         Settings(api_tokens={"t": "janitor"})  # type: ignore[dict-item]
     assert uuid.UUID(str(_envelope().event_id)).version == 5

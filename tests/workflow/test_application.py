@@ -265,6 +265,32 @@ async def test_a_correction_id_is_used_once(harness: Harness) -> None:
     assert len(harness.store.audit) == 1
 
 
+async def test_only_an_entered_score_is_corrected(harness: Harness) -> None:
+    handle, _ = await approved(harness)
+    rule = await rejected_rule(
+        handle.execute_update(ApplicationWorkflow.correct_score, correction("theory", 65))
+    )
+    assert rule == "score.not_signed_off"
+
+
+async def test_a_mis_marked_failure_awaiting_its_resit_is_corrected_to_a_pass(
+    harness: Harness,
+) -> None:
+    handle, _ = await approved(harness)
+    status = await handle.execute_update(
+        ApplicationWorkflow.enter_scores, sheet(theory=55, practical=80)
+    )
+    assert status.stage == "resit"
+
+    status = await handle.execute_update(
+        ApplicationWorkflow.correct_score, correction("theory", 65)
+    )
+
+    # No re-sit is spent on a marking error: the corrected round passes.
+    assert status.stage == "public_notice"
+    assert status.attempts == {"theory": 1, "practical": 1}
+
+
 async def test_theory_corrected_below_the_mark_ends_a_theory_first_round(
     harness: Harness,
 ) -> None:

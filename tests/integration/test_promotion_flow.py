@@ -1,0 +1,300 @@
+"""A competition promotion (竞赛晋级) end to end on the real stack: ``promotion.granted`` on
+the broker, the no-exam certification path, the worker's archive, the subsidy decided on
+the certificate, and the one-promotion-per-calendar-year rule."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
+from policy.calendar import china_date
+from policy.idnumber import make_id_number, person_key
+from schemas.certificate import PromotionResult
+from schemas.commands import promotion_workflow_id
+from schemas.events import EventEnvelope, build_event
+from schemas.payloads import PromotionGranted
+from schemas.topics import Topic
+from skillflow.settings import Role
+
+pytestmark = pytest.mark.integration
+
+Auth = Callable[[Role], dict[str, str]]
+FITTER = "6-20-01-01"  # not a shortage occupation: the plain level-4 cap applies
+LEVEL_4_CAP_FEN = 150_000  # skill-upgrade-2024: 1,500 yuan at level 4
+
+
+def today() -> date:
+    return china_date(datetime.now(UTC))
+
+
+def new_id_number() -> str:
+    birth = date(1988, 1, 1) + timedelta(days=secrets.randbelow(6000))
+    return make_id_number("210102", birth, secrets.randbelow(100), "F")
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def active_centre(
+    api: httpx.AsyncClient, auth: Auth, site_serial: str, levels: list[int]
+) -> str:
+    body_id = f"S{uuid.uuid4().hex[:8]}"
+    response = await api.post(
+        "/bodies",
+        headers=auth(Role.CENTRE),
+        json={
+            "body_id": body_id,
+            "name": "天津市职业技能鉴定中心",
+            "province_code": "12",
+            "site_serial": site_serial,
+            "scope": [{"occupation_code": FITTER, "level": level} for level in levels],
+        },
+    )
+    assert response.status_code == 202, response.text
+    for _ in range(100):
+        response = await api.post(
+            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
+        )
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.json()["status"] == "active", response.text
+    return body_id
+
+
+def promotion(body_id: str, granted_on: date, to_level: int = 4) -> PromotionGranted:
+    return PromotionGranted(
+        promotion_id=f"promo-{uuid.uuid4().hex[:10]}",
+        competition_id=f"tianjin-class1-{uuid.uuid4().hex[:6]}",
+        tier="provincial_class1",
+        occupation_code=FITTER,
+        to_level=to_level,
+        issuing_body_id=body_id,
+        holder_name_masked="周*",
+        granted_on=granted_on,
+        rule_version="tianjin-2020",
+    )
+
+
+def granted_event(payload: PromotionGranted, person: str) -> EventEnvelope:
+    return build_event(
+        payload,
+        business_key=payload.promotion_id,
+        occurred_at=datetime.now(UTC),
+        producer="tests.competition",
+        correlation_id=f"competition-{payload.competition_id}",
+        person_key=person,
+    )
+
+
+async def workflow_exists(stack: Any, workflow_id: str) -> bool:
+    try:
+        await stack.temporal.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
+    return lambda e: (
+        e.event_type == "certificate.issued"
+        and e.payload["application_id"] == f"promotion-{promotion_id}"
+    )
+
+
+async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
+    stack: Any,
+    worker: None,
+    consumers: None,
+    api: httpx.AsyncClient,
+    auth: Auth,
+    events: Any,
+    publish: Any,
+) -> None:
+    site_serial = f"{secrets.randbelow(10**6):06d}"
+    body_id = await active_centre(api, auth, site_serial, [5, 4])
+    id_number = new_id_number()
+    person = person_key(id_number, stack.settings.person_key_secret_bytes)
+    on = today()
+    loaded = await api.post(
+        "/incentives/insurance-records",
+        json={
+            "records": [
+                {
+                    "id_number": id_number,
+                    "insured_months": 30,
+                    "as_of": str(on - timedelta(days=1)),
+                }
+            ]
+        },
+        headers=auth(Role.RECORDS_OFFICER),
+    )
+    assert loaded.status_code == 200 and loaded.json()["applied"] == 1, loaded.text
+
+    first = promotion(body_id, on)
+    await publish(granted_event(first, person))
+
+    # The no-exam path issues a level-4 certificate on the body's number range.
+    issued = await events.wait_for(
+        Topic.CERTIFICATE.value, issued_for(first.promotion_id), timeout=60
+    )
+    assert issued.payload["route"] == "promotion"
+    assert issued.person_key == person
+    assert (issued.payload["body_id"], issued.payload["occupation_code"]) == (body_id, FITTER)
+    assert (issued.payload["level"], issued.payload["holder_name_masked"]) == (4, "周*")
+    number = issued.payload["certificate_number"]
+    assert number.startswith(f"S000012{site_serial}{on.year % 100:02d}4"), number
+    assert id_number not in issued.model_dump_json()
+    result = await stack.temporal.get_workflow_handle(
+        promotion_workflow_id(first.promotion_id), result_type=PromotionResult
+    ).result()
+    assert (result.status, result.certificate_number) == ("issued", number)
+    verification = (await api.get(f"/certificates/{number}")).json()
+    assert (verification["status"], verification["level"], verification["body_id"]) == (
+        "valid",
+        4,
+        body_id,
+    )
+    assert verification["issued_on"] == str(on)
+
+    # The incentive service decides the skill-upgrading subsidy on it like any other
+    # certificate; a promotion paid no appraisal fee, so no appraisal claim is made.
+    claim_id = f"skill_upgrade:{number}"
+    granted = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.payload.get("claim_id") == claim_id,
+        timeout=60,
+    )
+    assert granted.event_type == "subsidy.granted", granted.payload
+    assert granted.payload["amount_fen"] == LEVEL_4_CAP_FEN and granted.person_key == person
+    claim = await api.get(f"/incentives/claims/{claim_id}", headers=auth(Role.REGULATOR))
+    assert claim.status_code == 200, claim.text
+    assert (claim.json()["status"], claim.json()["paid_fen"], claim.json()["level"]) == (
+        "granted",
+        LEVEL_4_CAP_FEN,
+        4,
+    )
+    appraisal = await api.get(
+        f"/incentives/claims/appraisal:{number}", headers=auth(Role.REGULATOR)
+    )
+    assert appraisal.status_code == 404
+
+    # The worker's archive, found by ID number, holds the certificate and the subsidy.
+    async def archive() -> dict[str, Any] | None:
+        answer = await api.post(
+            "/records/archives/lookup",
+            json={"id_number": id_number},
+            headers=auth(Role.RECORDS_OFFICER),
+        )
+        if answer.status_code != 200:
+            return None
+        found: dict[str, Any] = answer.json()
+        kinds = [e["entry_kind"] for e in found["timeline"]]
+        return found if "subsidy_granted" in kinds and found["certificates"] else None
+
+    found = await eventually(archive)
+    assert id_number not in str(found)
+    [certificate] = found["certificates"]
+    assert {k: certificate[k] for k in ("certificate_number", "route", "level", "status")} == {
+        "certificate_number": number,
+        "route": "promotion",
+        "level": 4,
+        "status": "valid",
+    }
+    kinds = [e["entry_kind"] for e in found["timeline"]]
+    assert {"promotion_granted", "certificate_issued", "subsidy_granted"} <= set(kinds)
+    assert kinds.index("certificate_issued") < kinds.index("subsidy_granted")
+
+    # A second promotion in the same calendar year is refused, and certifies nothing.
+    second = promotion(body_id, on, to_level=3)
+    await publish(granted_event(second, person))
+    refusal = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: (
+            e.event_type == "promotion.refused" and e.payload["promotion_id"] == second.promotion_id
+        ),
+        timeout=60,
+    )
+    assert refusal.payload["rule"] == "promotion.one_per_year"
+    assert refusal.person_key == person
+    assert str(on.year) in refusal.payload["reason"]
+
+    people = await api.get(f"/incentives/people/{person}", headers=auth(Role.REGULATOR))
+    assert people.status_code == 200, people.text
+    promotions = {p["promotion_id"]: p for p in people.json()["promotions"]}
+    assert (
+        promotions[first.promotion_id]["status"],
+        promotions[first.promotion_id]["rule"],
+        promotions[first.promotion_id]["workflow_id"],
+    ) == ("started", None, promotion_workflow_id(first.promotion_id))
+    assert (
+        promotions[second.promotion_id]["status"],
+        promotions[second.promotion_id]["rule"],
+        promotions[second.promotion_id]["workflow_id"],
+    ) == ("refused", "promotion.one_per_year", None)
+    assert people.json()["paid_fen"] == LEVEL_4_CAP_FEN
+    assert [c["claim_id"] for c in people.json()["claims"]] == [claim_id]
+
+    assert not await workflow_exists(stack, promotion_workflow_id(second.promotion_id))
+    assert (
+        await stack.pool.fetchval(
+            "SELECT count(*) FROM certification.certificates WHERE person_key = $1", person
+        )
+        == 1
+    )
+    assert await events.all(Topic.CERTIFICATE.value, issued_for(second.promotion_id)) == []
+
+
+async def test_promotion_outside_the_bodys_scope_is_withheld(
+    stack: Any,
+    worker: None,
+    consumers: None,
+    api: httpx.AsyncClient,
+    auth: Auth,
+    events: Any,
+    publish: Any,
+) -> None:
+    body_id = await active_centre(api, auth, f"{secrets.randbelow(10**6):06d}", [5])
+    person = person_key(new_id_number(), stack.settings.person_key_secret_bytes)
+    granted = promotion(body_id, today(), to_level=3)  # the body is filed for level 5 only
+    await publish(granted_event(granted, person))
+
+    withheld = await events.wait_for(
+        Topic.CERTIFICATE.value,
+        lambda e: (
+            e.event_type == "certificate.withheld"
+            and e.payload["application_id"] == f"promotion-{granted.promotion_id}"
+        ),
+        timeout=60,
+    )
+    assert withheld.payload["rule"] == "body.out_of_scope"
+    assert withheld.person_key == person
+    result = await stack.temporal.get_workflow_handle(
+        promotion_workflow_id(granted.promotion_id), result_type=PromotionResult
+    ).result()
+    assert (result.status, result.certificate_number) == ("out_of_scope", None)
+    assert (
+        await stack.pool.fetchval(
+            "SELECT count(*) FROM certification.certificates WHERE person_key = $1", person
+        )
+        == 0
+    )
+    assert await events.all(Topic.CERTIFICATE.value, issued_for(granted.promotion_id)) == []
