@@ -4,9 +4,10 @@ N ``registration.submitted`` events go to a topic of their own (so no running se
 them), then are applied twice, one after the other, from the same broker into the same
 database:
 
-* **consumer** — the production path: FastStream batch subscriber, envelope parsing, one
-  savepoint per event with its ``delivery.processed_events`` row, the incentive service's
-  real handler (one ``incentives.registrations`` row), commit, then the offset commit;
+* **consumer** — the production path: FastStream batch subscriber, envelope parsing, the
+  batch's ``delivery.processed_events`` rows and the incentive service's real handler (one
+  ``incentives.registrations`` row and the look-up for a certificate that came first) under
+  one savepoint per batch (per event only after a refusal), commit, then the offset commit;
 * **plain** — aiokafka ``getmany`` + ``json.loads`` + one asyncpg ``executemany`` of the
   same row per batch, commit, then the offset commit.
 

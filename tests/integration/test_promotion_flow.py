@@ -116,7 +116,7 @@ async def workflow_exists(stack: Any, workflow_id: str) -> bool:
 def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
         e.event_type == "certificate.issued"
-        and e.payload["application_id"] == f"promotion-{promotion_id}"
+        and e.payload.get("application_id") == f"promotion-{promotion_id}"
     )
 
 
