@@ -23,6 +23,8 @@ from schemas.payloads import (
     BodyRejected,
     BodyRevoked,
     BodySuspended,
+    QualityReviewed,
+    QualitySampled,
 )
 from store.outbox import enqueue
 from workflows.rules import as_rule_error, rule_error
@@ -161,27 +163,62 @@ class EvaluationBodyActivities:
                 record.share_pct,
                 record.occurred_at,
             )
-        return QualitySample(
-            sample_id=record.sample_id,
-            certificate_numbers=sorted(r["certificate_number"] for r in picked),
-        )
+            sample = QualitySample(
+                sample_id=record.sample_id,
+                certificate_numbers=sorted(r["certificate_number"] for r in picked),
+            )
+            await enqueue(
+                conn,
+                build_event(
+                    QualitySampled(
+                        body_id=record.body_id,
+                        sample_id=sample.sample_id,
+                        certificate_numbers=sample.certificate_numbers,
+                    ),
+                    business_key=record.sample_id,
+                    occurred_at=record.occurred_at,
+                    producer=PRODUCER,
+                    correlation_id=_correlation(record.body_id),
+                    person_key=None,
+                ),
+            )
+        return sample
 
     @activity.defn(name="certification.record_quality_review")
     async def record_quality_review(self, record: QualityReviewRecord) -> None:
         review = record.review
-        updated = await self._pool.execute(
-            """UPDATE certification.quality_reviews
-               SET passed = $3, finding = $4, reviewed_at = $5
-               WHERE body_id = $1 AND certificate_number = $2""",
-            record.body_id,
-            review.certificate_number,
-            review.passed,
-            review.finding,
-            record.occurred_at,
-        )
-        if updated == "UPDATE 0":
-            raise rule_error(
-                "certificate_number",
-                "quality.not_sampled",
-                "this certificate was not sampled for review at this body",
+        async with self._pool.acquire() as conn, conn.transaction():
+            updated = await conn.execute(
+                """UPDATE certification.quality_reviews
+                   SET passed = $3, finding = $4, reviewed_at = $5
+                   WHERE body_id = $1 AND certificate_number = $2""",
+                record.body_id,
+                review.certificate_number,
+                review.passed,
+                review.finding,
+                record.occurred_at,
+            )
+            if updated == "UPDATE 0":
+                raise rule_error(
+                    "certificate_number",
+                    "quality.not_sampled",
+                    "this certificate was not sampled for review at this body",
+                )
+            await enqueue(
+                conn,
+                build_event(
+                    QualityReviewed(
+                        body_id=record.body_id,
+                        certificate_number=review.certificate_number,
+                        passed=review.passed,
+                        finding=review.finding,
+                    ),
+                    # A certificate may be reviewed again: each review is its own event,
+                    # the same one again for a retried activity.
+                    business_key=f"{review.certificate_number}@{record.occurred_at.isoformat()}",
+                    occurred_at=record.occurred_at,
+                    producer=PRODUCER,
+                    correlation_id=_correlation(record.body_id),
+                    person_key=None,
+                ),
             )

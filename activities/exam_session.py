@@ -9,7 +9,7 @@ from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.errors import RuleViolation
 from schemas.events import build_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
-from schemas.payloads import SessionOpened
+from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from store.database import Connection
 from store.outbox import enqueue
 from workflows.rules import as_rule_error
@@ -120,10 +120,27 @@ class ExamSessionActivities:
 
     @activity.defn(name="certification.record_session_status")
     async def record_session_status(self, record: SessionStatusRecord) -> None:
-        await self._pool.execute(
-            """UPDATE certification.sessions SET status = $2, updated_at = $3
-               WHERE session_id = $1""",
-            record.session_id,
-            record.status,
-            record.occurred_at,
+        payload = (
+            SessionStarted(session_id=record.session_id)
+            if record.status == "running"
+            else SessionClosed(session_id=record.session_id)
         )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """UPDATE certification.sessions SET status = $2, updated_at = $3
+                   WHERE session_id = $1""",
+                record.session_id,
+                record.status,
+                record.occurred_at,
+            )
+            await enqueue(
+                conn,
+                build_event(
+                    payload,
+                    business_key=record.session_id,
+                    occurred_at=record.occurred_at,
+                    producer=PRODUCER,
+                    correlation_id=f"session-{record.session_id}",
+                    person_key=None,
+                ),
+            )

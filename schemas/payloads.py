@@ -87,6 +87,24 @@ class SessionOpened(EventPayload):
 
 
 @register_event
+class SessionStarted(EventPayload):
+    """Staffing held for the approved roster; the exam runs and takes scores."""
+
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "session.started"
+    session_id: str
+
+
+@register_event
+class SessionClosed(EventPayload):
+    """Every first-round score is in; only re-sits follow."""
+
+    topic: ClassVar[Topic] = Topic.ASSESSMENT
+    event_type: ClassVar[str] = "session.closed"
+    session_id: str
+
+
+@register_event
 class ExaminerRecused(EventPayload):
     topic: ClassVar[Topic] = Topic.ASSESSMENT
     event_type: ClassVar[str] = "examiner.recused"
@@ -241,6 +259,23 @@ class BodyReinstated(_Body):
 class BodyRevoked(_Body):
     event_type: ClassVar[str] = "body.revoked"
     reason: str
+
+
+@register_event
+class QualitySampled(_Body):
+    """The regulator drew certificates of an enterprise for quality review."""
+
+    event_type: ClassVar[str] = "body.quality_sampled"
+    sample_id: str
+    certificate_numbers: list[str]
+
+
+@register_event
+class QualityReviewed(_Body):
+    event_type: ClassVar[str] = "body.quality_reviewed"
+    certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
+    passed: bool
+    finding: str
 
 
 # --- skills.competition -----------------------------------------------------------------

@@ -322,6 +322,16 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
         lambda e: e.event_type == "body.suspended" and e.payload["body_id"] == body_id,
     )
     assert first[0] in suspended.payload["reason"]
+    sampled = await events.wait_for(
+        "skills.evaluation-body",
+        lambda e: e.event_type == "body.quality_sampled" and e.payload["body_id"] == body_id,
+    )
+    assert sampled.payload["certificate_numbers"] in (first, second)
+    reviewed = await events.wait_for(
+        "skills.evaluation-body",
+        lambda e: e.event_type == "body.quality_reviewed" and e.payload["body_id"] == body_id,
+    )
+    assert (reviewed.payload["certificate_number"], reviewed.payload["passed"]) == (first[0], False)
 
     today = date.today()
     response = await api.post(

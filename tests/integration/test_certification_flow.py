@@ -362,6 +362,13 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     assert response.status_code == 200, response.text
     response = await api.post(f"/sessions/{session_id}/close", headers=auth(Role.CENTRE))
     assert response.status_code == 200, response.text
+    for status in ("started", "closed"):
+        await events.wait_for(
+            "skills.assessment",
+            lambda e, status=status: (
+                e.event_type == f"session.{status}" and e.payload["session_id"] == session_id
+            ),
+        )
 
     # The re-sit comes after the main sitting, so the closed session still takes it.
     response = await api.post(
