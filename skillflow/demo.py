@@ -253,6 +253,11 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
     console.print(
         f"   {accepted} score rows accepted; {len(passing)} candidates passed, {count - len(passing)} failed theory."
     )
+    closed = await api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/close")
+    console.print(
+        f"   Every first-round score is in, so the centre closes the session ({closed['status']}); "
+        f"the {count - len(passing)} who failed theory may re-sit it within the window."
+    )
 
     console.print(
         "6. Public notice, then certificates; events flow to the records and incentive services."

@@ -25,6 +25,7 @@ async def test_demo_runs_end_to_end(stack, worker, consumers, api) -> None:
     text = output.getvalue()
     assert ok, text
     assert "(id_number.min_age)" in text and "(id_number.check_character)" in text
+    assert "closes the session (closed)" in text, text
     assert re.search(r"certificates issued\s*│\s*\d+", text)
     assert re.search(r"revoked certificate now verifies as\s*│\s*revoked", text)
     clawback = re.search(r"subsidies clawed back\s*│\s*(\d+) of (\d+)\b", text)
