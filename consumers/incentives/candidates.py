@@ -20,12 +20,18 @@ async def on_registration_submitted(conn: Connection, event: EventEnvelope) -> N
     assert isinstance(registration, RegistrationSubmitted)
     if event.person_key is None:
         raise ValueError(f"registration.submitted {event.event_id} has no person_key")
-    await conn.execute(
-        """INSERT INTO incentives.registrations
-             (application_id, person_key, session_id, body_id, occupation_code, level,
-              candidate_age, candidate_category, appraisal_fee_fen, first_appraisal, submitted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (application_id) DO NOTHING""",
+    # One round trip: the row, and whether its certificate came first (another topic) and
+    # waited for it to decide the subsidies.
+    certificate_waiting = await conn.fetchval(
+        """WITH saved AS (
+               INSERT INTO incentives.registrations
+                 (application_id, person_key, session_id, body_id, occupation_code, level,
+                  candidate_age, candidate_category, appraisal_fee_fen, first_appraisal,
+                  submitted_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (application_id) DO NOTHING)
+           SELECT EXISTS (SELECT 1 FROM incentives.certificates
+                          WHERE application_id = $1 AND route = 'assessment')""",
         registration.application_id,
         event.person_key,
         registration.session_id,
@@ -38,8 +44,8 @@ async def on_registration_submitted(conn: Connection, event: EventEnvelope) -> N
         registration.first_appraisal,
         event.occurred_at,
     )
-    # A certificate that came first waited for this registration to be decided.
-    await decide_claims_awaiting(conn, registration.application_id, event.correlation_id)
+    if certificate_waiting:
+        await decide_claims_awaiting(conn, registration.application_id, event.correlation_id)
 
 
 async def _conclude(conn: Connection, application_id: str, event: EventEnvelope, how: str) -> None:
