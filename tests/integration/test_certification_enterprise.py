@@ -6,7 +6,6 @@ own enterprise so that suspensions stay local to it.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -17,11 +16,10 @@ import pytest
 
 from schemas.events import EventEnvelope
 from skillflow.settings import Role
-from tests.integration.test_certification_flow import FITTER, examiners, id_number
+from tests.integration.steps import FITTER, Auth, approved_body, id_number, session_request
 
 pytestmark = pytest.mark.integration
 
-Auth = Callable[[Role], dict[str, str]]
 EMPLOYER = "91210100MA0XXXXX1A"  # the enterprise's own unified social credit code
 
 
@@ -29,59 +27,27 @@ async def enterprise(
     api: httpx.AsyncClient, auth: Auth, *, pass_mark: int | None = None
 ) -> tuple[str, str]:
     """An active enterprise filing (prefix Y); returns (body id, body code)."""
-    body_id = f"Y{uuid.uuid4().hex[:8]}"
     body_code = f"{uuid.uuid4().int % 10_000:04d}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.ENTERPRISE),
-        json={
-            "body_id": body_id,
-            "name": "沈阳机床集团",
-            "province_code": "21",
-            "body_code": body_code,
-            "site_serial": "000002",
-            "scope": [
-                {"occupation_code": FITTER, "level": 5},
-                {"occupation_code": FITTER, "level": 4},
-            ],
-            "pass_mark": pass_mark,
-            "sub_levels": [
-                {"code": "G5A", "name": "初级工一档", "national_level": 5},
-                {"code": "G4A", "name": "中级工一档", "national_level": 4},
-            ],
-        },
+    body_id = await approved_body(
+        api,
+        auth,
+        role=Role.ENTERPRISE,
+        levels=(5, 4),
+        name="沈阳机床集团",
+        site_serial="000002",
+        body_code=body_code,
+        pass_mark=pass_mark,
+        sub_levels=[
+            {"code": "G5A", "name": "初级工一档", "national_level": 5},
+            {"code": "G4A", "name": "中级工一档", "national_level": 4},
+        ],
     )
-    assert response.status_code == 202, response.text
-    assert response.json()["body_type"] == "Y"
-    for _ in range(50):
-        response = await api.post(
-            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
-        )
-        if response.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
-    assert response.json()["status"] == "active", response.text
     return body_id, body_code
 
 
 async def enterprise_session(api: httpx.AsyncClient, auth: Auth, body_id: str) -> dict[str, Any]:
-    today = date.today()
     response = await api.post(
-        "/sessions",
-        headers=auth(Role.ENTERPRISE),
-        json={
-            "session_id": f"ent-{uuid.uuid4().hex[:8]}",
-            "body_id": body_id,
-            "occupation_code": FITTER,
-            "level": 5,
-            "exam_date": str(today + timedelta(days=30)),
-            "registration_closes_on": str(today + timedelta(days=20)),
-            "capacity": 30,
-            "theory_rooms": 1,
-            "proctors": 2,
-            "examiners": examiners(),
-            "policy_version": "demo-fast",
-        },
+        "/sessions", headers=auth(Role.ENTERPRISE), json=session_request(body_id)
     )
     assert response.status_code == 201, response.text
     session: dict[str, Any] = response.json()
@@ -333,23 +299,8 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
     )
     assert (reviewed.payload["certificate_number"], reviewed.payload["passed"]) == (first[0], False)
 
-    today = date.today()
     response = await api.post(
-        "/sessions",
-        headers=auth(Role.ENTERPRISE),
-        json={
-            "session_id": f"ent-{uuid.uuid4().hex[:8]}",
-            "body_id": body_id,
-            "occupation_code": FITTER,
-            "level": 5,
-            "exam_date": str(today + timedelta(days=30)),
-            "registration_closes_on": str(today + timedelta(days=20)),
-            "capacity": 30,
-            "theory_rooms": 1,
-            "proctors": 2,
-            "examiners": examiners(),
-            "policy_version": "demo-fast",
-        },
+        "/sessions", headers=auth(Role.ENTERPRISE), json=session_request(body_id)
     )
     refused_for(response, "body.not_active")
 
@@ -357,8 +308,6 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
 async def test_quality_supervision_is_for_enterprise_filings_only(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    from tests.integration.test_certification_flow import active_centre
-
-    centre = await active_centre(api, auth)
+    centre = await approved_body(api, auth)
     response = await api.post(f"/bodies/{centre}/quality-samples", headers=auth(Role.REGULATOR))
     refused_for(response, "quality.enterprise_only")

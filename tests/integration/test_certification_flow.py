@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,91 +13,22 @@ import pytest
 from policy.idnumber import make_id_number
 from skillflow.settings import Role
 from tests.integration.conftest import CENTRE_STAFF
+from tests.integration.steps import (
+    FITTER,
+    Auth,
+    approved_body,
+    id_number,
+    new_id_number,
+    open_session,
+)
 
 pytestmark = pytest.mark.integration
-
-Auth = Callable[[Role], dict[str, str]]
-FITTER = "6-20-01-01"
-
-
-def examiners(n: int = 3) -> list[dict[str, Any]]:
-    return [
-        {
-            "examiner_id": f"E{i}",
-            "name": f"考评员{i}",
-            "grade": "senior",
-            "employer": f"EXAM-EMP-{i}",
-        }
-        for i in range(n)
-    ]
-
-
-async def active_centre(api: httpx.AsyncClient, auth: Auth) -> str:
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "辽宁省职业技能鉴定指导中心",
-            "province_code": "21",
-            "site_serial": "000001",
-            "scope": [{"occupation_code": FITTER, "level": 5}],
-        },
-    )
-    assert response.status_code == 202, response.text
-    for _ in range(50):
-        response = await api.post(
-            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
-        )
-        if response.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
-    assert response.json()["status"] == "active", response.text
-    return body_id
-
-
-async def open_session(api: httpx.AsyncClient, auth: Auth, body_id: str, **extra: Any) -> str:
-    session_id = f"sess-{uuid.uuid4().hex[:8]}"
-    today = date.today()
-    response = await api.post(
-        "/sessions",
-        headers=auth(Role.CENTRE),
-        json={
-            "session_id": session_id,
-            "body_id": body_id,
-            "occupation_code": FITTER,
-            "level": 5,
-            "exam_date": str(today + timedelta(days=30)),
-            "registration_closes_on": str(today + timedelta(days=20)),
-            "capacity": 30,
-            "theory_rooms": 1,
-            "proctors": 2,
-            "examiners": examiners(),
-            "policy_version": "demo-fast",
-            **extra,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return session_id
-
-
-def new_id_number() -> str:
-    """A fresh person: the stack is shared by every test of the session."""
-    birth = date(1980, 1, 1) + timedelta(days=secrets.randbelow(9000))
-    return make_id_number("210102", birth, secrets.randbelow(100), "M")
-
-
-def id_number(sequence: int) -> str:
-    return make_id_number(
-        "210102", date(1990, 1, 1) + timedelta(days=sequence), sequence % 100, "M"
-    )
 
 
 async def test_registration_to_verified_certificate(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     number = id_number(1)
     response = await api.post(
@@ -189,7 +118,7 @@ async def test_registration_to_verified_certificate(
 async def test_registration_rules_name_the_rule_and_write_nothing(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     bad_check = id_number(2)[:-1] + ("0" if id_number(2)[-1] != "0" else "1")
     cases = [
@@ -238,7 +167,7 @@ async def test_registration_rules_name_the_rule_and_write_nothing(
 async def test_csv_import_reports_row_by_row(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     rows = ["id_number,name,years_in_occupation,employer"]
     rows += [f"{id_number(100 + i)},候选人{i},2,EMP-{i}" for i in range(5)]
@@ -324,7 +253,7 @@ async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
 async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     ids = []
     for name in ("赵一", "钱二"):
@@ -388,7 +317,7 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
 async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     response = await api.post(
         f"/sessions/{session_id}/applications",
@@ -479,7 +408,7 @@ async def test_a_rejected_body_files_again_under_a_new_id(
 async def test_approvals_end_when_the_exam_starts(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     ids = []
     for name in ("周一", "吴二"):

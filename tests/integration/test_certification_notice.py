@@ -15,11 +15,10 @@ import pytest
 
 from schemas.events import EventEnvelope
 from skillflow.settings import Role
-from tests.integration.test_certification_flow import active_centre, id_number, open_session
+from tests.integration.steps import Auth, approved_body, id_number, open_session
 
 pytestmark = pytest.mark.integration
 
-Auth = Callable[[Role], dict[str, str]]
 NOTICE_S = 3
 RECHECK_S = 2
 
@@ -30,7 +29,7 @@ def about(event_type: str, application_id: str) -> Callable[[EventEnvelope], boo
 
 async def in_notice(api: httpx.AsyncClient, auth: Auth, sequence: int) -> tuple[str, str]:
     """(body id, application id) of a candidate who just passed and is in public notice."""
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     response = await api.post(
         f"/sessions/{session_id}/applications",

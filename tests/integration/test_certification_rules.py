@@ -7,111 +7,40 @@ eligibility by the years since a certificate the system itself issued.
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.service import RPCError, RPCStatusCode
 
-from policy.calendar import china_date
 from policy.eligibility import years_between
-from policy.idnumber import make_id_number, person_key
+from policy.idnumber import person_key
 from schemas.application import ApplicationStatus, application_workflow_id
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
 from skillflow.settings import Role
+from tests.integration.steps import (
+    FITTER,
+    Auth,
+    approved_body,
+    examiner,
+    examiners,
+    new_id_number,
+    open_session,
+    session_request,
+    today,
+    workflow_exists,
+)
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import session_workflow_id
 
 pytestmark = pytest.mark.integration
 
-Auth = Callable[[Role], dict[str, str]]
-FITTER = "6-20-01-01"  # 钳工, national-2018 eligibility table, levels 1-5
-
-
-def today() -> date:
-    """The date the API counts in (China)."""
-    return china_date(datetime.now(UTC))
-
-
-def new_id_number() -> str:
-    birth = date(1975, 1, 1) + timedelta(days=secrets.randbelow(10_000))
-    return make_id_number("210102", birth, secrets.randbelow(100), "M")
-
 
 def key_of(stack: Any, id_number: str) -> str:
     return person_key(id_number, stack.settings.person_key_secret_bytes)
-
-
-def examiner(examiner_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "examiner_id": examiner_id,
-        "name": f"考评员{examiner_id}",
-        "grade": "senior",
-        "employer": f"EXAM-EMP-{examiner_id}",
-        **extra,
-    }
-
-
-def practical_panel(n: int = 3) -> list[dict[str, Any]]:
-    return [examiner(f"E{i}") for i in range(n)]
-
-
-async def active_body(api: httpx.AsyncClient, auth: Auth, levels: list[int]) -> str:
-    """An approved assessment centre filed for FITTER at ``levels``."""
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "辽宁省职业技能鉴定指导中心",
-            "province_code": "21",
-            "site_serial": f"{secrets.randbelow(10**6):06d}",
-            "scope": [{"occupation_code": FITTER, "level": level} for level in levels],
-        },
-    )
-    assert response.status_code == 202, response.text
-    for _ in range(100):
-        response = await api.post(
-            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
-        )
-        if response.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
-    assert response.json()["status"] == "active", response.text
-    return body_id
-
-
-def session_request(body_id: str, **overrides: Any) -> dict[str, Any]:
-    on = today()
-    return {
-        "session_id": f"rules-{uuid.uuid4().hex[:8]}",
-        "body_id": body_id,
-        "occupation_code": FITTER,
-        "level": 5,
-        "exam_date": str(on + timedelta(days=30)),
-        "registration_closes_on": str(on + timedelta(days=20)),
-        "capacity": 30,
-        "theory_rooms": 1,
-        "proctors": 2,
-        "examiners": practical_panel(),
-        "policy_version": "demo-fast",
-        **overrides,
-    }
-
-
-async def open_session(api: httpx.AsyncClient, auth: Auth, body_id: str, **overrides: Any) -> str:
-    request = session_request(body_id, **overrides)
-    response = await api.post("/sessions", headers=auth(Role.CENTRE), json=request)
-    assert response.status_code == 201, response.text
-    assert response.json()["status"] == "open"
-    return str(request["session_id"])
 
 
 def candidate(id_number: str, **extra: Any) -> dict[str, Any]:
@@ -180,16 +109,6 @@ async def application_count(stack: Any, session_id: str) -> int:
     )
 
 
-async def workflow_exists(stack: Any, workflow_id: str) -> bool:
-    try:
-        await stack.temporal.get_workflow_handle(workflow_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
-
-
 async def assert_no_application(stack: Any, session_id: str, id_number: str) -> None:
     """Nothing of a refused registration exists: no row, no workflow, no outbox event."""
     key = key_of(stack, id_number)
@@ -227,7 +146,7 @@ async def assert_unscored(stack: Any, application_id: str) -> None:
 async def test_a_recused_examiner_cannot_score_the_candidate(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_body(api, auth, [5])
+    body_id = await approved_body(api, auth)
     colleague = "91210100MA0RECUSE1"
     session_id = await open_session(
         api,
@@ -272,10 +191,10 @@ async def test_a_recused_examiner_cannot_score_the_candidate(
 async def test_review_scores_come_only_from_the_review_panel(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_body(api, auth, [2])
+    body_id = await approved_body(api, auth, levels=[2])
     review_panel = [examiner(f"R{i}", panel="review") for i in range(3)]
     session_id = await open_session(
-        api, auth, body_id, level=2, examiners=practical_panel() + review_panel
+        api, auth, body_id, level=2, examiners=examiners() + review_panel
     )
     # Level 2 through the preparatory-technician path: certificate held two years or more.
     application_id = await registered(
@@ -313,7 +232,7 @@ async def test_scores_are_refused_until_the_session_has_started(
 ) -> None:
     # (A closed session still takes scores: re-sits are sat after the main sitting, and
     # closing waits for every first-round score. So "not running" means not yet started.)
-    body_id = await active_body(api, auth, [5])
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     application_id = await registered(api, auth, session_id, candidate(new_id_number()))
     await approve(api, auth, application_id)
@@ -352,7 +271,7 @@ async def test_scores_are_refused_until_the_session_has_started(
 async def test_registration_refused_when_the_session_is_full(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_body(api, auth, [5])
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id, capacity=1)
     first = await registered(api, auth, session_id, candidate(new_id_number()))
 
@@ -392,7 +311,7 @@ async def test_registration_refused_when_the_session_is_full(
 async def test_registration_refused_after_registration_closed(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_body(api, auth, [5])
+    body_id = await approved_body(api, auth)
     closed = await open_session(
         api, auth, body_id, registration_closes_on=str(today() - timedelta(days=1))
     )
@@ -424,7 +343,7 @@ async def test_registration_refused_after_registration_closed(
 async def test_registration_refused_outside_the_bodys_filed_scope(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await active_body(api, auth, [5, 4])
+    body_id = await approved_body(api, auth, levels=[5, 4])
 
     # A session cannot even be opened outside the filed scope.
     request = session_request(body_id, level=3)
@@ -441,7 +360,7 @@ async def test_registration_refused_outside_the_bodys_filed_scope(
 
     # A session opened inside the scope, whose level then leaves the filed scope, admits
     # nobody. No API narrows a filing, so the projection the registration reads is edited.
-    session_id = await open_session(api, auth, body_id, level=4, examiners=practical_panel())
+    session_id = await open_session(api, auth, body_id, level=4, examiners=examiners())
     await stack.pool.execute(
         "UPDATE certification.bodies SET scope = array_remove(scope, $2) WHERE body_id = $1",
         body_id,
@@ -466,7 +385,7 @@ async def test_registration_refused_outside_the_bodys_filed_scope(
 async def test_conflicts_of_interest_are_recorded_and_published(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await active_body(api, auth, [5])
+    body_id = await approved_body(api, auth)
     conflicted, neutral = new_id_number(), new_id_number()
     employer, former = "91210100MA0COI0001", "91210100MA0COI0002"
     session_id = await open_session(
@@ -564,7 +483,7 @@ def years_ago(on: date, years: int) -> date:
 async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await active_body(api, auth, [5, 4])
+    body_id = await approved_body(api, auth, levels=[5, 4])
     id_number = new_id_number()
     # Two years in the occupation and no diploma: level 4 only through 4 years since L5.
     person = candidate(id_number, years_in_occupation=2)

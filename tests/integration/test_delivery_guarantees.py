@@ -12,7 +12,7 @@ import asyncio
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from schemas.payloads import CertificateIssued, ExaminerRecused
 from schemas.topics import Topic
 from skillflow.settings import Role
 from store.database import Connection
+from tests.integration.steps import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -78,17 +79,6 @@ def effect_consumer(name: str, fail: Callable[[], bool] = lambda: False) -> Cons
     return Consumer(
         name=name, topics=(Topic.ASSESSMENT,), handlers={"examiner.recused": record_effect}
     )
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 60) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 async def effect_rows(stack: Any, marker: str) -> list[Any]:
@@ -140,12 +130,14 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
     await eventually(
         lambda: stack.pool.fetchval(
             "SELECT true FROM records.certificates WHERE certificate_number = $1", number
-        )
+        ),
+        timeout=60,
     )
     await eventually(
         lambda: stack.pool.fetchval(
             "SELECT true FROM incentives.certificates WHERE certificate_number = $1", number
-        )
+        ),
+        timeout=60,
     )
     letters = await eventually(lambda: _letters(stack, key), timeout=30)
     assert sorted((r["consumer"], r["event_type"] or "") for r in letters) == [
@@ -332,7 +324,7 @@ async def test_rebalance_between_two_instances(stack: Any, effects: None, publis
     await one.start()
     try:
         await send(5)
-        await eventually(lambda: _all_applied(stack, marker, 1))
+        await eventually(lambda: _all_applied(stack, marker, 1), timeout=60)
         await two.start()  # a second instance joins: partitions move while events flow
         await send(5)
         await asyncio.sleep(2)

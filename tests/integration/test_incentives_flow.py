@@ -3,20 +3,19 @@ archive following along, operators loading insurance records and reviewing held 
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from policy.idnumber import make_id_number, person_key
+from policy.idnumber import person_key
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import CertificateIssued, CertificateRevoked, RegistrationSubmitted
 from schemas.topics import Topic
 from skillflow.settings import Role
+from tests.integration.steps import eventually, insured, new_id_number
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +32,6 @@ def event(payload: EventPayload, person: str) -> EventEnvelope:
         correlation_id=f"test-{uuid.uuid4().hex[:8]}",
         person_key=person,
     )
-
-
-def new_id_number() -> str:
-    birth = date(1985, 1, 1) + timedelta(days=secrets.randbelow(9000))
-    return make_id_number("210102", birth, secrets.randbelow(100), "F")
 
 
 def certificate(level: int) -> CertificateIssued:
@@ -72,35 +66,12 @@ async def publish_certified(publish: Any, issued: CertificateIssued, person: str
     await publish(event(issued, person))
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
 async def test_grant_then_revocation_claws_back_end_to_end(
     stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
 ) -> None:
     id_number = new_id_number()
     person = person_key(id_number, stack.settings.person_key_secret_bytes)
-    loaded = await api.post(
-        "/incentives/insurance-records",
-        json={
-            "records": [
-                {
-                    "id_number": id_number,
-                    "insured_months": 30,
-                    "as_of": (NOW.date() - timedelta(days=1)).isoformat(),
-                }
-            ]
-        },
-        headers=auth(Role.RECORDS_OFFICER),
-    )
+    loaded = await insured(api, auth, id_number, as_of=NOW.date() - timedelta(days=1))
     assert loaded.status_code == 200 and loaded.json()["applied"] == 1, loaded.text
     assert id_number not in loaded.text
 

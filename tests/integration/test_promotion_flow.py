@@ -4,78 +4,44 @@ the certificate, and the one-promotion-per-calendar-year rule."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.service import RPCError, RPCStatusCode
 
-from policy.calendar import china_date
-from policy.idnumber import make_id_number, person_key
+from policy.idnumber import person_key
 from schemas.certificate import PromotionResult
 from schemas.commands import promotion_workflow_id
 from schemas.events import EventEnvelope, build_event
 from schemas.payloads import PromotionGranted
 from schemas.topics import Topic
 from skillflow.settings import Role
+from tests.integration.steps import (
+    FITTER,
+    Auth,
+    approved_body,
+    eventually,
+    insured,
+    new_id_number,
+    today,
+    workflow_exists,
+)
 
 pytestmark = pytest.mark.integration
 
-Auth = Callable[[Role], dict[str, str]]
-FITTER = "6-20-01-01"  # not a shortage occupation: the plain level-4 cap applies
+# FITTER is not a shortage occupation: the plain level-4 cap applies.
 LEVEL_4_CAP_FEN = 150_000  # skill-upgrade-2024: 1,500 yuan at level 4
 
 
-def today() -> date:
-    return china_date(datetime.now(UTC))
-
-
-def new_id_number() -> str:
-    birth = date(1988, 1, 1) + timedelta(days=secrets.randbelow(6000))
-    return make_id_number("210102", birth, secrets.randbelow(100), "F")
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
-async def active_centre(
-    api: httpx.AsyncClient, auth: Auth, site_serial: str, levels: list[int]
-) -> str:
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "天津市职业技能鉴定中心",
-            "province_code": "12",
-            "site_serial": site_serial,
-            "scope": [{"occupation_code": FITTER, "level": level} for level in levels],
-        },
+async def tianjin_centre(api: httpx.AsyncClient, auth: Auth, **filing: Any) -> str:
+    """An approved assessment centre in Tianjin (province 12), where the competition ran."""
+    return await approved_body(
+        api, auth, province_code="12", name="天津市职业技能鉴定中心", **filing
     )
-    assert response.status_code == 202, response.text
-    for _ in range(100):
-        response = await api.post(
-            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
-        )
-        if response.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
-    assert response.json()["status"] == "active", response.text
-    return body_id
 
 
 def promotion(body_id: str, granted_on: date, to_level: int = 4) -> PromotionGranted:
@@ -103,16 +69,6 @@ def granted_event(payload: PromotionGranted, person: str) -> EventEnvelope:
     )
 
 
-async def workflow_exists(stack: Any, workflow_id: str) -> bool:
-    try:
-        await stack.temporal.get_workflow_handle(workflow_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
-
-
 def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
         e.event_type == "certificate.issued"
@@ -130,23 +86,11 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
     publish: Any,
 ) -> None:
     site_serial = f"{secrets.randbelow(10**6):06d}"
-    body_id = await active_centre(api, auth, site_serial, [5, 4])
+    body_id = await tianjin_centre(api, auth, levels=(5, 4), site_serial=site_serial)
     id_number = new_id_number()
     person = person_key(id_number, stack.settings.person_key_secret_bytes)
     on = today()
-    loaded = await api.post(
-        "/incentives/insurance-records",
-        json={
-            "records": [
-                {
-                    "id_number": id_number,
-                    "insured_months": 30,
-                    "as_of": str(on - timedelta(days=1)),
-                }
-            ]
-        },
-        headers=auth(Role.RECORDS_OFFICER),
-    )
+    loaded = await insured(api, auth, id_number, as_of=on - timedelta(days=1))
     assert loaded.status_code == 200 and loaded.json()["applied"] == 1, loaded.text
 
     first = promotion(body_id, on)
@@ -272,7 +216,7 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
     events: Any,
     publish: Any,
 ) -> None:
-    body_id = await active_centre(api, auth, f"{secrets.randbelow(10**6):06d}", [5])
+    body_id = await tianjin_centre(api, auth, site_serial=f"{secrets.randbelow(10**6):06d}")
     person = person_key(new_id_number(), stack.settings.person_key_secret_bytes)
     granted = promotion(body_id, today(), to_level=3)  # the body is filed for level 5 only
     await publish(granted_event(granted, person))

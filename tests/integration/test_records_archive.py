@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
 
 from consumers.records.consumer import records_consumer
-from policy.idnumber import make_id_number, person_key
+from policy.idnumber import person_key
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     AssessmentFailed,
@@ -25,6 +25,7 @@ from schemas.payloads import (
     SubsidyGranted,
 )
 from skillflow.settings import Role
+from tests.integration.steps import new_id_number
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +40,6 @@ def event(payload: EventPayload, person: str | None) -> EventEnvelope:
         producer="tests",
         correlation_id="test",
         person_key=person,
-    )
-
-
-def new_id_number() -> str:
-    return make_id_number(
-        "110101",
-        date(1990, 1, 1) + timedelta(days=secrets.randbelow(9000)),
-        secrets.randbelow(100),
-        "M",
     )
 
 
@@ -78,7 +70,7 @@ def issued(certificate: str, body: str = "S0001", level: int = 4) -> Certificate
 async def test_archive_by_id_number_is_append_only_and_ordered(
     stack: Any, api: Any, auth: Any
 ) -> None:
-    id_number = new_id_number()
+    id_number = new_id_number(region="110101")
     person = person_key(id_number, stack.settings.person_key_secret_bytes)
     certificate = number()
     await apply(
@@ -146,7 +138,7 @@ async def test_archive_by_id_number_is_append_only_and_ordered(
 async def test_lookup_needs_an_authorised_role_and_a_valid_number(
     stack: Any, api: Any, auth: Any
 ) -> None:
-    id_number = new_id_number()
+    id_number = new_id_number(region="110101")
     assert (
         await api.post("/records/archives/lookup", json={"id_number": id_number})
     ).status_code == 401

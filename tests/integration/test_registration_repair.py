@@ -7,7 +7,6 @@ transaction committed, as a process killed at that instant would leave it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,11 +16,9 @@ from temporalio.client import WorkflowExecutionStatus
 from api.app import create_app
 from api.routes import sessions
 from skillflow.settings import Role
-from tests.integration.test_certification_flow import active_centre, id_number, open_session
+from tests.integration.steps import Auth, approved_body, id_number, open_session
 
 pytestmark = pytest.mark.integration
-
-Auth = Callable[[Role], dict[str, str]]
 
 
 class ApiStopped(Exception):
@@ -63,7 +60,7 @@ async def stranded_registration(
 async def test_starting_the_exam_starts_registrations_a_crash_left_behind(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     application_id = await stranded_registration(api, auth, session_id, 501, monkeypatch)
 
@@ -88,7 +85,7 @@ async def test_starting_the_exam_starts_registrations_a_crash_left_behind(
 async def test_an_api_starting_up_starts_registrations_a_crash_left_behind(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     application_id = await stranded_registration(api, auth, session_id, 502, monkeypatch)
 
@@ -108,7 +105,7 @@ async def test_a_repair_never_revives_a_finished_application(
 ) -> None:
     from activities.registration import start_unstarted
 
-    body_id = await active_centre(api, auth)
+    body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
     response = await api.post(
         f"/sessions/{session_id}/applications",
