@@ -14,7 +14,11 @@ from temporalio import workflow
 
 from policy.assessment import DEFAULT_ASSESSMENT_POLICY, AssessmentPolicy
 from schemas.certificate import IssueRequest, IssueResult, PromotionResult, WithholdingRecord
-from schemas.commands import PROMOTION_CERTIFICATION_WORKFLOW, PromotionCertificationRequest
+from schemas.commands import (
+    PROMOTION_CERTIFICATION_WORKFLOW,
+    PromotionCertificationRequest,
+    promotion_workflow_id,
+)
 
 _TIMEOUT = timedelta(seconds=30)
 WAIT_FOR_SUSPENDED_BODY = "wait-for-suspended-body"
@@ -24,7 +28,7 @@ WAIT_FOR_SUSPENDED_BODY = "wait-for-suspended-body"
 class PromotionCertificationWorkflow:
     @workflow.run
     async def run(self, request: PromotionCertificationRequest) -> PromotionResult:
-        source_id = f"promotion-{request.promotion_id}"
+        source_id = promotion_workflow_id(request.promotion_id)
         result = await self._issue(request, source_id)
         if result.status == "body_inactive" and workflow.patched(WAIT_FOR_SUSPENDED_BODY):
             # A suspended body's promotions wait for its reinstatement (or revocation), as

@@ -6,7 +6,7 @@ from temporalio.client import Client
 
 from consumers.delivery import Consumer, Handler
 from consumers.incentives.candidates import candidate_handlers
-from consumers.incentives.promotions import promotion_handler
+from consumers.incentives.promotions import on_certificate_withheld, promotion_handler
 from consumers.incentives.rewards import on_competition_result
 from consumers.incentives.subsidies import on_certificate_issued, on_certificate_revoked
 from schemas.topics import Topic
@@ -18,6 +18,7 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
         **candidate_handlers(),
         "certificate.issued": on_certificate_issued,
         "certificate.revoked": on_certificate_revoked,
+        "certificate.withheld": on_certificate_withheld,
         "competition.result_recorded": on_competition_result,
         "promotion.granted": promotion_handler(temporal, settings.task_queue),
     }

@@ -17,10 +17,11 @@ from policy.rewards import promotion_policy, promotion_refusal
 from schemas.commands import (
     PROMOTION_CERTIFICATION_WORKFLOW,
     PromotionCertificationRequest,
+    promotion_id_of,
     promotion_workflow_id,
 )
 from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import PromotionGranted, PromotionRefused
+from schemas.payloads import CertificateWithheld, PromotionGranted, PromotionRefused
 from store.database import Connection
 from workflows import search_attributes
 
@@ -36,7 +37,7 @@ def promotion_handler(temporal: Client, task_queue: str) -> Handler:
             "SELECT status FROM incentives.promotions WHERE promotion_id = $1",
             promotion.promotion_id,
         )
-        if decided == "refused":
+        if decided in ("refused", "withheld"):
             return
         if decided is None:
             started_this_year = await conn.fetchval(
@@ -115,6 +116,22 @@ def promotion_handler(temporal: Client, task_queue: str) -> Handler:
             raise
 
     return on_promotion_granted
+
+
+async def on_certificate_withheld(conn: Connection, event: EventEnvelope) -> None:
+    """A promotion whose certificate was withheld no longer counts toward the yearly limit,
+    so a later promotion that year can still be certified."""
+    withheld = parse_payload(event)
+    assert isinstance(withheld, CertificateWithheld)
+    promotion_id = promotion_id_of(withheld.application_id)
+    if promotion_id is None:
+        return
+    await conn.execute(
+        """UPDATE incentives.promotions SET status = 'withheld', rule = $2
+           WHERE promotion_id = $1 AND status = 'started'""",
+        promotion_id,
+        withheld.rule,
+    )
 
 
 _TEMPORAL_UNAVAILABLE = {

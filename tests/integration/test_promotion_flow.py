@@ -242,3 +242,21 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
         == 0
     )
     assert await events.all(Topic.CERTIFICATE.value, issued_for(granted.promotion_id)) == []
+
+    # A withheld promotion does not use up the year's one promotion.
+    assert (
+        await eventually(
+            lambda: stack.pool.fetchval(
+                """SELECT rule FROM incentives.promotions
+               WHERE promotion_id = $1 AND status = 'withheld'""",
+                granted.promotion_id,
+            )
+        )
+        == "body.out_of_scope"
+    )
+    in_scope = promotion(body_id, today(), to_level=5)
+    await publish(granted_event(in_scope, person))
+    issued = await events.wait_for(
+        Topic.CERTIFICATE.value, issued_for(in_scope.promotion_id), timeout=60
+    )
+    assert issued.person_key == person
