@@ -266,15 +266,31 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
     decisions = await _wait_for_subsidies(api, set(issued.values()), started)
 
     sample = next(p for p in passing)
-    archive = await api.call(
-        Role.RECORDS_OFFICER,
-        "POST",
-        "/records/archives/lookup",
-        json={"id_number": sample.id_number},
-    )
-    number = archive["certificates"][0]["certificate_number"] if archive["certificates"] else None
-    if number is None:
-        raise DemoFailed("the sample worker's archive has no certificate")
+
+    async def sample_archive() -> list[dict[str, Any]]:
+        return [
+            await api.call(
+                Role.RECORDS_OFFICER,
+                "POST",
+                "/records/archives/lookup",
+                json={"id_number": sample.id_number},
+            )
+        ]
+
+    # The records service is a consumer group of its own: it may still be catching up with
+    # the certificate and the subsidy decisions the incentive service already made.
+    try:
+        [archive] = await _wait_for(
+            sample_archive,
+            lambda found: (
+                bool(found[0]["certificates"])
+                and any(e["entry_kind"].startswith("subsidy_") for e in found[0]["timeline"])
+            ),
+            timeout=60,
+        )
+    except TimeoutError:
+        raise DemoFailed("the sample worker's archive has no certificate and subsidy") from None
+    number = archive["certificates"][0]["certificate_number"]
     verification = await api.call(None, "GET", f"/certificates/{number}")
     console.print(
         f"7. Anyone verifies {number}: [green]{verification['status']}[/green], "
