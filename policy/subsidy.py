@@ -25,6 +25,7 @@ _LEVEL_INDEX: Final = 15
 
 
 COMBINED_WITH_TRAINING = "subsidy.combined_with_training_subsidy"
+INSURED_MONTHS = "subsidy.insured_months"
 
 
 class SkillUpgradePolicy(BaseModel):
@@ -202,7 +203,7 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
         )
     if claim.insured_months < policy.min_insured_months:
         return _refused(
-            "subsidy.insured_months",
+            INSURED_MONTHS,
             f"{claim.insured_months} months of unemployment insurance, "
             f"{policy.min_insured_months} needed",
             version,

@@ -25,6 +25,7 @@ from consumers.incentives.ledger import (
     review_held_claim,
     withdraw_claims,
 )
+from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
@@ -435,6 +436,19 @@ async def reject_claim(
         await review_held_claim(
             conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
         )
+        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+    return _claim(row)
+
+
+@router.post("/claims/{claim_id}/reconsideration")
+async def reconsider(
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+) -> Claim:
+    """Decide again a skill-upgrading claim refused for too few insured months, once the
+    insurance records are loaded: granted (or held) with its event, or still refused with
+    the rule (422) and nothing changed. The claim date, and so its window, stay."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        await reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason)
         row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
     return _claim(row)
 

@@ -128,14 +128,27 @@ async def record_decision(
 ) -> str | None:
     """Record a new claim as granted, refused or held; returns its status, or None when the
     claim had already been decided (a re-issued certificate is not a second claim)."""
-    if not decision.granted:
-        status = "refused"
-    elif signals:
-        status = "held"
-    else:
-        status = "granted"
+    status = decision_status(decision, signals)
     if not await _insert_claim(conn, subject, decision, status, signals):
         return None
+    await announce_decision(conn, subject, decision, status, signals)
+    return status
+
+
+def decision_status(decision: SubsidyDecision, signals: list[str]) -> str:
+    if not decision.granted:
+        return "refused"
+    return "held" if signals else "granted"
+
+
+async def announce_decision(
+    conn: Connection,
+    subject: ClaimSubject,
+    decision: SubsidyDecision,
+    status: str,
+    signals: list[str],
+) -> None:
+    """The decision's event, and the payment of a grant, beside the claim row."""
     keys: dict[str, Any] = {
         "business_key": subject.claim_id,
         "correlation_id": subject.correlation_id,
@@ -180,7 +193,6 @@ async def record_decision(
             ),
             **keys,
         )
-    return status
 
 
 async def revoke_claims(

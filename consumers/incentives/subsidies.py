@@ -16,7 +16,9 @@ import asyncpg
 from consumers.incentives.fraud import payment_facts
 from consumers.incentives.ledger import (
     ClaimSubject,
+    announce_decision,
     claim_exists,
+    decision_status,
     lock_certificate_claims,
     record_decision,
     revoke_claims,
@@ -26,6 +28,7 @@ from policy.catalogue import get_occupation
 from policy.errors import RuleViolation
 from policy.fraud import fraud_signals
 from policy.subsidy import (
+    INSURED_MONTHS,
     AppraisalClaim,
     PriorClaim,
     SkillUpgradeClaim,
@@ -40,6 +43,9 @@ from schemas.payloads import CertificateIssued, CertificateRevoked
 from store.database import Connection
 
 NO_POLICY_VERSION: Final = "none"
+# Refusals whose facts the service learns late: insurance records often arrive from the
+# social-security system after the certificate. Other refusals are final.
+RECONSIDERABLE: Final = frozenset({INSURED_MONTHS})
 
 
 def _occupation_facts(code: str) -> tuple[int, bool]:
@@ -225,6 +231,87 @@ async def decide_claims(
         else []
     )
     await record_decision(conn, appraisal, decision, signals)
+
+
+async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, reason: str) -> str:
+    """Decide a refused skill-upgrading claim again with the facts known now (same claim
+    date, so the claim window does not move); returns the new status. Call inside a
+    transaction. Still refused: nothing changes and the refusing rule is raised."""
+    claim = await conn.fetchrow(
+        "SELECT * FROM incentives.claims WHERE claim_id = $1 FOR UPDATE", claim_id
+    )
+    if claim is None:
+        raise LookupError(f"claim {claim_id} does not exist")
+    if claim["status"] != "refused" or claim["rule"] not in RECONSIDERABLE:
+        raise RuleViolation(
+            "claim_id",
+            "reconsider.not_reconsiderable",
+            f"claim {claim_id} is {claim['status']} ({claim['rule'] or 'no rule'}): only a "
+            f"claim refused under {', '.join(sorted(RECONSIDERABLE))} is decided again",
+        )
+    row = await conn.fetchrow(
+        "SELECT * FROM incentives.certificates WHERE certificate_number = $1",
+        claim["certificate_number"],
+    )
+    assert row is not None, "a claim is only ever made on a recorded certificate"
+    registration = None
+    if row["route"] == "assessment":
+        registration = await conn.fetchrow(
+            "SELECT * FROM incentives.registrations WHERE application_id = $1",
+            row["application_id"],
+        )
+    issued = IssuedCertificate(
+        person_key=row["person_key"],
+        certificate_number=row["certificate_number"],
+        body_id=row["body_id"],
+        occupation_code=row["occupation_code"],
+        level=row["level"],
+        issued_on=row["issued_on"],
+        route=row["route"],
+        claimed_on=claim["claimed_on"],
+        correlation_id=claim["correlation_id"],
+    )
+    subject = ClaimSubject(
+        kind="skill_upgrade",
+        person_key=issued.person_key,
+        certificate_number=issued.certificate_number,
+        occupation_code=issued.occupation_code,
+        level=issued.level,
+        claimed_on=issued.claimed_on,
+        correlation_id=issued.correlation_id,
+    )
+    await lock_certificate_claims(conn, [issued.certificate_number])
+    revoked = bool(
+        await conn.fetchval(
+            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
+            issued.certificate_number,
+        )
+    )
+    uplift, _ = _occupation_facts(issued.occupation_code)
+    decision = await _decide_skill_upgrade(conn, subject, issued, revoked, uplift)
+    if not decision.granted:
+        assert decision.rule is not None
+        raise RuleViolation("claim_id", decision.rule, f"still refused: {decision.reason}")
+    body_id = issued.body_id if issued.route == "assessment" else None
+    signals = fraud_signals(await payment_facts(conn, "skill_upgrade", registration, body_id))
+    status = decision_status(decision, signals)
+    await conn.execute(
+        """UPDATE incentives.claims
+           SET status = $2, amount_fen = $3, rule = NULL, reason = $4, rule_version = $5,
+               signals = $6, decided_at = now(), reviewed_by = $7, review_reason = $8,
+               reviewed_at = now()
+           WHERE claim_id = $1""",
+        claim_id,
+        status,
+        decision.amount_fen,
+        decision.reason,
+        decision.rule_version,
+        signals,
+        reviewer,
+        reason,
+    )
+    await announce_decision(conn, subject, decision, status, signals)
+    return status
 
 
 async def _decide_skill_upgrade(

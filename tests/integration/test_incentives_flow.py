@@ -380,3 +380,40 @@ async def test_held_payment_is_released_by_a_reviewer(
     assert (
         await api.get("/incentives/claims/skill_upgrade:nope", headers=auth(Role.REGULATOR))
     ).status_code == 404
+
+
+async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
+    stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
+) -> None:
+    id_number = new_id_number()
+    person = person_key(id_number, stack.settings.person_key_secret_bytes)
+    issued = certificate(4)
+    claim_id = f"skill_upgrade:{issued.certificate_number}"
+    await publish_certified(publish, issued, person)
+    refused = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.refused" and e.payload["claim_id"] == claim_id,
+    )
+    assert refused.payload["rule"] == "subsidy.insured_months"
+
+    loaded = await insured(api, auth, id_number, NOW.date() - timedelta(days=3), months=18)
+    assert loaded.json()["applied"] == 1, loaded.text
+    officer = await api.post(
+        f"/incentives/claims/{claim_id}/reconsideration",
+        json={"reason": "insurance record loaded"},
+        headers=auth(Role.RECORDS_OFFICER),
+    )
+    assert officer.status_code == 403  # the regulator decides
+    answer = await api.post(
+        f"/incentives/claims/{claim_id}/reconsideration",
+        json={"reason": "insurance record loaded"},
+        headers=auth(Role.REGULATOR),
+    )
+    assert answer.status_code == 200, answer.text
+    # Level-4 cap 1,500 yuan with the electrician's 20 % shortage uplift.
+    assert (answer.json()["status"], answer.json()["paid_fen"]) == ("granted", 180_000)
+    granted = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.event_type == "subsidy.granted" and e.payload["claim_id"] == claim_id,
+    )
+    assert granted.payload["amount_fen"] == 180_000

@@ -16,6 +16,7 @@ import pytest
 
 from consumers.incentives.consumer import incentives_consumer
 from consumers.incentives.ledger import review_held_claim
+from consumers.incentives.subsidies import reconsider_claim
 from policy.errors import RuleViolation
 from schemas.commands import promotion_workflow_id
 from schemas.events import EventEnvelope, EventPayload, build_event
@@ -588,3 +589,54 @@ async def test_one_competition_promotion_per_year(incentives: Incentives, stack:
         promotion_workflow_id(first.promotion_id)
     ).describe()
     assert described.workflow_type == "PromotionCertificationWorkflow"
+
+
+async def test_a_refusal_for_insured_months_is_reconsidered_once_the_records_arrive(
+    incentives: Incentives,
+) -> None:
+    person = new_person()
+    await incentives.insured(person, 6, TODAY.date() - timedelta(days=20))
+    number = await incentives.certify(person, level=4)
+    claim_id = f"skill_upgrade:{number}"
+    assert (await incentives.claim("skill_upgrade", number))["rule"] == "subsidy.insured_months"
+
+    # Nothing new is known: still refused, and nothing changes.
+    with pytest.raises(RuleViolation) as still:
+        await reconsider_claim(incentives.conn, claim_id, reviewer="r", reason="asked")
+    assert still.value.rule == "subsidy.insured_months"
+    assert (await incentives.claim("skill_upgrade", number))["status"] == "refused"
+
+    # The social-security record arrives late, dated before the claim: it counts.
+    await incentives.insured(person, 26, TODAY.date() - timedelta(days=10))
+    status = await reconsider_claim(
+        incentives.conn, claim_id, reviewer="regulator-li", reason="insurance loaded"
+    )
+
+    claim = await incentives.claim("skill_upgrade", number)
+    assert (status, claim["status"], claim["paid"], claim["rule"]) == (
+        "granted",
+        "granted",
+        150_000,
+        None,
+    )
+    assert claim["reviewed_by"] == "regulator-li"
+    kinds = [
+        e["event_type"]
+        for e in await incentives.outbox(person)
+        if e["payload"].get("claim_id") == claim_id
+    ]
+    assert kinds == ["subsidy.refused", "subsidy.granted"]
+    with pytest.raises(RuleViolation) as again:
+        await reconsider_claim(incentives.conn, claim_id, reviewer="r", reason="again")
+    assert again.value.rule == "reconsider.not_reconsiderable"
+
+
+async def test_only_an_insured_months_refusal_is_reconsidered(incentives: Incentives) -> None:
+    person = new_person()
+    await incentives.insured(person, 24)
+    late = await incentives.certify(person, issued_on=TODAY.date() - timedelta(days=400))
+    with pytest.raises(RuleViolation) as refused:
+        await reconsider_claim(
+            incentives.conn, f"skill_upgrade:{late}", reviewer="r", reason="please"
+        )
+    assert refused.value.rule == "reconsider.not_reconsiderable"
