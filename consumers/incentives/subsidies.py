@@ -39,7 +39,7 @@ from policy.subsidy import (
     skill_upgrade_policy_on,
 )
 from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import CertificateIssued, CertificateRevoked
+from schemas.payloads import CertificateIssued, CertificateRevoked, SubsidyKind
 from store.database import Connection
 
 NO_POLICY_VERSION: Final = "none"
@@ -70,6 +70,34 @@ class IssuedCertificate:
     route: str
     claimed_on: date
     correlation_id: str
+
+    @classmethod
+    def from_row(
+        cls, row: asyncpg.Record, *, claimed_on: date, correlation_id: str
+    ) -> IssuedCertificate:
+        """From ``incentives.certificates``, for a decision taken after the event."""
+        return cls(
+            person_key=row["person_key"],
+            certificate_number=row["certificate_number"],
+            body_id=row["body_id"],
+            occupation_code=row["occupation_code"],
+            level=row["level"],
+            issued_on=row["issued_on"],
+            route=row["route"],
+            claimed_on=claimed_on,
+            correlation_id=correlation_id,
+        )
+
+    def claim(self, kind: SubsidyKind) -> ClaimSubject:
+        return ClaimSubject(
+            kind=kind,
+            person_key=self.person_key,
+            certificate_number=self.certificate_number,
+            occupation_code=self.occupation_code,
+            level=self.level,
+            claimed_on=self.claimed_on,
+            correlation_id=self.correlation_id,
+        )
 
 
 async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
@@ -132,17 +160,9 @@ async def decide_claims_awaiting(
     )
     if row is None or registration is None:
         return
-    certificate = IssuedCertificate(
-        person_key=row["person_key"],
-        certificate_number=row["certificate_number"],
-        body_id=row["body_id"],
-        occupation_code=row["occupation_code"],
-        level=row["level"],
-        issued_on=row["issued_on"],
-        route=row["route"],
-        # The certificate event occurred on its issue day (China time).
-        claimed_on=row["issued_on"],
-        correlation_id=correlation_id,
+    # The certificate event occurred on its issue day (China time).
+    certificate = IssuedCertificate.from_row(
+        row, claimed_on=row["issued_on"], correlation_id=correlation_id
     )
     await decide_claims(conn, certificate, registration)
 
@@ -162,15 +182,7 @@ async def decide_claims(
     uplift, key_industry = _occupation_facts(issued.occupation_code)
     body_id = issued.body_id if issued.route == "assessment" else None
 
-    skill_upgrade = ClaimSubject(
-        kind="skill_upgrade",
-        person_key=issued.person_key,
-        certificate_number=issued.certificate_number,
-        occupation_code=issued.occupation_code,
-        level=issued.level,
-        claimed_on=issued.claimed_on,
-        correlation_id=issued.correlation_id,
-    )
+    skill_upgrade = issued.claim("skill_upgrade")
     if not await claim_exists(conn, skill_upgrade.claim_id):
         decision = await _decide_skill_upgrade(conn, skill_upgrade, issued, revoked, uplift)
         signals = (
@@ -183,15 +195,7 @@ async def decide_claims(
     # The appraisal subsidy refunds an appraisal fee: only an assessed candidate paid one.
     if registration is None:
         return
-    appraisal = ClaimSubject(
-        kind="appraisal",
-        person_key=issued.person_key,
-        certificate_number=issued.certificate_number,
-        occupation_code=issued.occupation_code,
-        level=issued.level,
-        claimed_on=issued.claimed_on,
-        correlation_id=issued.correlation_id,
-    )
+    appraisal = issued.claim("appraisal")
     if await claim_exists(conn, appraisal.claim_id):
         return
     prior = bool(
@@ -260,26 +264,10 @@ async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, re
             "SELECT * FROM incentives.registrations WHERE application_id = $1",
             row["application_id"],
         )
-    issued = IssuedCertificate(
-        person_key=row["person_key"],
-        certificate_number=row["certificate_number"],
-        body_id=row["body_id"],
-        occupation_code=row["occupation_code"],
-        level=row["level"],
-        issued_on=row["issued_on"],
-        route=row["route"],
-        claimed_on=claim["claimed_on"],
-        correlation_id=claim["correlation_id"],
+    issued = IssuedCertificate.from_row(
+        row, claimed_on=claim["claimed_on"], correlation_id=claim["correlation_id"]
     )
-    subject = ClaimSubject(
-        kind="skill_upgrade",
-        person_key=issued.person_key,
-        certificate_number=issued.certificate_number,
-        occupation_code=issued.occupation_code,
-        level=issued.level,
-        claimed_on=issued.claimed_on,
-        correlation_id=issued.correlation_id,
-    )
+    subject = issued.claim("skill_upgrade")
     await lock_certificate_claims(conn, [issued.certificate_number])
     revoked = bool(
         await conn.fetchval(
