@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -23,10 +23,20 @@ class ApiServices:
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated caller. ``name`` goes into audit trails (never a token)."""
+    """The authenticated caller. ``name`` goes into audit trails (never a token); a caller
+    with ``bodies`` acts for those evaluation bodies only."""
 
     role: Role
     name: str
+    bodies: tuple[str, ...] = ()
+
+    def check_body(self, body_id: str | None) -> None:
+        """Refuse a caller scoped to other bodies (an unknown body is left to a 404)."""
+        if self.bodies and body_id is not None and body_id not in self.bodies:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this token acts for {', '.join(self.bodies)} only, not {body_id}",
+            )
 
 
 def get_services(request: Request) -> ApiServices:
@@ -65,6 +75,50 @@ def require_roles(*roles: Role) -> Callable[..., Caller]:
                 status.HTTP_403_FORBIDDEN,
                 detail=f"role {role.value} may not do this (allowed: {allowed})",
             )
-        return Caller(role=role, name=holder.name)
+        return Caller(role=role, name=holder.name, bodies=holder.bodies)
+
+    return dependency
+
+
+def session_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """``require_roles`` for a route on ``/{session_id}``, also checking the session's body."""
+    admitted = require_roles(*roles)
+
+    async def dependency(
+        session_id: str,
+        services: Services,
+        # A default, not Annotated: the closure's dependency cannot be named in a string
+        # annotation (this module postpones annotations).
+        caller: Caller = Depends(admitted),  # noqa: B008
+    ) -> Caller:
+        if caller.bodies:
+            caller.check_body(
+                await services.pool.fetchval(
+                    "SELECT body_id FROM certification.sessions WHERE session_id = $1",
+                    session_id,
+                )
+            )
+        return caller
+
+    return dependency
+
+
+def application_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """``require_roles`` for a route on ``/{application_id}``, also checking its body."""
+    admitted = require_roles(*roles)
+
+    async def dependency(
+        application_id: str,
+        services: Services,
+        caller: Caller = Depends(admitted),  # noqa: B008
+    ) -> Caller:
+        if caller.bodies:
+            caller.check_body(
+                await services.pool.fetchval(
+                    "SELECT body_id FROM certification.applications WHERE application_id = $1",
+                    application_id,
+                )
+            )
+        return caller
 
     return dependency

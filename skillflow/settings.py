@@ -25,20 +25,28 @@ class Role(StrEnum):
 
 
 class TokenHolder(BaseModel):
-    """Who holds a bearer token: a role, and the name audit trails record (an examiner's
-    or officer's staff id, say); the role when no name is given."""
+    """Who holds a bearer token: a role, the name audit trails record (an examiner's or
+    officer's staff id, say; the role when no name is given), and the evaluation bodies
+    it acts for (any body when none are given)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
     name: str = Field(min_length=1, max_length=64)
+    bodies: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, value: object) -> object:
-        """``"centre"`` or ``"centre:wang.li"``; anything else is left to validation."""
+        """``"centre"``, ``"centre:wang.li"`` or ``"centre:wang.li@S-LN-1,S-LN-2"``;
+        anything else is left to validation."""
         if isinstance(value, str):
-            role, _, name = value.partition(":")
-            return {"role": role, "name": name or role}
+            holder, _, bodies = value.partition("@")
+            role, _, name = holder.partition(":")
+            return {
+                "role": role,
+                "name": name or role,
+                "bodies": tuple(b for b in bodies.split(",") if b),
+            }
         return value
 
 
@@ -77,7 +85,8 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     api_tokens: dict[str, TokenHolder] = Field(
         default_factory=dict,
-        description='bearer token -> "role" or "role:name", as a JSON object',
+        description='bearer token -> "role", "role:name" or "role:name@BODY1,BODY2", as a '
+        "JSON object",
     )
 
     worker_health_port: int = Field(8001, ge=0, le=65535, description="0 picks a free port")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.commands import execute_update
-from api.services import ApiServices, Caller, Services, require_roles
+from api.services import ApiServices, Caller, Services, application_actor, require_roles
 from policy.catalogue import Component
 from policy.errors import RuleViolation
 from schemas.application import (
@@ -28,7 +28,8 @@ from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
-Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
+# Centres and enterprises, on an application of a body they act for.
+Centre = Annotated[Caller, Depends(application_actor(Role.CENTRE, Role.ENTERPRISE))]
 Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
 Anyone = Annotated[Caller, Depends(require_roles(*Role))]
 

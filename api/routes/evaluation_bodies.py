@@ -114,6 +114,7 @@ def check_filing(request: FilingRequest, body_type: str) -> None:
 async def file_body(request: FilingRequest, caller: Filer, services: Services) -> dict[str, Any]:
     """File a body: an assessment centre (role centre, prefix S) or an enterprise (role
     enterprise, prefix Y). The regulator then approves or rejects the filing."""
+    caller.check_body(request.body_id)
     body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
     check_filing(request, body_type)
     earlier = await services.pool.fetchval(
@@ -202,10 +203,11 @@ class CommissionRequest(BaseModel):
 
 @router.post("/{body_id}/commissions", status_code=status.HTTP_201_CREATED)
 async def record_commission(
-    body_id: str, commission: CommissionRequest, _: Enterprise, services: Services
+    body_id: str, commission: CommissionRequest, caller: Enterprise, services: Services
 ) -> dict[str, Any]:
     """Record a commission contract, under which an enterprise may evaluate workers it
     does not employ."""
+    caller.check_body(body_id)
     async with services.pool.acquire() as conn, conn.transaction():
         body_type = await conn.fetchval(
             "SELECT body_type FROM certification.bodies WHERE body_id = $1", body_id

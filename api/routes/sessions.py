@@ -31,7 +31,7 @@ from api.routes.applications import (
     send_scores,
 )
 from api.routes.evaluation_bodies import Anyone
-from api.services import Caller, Services, require_roles
+from api.services import Caller, Services, require_roles, session_actor
 from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
@@ -60,6 +60,8 @@ from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
 Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
+# The same callers, on a session of a body they act for.
+SessionCentre = Annotated[Caller, Depends(session_actor(Role.CENTRE, Role.ENTERPRISE))]
 UPDATE_CONCURRENCY = 64
 
 
@@ -132,6 +134,7 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 async def open_session(request: SessionRequest, caller: Centre, services: Services) -> SessionState:
     """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
     checks that depend on the number of candidates run when the session starts."""
+    caller.check_body(request.body_id)
     occupation = get_occupation(request.occupation_code)
     components = required_components(occupation, request.level)
     policy = load_assessment_policy(request.policy_version)
@@ -188,7 +191,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
 
 
 @router.post("/{session_id}/start")
-async def start_exam(session_id: str, caller: Centre, services: Services) -> SessionState:
+async def start_exam(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
     """Check staffing against the approved roster; the session then takes scores."""
     state: SessionState = await execute_update(
         services.temporal,
@@ -201,7 +204,7 @@ async def start_exam(session_id: str, caller: Centre, services: Services) -> Ses
 
 
 @router.post("/{session_id}/close")
-async def close_session(session_id: str, caller: Centre, services: Services) -> SessionState:
+async def close_session(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
     forever, so closing waits for their scores (0 for a candidate who did not sit)."""
     outstanding = await services.pool.fetchval(
@@ -274,7 +277,7 @@ async def list_applications(
 
 @router.post("/{session_id}/applications", status_code=status.HTTP_201_CREATED)
 async def register(
-    session_id: str, registration: Registration, _: Centre, services: Services
+    session_id: str, registration: Registration, _: SessionCentre, services: Services
 ) -> Admitted:
     """Register one candidate. Checks ID number, eligibility, duplicates, capacity and the
     body's scope; each refusal names its rule and writes nothing."""
@@ -292,7 +295,7 @@ async def register(
 @router.post("/{session_id}/applications.csv")
 async def import_registrations(
     session_id: str,
-    _: Centre,
+    _: SessionCentre,
     services: Services,
     body: Annotated[str, Body(media_type="text/csv")],
 ) -> list[RowReport]:
@@ -348,7 +351,7 @@ class ReviewReport(BaseModel):
 
 @router.post("/{session_id}/reviews")
 async def review_many(
-    session_id: str, review: BulkReview, caller: Centre, services: Services
+    session_id: str, review: BulkReview, caller: SessionCentre, services: Services
 ) -> list[ReviewReport]:
     """Approve or reject many registrations at once, a bounded number in flight."""
     ids = review.application_ids
@@ -409,7 +412,7 @@ class ScoreRowReport(BaseModel):
 @router.post("/{session_id}/scores.csv")
 async def import_scores(
     session_id: str,
-    _: Centre,
+    _: SessionCentre,
     services: Services,
     body: Annotated[str, Body(media_type="text/csv")],
 ) -> list[ScoreRowReport]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from api.app import create_app
 from policy.idnumber import make_id_number
-from skillflow.settings import Role
+from skillflow.settings import Role, TokenHolder
 from tests.integration.conftest import CENTRE_STAFF
 from tests.integration.steps import (
     FITTER,
@@ -20,6 +22,7 @@ from tests.integration.steps import (
     id_number,
     new_id_number,
     open_session,
+    session_request,
 )
 
 pytestmark = pytest.mark.integration
@@ -443,3 +446,56 @@ async def test_approvals_end_when_the_exam_starts(
         json={"approve": False, "reason": "missed the exam"},
     )
     assert response.json()["stage"] == "rejected", response.text
+
+
+async def test_a_token_scoped_to_a_body_acts_for_that_body_only(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    mine = await approved_body(api, auth)
+    other = await approved_body(api, auth)
+    other_session = await open_session(api, auth, other)
+    other_application = (
+        await api.post(
+            f"/sessions/{other_session}/applications",
+            headers=auth(Role.CENTRE),
+            json={"id_number": new_id_number(), "name": "郑四", "years_in_occupation": 2},
+        )
+    ).json()["application_id"]
+    token = secrets.token_urlsafe(16)
+    settings = stack.settings.model_copy(
+        update={
+            "api_tokens": {
+                **stack.settings.api_tokens,
+                token: TokenHolder(role=Role.CENTRE, name="li.ming", bodies=(mine,)),
+            }
+        }
+    )
+    app = create_app(settings)
+    scoped = {"Authorization": f"Bearer {token}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        refused = [
+            await client.post("/sessions", headers=scoped, json=session_request(other)),
+            await client.post(
+                f"/sessions/{other_session}/applications",
+                headers=scoped,
+                json={"id_number": new_id_number(), "name": "王五", "years_in_occupation": 2},
+            ),
+            await client.post(
+                f"/applications/{other_application}/review",
+                headers=scoped,
+                json={"approve": True},
+            ),
+            await client.post(f"/sessions/{other_session}/start", headers=scoped),
+        ]
+        assert [r.status_code for r in refused] == [403] * 4, [r.text for r in refused]
+        assert all(mine in r.json()["detail"] for r in refused)
+        application = (
+            await api.get(f"/applications/{other_application}", headers=auth(Role.CENTRE))
+        ).json()
+        assert application["stage"] == "awaiting_review"
+
+        own = await client.post("/sessions", headers=scoped, json=session_request(mine))
+        assert own.status_code == 201, own.text

@@ -131,3 +131,10 @@ def test_tokens_map_to_roles() -> None:
     with pytest.raises(ValidationError):
         Settings(api_tokens={"t": "janitor"})  # type: ignore[dict-item]
     assert uuid.UUID(str(_envelope().event_id)).version == 5
+
+
+def test_a_token_may_name_the_bodies_it_acts_for() -> None:
+    settings = Settings(api_tokens={"t": "centre:li.ming@S-LN-1,S-LN-2"})  # type: ignore[dict-item]
+    holder = settings.api_tokens["t"]
+    assert (holder.role, holder.name, holder.bodies) == ("centre", "li.ming", ("S-LN-1", "S-LN-2"))
+    assert Settings(api_tokens={"u": "regulator"}).api_tokens["u"].bodies == ()  # type: ignore[dict-item]
