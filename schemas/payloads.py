@@ -262,6 +262,16 @@ class BodyRevoked(_Body):
 
 
 @register_event
+class CommissionRecorded(_Body):
+    """An enterprise may evaluate a client's workers under this contract until it ends."""
+
+    event_type: ClassVar[str] = "body.commission_recorded"
+    commission_id: str
+    client: str
+    valid_until: date
+
+
+@register_event
 class QualitySampled(_Body):
     """The regulator drew certificates of an enterprise for quality review."""
 

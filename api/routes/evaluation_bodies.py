@@ -3,13 +3,14 @@ commission contracts and quality supervision."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.evaluation_body import PRODUCER
 from api.commands import execute_update
 from api.services import Caller, Services, require_roles
 from policy.assessment import effective_pass_mark, load_assessment_policy
@@ -29,7 +30,10 @@ from schemas.evaluation_body import (
     ScopeEntry,
     SubLevel,
 )
+from schemas.events import build_event
+from schemas.payloads import CommissionRecorded
 from skillflow.settings import Role
+from store.outbox import enqueue
 from workflows.evaluation_body import EvaluationBodyWorkflow, body_workflow_id
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
@@ -229,6 +233,24 @@ async def record_commission(
             commission.commission_id,
             commission.client,
             commission.valid_until,
+        )
+        await enqueue(
+            conn,
+            build_event(
+                CommissionRecorded(
+                    body_id=body_id,
+                    commission_id=commission.commission_id,
+                    client=commission.client,
+                    valid_until=commission.valid_until,
+                ),
+                # The same contract sent again is the same event; a changed one is new.
+                business_key=f"{commission.commission_id}|{commission.valid_until}|"
+                f"{commission.client}",
+                occurred_at=datetime.now(UTC),
+                producer=PRODUCER,
+                correlation_id=body_workflow_id(body_id),
+                person_key=None,
+            ),
         )
     return {"body_id": body_id, **commission.model_dump(mode="json")}
 

@@ -85,7 +85,7 @@ def issued_for(application_id: str) -> Callable[[EventEnvelope], bool]:
 
 
 async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_commission(
-    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
     body_id, _ = await enterprise(api, auth)
     session_id = (await enterprise_session(api, auth, body_id))["session_id"]
@@ -111,6 +111,14 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
         },
     )
     assert response.status_code == 201, response.text
+    recorded = await events.wait_for(
+        "skills.evaluation-body",
+        lambda e: e.event_type == "body.commission_recorded" and e.payload["body_id"] == body_id,
+    )
+    assert (recorded.payload["commission_id"], recorded.payload["client"]) == (
+        "WT-2026-01",
+        "沈阳某配套厂",
+    )
     accepted = await register(api, auth, session_id, commissioned)
     assert accepted.status_code == 201, accepted.text
 
