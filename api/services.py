@@ -80,6 +80,13 @@ def require_roles(*roles: Role) -> Callable[..., Caller]:
     return dependency
 
 
+async def _acting_for(caller: Caller, services: ApiServices, body_sql: str, key: str) -> Caller:
+    # Only a caller scoped to bodies costs a look-up.
+    if caller.bodies:
+        caller.check_body(await services.pool.fetchval(body_sql, key))
+    return caller
+
+
 def session_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """``require_roles`` for a route on ``/{session_id}``, also checking the session's body."""
     admitted = require_roles(*roles)
@@ -91,14 +98,12 @@ def session_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         # annotation (this module postpones annotations).
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
-        if caller.bodies:
-            caller.check_body(
-                await services.pool.fetchval(
-                    "SELECT body_id FROM certification.sessions WHERE session_id = $1",
-                    session_id,
-                )
-            )
-        return caller
+        return await _acting_for(
+            caller,
+            services,
+            "SELECT body_id FROM certification.sessions WHERE session_id = $1",
+            session_id,
+        )
 
     return dependency
 
@@ -112,13 +117,11 @@ def application_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         services: Services,
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
-        if caller.bodies:
-            caller.check_body(
-                await services.pool.fetchval(
-                    "SELECT body_id FROM certification.applications WHERE application_id = $1",
-                    application_id,
-                )
-            )
-        return caller
+        return await _acting_for(
+            caller,
+            services,
+            "SELECT body_id FROM certification.applications WHERE application_id = $1",
+            application_id,
+        )
 
     return dependency
