@@ -88,6 +88,12 @@ class IssuedCertificate:
             correlation_id=correlation_id,
         )
 
+    @property
+    def assessing_body(self) -> str | None:
+        """The body whose assessment earned it (its pass rate is a fraud signal); none for
+        a promotion."""
+        return self.body_id if self.route == "assessment" else None
+
     def claim(self, kind: SubsidyKind) -> ClaimSubject:
         return ClaimSubject(
             kind=kind,
@@ -122,10 +128,7 @@ async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
     )
     registration = None
     if issued.route == "assessment":
-        registration = await conn.fetchrow(
-            "SELECT * FROM incentives.registrations WHERE application_id = $1",
-            issued.application_id,
-        )
+        registration = await _registration_of(conn, issued.application_id)
         if registration is None:
             # Registration and certificate travel on different topics, so a backlog or a
             # registration in the dead letters can bring the certificate first. Deciding
@@ -155,9 +158,7 @@ async def decide_claims_awaiting(
            WHERE application_id = $1 AND route = 'assessment'""",
         application_id,
     )
-    registration = await conn.fetchrow(
-        "SELECT * FROM incentives.registrations WHERE application_id = $1", application_id
-    )
+    registration = await _registration_of(conn, application_id)
     if row is None or registration is None:
         return
     # The certificate event occurred on its issue day (China time).
@@ -173,23 +174,11 @@ async def decide_claims(
     """The skill-upgrading subsidy for every certificate; the appraisal subsidy for an
     assessed one. Each claim is decided once (its id is the kind and the number)."""
     await lock_certificate_claims(conn, [issued.certificate_number])
-    revoked = bool(
-        await conn.fetchval(
-            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
-            issued.certificate_number,
-        )
-    )
-    uplift, key_industry = _occupation_facts(issued.occupation_code)
-    body_id = issued.body_id if issued.route == "assessment" else None
+    revoked = await _is_revoked(conn, issued.certificate_number)
 
     skill_upgrade = issued.claim("skill_upgrade")
     if not await claim_exists(conn, skill_upgrade.claim_id):
-        decision = await _decide_skill_upgrade(conn, skill_upgrade, issued, revoked, uplift)
-        signals = (
-            fraud_signals(await payment_facts(conn, "skill_upgrade", registration, body_id))
-            if decision.granted
-            else []
-        )
+        decision, signals = await _skill_upgrade_decision(conn, issued, registration, revoked)
         await record_decision(conn, skill_upgrade, decision, signals)
 
     # The appraisal subsidy refunds an appraisal fee: only an assessed candidate paid one.
@@ -206,6 +195,7 @@ async def decide_claims(
             issued.person_key,
         )
     )
+    _, key_industry = _occupation_facts(issued.occupation_code)
     try:
         policy = appraisal_policy_on(issued.issued_on)
     except RuleViolation as exc:
@@ -230,7 +220,7 @@ async def decide_claims(
             policy,
         )
     signals = (
-        fraud_signals(await payment_facts(conn, "appraisal", registration, body_id))
+        fraud_signals(await payment_facts(conn, "appraisal", registration, issued.assessing_body))
         if decision.granted
         else []
     )
@@ -260,28 +250,16 @@ async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, re
     assert row is not None, "a claim is only ever made on a recorded certificate"
     registration = None
     if row["route"] == "assessment":
-        registration = await conn.fetchrow(
-            "SELECT * FROM incentives.registrations WHERE application_id = $1",
-            row["application_id"],
-        )
+        registration = await _registration_of(conn, row["application_id"])
     issued = IssuedCertificate.from_row(
         row, claimed_on=claim["claimed_on"], correlation_id=claim["correlation_id"]
     )
-    subject = issued.claim("skill_upgrade")
     await lock_certificate_claims(conn, [issued.certificate_number])
-    revoked = bool(
-        await conn.fetchval(
-            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
-            issued.certificate_number,
-        )
-    )
-    uplift, _ = _occupation_facts(issued.occupation_code)
-    decision = await _decide_skill_upgrade(conn, subject, issued, revoked, uplift)
+    revoked = await _is_revoked(conn, issued.certificate_number)
+    decision, signals = await _skill_upgrade_decision(conn, issued, registration, revoked)
     if not decision.granted:
         assert decision.rule is not None
         raise RuleViolation("claim_id", decision.rule, f"still refused: {decision.reason}")
-    body_id = issued.body_id if issued.route == "assessment" else None
-    signals = fraud_signals(await payment_facts(conn, "skill_upgrade", registration, body_id))
     status = decision_status(decision, signals)
     await conn.execute(
         """UPDATE incentives.claims
@@ -298,8 +276,42 @@ async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, re
         reviewer,
         reason,
     )
-    await announce_decision(conn, subject, decision, status, signals)
+    await announce_decision(conn, issued.claim("skill_upgrade"), decision, status, signals)
     return status
+
+
+async def _registration_of(conn: Connection, application_id: str) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM incentives.registrations WHERE application_id = $1", application_id
+    )
+    return record
+
+
+async def _is_revoked(conn: Connection, certificate_number: str) -> bool:
+    # Recorded even before its certificate arrives (see on_certificate_revoked).
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM incentives.revocations WHERE certificate_number = $1",
+            certificate_number,
+        )
+    )
+
+
+async def _skill_upgrade_decision(
+    conn: Connection,
+    issued: IssuedCertificate,
+    registration: asyncpg.Record | None,
+    revoked: bool,
+) -> tuple[SubsidyDecision, list[str]]:
+    """The skill-upgrading decision and, for a grant, the fraud signals that hold it."""
+    uplift, _ = _occupation_facts(issued.occupation_code)
+    decision = await _decide_skill_upgrade(
+        conn, issued.claim("skill_upgrade"), issued, revoked, uplift
+    )
+    if not decision.granted:
+        return decision, []
+    facts = await payment_facts(conn, "skill_upgrade", registration, issued.assessing_body)
+    return decision, fraud_signals(facts)
 
 
 async def _decide_skill_upgrade(
