@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
+from api.rate_limit import PublicRateLimit
 from api.routes import applications, certificates, health, incentives, operations, records, sessions
 from api.routes import evaluation_bodies as bodies
 from api.services import ApiServices
+from api.text_guard import RefuseNulCharacters
 from skillflow import temporal
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
@@ -53,7 +55,12 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         lifespan=lifespan,
     )
+    app.add_middleware(RefuseNulCharacters)
+    # Last, so its catch-all middleware is the outermost of ours.
     install_error_handlers(app)
+    app.state.public_rate_limit = PublicRateLimit(
+        per_minute=settings.public_calls_per_minute, burst=settings.public_calls_burst
+    )
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -1,13 +1,63 @@
-"""Bad input gets one shape of answer everywhere: 422 with a list of {field, rule, message}."""
+"""Bad input gets one shape of answer everywhere: 4xx with a list of {field, rule, message}.
+
+And an unexpected exception still gets an answer: a JSON 500 with a correlation id, logged
+by type and code location only (never the message, which may quote the input), and the
+connection stays open for the client's next request.
+"""
 
 from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from policy.errors import RuleViolation, RuleViolations, Violation
+
+log = logging.getLogger("skillflow.api")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: the rules broken, each naming its field. Never echoes input."""
+
+    errors: list[Violation] = Field(min_length=1)
+
+
+class ServerErrorBody(ErrorBody):
+    correlation_id: str = Field(description="quote it to the operator: the log line has it")
+
+
+# What every route may answer besides its success; routers pass it as ``responses=``.
+ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "no bearer token, or an unknown one"},
+    403: {"model": ErrorBody, "description": "the token's role or bodies may not do this"},
+    404: {"model": ErrorBody, "description": "the object named does not exist"},
+    422: {"model": ErrorBody, "description": "bad input: the rules broken, by field"},
+}
+# Routes anyone may call without a token are rate-limited per client address.
+RATE_LIMITED_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    404: ERROR_RESPONSES[404],
+    422: ERROR_RESPONSES[422],
+    429: {
+        "model": ErrorBody,
+        "description": "too many calls from this address: wait Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+}
+_HTTP_RULES: Final = {
+    401: "auth.unauthenticated",
+    403: "auth.forbidden",
+    404: "not_found",
+    405: "request.method_not_allowed",
+    429: "request.rate_limited",
+}
 
 
 def _body(errors: list[dict[str, str]]) -> dict[str, object]:
@@ -28,6 +78,28 @@ def violations_of(exc: ValidationError) -> list[Violation]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(AnswerUnexpectedErrors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_refusal(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 401, 403, 404 of an unknown path, 405, 429: the same shape as every refusal.
+        rule = _HTTP_RULES.get(exc.status_code, f"request.http_{exc.status_code}")
+        return JSONResponse(
+            status_code=exc.status_code,
+            content=_body([{"field": "", "rule": rule, "message": str(exc.detail)}]),
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unstorable_text(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # A lone surrogate (JSON "\ud800") is valid JSON but no text PostgreSQL can store.
+        return JSONResponse(
+            status_code=422,
+            content=_body(
+                [{"field": "", "rule": "request.text_encoding", "message": "not valid Unicode"}]
+            ),
+        )
+
     @app.exception_handler(RuleViolation)
     async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
         return JSONResponse(status_code=422, content=_body([exc.as_violation().model_dump()]))
@@ -65,3 +137,61 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=404,
             content={"errors": [{"field": "", "rule": "not_found", "message": str(message)}]},
         )
+
+
+class AnswerUnexpectedErrors:
+    """ASGI middleware inside Starlette's own error middleware, which answers 500 but then
+    re-raises, so uvicorn closed the connection and the client's next request on it was
+    reset. Here the exception ends: a JSON 500 with a correlation id, and a log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            correlation_id = uuid.uuid4().hex
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            where = " <- ".join(
+                f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno} {frame.name}"
+                for frame in reversed(traceback.extract_tb(exc.__traceback__)[-6:])
+            )
+            # The exception's message is left out: asyncpg and pydantic quote input in it.
+            log.error(
+                "unexpected %s on %s %s [correlation %s] at %s",
+                type(exc).__name__,
+                scope.get("method", ""),
+                route,
+                correlation_id,
+                where,
+            )
+            if started:
+                return  # the answer is under way; only the log can tell
+            answer = JSONResponse(
+                status_code=500,
+                content=ServerErrorBody(
+                    errors=[
+                        Violation(
+                            field="",
+                            rule="server.unexpected",
+                            message="an unexpected error on the server side. Quote "
+                            f"correlation id {correlation_id} to the operator",
+                        )
+                    ],
+                    correlation_id=correlation_id,
+                ).model_dump(),
+                headers={"X-Correlation-Id": correlation_id},
+            )
+            await answer(scope, receive, send)

@@ -9,8 +9,6 @@ transaction, and only then is its ``ApplicationWorkflow`` started
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any, Literal
 
@@ -18,6 +16,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from activities.registration import application_start
+from api.csv_import import number_cell
 from api.errors import violations_of
 from policy.assessment import load_assessment_policy
 from policy.catalogue import get_occupation
@@ -47,12 +46,12 @@ class Registration(BaseModel):
     relationship: Relationship = "individual"
     commission_id: str | None = Field(None, max_length=64)
     sub_level: str | None = Field(None, max_length=16)
-    years_in_occupation: float = Field(ge=0, le=80)
+    years_in_occupation: float = Field(strict=True, allow_inf_nan=False, ge=0, le=80)
     education: Education = "none"
     apprenticeship_completed: bool = False
     preparatory_technician_certificate_on: date | None = None
     category: CandidateCategory = "employed"
-    appraisal_fee_fen: int = Field(0, ge=0)
+    appraisal_fee_fen: int = Field(0, strict=True, ge=0, le=100_000_000)
 
 
 class Admitted(BaseModel):
@@ -283,6 +282,8 @@ async def _check_enterprise_candidate(
 
 
 REGISTRATION_COLUMNS = {"id_number", "name", "years_in_occupation"}
+# Cells read as numbers: the model takes numbers strictly (no "nan", no "true").
+NUMBER_COLUMNS = {"years_in_occupation", "appraisal_fee_fen"}
 
 
 class RowReport(BaseModel):
@@ -292,19 +293,10 @@ class RowReport(BaseModel):
     errors: list[Violation] = Field(default_factory=list)
 
 
-def read_csv(text: str, required: set[str]) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = set(reader.fieldnames or [])
-    missing = sorted(required - header)
-    if missing:
-        raise RuleViolation(
-            "csv", "csv.missing_columns", f"the header lacks column(s): {', '.join(missing)}"
-        )
-    return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-
-
 def registration_from_row(row: dict[str, str]) -> Registration:
     values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
+    for number in NUMBER_COLUMNS & values.keys():
+        values[number] = number_cell(values[number])
     if "former_employers" in values:
         values["former_employers"] = [e for e in values["former_employers"].split(";") if e]
     if "apprenticeship_completed" in values:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from policy.assessment import ApplicationFigures, AssessmentPolicy
 from policy.catalogue import Component
+from schemas.inputs import OptionalReason, Reason, Score
 
 Stage = Literal[
     "awaiting_review",
@@ -82,13 +83,13 @@ class ApplicationStart(_Model):
 
 class ReviewDecision(_Model):
     approve: bool
-    reason: str = Field("", max_length=500)
+    reason: Annotated[OptionalReason, Field(max_length=500)] = ""
     reviewed_by: str = ""
 
 
 class ScoreEntry(_Model):
     component: Component
-    score: float
+    score: Score
     examiner_id: str = Field(min_length=1, max_length=64)
 
 
@@ -109,21 +110,21 @@ class ScoreSheet(_Model):
 class ScoreCorrection(_Model):
     correction_id: str = Field(min_length=1, max_length=64)
     component: Component
-    score: float
-    reason: str = Field(min_length=1, max_length=1000)
+    score: Score
+    reason: Reason
     corrected_by: str = Field(min_length=1, max_length=64)
 
 
 class Objection(_Model):
     objection_id: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
     raised_by: str = ""
 
 
 class ObjectionResolution(_Model):
     objection_id: str = Field(min_length=1, max_length=64)
     upheld: bool
-    resolution: str = Field(min_length=1, max_length=1000)
+    resolution: Reason
     resolved_by: str = ""
 
 

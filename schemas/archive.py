@@ -84,16 +84,23 @@ class WorkerArchive(BaseModel):
 
 
 class CertificateVerification(BaseModel):
-    """What anyone may learn from a certificate number (全国联网查询)."""
+    """What anyone may learn from a certificate number alone (全国联网查询): no holder,
+    no body."""
 
     certificate_number: str
     status: Literal["valid", "revoked"]
     occupation_code: str
     level: int
-    issued_on: date
-    body_id: str
-    body_type: str
-    holder_name_masked: str
+
+
+class CertificateHolderVerification(CertificateVerification):
+    """The number and the holder's name: the archive's details when the name matches."""
+
+    holder_name_matches: bool
+    holder_name_masked: str | None = None
+    issued_on: date | None = None
+    body_id: str | None = None
+    body_type: str | None = None
     revoked_on: date | None = None
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.inputs import Reason
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,7 +50,7 @@ class RevocationRequest(_Model):
     """Workflow input of ``CertificateRevocationWorkflow`` (id ``revocation-{number}``)."""
 
     certificate_number: str = Field(pattern=CERTIFICATE_NUMBER_PATTERN)
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
     revoked_by: str = ""
 
 
@@ -78,15 +80,25 @@ class WithholdingRecord(_Model):
 
 
 class Verification(_Model):
-    """What anyone may learn about a certificate number: never more than a masked name."""
+    """What anyone may learn from a certificate number alone: whether it is valid, and for
+    which occupation and level. Nothing about the holder or the body."""
 
     certificate_number: str
     status: Literal["valid", "revoked", "unknown"]
     occupation_code: str | None = None
     occupation_name: str | None = None
     level: int | None = None
+
+
+class HolderVerification(Verification):
+    """The number and the holder's name: the details, when the name is the holder's."""
+
+    holder_name_matches: bool = Field(
+        description="false: the name is not the holder's (or the number is unknown), and "
+        "no details follow"
+    )
+    holder_name_masked: str | None = None
     body_id: str | None = None
     body_name: str | None = None
     issued_on: date | None = None
-    holder_name_masked: str | None = None
     revoked_on: date | None = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.inputs import OptionalReason, Reason
 
 BodyStatus = Literal["submitted", "rejected", "active", "suspended", "revoked"]
 BodyType = Literal["S", "Y"]
@@ -69,13 +71,13 @@ class BodyRun(_Model):
 
 class BodyDecision(_Model):
     approve: bool
-    reason: str = Field("", max_length=500)
+    reason: Annotated[OptionalReason, Field(max_length=500)] = ""
     decided_by: str = ""
 
 
 class BodyStatusChange(_Model):
     action: Literal["suspend", "reinstate", "revoke"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[Reason, Field(max_length=500)]
     changed_by: str = ""
 
 
@@ -91,7 +93,7 @@ class QualitySample(_Model):
 class QualityReview(_Model):
     certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
     passed: bool
-    finding: str = Field(min_length=1, max_length=1000)
+    finding: Reason
     suspend: bool = Field(False, description="A failed review may suspend the filing")
     reviewed_by: str = ""
 

@@ -193,21 +193,37 @@ ApiUrl = Annotated[
 @app.command()
 def verify(
     certificate_number: Annotated[str, typer.Argument(help="22-character certificate number")],
+    holder_name: Annotated[
+        str | None,
+        typer.Option(
+            "--holder-name",
+            help="the holder's name as printed: with it, the masked name, body and issue date",
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     api_url: ApiUrl = None,
 ) -> None:
-    """Verify a certificate number, as anyone may (全国联网查询)."""
+    """Verify a certificate number, as anyone may (全国联网查询): valid, revoked or unknown,
+    with the occupation and level; the holder's details need --holder-name too."""
     import httpx
 
     url, _ = _api_address(data_dir, api_url)
-    response = httpx.get(f"{url}/certificates/{certificate_number}", timeout=10)
+    if holder_name is None:
+        response = httpx.get(f"{url}/certificates/{certificate_number}", timeout=10)
+    else:
+        response = httpx.post(
+            f"{url}/certificates/{certificate_number}/verification",
+            json={"holder_name": holder_name},
+            timeout=10,
+        )
     body = response.json()
     if response.status_code != 200:
         errors = body.get("errors", [{}])
         _fail("; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors), 1)
     for key, value in body.items():
         typer.echo(f"{key:<20} {value}")
-    _exit(0 if body.get("status") == "valid" else 1)
+    matched = holder_name is None or body.get("holder_name_matches") is True
+    _exit(0 if body.get("status") == "valid" and matched else 1)
 
 
 dead_letters = typer.Typer(help="List, replay and discard messages the consumers gave up on.")

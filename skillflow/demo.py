@@ -292,9 +292,14 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
         raise DemoFailed("the sample worker's archive has no certificate and subsidy") from None
     number = archive["certificates"][0]["certificate_number"]
     verification = await api.call(None, "GET", f"/certificates/{number}")
+    # The holder's details need the holder's name as well as the number.
+    holder = await api.call(
+        None, "POST", f"/certificates/{number}/verification", json={"holder_name": sample.name}
+    )
     console.print(
         f"7. Anyone verifies {number}: [green]{verification['status']}[/green], "
-        f"level {verification['level']}, holder {verification['holder_name_masked']}."
+        f"level {verification['level']}; with the holder's name, {holder['holder_name_masked']} "
+        f"of {holder['body_name']}."
     )
     console.print(
         f"   The holder's archive (looked up by ID number) has {len(archive['timeline'])} entries:"

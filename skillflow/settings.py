@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         "JSON object",
     )
 
+    public_calls_per_minute: int = Field(
+        60, ge=1, le=100_000, description="anonymous calls (verification) refilled per address"
+    )
+    public_calls_burst: int = Field(
+        30, ge=1, le=100_000, description="anonymous calls an address may make at once"
+    )
+
     worker_health_port: int = Field(8001, ge=0, le=65535, description="0 picks a free port")
     consumers_health_port: int = Field(8002, ge=0, le=65535, description="0 picks a free port")
 

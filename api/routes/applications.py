@@ -23,6 +23,7 @@ from schemas.application import (
     ScoreSheet,
     application_workflow_id,
 )
+from schemas.inputs import Reason, Score
 from skillflow.settings import Role
 from workflows.application import ApplicationWorkflow
 
@@ -116,7 +117,7 @@ class ScoresRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     examiner_id: str = Field(min_length=1, max_length=64)
-    scores: dict[Component, float] = Field(min_length=1)
+    scores: dict[Component, Score] = Field(min_length=1)
 
 
 # The panel of each examiner, built in PostgreSQL: a large session has thousands of
@@ -203,8 +204,8 @@ class CorrectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     component: Component
-    score: float
-    reason: str = Field(min_length=1, max_length=1000)
+    score: Score
+    reason: Reason
     correction_id: str = Field(
         default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64
     )
@@ -232,7 +233,7 @@ async def correct_score(
 class ObjectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
     objection_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
 
@@ -253,7 +254,7 @@ class ResolutionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upheld: bool
-    resolution: str = Field(min_length=1, max_length=1000)
+    resolution: Reason
 
 
 @router.post("/{application_id}/objections/{objection_id}/resolution")

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.errors import RATE_LIMITED_RESPONSES
+from api.rate_limit import AnonymousCall
 from api.services import Caller, Services, require_roles
+from api.verification import HolderQuery, holder_name_matches, holder_name_on_record
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation
-from schemas.certificate import RevocationRequest, RevocationResult, Verification
+from schemas.certificate import (
+    HolderVerification,
+    RevocationRequest,
+    RevocationResult,
+    Verification,
+)
+from schemas.inputs import Reason
 from skillflow.settings import Role
 from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
 
@@ -21,19 +30,14 @@ router = APIRouter(prefix="/certificates", tags=["certificates"])
 Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
 
 
-@router.get("/{certificate_number}")
-async def verify(certificate_number: str, services: Services) -> Verification:
-    """Anyone may verify a number (全国联网查询): valid, revoked or unknown."""
-    number = certificate_number.strip().upper()
-    parse_certificate_number(number)
-    row = await services.pool.fetchrow(
-        """SELECT c.certificate_number, c.status, c.occupation_code, c.level, c.body_id,
-                  b.name AS body_name, c.issued_on, c.holder_name_masked, c.revoked_on
-           FROM certification.certificates c
-           LEFT JOIN certification.bodies b USING (body_id)
-           WHERE c.certificate_number = $1""",
-        number,
-    )
+_CERTIFICATE_SQL = """SELECT c.certificate_number, c.status, c.occupation_code, c.level,
+                             c.body_id, b.name AS body_name, c.issued_on, c.revoked_on
+                      FROM certification.certificates c
+                      LEFT JOIN certification.bodies b USING (body_id)
+                      WHERE c.certificate_number = $1"""
+
+
+def _verification(number: str, row: Any) -> Verification:
     if row is None:
         return Verification(certificate_number=number, status="unknown")
     return Verification(
@@ -42,10 +46,43 @@ async def verify(certificate_number: str, services: Services) -> Verification:
         occupation_code=row["occupation_code"],
         occupation_name=get_occupation(row["occupation_code"]).name,
         level=row["level"],
+    )
+
+
+@router.get("/{certificate_number}", dependencies=[AnonymousCall], responses=RATE_LIMITED_RESPONSES)
+async def verify(certificate_number: str, services: Services) -> Verification:
+    """Anyone may verify a number (全国联网查询): valid, revoked or unknown, with the
+    occupation and level. The holder's details need their name too (``POST .../verification``)."""
+    number = certificate_number.strip().upper()
+    parse_certificate_number(number)
+    return _verification(number, await services.pool.fetchrow(_CERTIFICATE_SQL, number))
+
+
+@router.post(
+    "/{certificate_number}/verification",
+    dependencies=[AnonymousCall],
+    responses=RATE_LIMITED_RESPONSES,
+)
+async def verify_holder(
+    certificate_number: str, query: HolderQuery, services: Services
+) -> HolderVerification:
+    """Verify a number with the holder's name: when the name is the holder's, the masked
+    name, the body and the dates; otherwise what the number alone tells."""
+    number = certificate_number.strip().upper()
+    parse_certificate_number(number)
+    async with services.pool.acquire() as conn:
+        row = await conn.fetchrow(_CERTIFICATE_SQL, number)
+        on_record = await holder_name_on_record(conn, number)
+    public = _verification(number, row).model_dump()
+    if row is None or on_record is None or not holder_name_matches(query.holder_name, on_record):
+        return HolderVerification(**public, holder_name_matches=False)
+    return HolderVerification(
+        **public,
+        holder_name_matches=True,
+        holder_name_masked=on_record.masked,
         body_id=row["body_id"],
         body_name=row["body_name"],
         issued_on=row["issued_on"],
-        holder_name_masked=row["holder_name_masked"],
         revoked_on=row["revoked_on"],
     )
 
@@ -53,7 +90,7 @@ async def verify(certificate_number: str, services: Services) -> Verification:
 class RevocationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Reason
 
 
 @router.post("/{certificate_number}/revocation")

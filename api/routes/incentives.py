@@ -9,8 +9,6 @@ and never stored, logged or echoed.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,6 +17,8 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
+from api.paging import Limit
 from api.services import Caller, Services, require_roles
 from consumers.incentives.ledger import (
     lock_certificate_claims,
@@ -32,6 +32,7 @@ from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
+from schemas.inputs import IsoDateTime, Reason
 from skillflow.settings import Role
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
@@ -42,7 +43,7 @@ Reader = Annotated[Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OF
 
 RowT = TypeVar("RowT")
 MAX_INSURED_MONTHS: Final = 12 * 60
-CSV_MEDIA_TYPE: Final = "text/csv"
+MAX_TRAINING_SUBSIDY_FEN: Final = 100_000_000
 
 
 def _today() -> date:
@@ -65,10 +66,9 @@ class ImportReport(BaseModel):
 
 
 def _int(value: str, field: str, low: int, high: int) -> int:
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise RuleViolation(field, "import.integer", f"{field} must be a whole number") from None
+    number = number_cell(value.strip())
+    if not isinstance(number, int):
+        raise RuleViolation(field, "import.integer", f"{field} must be a whole number")
     if not low <= number <= high:
         raise RuleViolation(field, "import.range", f"{field} must be {low}-{high}")
     return number
@@ -114,19 +114,23 @@ def _training_row(raw: Mapping[str, str]) -> TrainingSubsidyRow:
     parse_certificate_number(number)
     return TrainingSubsidyRow(
         certificate_number=number,
-        amount_fen=_int(raw.get("amount_fen", ""), "amount_fen", 1, 100_000_000),
+        amount_fen=_int(raw.get("amount_fen", ""), "amount_fen", 1, MAX_TRAINING_SUBSIDY_FEN),
         granted_on=_date(raw.get("granted_on", ""), "granted_on", not_after=_today()),
     )
 
 
 def _check_rows(
-    raws: Sequence[Mapping[str, str]], check: Callable[[Mapping[str, str]], RowT]
+    raws: Sequence[CsvRow], check: Callable[[Mapping[str, str]], RowT]
 ) -> tuple[list[tuple[int, RowT]], list[RowReport]]:
     good: list[tuple[int, RowT]] = []
     bad: list[RowReport] = []
-    for number, raw in enumerate(raws, start=1):
+    for raw in raws:
+        number = raw.number
+        if raw.error is not None:
+            bad.append(RowReport(row=number, status="rejected", errors=[raw.error.model_dump()]))
+            continue
         try:
-            good.append((number, check(raw)))
+            good.append((number, check(raw.cells)))
         except RuleViolation as exc:
             bad.append(
                 RowReport(row=number, status="rejected", errors=[exc.as_violation().model_dump()])
@@ -144,16 +148,9 @@ def _report(applied: list[int], rejected: list[RowReport], not_applied: list[int
     return ImportReport(applied=len(applied), rejected=len(rejected), rows=rows)
 
 
-def _csv_rows(text: str, columns: tuple[str, ...]) -> list[Mapping[str, str]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in columns if c not in (reader.fieldnames or [])]
-    if missing:
-        raise RuleViolation(
-            "file",
-            "import.columns",
-            f"the CSV header must name {', '.join(columns)}; missing {', '.join(missing)}",
-        )
-    return [{k: v or "" for k, v in row.items() if k is not None} for row in reader]
+def _json_rows(records: Sequence[Mapping[str, str]]) -> list[CsvRow]:
+    """JSON records numbered like CSV rows, so both take one path."""
+    return [CsvRow(number=n, cells=dict(r)) for n, r in enumerate(records, start=1)]
 
 
 # --- insurance records -----------------------------------------------------------------------
@@ -163,7 +160,7 @@ class InsuranceRecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id_number: str = Field(max_length=32)
-    insured_months: int
+    insured_months: int = Field(strict=True, ge=0, le=MAX_INSURED_MONTHS)
     as_of: date
 
 
@@ -176,7 +173,7 @@ class InsuranceRecordsIn(BaseModel):
 async def _apply_insurance(
     services: Services,
     caller: Caller,
-    raws: Sequence[Mapping[str, str]],
+    raws: Sequence[CsvRow],
     source: str,
     all_or_nothing: bool,
 ) -> ImportReport:
@@ -215,26 +212,18 @@ async def load_insurance_records(
         }
         for r in body.records
     ]
-    return await _apply_insurance(services, caller, raws, "api", all_or_nothing)
+    return await _apply_insurance(services, caller, _json_rows(raws), "api", all_or_nothing)
 
 
-@router.post(
-    "/insurance-records/import",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
-        }
-    },
-)
+@router.post("/insurance-records/import", openapi_extra=CSV_REQUEST_BODY)
 async def import_insurance_records(
     services: Services,
     caller: RecordsLoader,
-    csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
+    csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """CSV with the header ``id_number,insured_months,as_of``."""
-    rows = _csv_rows(csv_text, ("id_number", "insured_months", "as_of"))
+    rows = read_csv(csv_text, ("id_number", "insured_months", "as_of"))
     return await _apply_insurance(services, caller, rows, "csv", all_or_nothing)
 
 
@@ -245,7 +234,7 @@ class TrainingSubsidyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     certificate_number: str = Field(max_length=32)
-    amount_fen: int
+    amount_fen: int = Field(strict=True, ge=1, le=MAX_TRAINING_SUBSIDY_FEN)
     granted_on: date
 
 
@@ -255,14 +244,51 @@ class TrainingSubsidiesIn(BaseModel):
     records: list[TrainingSubsidyIn] = Field(min_length=1, max_length=10_000)
 
 
+async def _known_certificates(
+    services: Services, rows: list[tuple[int, TrainingSubsidyRow]]
+) -> tuple[list[tuple[int, TrainingSubsidyRow]], list[RowReport]]:
+    """A training subsidy is paid on a certificate that exists: in the issuing register,
+    or already known to this service (its certificate.issued event may be ahead of a
+    register this service does not own)."""
+    numbers = sorted({r.certificate_number for _, r in rows})
+    known = {
+        row["certificate_number"]
+        for row in await services.pool.fetch(
+            """SELECT certificate_number::text FROM certification.certificates
+               WHERE certificate_number = ANY($1::text[])
+               UNION SELECT certificate_number FROM incentives.certificates
+               WHERE certificate_number = ANY($1::text[])""",
+            numbers,
+        )
+    }
+    unknown = [
+        RowReport(
+            row=n,
+            status="rejected",
+            errors=[
+                {
+                    "field": "certificate_number",
+                    "rule": "training_subsidy.unknown_certificate",
+                    "message": "no certificate with this number has been issued",
+                }
+            ],
+        )
+        for n, r in rows
+        if r.certificate_number not in known
+    ]
+    return [(n, r) for n, r in rows if r.certificate_number in known], unknown
+
+
 async def _apply_training(
     services: Services,
     caller: Caller,
-    raws: Sequence[Mapping[str, str]],
+    raws: Sequence[CsvRow],
     source: str,
     all_or_nothing: bool,
 ) -> ImportReport:
     good, bad = _check_rows(raws, _training_row)
+    good, unknown = await _known_certificates(services, good)
+    bad = sorted(bad + unknown, key=lambda r: r.row)
     if bad and all_or_nothing:
         return _report([], bad, [n for n, _ in good])
     if good:
@@ -310,26 +336,18 @@ async def load_training_subsidies(
         }
         for r in body.records
     ]
-    return await _apply_training(services, caller, raws, "api", all_or_nothing)
+    return await _apply_training(services, caller, _json_rows(raws), "api", all_or_nothing)
 
 
-@router.post(
-    "/training-subsidies/import",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
-        }
-    },
-)
+@router.post("/training-subsidies/import", openapi_extra=CSV_REQUEST_BODY)
 async def import_training_subsidies(
     services: Services,
     caller: RecordsLoader,
-    csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
+    csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """CSV with the header ``certificate_number,amount_fen,granted_on``."""
-    rows = _csv_rows(csv_text, ("certificate_number", "amount_fen", "granted_on"))
+    rows = read_csv(csv_text, ("certificate_number", "amount_fen", "granted_on"))
     return await _apply_training(services, caller, rows, "csv", all_or_nothing)
 
 
@@ -379,9 +397,10 @@ async def list_claims(
     status: ClaimStatus | None = None,
     person_key: Annotated[str | None, Query(pattern=PERSON_KEY_PATTERN)] = None,
     decided_since: Annotated[
-        datetime | None, Query(description="only claims decided at or after this time")
+        IsoDateTime | None,
+        Query(description="only claims decided at or after this time (ISO 8601)"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> list[Claim]:
     """Claims, oldest decision first; ``status=held`` is the review queue."""
     rows = await services.pool.fetch(
@@ -408,7 +427,7 @@ async def get_claim(claim_id: str, services: Services, _: Reader) -> Claim:
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: Annotated[Reason, Field(min_length=3)]
 
 
 ClaimIdPath = Annotated[str, Path(max_length=64)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
+from api.paging import Limit, SerialId
 from api.services import Caller, Services, require_roles
 from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
@@ -64,7 +65,7 @@ async def list_dead_letters(
     _: Operator,
     status: Literal["open", "replayed", "discarded"] = "open",
     consumer: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     rows = await services.pool.fetch(
         """SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, event_type, error,
@@ -89,7 +90,7 @@ async def list_dead_letters(
 
 @router.post("/dead-letters/{dead_letter_id}/replay")
 async def replay(
-    dead_letter_id: int,
+    dead_letter_id: SerialId,
     services: Services,
     caller: Operator,
 ) -> dict[str, Any]:
@@ -101,7 +102,7 @@ async def replay(
 
 @router.post("/dead-letters/{dead_letter_id}/discard")
 async def discard(
-    dead_letter_id: int,
+    dead_letter_id: SerialId,
     services: Services,
     caller: Operator,
 ) -> dict[str, Any]:

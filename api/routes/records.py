@@ -10,9 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path
 
+from api.errors import RATE_LIMITED_RESPONSES
+from api.paging import MinVolume
+from api.rate_limit import AnonymousCall
 from api.services import Caller, Services, require_roles
+from api.verification import HolderName, HolderQuery, holder_name_matches, holder_name_on_record
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
@@ -22,6 +26,7 @@ from schemas.archive import (
     ArchivedTitle,
     ArchiveEntry,
     BodyStatistics,
+    CertificateHolderVerification,
     CertificateVerification,
     IdNumberQuery,
     WorkerArchive,
@@ -104,20 +109,66 @@ async def archive_by_person_key(
         return await _archive(conn, person_key)
 
 
-@router.get("/certificates/{certificate_number}")
-async def verify_certificate(
-    certificate_number: str, services: Services
-) -> CertificateVerification:
-    """Anyone may verify a certificate number; the answer names no person."""
+async def _archived_certificate(conn: Connection, certificate_number: str) -> Any:
     parse_certificate_number(certificate_number)
-    row = await services.pool.fetchrow(
+    row = await conn.fetchrow(
         _CERTIFICATES_SQL + " WHERE c.certificate_number = $1", certificate_number.strip()
     )
     if row is None:
         raise LookupError(f"certificate {certificate_number.strip()} is not in the archive")
-    return CertificateVerification(
-        **{k: row[k] for k in CertificateVerification.model_fields if k != "status"},
-        status="revoked" if row["revoked_on"] else "valid",
+    return row
+
+
+def _public(row: Any) -> dict[str, Any]:
+    return {
+        "certificate_number": row["certificate_number"],
+        "status": "revoked" if row["revoked_on"] else "valid",
+        "occupation_code": row["occupation_code"],
+        "level": row["level"],
+    }
+
+
+@router.get(
+    "/certificates/{certificate_number}",
+    dependencies=[AnonymousCall],
+    responses=RATE_LIMITED_RESPONSES,
+)
+async def verify_certificate(
+    certificate_number: str, services: Services
+) -> CertificateVerification:
+    """Anyone may verify a certificate number: valid or revoked, occupation and level.
+    The holder's details need their name too (``POST .../verification``)."""
+    async with services.pool.acquire() as conn:
+        row = await _archived_certificate(conn, certificate_number)
+    return CertificateVerification(**_public(row))
+
+
+@router.post(
+    "/certificates/{certificate_number}/verification",
+    dependencies=[AnonymousCall],
+    responses=RATE_LIMITED_RESPONSES,
+)
+async def verify_certificate_holder(
+    certificate_number: str, query: HolderQuery, services: Services
+) -> CertificateHolderVerification:
+    """A certificate number and the holder's name: the archive's details when the name is
+    the holder's, otherwise only what the number tells."""
+    async with services.pool.acquire() as conn:
+        row = await _archived_certificate(conn, certificate_number)
+        on_record = await holder_name_on_record(conn, row["certificate_number"])
+    if on_record is None:
+        # Archived from an event, but not (or no longer) in the issuing register.
+        on_record = HolderName(masked=row["holder_name_masked"])
+    if not holder_name_matches(query.holder_name, on_record):
+        return CertificateHolderVerification(**_public(row), holder_name_matches=False)
+    return CertificateHolderVerification(
+        **_public(row),
+        holder_name_matches=True,
+        holder_name_masked=row["holder_name_masked"],
+        issued_on=row["issued_on"],
+        body_id=row["body_id"],
+        body_type=row["body_type"],
+        revoked_on=row["revoked_on"],
     )
 
 
@@ -165,7 +216,7 @@ def _statistics(row: Any) -> BodyStatistics:
 async def body_statistics(
     services: Services,
     _: Supervisor,
-    min_volume: Annotated[int, Query(ge=0)] = 0,
+    min_volume: MinVolume = 0,
 ) -> list[BodyStatistics]:
     """Pass rate and volume per evaluation body: what the abnormal-pass-rate signal reads."""
     rows = await services.pool.fetch(_BODY_STATISTICS_SQL, None, min_volume)

@@ -7,21 +7,23 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
 from api.commands import execute_update, failure_of
+from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
 from api.errors import violations_of
+from api.paging import Offset, SessionPage
 from api.registration import (
+    REGISTRATION_COLUMNS,
     Admitted,
     Registration,
     RowReport,
     admit,
     as_violations,
-    read_csv,
     registration_from_row,
 )
 from api.routes.applications import (
@@ -53,6 +55,7 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
+from schemas.inputs import OptionalReason
 from skillflow.settings import Role
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
@@ -254,8 +257,8 @@ async def list_applications(
     _: Anyone,
     services: Services,
     stage: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: SessionPage = 1000,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """A session's applications with stage, scores and certificate number (masked names)."""
     rows = await services.pool.fetch(
@@ -292,26 +295,30 @@ async def register(
     return admitted
 
 
-@router.post("/{session_id}/applications.csv")
+@router.post("/{session_id}/applications.csv", openapi_extra=CSV_REQUEST_BODY)
 async def import_registrations(
     session_id: str,
     _: SessionCentre,
     services: Services,
-    body: Annotated[str, Body(media_type="text/csv")],
+    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
 ) -> list[RowReport]:
     """Register a whole session from CSV (header: id_number,name,years_in_occupation and
     optionally employer, former_employers (;-separated), relationship, commission_id,
     sub_level, education, apprenticeship_completed, category, appraisal_fee_fen). Each row
     is its own transaction: a bad row is reported with its rules and applies nothing."""
-    rows = read_csv(body, {"id_number", "name", "years_in_occupation"})
+    rows = read_csv(body, REGISTRATION_COLUMNS)
     reports: list[RowReport] = []
     starts: list[ApplicationStart] = []
     secret = services.settings.person_key_secret_bytes
     on = today()
     async with services.pool.acquire() as conn:
-        for number, row in enumerate(rows, start=1):
+        for row in rows:
+            number = row.number
+            if row.error is not None:
+                reports.append(RowReport(row=number, status="rejected", errors=[row.error]))
+                continue
             try:
-                registration = registration_from_row(row)
+                registration = registration_from_row(row.cells)
                 async with conn.transaction():
                     admitted, start = await admit(conn, session_id, registration, secret, on)
             except (RuleViolation, RuleViolations) as exc:
@@ -337,7 +344,7 @@ class BulkReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approve: bool
-    reason: str = Field("", max_length=500)
+    reason: Annotated[OptionalReason, Field(max_length=500)] = ""
     application_ids: list[str] | None = Field(
         None, description="None: every application of the session awaiting review"
     )
@@ -409,12 +416,12 @@ class ScoreRowReport(BaseModel):
     errors: list[Violation] = Field(default_factory=list)
 
 
-@router.post("/{session_id}/scores.csv")
+@router.post("/{session_id}/scores.csv", openapi_extra=CSV_REQUEST_BODY)
 async def import_scores(
     session_id: str,
     _: SessionCentre,
     services: Services,
-    body: Annotated[str, Body(media_type="text/csv")],
+    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
 ) -> list[ScoreRowReport]:
     """Enter scores from CSV (header: application_id,examiner_id and any of theory,
     practical,review; a blank cell is not scored). A bad row is refused whole."""
@@ -429,7 +436,7 @@ async def import_scores(
     )
     if session is None:
         raise LookupError("no session with this id")
-    listed = sorted({row.get("application_id", "") for row in rows})
+    listed = sorted({row.cells.get("application_id", "") for row in rows})
     in_session = {
         r["application_id"]
         for r in await services.pool.fetch(
@@ -451,17 +458,17 @@ async def import_scores(
     async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
         application_id = row.get("application_id", "")
         try:
-            scored: list[tuple[str, float]] = []
+            scored: list[tuple[str, int | float]] = []
             for component in ("theory", "practical", "review"):
                 cell = row.get(component, "")
                 if cell == "":
                     continue
-                try:
-                    score = float(cell)
-                except ValueError:
+                score = number_cell(cell)
+                if isinstance(score, str):
                     raise RuleViolation(
                         f"scores.{component}", "score.not_a_number", "a score must be a number"
-                    ) from None
+                    )
+                # A finite number of marks: 1e400 reads as infinity, refused by ScoreEntry.
                 scored.append((component, score))
             if not scored:
                 raise RuleViolation("scores", "score.none", "the row has no score")
@@ -499,4 +506,12 @@ async def import_scores(
             row=number, status="accepted", application_id=application_id, stage=status_.stage
         )
 
-    return list(await asyncio.gather(*(one(n, r) for n, r in enumerate(rows, start=1))))
+    async def unreadable(row: CsvRow) -> ScoreRowReport:
+        assert row.error is not None
+        return ScoreRowReport(row=row.number, status="rejected", errors=[row.error])
+
+    return list(
+        await asyncio.gather(
+            *(one(r.number, r.cells) if r.error is None else unreadable(r) for r in rows)
+        )
+    )

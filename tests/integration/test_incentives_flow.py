@@ -232,7 +232,9 @@ async def test_insurance_csv_import_reports_row_by_row(stack: Any, api: Any, aut
     missing = await api.post(
         "/incentives/insurance-records/import", content=b"id,months\n1,2\n", headers=headers
     )
-    assert missing.status_code == 422 and missing.json()["errors"][0]["rule"] == "import.columns"
+    assert (
+        missing.status_code == 422 and missing.json()["errors"][0]["rule"] == "csv.missing_columns"
+    )
     forbidden = await api.post(
         "/incentives/insurance-records/import",
         content=csv_text.encode(),
@@ -252,6 +254,21 @@ async def test_training_subsidy_import_then_skill_upgrade_refused(
         NOW.date() - timedelta(days=2),
     )
     issued = certificate(4)
+    # Issued (in the issuing register) before the incentive service has heard of it.
+    await stack.pool.execute(
+        """INSERT INTO certification.certificates
+             (certificate_number, source_id, route, body_id, body_type, person_key,
+              holder_name_masked, occupation_code, level, issued_on, status)
+           VALUES ($1, $2, 'assessment', $3, 'S', $4, $5, $6, $7, $8, 'valid')""",
+        issued.certificate_number,
+        issued.application_id,
+        issued.body_id,
+        person,
+        issued.holder_name_masked,
+        issued.occupation_code,
+        issued.level,
+        issued.issued_on,
+    )
     csv_text = f"certificate_number,amount_fen,granted_on\n{issued.certificate_number},80000,{NOW.date().isoformat()}\nS123,1,2025-01-01\n"
     answer = await api.post(
         "/incentives/training-subsidies/import",
