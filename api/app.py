@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from activities.registration import repair_at_start_up
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.rate_limit import PublicRateLimit
 from api.routes import applications, certificates, health, incentives, operations, records, sessions
 from api.routes import evaluation_bodies as bodies
@@ -19,7 +19,7 @@ from skillflow import temporal
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 
-ROUTERS = [health.router, operations.router, operations.page_router]
+ROUTERS = [operations.router, operations.page_router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router]
 
@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.public_rate_limit = PublicRateLimit(
         per_minute=settings.public_calls_per_minute, burst=settings.public_calls_burst
     )
+    app.include_router(health.router)
     for router in ROUTERS:
-        app.include_router(router)
+        # Every route documents its refusals (401, 403, 404, 422) in the one error shape.
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

@@ -28,6 +28,7 @@ MAX_TRACKED_ADDRESSES = 100_000
 class _Bucket:
     tokens: float
     checked_at: float
+    refusing: bool = False
 
 
 @dataclass
@@ -54,8 +55,17 @@ class PublicRateLimit:
         bucket.checked_at = now
         if bucket.tokens >= 1:
             bucket.tokens -= 1
+            bucket.refusing = False
             return None
         self.refused += 1
+        if not bucket.refusing:
+            # One line when an address starts being refused, not one per refusal.
+            bucket.refusing = True
+            log.warning(
+                "public calls from %s refused by the rate limit (%d refused in all)",
+                address,
+                self.refused,
+            )
         return (1 - bucket.tokens) / self._rate
 
     def _forget_full(self, now: float) -> None:
@@ -77,9 +87,6 @@ def anonymous_call(
     address = request.client.host if request.client else "unknown"
     wait = limit.take(address)
     if wait is not None:
-        log.warning(
-            "public call refused: rate limit for %s (%d refused so far)", address, limit.refused
-        )
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"too many calls from this address: try again in {math.ceil(wait)} s",

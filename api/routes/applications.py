@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.commands import execute_update
 from api.services import ApiServices, Caller, Services, application_actor, require_roles
+from api.views import ApplicationView, Recusal, ScoreAuditEntry
 from policy.catalogue import Component
 from policy.errors import RuleViolation
 from schemas.application import (
@@ -45,7 +46,7 @@ async def _command(
 
 
 @router.get("/{application_id}")
-async def get_application(application_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+async def get_application(application_id: str, _: Anyone, services: Services) -> ApplicationView:
     row = await services.pool.fetchrow(
         """SELECT application_id, session_id, body_id, occupation_code, level,
                   holder_name_masked, relationship, sub_level, eligibility_path, stage,
@@ -67,18 +68,11 @@ async def get_application(application_id: str, _: Anyone, services: Services) ->
            WHERE application_id = $1 ORDER BY examiner_id, reason""",
         application_id,
     )
-    return {
+    return ApplicationView(
         **dict(row),
-        "score_audit": [
-            {
-                **dict(a),
-                "previous_score": float(a["previous_score"]),
-                "new_score": float(a["new_score"]),
-            }
-            for a in audit
-        ],
-        "recusals": [dict(r) for r in recusals],
-    }
+        score_audit=[ScoreAuditEntry(**dict(a)) for a in audit],
+        recusals=[Recusal(**dict(r)) for r in recusals],
+    )
 
 
 @router.post("/{application_id}/review")

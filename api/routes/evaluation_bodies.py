@@ -4,7 +4,7 @@ commission contracts and quality supervision."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.evaluation_body import PRODUCER
 from api.commands import execute_update
 from api.services import Caller, Services, require_roles
+from api.views import BodyView, CommissionView, FilingAccepted
 from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation, RuleViolations, Violation
@@ -115,7 +116,7 @@ def check_filing(request: FilingRequest, body_type: str) -> None:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-async def file_body(request: FilingRequest, caller: Filer, services: Services) -> dict[str, Any]:
+async def file_body(request: FilingRequest, caller: Filer, services: Services) -> FilingAccepted:
     """File a body: an assessment centre (role centre, prefix S) or an enterprise (role
     enterprise, prefix Y). The regulator then approves or rejects the filing."""
     caller.check_body(request.body_id)
@@ -145,16 +146,13 @@ async def file_body(request: FilingRequest, caller: Filer, services: Services) -
         raise RuleViolation(
             "body_id", "body.already_filed", "a body with this id is already filed"
         ) from None
-    return {
-        "body_id": filing.body_id,
-        "body_type": body_type,
-        "status": "submitted",
-        "workflow_id": workflow_id,
-    }
+    return FilingAccepted(
+        body_id=filing.body_id, body_type=body_type, status="submitted", workflow_id=workflow_id
+    )
 
 
 @router.get("/{body_id}")
-async def get_body(body_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+async def get_body(body_id: str, _: Anyone, services: Services) -> BodyView:
     row = await services.pool.fetchrow(
         """SELECT body_id, body_type, name, province_code, body_code, site_serial, scope,
                   pass_mark, sub_levels, status, filing_receipt, status_reason, policy_version
@@ -163,7 +161,7 @@ async def get_body(body_id: str, _: Anyone, services: Services) -> dict[str, Any
     )
     if row is None:
         raise LookupError("no body with this id (a filing appears once it is recorded)")
-    return dict(row)
+    return BodyView(**dict(row))
 
 
 @router.post("/{body_id}/decision")
@@ -208,7 +206,7 @@ class CommissionRequest(BaseModel):
 @router.post("/{body_id}/commissions", status_code=status.HTTP_201_CREATED)
 async def record_commission(
     body_id: str, commission: CommissionRequest, caller: Enterprise, services: Services
-) -> dict[str, Any]:
+) -> CommissionView:
     """Record a commission contract, under which an enterprise may evaluate workers it
     does not employ."""
     caller.check_body(body_id)
@@ -252,7 +250,7 @@ async def record_commission(
                 person_key=None,
             ),
         )
-    return {"body_id": body_id, **commission.model_dump(mode="json")}
+    return CommissionView(body_id=body_id, **commission.model_dump())
 
 
 @router.post("/{body_id}/quality-samples")

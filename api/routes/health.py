@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.services import Services
 
@@ -17,7 +18,19 @@ async def live() -> dict[str, Any]:
     return {"role": "api", "live": True}
 
 
-@router.get("/health/ready")
+class Readiness(BaseModel):
+    role: Literal["api"]
+    ready: bool
+    checks: dict[str, bool]
+
+
+@router.get(
+    "/health/ready",
+    responses={
+        200: {"model": Readiness, "description": "PostgreSQL and Temporal answer"},
+        503: {"model": Readiness, "description": "one of them does not"},
+    },
+)
 async def ready(services: Services) -> JSONResponse:
     checks: dict[str, bool] = {}
     try:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
 from api.paging import Limit
 from api.services import Caller, Services, require_roles
+from api.views import PromotionView, RewardView
 from consumers.incentives.ledger import (
     lock_certificate_claims,
     review_held_claim,
@@ -477,8 +478,8 @@ class PersonIncentives(BaseModel):
     paid_fen: int = Field(description="subsidies paid minus clawed back")
     rewards_fen: int
     claims: list[Claim]
-    rewards: list[dict[str, Any]]
-    promotions: list[dict[str, Any]]
+    rewards: list[RewardView]
+    promotions: list[PromotionView]
 
 
 @router.get("/people/{person_key}")
@@ -505,6 +506,6 @@ async def person_incentives(
         paid_fen=sum(row["paid_fen"] for row in claims),
         rewards_fen=sum(row["amount_fen"] for row in rewards),
         claims=[_claim(row) for row in claims],
-        rewards=[dict(row) for row in rewards],
-        promotions=[dict(row) for row in promotions],
+        rewards=[RewardView(**dict(row)) for row in rewards],
+        promotions=[PromotionView(**dict(row)) for row in promotions],
     )

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from api.paging import Limit, SerialId
+from api.rate_limit import public_rate_limit
 from api.services import Caller, Services, require_roles
+from api.views import (
+    ConsumerProgress,
+    DeadLetterOutcome,
+    DeadLetterView,
+    OperationsOverview,
+    OutboxLag,
+)
 from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
 from skillflow.settings import Role
@@ -21,7 +29,7 @@ Operator = Annotated[Caller, Depends(require_roles(Role.OPERATOR))]
 
 
 @router.get("/overview")
-async def overview(services: Services, _: Operator) -> dict[str, Any]:
+async def overview(request: Request, services: Services, _: Operator) -> OperationsOverview:
     """Outbox lag, consumer progress and open dead letters in one call (the operator page)."""
     async with services.pool.acquire() as conn:
         outbox = await conn.fetchrow(
@@ -39,24 +47,16 @@ async def overview(services: Services, _: Operator) -> dict[str, Any]:
             """SELECT consumer, count(*) AS open FROM delivery.dead_letters
                WHERE status = 'open' GROUP BY consumer ORDER BY consumer"""
         )
-    return {
-        "outbox": {
-            "unsent": outbox["unsent"],
-            "total": outbox["total"],
-            "oldest_unsent_seconds": float(outbox["oldest_unsent_seconds"] or 0),
-        },
-        "consumers": [
-            {
-                "consumer": r["consumer"],
-                "processed": r["processed"],
-                "last_applied_at": r["last_applied_at"].isoformat()
-                if r["last_applied_at"]
-                else None,
-            }
-            for r in consumers
-        ],
-        "open_dead_letters": {r["consumer"]: r["open"] for r in dead},
-    }
+    return OperationsOverview(
+        outbox=OutboxLag(
+            unsent=outbox["unsent"],
+            total=outbox["total"],
+            oldest_unsent_seconds=float(outbox["oldest_unsent_seconds"] or 0),
+        ),
+        consumers=[ConsumerProgress(**dict(r)) for r in consumers],
+        open_dead_letters={r["consumer"]: r["open"] for r in dead},
+        public_calls_refused=public_rate_limit(request).refused,
+    )
 
 
 @router.get("/dead-letters")
@@ -66,7 +66,7 @@ async def list_dead_letters(
     status: Literal["open", "replayed", "discarded"] = "open",
     consumer: str | None = None,
     limit: Limit = 100,
-) -> list[dict[str, Any]]:
+) -> list[DeadLetterView]:
     rows = await services.pool.fetch(
         """SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, event_type, error,
                   attempts, status, created_at, resolved_at, resolved_by
@@ -78,12 +78,7 @@ async def list_dead_letters(
         limit,
     )
     return [
-        {
-            **dict(r),
-            "event_id": str(r["event_id"]) if r["event_id"] else None,
-            "created_at": r["created_at"].isoformat(),
-            "resolved_at": r["resolved_at"].isoformat() if r["resolved_at"] else None,
-        }
+        DeadLetterView(**{**dict(r), "event_id": str(r["event_id"]) if r["event_id"] else None})
         for r in rows
     ]
 
@@ -93,11 +88,12 @@ async def replay(
     dead_letter_id: SerialId,
     services: Services,
     caller: Operator,
-) -> dict[str, Any]:
+) -> DeadLetterOutcome:
     """Apply the dead letter again through its consumer; it stays open if it fails again."""
     deps = ConsumerDependencies(services.settings, services.temporal)
     consumers = {c.name: c for c in build_consumers(deps)}
-    return await replay_dead_letter(services.pool, consumers, dead_letter_id, caller.name)
+    outcome = await replay_dead_letter(services.pool, consumers, dead_letter_id, caller.name)
+    return DeadLetterOutcome(**outcome)
 
 
 @router.post("/dead-letters/{dead_letter_id}/discard")
@@ -105,9 +101,9 @@ async def discard(
     dead_letter_id: SerialId,
     services: Services,
     caller: Operator,
-) -> dict[str, Any]:
+) -> DeadLetterOutcome:
     await discard_dead_letter(services.pool, dead_letter_id, caller.name)
-    return {"id": dead_letter_id, "status": "discarded"}
+    return DeadLetterOutcome(id=dead_letter_id, status="discarded")
 
 
 @page_router.get("/operator", response_class=HTMLResponse, include_in_schema=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,7 @@ from api.routes.applications import (
 )
 from api.routes.evaluation_bodies import Anyone
 from api.services import Caller, Services, require_roles, session_actor
+from api.views import SessionApplication, SessionView
 from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
@@ -233,7 +234,7 @@ async def close_session(session_id: str, caller: SessionCentre, services: Servic
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+async def get_session(session_id: str, _: Anyone, services: Services) -> SessionView:
     row = await services.pool.fetchrow(
         """SELECT session_id, body_id, occupation_code, level, exam_date,
                   registration_closes_on, capacity, theory_rooms, proctors, policy_version,
@@ -248,7 +249,7 @@ async def get_session(session_id: str, _: Anyone, services: Services) -> dict[st
            WHERE session_id = $1 GROUP BY stage ORDER BY stage""",
         session_id,
     )
-    return {**dict(row), "applications": {r["stage"]: r["n"] for r in stages}}
+    return SessionView(**dict(row), applications={r["stage"]: r["n"] for r in stages})
 
 
 @router.get("/{session_id}/applications")
@@ -259,7 +260,7 @@ async def list_applications(
     stage: str | None = None,
     limit: SessionPage = 1000,
     offset: Offset = 0,
-) -> list[dict[str, Any]]:
+) -> list[SessionApplication]:
     """A session's applications with stage, scores and certificate number (masked names)."""
     rows = await services.pool.fetch(
         """SELECT application_id, holder_name_masked, stage, stage_rule, scores, attempts,
@@ -272,7 +273,7 @@ async def list_applications(
         limit,
         offset,
     )
-    return [dict(r) for r in rows]
+    return [SessionApplication(**dict(r)) for r in rows]
 
 
 # --- registration -----------------------------------------------------------------------
