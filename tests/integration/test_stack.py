@@ -97,6 +97,13 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert unknown.returncode == 1 and "unknown" in unknown.stdout, unknown.stdout + unknown.stderr
+    with_name = subprocess.run(
+        [*SKILLFLOW, "verify", "S000021000001265999999", "--holder-name", "张三丰",
+         "--data-dir", str(up.data_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert with_name.returncode == 1, with_name.stdout + with_name.stderr
+    assert "holder_name_matches  False" in with_name.stdout, with_name.stdout
     malformed = subprocess.run(
         [*SKILLFLOW, "verify", "S12", "--data-dir", str(up.data_dir)],
         capture_output=True,
