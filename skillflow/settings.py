@@ -11,7 +11,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +41,20 @@ BOUND_ROLES: Final = frozenset({Role.CENTRE, Role.ENTERPRISE, Role.ORGANISER, Ro
 DEVELOPMENT_PERSON_KEY_SECRET: Final = "local-development-person-key-secret"
 
 
+def binding_problem(
+    role: Role, bodies: tuple[str, ...] | list[str], *, must_bind: bool
+) -> str | None:
+    """What is wrong with a token's bodies for its role, or None. Centres, enterprises,
+    organisers and judges act for named bodies (``must_bind``: always, for stored tokens;
+    in production, for environment tokens); the other roles act for the whole province,
+    so a body named for them would promise a limit that is not there."""
+    if role in BOUND_ROLES and not bodies and must_bind:
+        return f"a {role.value} token must name the bodies it acts for"
+    if role not in BOUND_ROLES and bodies:
+        return f"a {role.value} acts for every body: name no bodies"
+    return None
+
+
 class TokenHolder(BaseModel):
     """Who holds a bearer token: a role, the name audit trails record (an examiner's or
     officer's staff id, say; the role when no name is given), and the evaluation bodies
@@ -43,6 +65,13 @@ class TokenHolder(BaseModel):
     role: Role
     name: str = Field(min_length=1, max_length=64)
     bodies: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _bodies_fit_the_role(self) -> TokenHolder:
+        problem = binding_problem(self.role, self.bodies, must_bind=False)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @classmethod
     def parse(cls, value: object) -> object:

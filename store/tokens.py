@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from policy.errors import RuleViolation
-from skillflow.settings import BOUND_ROLES, Role
+from skillflow.settings import BOUND_ROLES, Role, binding_problem
 from store.database import Connection
 
 TOKEN_BYTES = 32
@@ -38,18 +38,11 @@ def token_digest(token: str) -> bytes:
 
 
 def check_binding(role: Role, bodies: Sequence[str]) -> None:
-    """Centres, enterprises, organisers and judges act for named bodies; the others for the
-    whole province, so naming a body for them would promise a limit that is not there."""
-    if role in BOUND_ROLES and not bodies:
-        raise RuleViolation(
-            "bodies", "token.unbound", f"a {role.value} token must name the bodies it acts for"
-        )
-    if role not in BOUND_ROLES and bodies:
-        raise RuleViolation(
-            "bodies",
-            "token.bodies_not_applicable",
-            f"a {role.value} acts for every body: name no bodies",
-        )
+    """A stored token of a centre, enterprise, organiser or judge always names its bodies."""
+    problem = binding_problem(role, list(bodies), must_bind=True)
+    if problem:
+        rule = "token.unbound" if role in BOUND_ROLES else "token.bodies_not_applicable"
+        raise RuleViolation("bodies", rule, problem)
 
 
 async def create_token(

@@ -90,3 +90,12 @@ def test_a_province_wide_role_names_no_bodies(role: Role) -> None:
         check_binding(role, ["S-LN-1"])
     assert refused.value.rule == "token.bodies_not_applicable"
     check_binding(role, [])
+
+
+def test_an_environment_token_of_a_province_wide_role_names_no_bodies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SKILLFLOW_API_TOKENS", '{"t1": "regulator:zhao@S-LN-1"}')
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "SKILLFLOW_API_TOKENS" in str(error.value) and "name no bodies" in str(error.value)
