@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.access import Regulator
 from api.errors import RATE_LIMITED_RESPONSES
 from api.rate_limit import AnonymousCall
-from api.services import Caller, Services, require_roles
+from api.services import Services
 from api.verification import HolderQuery, holder_name_matches, holder_name_on_record
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
@@ -22,12 +23,9 @@ from schemas.certificate import (
     Verification,
 )
 from schemas.inputs import Reason
-from skillflow.settings import Role
 from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
-
-Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
 
 
 _CERTIFICATE_SQL = """SELECT c.certificate_number, c.status, c.occupation_code, c.level,

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import Caller, RecordsOfficer, Regulator, Supervisor
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
 from api.paging import Limit
-from api.services import Caller, Services, require_roles
+from api.services import Services
 from api.views import PromotionView, RewardView
 from consumers.incentives.ledger import (
     lock_certificate_claims,
@@ -34,13 +35,9 @@ from policy.errors import RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from schemas.inputs import IsoDateTime, Reason
-from skillflow.settings import Role
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
-RecordsLoader = Annotated[Caller, Depends(require_roles(Role.RECORDS_OFFICER))]
-Reviewer = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
-Reader = Annotated[Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER))]
 
 RowT = TypeVar("RowT")
 MAX_INSURED_MONTHS: Final = 12 * 60
@@ -200,7 +197,7 @@ async def _apply_insurance(
 async def load_insurance_records(
     body: InsuranceRecordsIn,
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Unemployment-insurance months per worker as of a date (the latest snapshot on or
@@ -219,7 +216,7 @@ async def load_insurance_records(
 @router.post("/insurance-records/import", openapi_extra=CSV_REQUEST_BODY)
 async def import_insurance_records(
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
@@ -325,7 +322,7 @@ async def _apply_training(
 async def load_training_subsidies(
     body: TrainingSubsidiesIn,
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Training subsidies paid on a certificate: a skill-upgrading subsidy is then refused."""
@@ -343,7 +340,7 @@ async def load_training_subsidies(
 @router.post("/training-subsidies/import", openapi_extra=CSV_REQUEST_BODY)
 async def import_training_subsidies(
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
@@ -394,7 +391,7 @@ def _claim(row: Any) -> Claim:
 @router.get("/claims")
 async def list_claims(
     services: Services,
-    _: Reader,
+    _: Supervisor,
     status: ClaimStatus | None = None,
     person_key: Annotated[str | None, Query(pattern=PERSON_KEY_PATTERN)] = None,
     decided_since: Annotated[
@@ -418,7 +415,7 @@ async def list_claims(
 
 
 @router.get("/claims/{claim_id}")
-async def get_claim(claim_id: str, services: Services, _: Reader) -> Claim:
+async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
     row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
     if row is None:
         raise LookupError(f"claim {claim_id} does not exist")
@@ -436,7 +433,7 @@ ClaimIdPath = Annotated[str, Path(max_length=64)]
 
 @router.post("/claims/{claim_id}/release")
 async def release_claim(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
     async with services.pool.acquire() as conn, conn.transaction():
@@ -449,7 +446,7 @@ async def release_claim(
 
 @router.post("/claims/{claim_id}/reject")
 async def reject_claim(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
     async with services.pool.acquire() as conn, conn.transaction():
@@ -462,7 +459,7 @@ async def reject_claim(
 
 @router.post("/claims/{claim_id}/reconsideration")
 async def reconsider(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Decide again a skill-upgrading claim refused for too few insured months, once the
     insurance records are loaded: granted (or held) with its event, or still refused with
@@ -484,7 +481,7 @@ class PersonIncentives(BaseModel):
 
 @router.get("/people/{person_key}")
 async def person_incentives(
-    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Reader
+    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Supervisor
 ) -> PersonIncentives:
     async with services.pool.acquire() as conn:
         claims = await conn.fetch(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from api.access import Operator
 from api.paging import Limit, SerialId
 from api.rate_limit import public_rate_limit
-from api.services import Caller, Services, require_roles
+from api.services import Services
 from api.views import (
     ConsumerProgress,
     DeadLetterOutcome,
@@ -20,12 +21,9 @@ from api.views import (
 )
 from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
-from skillflow.settings import Role
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 page_router = APIRouter(tags=["operations"])
-
-Operator = Annotated[Caller, Depends(require_roles(Role.OPERATOR))]
 
 
 @router.get("/overview")

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
+from api.access import StatisticsReader, Supervisor
 from api.errors import RATE_LIMITED_RESPONSES
 from api.paging import MinVolume
 from api.rate_limit import AnonymousCall
-from api.services import Caller, Services, require_roles
+from api.services import Services
 from api.verification import HolderName, HolderQuery, holder_name_matches, holder_name_on_record
 from policy import idnumber
 from policy.calendar import china_date
@@ -32,15 +33,10 @@ from schemas.archive import (
     WorkerArchive,
 )
 from schemas.events import PERSON_KEY_PATTERN
-from skillflow.settings import Role
 from store.database import Connection
 
 router = APIRouter(prefix="/records", tags=["records"])
 
-ArchiveReader = Annotated[Caller, Depends(require_roles(Role.RECORDS_OFFICER, Role.REGULATOR))]
-Supervisor = Annotated[
-    Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER, Role.OPERATOR))
-]
 PersonKeyPath = Annotated[str, Path(pattern=PERSON_KEY_PATTERN)]
 
 _CERTIFICATES_SQL: Final = """
@@ -91,9 +87,7 @@ async def _archive(conn: Connection, key: str) -> WorkerArchive:
 
 
 @router.post("/archives/lookup")
-async def lookup_archive(
-    query: IdNumberQuery, services: Services, _: ArchiveReader
-) -> WorkerArchive:
+async def lookup_archive(query: IdNumberQuery, services: Services, _: Supervisor) -> WorkerArchive:
     """A worker's archive by ID number: validated, hashed with the person-key secret, looked up."""
     idnumber.validate_id_number(query.id_number, today=china_date(datetime.now(UTC)), min_age=0)
     key = idnumber.person_key(query.id_number, services.settings.person_key_secret_bytes)
@@ -103,7 +97,7 @@ async def lookup_archive(
 
 @router.get("/archives/{person_key}")
 async def archive_by_person_key(
-    person_key: PersonKeyPath, services: Services, _: ArchiveReader
+    person_key: PersonKeyPath, services: Services, _: Supervisor
 ) -> WorkerArchive:
     async with services.pool.acquire() as conn:
         return await _archive(conn, person_key)
@@ -215,7 +209,7 @@ def _statistics(row: Any) -> BodyStatistics:
 @router.get("/bodies/statistics")
 async def body_statistics(
     services: Services,
-    _: Supervisor,
+    _: StatisticsReader,
     min_volume: MinVolume = 0,
 ) -> list[BodyStatistics]:
     """Pass rate and volume per evaluation body: what the abnormal-pass-rate signal reads."""
@@ -224,7 +218,9 @@ async def body_statistics(
 
 
 @router.get("/bodies/{body_id}/statistics")
-async def one_body_statistics(body_id: str, services: Services, _: Supervisor) -> BodyStatistics:
+async def one_body_statistics(
+    body_id: str, services: Services, _: StatisticsReader
+) -> BodyStatistics:
     row = await services.pool.fetchrow(_BODY_STATISTICS_SQL, body_id, 0)
     if row is None:
         raise LookupError(f"no assessments or certificates recorded for body {body_id}")

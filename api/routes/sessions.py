@@ -7,12 +7,20 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
+from api.access import (
+    NOT_IN_SESSION,
+    BodyActor,
+    SessionOwner,
+    SessionReader,
+    authorize_body,
+    in_session,
+)
 from api.commands import execute_update, failure_of
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
 from api.errors import violations_of
@@ -32,10 +40,9 @@ from api.routes.applications import (
     check_examiners,
     send_scores,
 )
-from api.routes.evaluation_bodies import Anyone
-from api.services import Caller, Services, require_roles, session_actor
+from api.services import Services
 from api.views import SessionApplication, SessionView
-from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
+from policy.assessment import ExaminerGrade, admit_policy_version, check_staffing
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation, RuleViolations, Violation
@@ -57,15 +64,11 @@ from schemas.exam_session import (
     StartExam,
 )
 from schemas.inputs import OptionalReason
-from skillflow.settings import Role
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
-Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
-# The same callers, on a session of a body they act for.
-SessionCentre = Annotated[Caller, Depends(session_actor(Role.CENTRE, Role.ENTERPRISE))]
 UPDATE_CONCURRENCY = 64
 
 
@@ -135,13 +138,18 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def open_session(request: SessionRequest, caller: Centre, services: Services) -> SessionState:
+async def open_session(
+    request: SessionRequest, caller: BodyActor, services: Services
+) -> SessionState:
     """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
     checks that depend on the number of candidates run when the session starts."""
-    caller.check_body(request.body_id)
+    async with services.pool.acquire() as conn:
+        await authorize_body(conn, caller, request.body_id)
     occupation = get_occupation(request.occupation_code)
     components = required_components(occupation, request.level)
-    policy = load_assessment_policy(request.policy_version)
+    policy = admit_policy_version(
+        request.policy_version, demo_allowed=services.settings.demo_policies
+    )
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
             "registration_closes_on",
@@ -195,7 +203,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
 
 
 @router.post("/{session_id}/start")
-async def start_exam(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
+async def start_exam(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """Check staffing against the approved roster; the session then takes scores."""
     state: SessionState = await execute_update(
         services.temporal,
@@ -208,7 +216,7 @@ async def start_exam(session_id: str, caller: SessionCentre, services: Services)
 
 
 @router.post("/{session_id}/close")
-async def close_session(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
+async def close_session(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
     forever, so closing waits for their scores (0 for a candidate who did not sit)."""
     outstanding = await services.pool.fetchval(
@@ -234,7 +242,7 @@ async def close_session(session_id: str, caller: SessionCentre, services: Servic
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: str, _: Anyone, services: Services) -> SessionView:
+async def get_session(session_id: str, _: SessionReader, services: Services) -> SessionView:
     row = await services.pool.fetchrow(
         """SELECT session_id, body_id, occupation_code, level, exam_date,
                   registration_closes_on, capacity, theory_rooms, proctors, policy_version,
@@ -255,7 +263,7 @@ async def get_session(session_id: str, _: Anyone, services: Services) -> Session
 @router.get("/{session_id}/applications")
 async def list_applications(
     session_id: str,
-    _: Anyone,
+    _: SessionReader,
     services: Services,
     stage: str | None = None,
     limit: SessionPage = 1000,
@@ -281,7 +289,7 @@ async def list_applications(
 
 @router.post("/{session_id}/applications", status_code=status.HTTP_201_CREATED)
 async def register(
-    session_id: str, registration: Registration, _: SessionCentre, services: Services
+    session_id: str, registration: Registration, _: SessionOwner, services: Services
 ) -> Admitted:
     """Register one candidate. Checks ID number, eligibility, duplicates, capacity and the
     body's scope; each refusal names its rule and writes nothing."""
@@ -299,7 +307,7 @@ async def register(
 @router.post("/{session_id}/applications.csv", openapi_extra=CSV_REQUEST_BODY)
 async def import_registrations(
     session_id: str,
-    _: SessionCentre,
+    _: SessionOwner,
     services: Services,
     body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
 ) -> list[RowReport]:
@@ -359,9 +367,10 @@ class ReviewReport(BaseModel):
 
 @router.post("/{session_id}/reviews")
 async def review_many(
-    session_id: str, review: BulkReview, caller: SessionCentre, services: Services
+    session_id: str, review: BulkReview, caller: SessionOwner, services: Services
 ) -> list[ReviewReport]:
-    """Approve or reject many registrations at once, a bounded number in flight."""
+    """Approve or reject many registrations of this session at once, a bounded number in
+    flight. An id of another session is refused for that application alone."""
     ids = review.application_ids
     if ids is None:
         rows = await services.pool.fetch(
@@ -370,6 +379,10 @@ async def review_many(
             session_id,
         )
         ids = [r["application_id"] for r in rows]
+        ours = set(ids)
+    else:
+        async with services.pool.acquire() as conn:
+            ours = await in_session(conn, session_id, ids)
     if review.approve:
         check_approval_allowed(
             await services.pool.fetchval(
@@ -380,6 +393,12 @@ async def review_many(
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
     async def one(application_id: str) -> ReviewReport:
+        if application_id not in ours:
+            return ReviewReport(
+                application_id=application_id,
+                status="refused",
+                errors=[NOT_IN_SESSION],
+            )
         async with limit:
             try:
                 await execute_update(
@@ -420,7 +439,7 @@ class ScoreRowReport(BaseModel):
 @router.post("/{session_id}/scores.csv", openapi_extra=CSV_REQUEST_BODY)
 async def import_scores(
     session_id: str,
-    _: SessionCentre,
+    _: SessionOwner,
     services: Services,
     body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
 ) -> list[ScoreRowReport]:
@@ -438,15 +457,8 @@ async def import_scores(
     if session is None:
         raise LookupError("no session with this id")
     listed = sorted({row.cells.get("application_id", "") for row in rows})
-    in_session = {
-        r["application_id"]
-        for r in await services.pool.fetch(
-            """SELECT application_id FROM certification.applications
-               WHERE session_id = $1 AND application_id = ANY($2::text[])""",
-            session_id,
-            listed,
-        )
-    }
+    async with services.pool.acquire() as conn:
+        ours = await in_session(conn, session_id, listed)
     recused: dict[str, set[str]] = {}
     for r in await services.pool.fetch(
         """SELECT application_id, examiner_id FROM certification.recusals
@@ -473,8 +485,8 @@ async def import_scores(
                 scored.append((component, score))
             if not scored:
                 raise RuleViolation("scores", "score.none", "the row has no score")
-            if application_id not in in_session:
-                raise LookupError("no application with this id in this session")
+            if application_id not in ours:
+                raise RuleViolations([NOT_IN_SESSION])
             try:
                 sheet = ScoreSheet(
                     entries=[
