@@ -7,9 +7,10 @@ the (sequential) numbers. The masked name, the body and the issue date need the 
 and the holder's name, as the national query does.
 
 The name is compared in ``holder_name_matches`` only, against what ``holder_name_on_record``
-finds: the clear name of the application that earned the certificate where there is one,
-else the masked name kept with it. When holder names move to an encrypted column these two
-functions are the place to change.
+finds (through ``store.certification.certificate_holder_names``): the clear name of the
+application that earned the certificate where there is one, else the masked name kept with
+it. When holder names move to an encrypted column, that query and these two functions are
+the place to change (decrypt there, or compare keyed digests here).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.idnumber import mask_name
+from store import certification
 from store.database import Connection
 
 
@@ -42,16 +44,8 @@ class HolderName:
 
 async def holder_name_on_record(conn: Connection, certificate_number: str) -> HolderName | None:
     """The name a holder query is compared with; None for a number never issued."""
-    row = await conn.fetchrow(
-        """SELECT c.holder_name_masked, a.holder_name
-           FROM certification.certificates c
-           LEFT JOIN certification.applications a ON a.application_id = c.source_id
-           WHERE c.certificate_number = $1""",
-        certificate_number,
-    )
-    if row is None:
-        return None
-    return HolderName(masked=row["holder_name_masked"], clear=row["holder_name"])
+    names = await certification.certificate_holder_names(conn, certificate_number)
+    return None if names is None else HolderName(masked=names[0], clear=names[1])
 
 
 def _comparable(name: str) -> str:

@@ -234,3 +234,36 @@ async def application_session_status(conn: Connection, application_id: str) -> s
         application_id,
     )
     return status
+
+
+# --- certificates --------------------------------------------------------------------------
+
+
+async def certificate_verification(
+    conn: Connection, certificate_number: str
+) -> dict[str, Any] | None:
+    """What verification may show of a certificate, the holder's name aside."""
+    row = await conn.fetchrow(
+        """SELECT c.certificate_number, c.status, c.occupation_code, c.level, c.body_id,
+                  b.name AS body_name, c.issued_on, c.revoked_on
+           FROM certification.certificates c
+           LEFT JOIN certification.bodies b USING (body_id)
+           WHERE c.certificate_number = $1""",
+        certificate_number,
+    )
+    return None if row is None else dict(row)
+
+
+async def certificate_holder_names(
+    conn: Connection, certificate_number: str
+) -> tuple[str, str | None] | None:
+    """The holder's masked name, and the clear name of the application that earned the
+    certificate (None for a promotion's); None for a number never issued."""
+    row = await conn.fetchrow(
+        """SELECT c.holder_name_masked, a.holder_name
+           FROM certification.certificates c
+           LEFT JOIN certification.applications a ON a.application_id = c.source_id
+           WHERE c.certificate_number = $1""",
+        certificate_number,
+    )
+    return None if row is None else (row["holder_name_masked"], row["holder_name"])

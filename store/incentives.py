@@ -9,7 +9,7 @@ decisions read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -106,3 +106,16 @@ async def person_incentives(conn: Connection, person_key: str) -> dict[str, list
         "rewards": [dict(r) for r in rewards],
         "promotions": [dict(r) for r in promotions],
     }
+
+
+async def known_certificates(conn: Connection, certificate_numbers: Collection[str]) -> set[str]:
+    """Which of these certificates exist: in the issuing register, or already known to the
+    incentive service (its certificate.issued event may be ahead of the register's reader)."""
+    rows = await conn.fetch(
+        """SELECT certificate_number::text FROM certification.certificates
+           WHERE certificate_number = ANY($1::text[])
+           UNION SELECT certificate_number FROM incentives.certificates
+           WHERE certificate_number = ANY($1::text[])""",
+        sorted(certificate_numbers),
+    )
+    return {row["certificate_number"] for row in rows}

@@ -23,16 +23,10 @@ from schemas.certificate import (
     Verification,
 )
 from schemas.inputs import Reason
+from store import certification
 from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
-
-
-_CERTIFICATE_SQL = """SELECT c.certificate_number, c.status, c.occupation_code, c.level,
-                             c.body_id, b.name AS body_name, c.issued_on, c.revoked_on
-                      FROM certification.certificates c
-                      LEFT JOIN certification.bodies b USING (body_id)
-                      WHERE c.certificate_number = $1"""
 
 
 def _verification(number: str, row: Any) -> Verification:
@@ -53,7 +47,8 @@ async def verify(certificate_number: str, services: Services) -> Verification:
     occupation and level. The holder's details need their name too (``POST .../verification``)."""
     number = certificate_number.strip().upper()
     parse_certificate_number(number)
-    return _verification(number, await services.pool.fetchrow(_CERTIFICATE_SQL, number))
+    async with services.pool.acquire() as conn:
+        return _verification(number, await certification.certificate_verification(conn, number))
 
 
 @router.post(
@@ -69,7 +64,7 @@ async def verify_holder(
     number = certificate_number.strip().upper()
     parse_certificate_number(number)
     async with services.pool.acquire() as conn:
-        row = await conn.fetchrow(_CERTIFICATE_SQL, number)
+        row = await certification.certificate_verification(conn, number)
         on_record = await holder_name_on_record(conn, number)
     public = _verification(number, row).model_dump()
     if row is None or on_record is None or not holder_name_matches(query.holder_name, on_record):

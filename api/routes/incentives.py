@@ -246,17 +246,8 @@ async def _known_certificates(
     """A training subsidy is paid on a certificate that exists: in the issuing register,
     or already known to this service (its certificate.issued event may be ahead of a
     register this service does not own)."""
-    numbers = sorted({r.certificate_number for _, r in rows})
-    known = {
-        row["certificate_number"]
-        for row in await services.pool.fetch(
-            """SELECT certificate_number::text FROM certification.certificates
-               WHERE certificate_number = ANY($1::text[])
-               UNION SELECT certificate_number FROM incentives.certificates
-               WHERE certificate_number = ANY($1::text[])""",
-            numbers,
-        )
-    }
+    async with services.pool.acquire() as conn:
+        known = await incentives.known_certificates(conn, {r.certificate_number for _, r in rows})
     unknown = [
         RowReport(
             row=n,
