@@ -61,4 +61,9 @@ async def test_api_health_and_auth(api, auth) -> None:
     assert (await api.get("/operations/overview", headers=auth(Role.CENTRE))).status_code == 403
     overview = await api.get("/operations/overview", headers=auth(Role.OPERATOR))
     assert overview.status_code == 200
-    assert set(overview.json()) == {"outbox", "consumers", "open_dead_letters"}
+    assert set(overview.json()) == {
+        "outbox",
+        "consumers",
+        "open_dead_letters",
+        "public_calls_refused",
+    }
