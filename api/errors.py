@@ -34,7 +34,7 @@ class ServerErrorBody(ErrorBody):
     correlation_id: str = Field(description="quote it to the operator: the log line has it")
 
 
-# What every route may answer besides its success; routers pass it as ``responses=``.
+# What every route may answer besides its success (app.py includes each router with it).
 ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": ErrorBody, "description": "no bearer token, or an unknown one"},
     403: {"model": ErrorBody, "description": "the token's role or bodies may not do this"},
