@@ -13,7 +13,7 @@ from skillflow import kafka, temporal
 from skillflow.health import HealthServer
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
-from workflows import ALL_WORKFLOWS
+from workflows import all_workflows
 from workflows.title_equivalence import ensure_title_equivalence_schedule
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ async def run_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=ALL_WORKFLOWS,
+            workflows=all_workflows(),
             activities=build_activities(ActivityResources(pool, settings, client)),
             workflow_runner=temporal.workflow_runner(),
             max_concurrent_activities=100,

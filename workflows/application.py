@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.types import MethodAsyncSingleParam
 
 from policy.assessment import check_sitting_order, resit_deadline, validate_score
 from policy.calendar import china_date, china_midnight
@@ -39,7 +40,6 @@ from schemas.application import (
     ObjectionResolution,
     ResolutionRecord,
     ReviewDecision,
-    ReviewOutcome,
     ReviewRecord,
     ScoreCorrection,
     ScoreRecorded,
@@ -47,9 +47,17 @@ from schemas.application import (
     Stage,
     StageRecord,
 )
-from schemas.certificate import IssueRequest, IssueResult
+from schemas.certificate import IssueRequest
 from workflows import search_attributes
 from workflows.rules import as_rule_error, rule_error
+
+with workflow.unsafe.imports_passed_through():
+    # Typed calls: a renamed activity or a changed argument fails mypy, not a running workflow.
+    from activities.application import ApplicationActivities
+    from activities.certificate import CertificateActivities
+
+_Arg = TypeVar("_Arg")
+_Result = TypeVar("_Result")
 
 _TIMEOUT = timedelta(seconds=30)
 # Each step is one short PostgreSQL transaction. As a local activity it runs inside the
@@ -172,8 +180,8 @@ class ApplicationWorkflow:
 
     async def _issue(self) -> None:
         start = self._start
-        result: IssueResult = await self._record(
-            "certification.issue_certificate",
+        result = await self._record(
+            CertificateActivities.issue_certificate,
             IssueRequest(
                 source_id=start.application_id,
                 route="assessment",
@@ -184,7 +192,6 @@ class ApplicationWorkflow:
                 correlation_id=workflow.info().workflow_id,
                 issued_at=workflow.now(),
             ),
-            result_type=IssueResult,
         )
         if result.status == "issued":
             self._certificate = result.certificate_number
@@ -210,7 +217,7 @@ class ApplicationWorkflow:
             self.validate_review(decision)
             start = self._start
             await self._record(
-                "certification.record_review",
+                ApplicationActivities.record_review,
                 ReviewRecord(
                     application_id=start.application_id,
                     session_id=start.session_id,
@@ -220,7 +227,6 @@ class ApplicationWorkflow:
                     reviewed_by=decision.reviewed_by,
                     occurred_at=workflow.now(),
                 ),
-                result_type=ReviewOutcome,
             )
             if decision.approve:
                 self._set_stage("assessment")
@@ -372,7 +378,7 @@ class ApplicationWorkflow:
         else:
             next_stage = self._stage
         await self._record(
-            "certification.record_assessment",
+            ApplicationActivities.record_assessment,
             AssessmentRecord(
                 application_id=start.application_id,
                 session_id=start.session_id,
@@ -407,7 +413,7 @@ class ApplicationWorkflow:
             start = self._start
             previous = self._scores[correction.component]
             await self._record(
-                "certification.record_correction",
+                ApplicationActivities.record_correction,
                 CorrectionRecord(
                     application_id=start.application_id,
                     session_id=start.session_id,
@@ -495,7 +501,7 @@ class ApplicationWorkflow:
             self.validate_objection(objection)
             start = self._start
             await self._record(
-                "certification.record_objection",
+                ApplicationActivities.record_objection,
                 ObjectionRecord(
                     application_id=start.application_id,
                     person_key=start.person_key,
@@ -541,7 +547,7 @@ class ApplicationWorkflow:
                 next_stage = "public_notice"
             start = self._start
             await self._record(
-                "certification.record_resolution",
+                ApplicationActivities.record_resolution,
                 ResolutionRecord(
                     application_id=start.application_id,
                     person_key=start.person_key,
@@ -567,19 +573,21 @@ class ApplicationWorkflow:
 
     # --- shared -------------------------------------------------------------------------
 
-    async def _record(self, activity: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    async def _record(
+        self, activity: MethodAsyncSingleParam[Any, _Arg, _Result], arg: _Arg
+    ) -> _Result:
         if workflow.patched(LOCAL_RECORDS):
-            return await workflow.execute_local_activity(
-                activity, arg, result_type=result_type, start_to_close_timeout=_TIMEOUT
+            return await workflow.execute_local_activity_method(
+                activity, arg, start_to_close_timeout=_TIMEOUT
             )
-        return await workflow.execute_activity(
-            activity, arg, result_type=result_type, start_to_close_timeout=_TIMEOUT
+        return await workflow.execute_activity_method(
+            activity, arg, start_to_close_timeout=_TIMEOUT
         )
 
     async def _record_stage(self, stage: Stage, rule: str, reason: str) -> None:
         start = self._start
         await self._record(
-            "certification.record_stage",
+            ApplicationActivities.record_stage,
             StageRecord(
                 application_id=start.application_id,
                 session_id=start.session_id,

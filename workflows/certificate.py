@@ -12,6 +12,9 @@ from temporalio import workflow
 
 from schemas.certificate import RevocationRecord, RevocationRequest, RevocationResult
 
+with workflow.unsafe.imports_passed_through():
+    from activities.certificate import CertificateActivities
+
 
 def revocation_workflow_id(certificate_number: str) -> str:
     return f"revocation-{certificate_number}"
@@ -21,14 +24,12 @@ def revocation_workflow_id(certificate_number: str) -> str:
 class CertificateRevocationWorkflow:
     @workflow.run
     async def run(self, request: RevocationRequest) -> RevocationResult:
-        result: RevocationResult = await workflow.execute_activity(
-            "certification.revoke_certificate",
+        return await workflow.execute_activity_method(
+            CertificateActivities.revoke_certificate,
             RevocationRecord(
                 request=request,
                 occurred_at=workflow.now(),
                 correlation_id=workflow.info().workflow_id,
             ),
-            result_type=RevocationResult,
             start_to_close_timeout=timedelta(seconds=30),
         )
-        return result

@@ -33,6 +33,9 @@ from schemas.evaluation_body import (
 from workflows import search_attributes
 from workflows.rules import rule_error
 
+with workflow.unsafe.imports_passed_through():
+    from activities.evaluation_body import EvaluationBodyActivities
+
 _TIMEOUT = timedelta(seconds=30)
 BodyEvent = Literal["approved", "rejected", "suspended", "reinstated", "revoked"]
 _FINAL: frozenset[BodyStatus] = frozenset({"rejected", "revoked"})
@@ -57,15 +60,14 @@ class EvaluationBodyWorkflow:
     @workflow.run
     async def run(self, run: BodyRun) -> BodyState:
         if run.carried is None:
-            await workflow.execute_activity(
-                "certification.record_body_filed",
+            await workflow.execute_activity_method(
+                EvaluationBodyActivities.record_body_filed,
                 BodyFiledRecord(filing=run.filing, occurred_at=workflow.now()),
                 start_to_close_timeout=_TIMEOUT,
             )
-        self._policy = await workflow.execute_activity(
-            "certification.assessment_policy",
+        self._policy = await workflow.execute_activity_method(
+            EvaluationBodyActivities.assessment_policy,
             run.filing.policy_version,
-            result_type=AssessmentPolicy,
             start_to_close_timeout=_TIMEOUT,
         )
         self._ready = True
@@ -154,15 +156,14 @@ class EvaluationBodyWorkflow:
             self.validate_sample(request)
             assert self._policy is not None
             number = self.state.quality_samples + 1
-            sample: QualitySample = await workflow.execute_activity(
-                "certification.sample_certificates",
+            sample = await workflow.execute_activity_method(
+                EvaluationBodyActivities.sample_certificates,
                 QualitySampleRecord(
                     body_id=self.filing.body_id,
                     sample_id=f"{self.filing.body_id}-q{number}",
                     share_pct=self._policy.quality_sample_pct,
                     occurred_at=workflow.now(),
                 ),
-                result_type=QualitySample,
                 start_to_close_timeout=_TIMEOUT,
             )
             self._state = self.state.model_copy(update={"quality_samples": number})
@@ -186,8 +187,8 @@ class EvaluationBodyWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             self.validate_review(review)
-            await workflow.execute_activity(
-                "certification.record_quality_review",
+            await workflow.execute_activity_method(
+                EvaluationBodyActivities.record_quality_review,
                 QualityReviewRecord(
                     body_id=self.filing.body_id, review=review, occurred_at=workflow.now()
                 ),
@@ -216,8 +217,8 @@ class EvaluationBodyWorkflow:
         receipt: str | None,
     ) -> None:
         transition = self.state.transitions + 1
-        await workflow.execute_activity(
-            "certification.record_body_status",
+        await workflow.execute_activity_method(
+            EvaluationBodyActivities.record_body_status,
             BodyStatusRecord(
                 body_id=self.filing.body_id,
                 status=status,

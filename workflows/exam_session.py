@@ -28,6 +28,10 @@ from schemas.exam_session import (
 from workflows import search_attributes
 from workflows.rules import rule_error, rules_error
 
+with workflow.unsafe.imports_passed_through():
+    from activities.exam_session import ExamSessionActivities
+    from activities.registration import RegistrationActivities
+
 _TIMEOUT = timedelta(seconds=30)
 # Starting a whole session's stranded registrations is a few thousand workflow starts.
 _REPAIR_TIMEOUT = timedelta(minutes=10)
@@ -56,10 +60,9 @@ class ExamSessionWorkflow:
 
     @workflow.run
     async def run(self, opening: SessionOpening) -> SessionState:
-        self._opened = await workflow.execute_activity(
-            "certification.open_session",
+        self._opened = await workflow.execute_activity_method(
+            ExamSessionActivities.open_session,
             SessionOpenRecord(opening=opening, occurred_at=workflow.now()),
-            result_type=OpenedSession,
             start_to_close_timeout=_TIMEOUT,
         )
         workflow.upsert_search_attributes(
@@ -99,16 +102,14 @@ class ExamSessionWorkflow:
             # Registrations saved by a process that stopped before starting their workflow
             # would otherwise miss the exam. Histories from before this step replay without it.
             if workflow.patched("start-unstarted-applications"):
-                await workflow.execute_activity(
-                    "certification.start_unstarted_applications",
+                await workflow.execute_activity_method(
+                    RegistrationActivities.start_unstarted_applications,
                     self._opening.session_id,
-                    result_type=int,
                     start_to_close_timeout=_REPAIR_TIMEOUT,
                 )
-            candidates: int = await workflow.execute_activity(
-                "certification.session_roster",
+            candidates = await workflow.execute_activity_method(
+                ExamSessionActivities.session_roster,
                 self._opening.session_id,
-                result_type=int,
                 start_to_close_timeout=_TIMEOUT,
             )
             practical, review = panels(self._opening.examiners)
@@ -149,8 +150,8 @@ class ExamSessionWorkflow:
             raise rule_error("session_id", "session.closed", "the session is already closed")
 
     async def _set_status(self, status: SessionStatus) -> None:
-        await workflow.execute_activity(
-            "certification.record_session_status",
+        await workflow.execute_activity_method(
+            ExamSessionActivities.record_session_status,
             SessionStatusRecord(
                 session_id=self._opening.session_id, status=status, occurred_at=workflow.now()
             ),

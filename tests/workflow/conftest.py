@@ -1,15 +1,17 @@
 """Workflow tests on the time-skipping test server, with activities replaced by in-memory
-fakes registered under the real activity names."""
+fakes: each is declared with ``fake_of(RealClass.method)``, which registers it under the
+real activity's name and refuses it unless its argument and result types are the real ones."""
 
 from __future__ import annotations
 
 import contextlib
+import typing
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pytest
 from temporalio import activity
@@ -20,6 +22,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.application import ApplicationActivities
+from activities.certificate import CertificateActivities
+from activities.evaluation_body import EvaluationBodyActivities
+from activities.exam_session import ExamSessionActivities
+from activities.registration import RegistrationActivities
 from policy.assessment import AssessmentPolicy, effective_pass_mark, load_assessment_policy
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
 from schemas.application import (
@@ -48,8 +55,28 @@ from schemas.evaluation_body import (
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from skillflow.stack.servers import temporal_test_server_binary
 from skillflow.temporal import workflow_runner
-from workflows import ALL_WORKFLOWS, search_attributes
+from workflows import all_workflows, search_attributes
 from workflows.rules import rule_error
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def fake_of(
+    real: Callable[Concatenate[Any, _P], Awaitable[_R]],
+) -> Callable[[Callable[_P, Awaitable[_R]]], Callable[_P, Awaitable[_R]]]:
+    """Declare a fake of the activity method ``real``: same name, same signature."""
+    name = activity._Definition.must_from_callable(real).name
+    real_types = typing.get_type_hints(real)
+    real_types.pop("self", None)
+
+    def register(fake: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+        fake_types = typing.get_type_hints(fake)
+        if fake_types != real_types:
+            raise TypeError(f"fake of {name} takes/returns {fake_types}, the real {real_types}")
+        return activity.defn(name=name)(fake)
+
+    return register
 
 
 @contextlib.asynccontextmanager
@@ -118,11 +145,11 @@ class FakeCertification:
         return [event_type for event_type, _ in self.events]
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name="certification.assessment_policy")
+        @fake_of(EvaluationBodyActivities.assessment_policy)
         async def assessment_policy(version: str) -> AssessmentPolicy:
             return load_assessment_policy(version)
 
-        @activity.defn(name="certification.record_body_filed")
+        @fake_of(EvaluationBodyActivities.record_body_filed)
         async def record_body_filed(record: BodyFiledRecord) -> None:
             filing = record.filing
             self.bodies.setdefault(
@@ -136,24 +163,24 @@ class FakeCertification:
             )
             self._event("body.filed", filing.body_id)
 
-        @activity.defn(name="certification.record_body_status")
+        @fake_of(EvaluationBodyActivities.record_body_status)
         async def record_body_status(record: BodyStatusRecord) -> None:
             self.bodies[record.body_id].status = record.status
             self._event(f"body.{record.event}", f"{record.body_id}:{record.transition}")
 
-        @activity.defn(name="certification.sample_certificates")
+        @fake_of(EvaluationBodyActivities.sample_certificates)
         async def sample_certificates(record: QualitySampleRecord) -> QualitySample:
             numbers = sorted(self.certificates.values())
             count = -(-len(numbers) * record.share_pct // 100)
             self.sampled = numbers[:count]
             return QualitySample(sample_id=record.sample_id, certificate_numbers=self.sampled)
 
-        @activity.defn(name="certification.record_quality_review")
+        @fake_of(EvaluationBodyActivities.record_quality_review)
         async def record_quality_review(record: QualityReviewRecord) -> None:
             if record.review.certificate_number not in self.sampled:
                 raise rule_error("certificate_number", "quality.not_sampled", "not sampled")
 
-        @activity.defn(name="certification.open_session")
+        @fake_of(ExamSessionActivities.open_session)
         async def open_session(record: SessionOpenRecord) -> OpenedSession:
             opening = record.opening
             body = self.bodies[opening.body_id]
@@ -167,20 +194,20 @@ class FakeCertification:
                 body_type="Y" if body.body_type == "Y" else "S",
             )
 
-        @activity.defn(name="certification.session_roster")
+        @fake_of(ExamSessionActivities.session_roster)
         async def session_roster(session_id: str) -> int:
             return self.roster
 
-        @activity.defn(name="certification.start_unstarted_applications")
+        @fake_of(RegistrationActivities.start_unstarted_applications)
         async def start_unstarted_applications(session_id: str) -> int:
             self.calls["start_unstarted_applications"] += 1
             return 0
 
-        @activity.defn(name="certification.record_session_status")
+        @fake_of(ExamSessionActivities.record_session_status)
         async def record_session_status(record: SessionStatusRecord) -> None:
             self.stages[record.session_id] = record.status
 
-        @activity.defn(name="certification.record_review")
+        @fake_of(ApplicationActivities.record_review)
         async def record_review(record: ReviewRecord) -> ReviewOutcome:
             app = record.application_id
             if record.approve:
@@ -191,7 +218,7 @@ class FakeCertification:
                 self._event("registration.rejected", app)
             return ReviewOutcome(recusals=0, eligibility_path="L5.years_in_occupation")
 
-        @activity.defn(name="certification.record_assessment")
+        @fake_of(ApplicationActivities.record_assessment)
         async def record_assessment(record: AssessmentRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
@@ -207,7 +234,7 @@ class FakeCertification:
             elif record.outcome == "failed":
                 self._event("assessment.failed", f"{app}:failed:{record.round}")
 
-        @activity.defn(name="certification.record_correction")
+        @fake_of(ApplicationActivities.record_correction)
         async def record_correction(record: CorrectionRecord) -> None:
             self.audit.append(record)
             self._event(
@@ -215,7 +242,7 @@ class FakeCertification:
                 f"{record.application_id}:{record.correction.correction_id}",
             )
 
-        @activity.defn(name="certification.record_objection")
+        @fake_of(ApplicationActivities.record_objection)
         async def record_objection(record: ObjectionRecord) -> None:
             self.stages[record.application_id] = "objection"
             self._event(
@@ -223,7 +250,7 @@ class FakeCertification:
                 f"{record.application_id}:{record.objection.objection_id}",
             )
 
-        @activity.defn(name="certification.record_resolution")
+        @fake_of(ApplicationActivities.record_resolution)
         async def record_resolution(record: ResolutionRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
@@ -231,7 +258,7 @@ class FakeCertification:
             if record.stage == "withheld":
                 self._event("certificate.withheld", app)
 
-        @activity.defn(name="certification.record_stage")
+        @fake_of(ApplicationActivities.record_stage)
         async def record_stage(record: StageRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
@@ -241,7 +268,7 @@ class FakeCertification:
             elif record.stage == "withheld":
                 self._event("certificate.withheld", app)
 
-        @activity.defn(name="certification.issue_certificate")
+        @fake_of(CertificateActivities.issue_certificate)
         async def issue_certificate(request: IssueRequest) -> IssueResult:
             self.calls["issue_certificate"] += 1
             if request.source_id in self.certificates:
@@ -277,11 +304,11 @@ class FakeCertification:
                 status="issued", certificate_number=number, issued_on=request.issued_at.date()
             )
 
-        @activity.defn(name="certification.record_withholding")
+        @fake_of(CertificateActivities.record_withholding)
         async def record_withholding(record: WithholdingRecord) -> None:
             self._event("certificate.withheld", record.source_id)
 
-        @activity.defn(name="certification.revoke_certificate")
+        @fake_of(CertificateActivities.revoke_certificate)
         async def revoke_certificate(record: RevocationRecord) -> RevocationResult:
             number = record.request.certificate_number
             if number not in self.certificates.values():
@@ -347,7 +374,7 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=ALL_WORKFLOWS,
+        workflows=all_workflows(),
         activities=store.activities(),
         workflow_runner=workflow_runner(),
     ):

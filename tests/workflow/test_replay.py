@@ -33,7 +33,7 @@ from tests.workflow.conftest import FakeBody, Harness
 from tests.workflow.test_certificate import promotion
 from tests.workflow.test_evaluation_body import filing
 from tests.workflow.test_exam_session import opened, opening
-from workflows import ALL_WORKFLOWS
+from workflows import all_workflows
 from workflows.application import ApplicationWorkflow
 from workflows.certificate import CertificateRevocationWorkflow
 from workflows.evaluation_body import EvaluationBodyWorkflow
@@ -172,7 +172,7 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Any]]] = {
 
 def _replayer() -> Replayer:
     return Replayer(
-        workflows=ALL_WORKFLOWS,
+        workflows=all_workflows(),
         workflow_runner=workflow_runner(),
         data_converter=pydantic_data_converter,
     )
