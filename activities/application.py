@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.resources import ActivityResources
 from policy.assessment import CandidateConflictFacts, ConflictIndex, Examiner
 from policy.calendar import china_date
+from policy.errors import NotFound
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -107,7 +108,7 @@ class ApplicationActivities:
             "SELECT examiners FROM certification.sessions WHERE session_id = $1", session_id
         )
         if examiners is None:
-            raise LookupError(f"session {session_id} is not recorded")
+            raise NotFound(f"session {session_id} is not recorded")
         return ConflictIndex(
             [
                 Examiner.model_validate({k: v for k, v in e.items() if k != "panel"})
@@ -129,7 +130,7 @@ class ApplicationActivities:
                 app_id,
             )
             if row is None:
-                raise LookupError(f"application {app_id} is not recorded")
+                raise NotFound(f"application {app_id} is not recorded")
             events: list[EventEnvelope] = []
             found = []
             if record.approve:

@@ -22,7 +22,7 @@ from api.errors import violations_of
 from policy.assessment import load_assessment_policy
 from policy.catalogue import get_occupation
 from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import age_on, mask_name, person_key, validate_id_number
 from schemas.application import OPEN_STAGES, ApplicationStart, application_workflow_id
 from schemas.events import build_event
@@ -76,7 +76,7 @@ async def admit(
         session_id,
     )
     if session is None:
-        raise LookupError("no session with this id")
+        raise NotFound("no session with this id")
     if session["status"] != "open":
         raise RuleViolation("session_id", "session.not_open", f"the session is {session['status']}")
     if today > session["registration_closes_on"]:

@@ -49,3 +49,19 @@ class RuleViolations(Exception):
 
     def __str__(self) -> str:
         return "; ".join(str(violation) for violation in self.violations)
+
+
+class NotFound(Exception):
+    """What the caller named does not exist (a session id, a claim, a dead letter): a 404.
+
+    Deliberately not a ``LookupError``: a ``KeyError`` from a bug is one too, and must
+    answer 500 rather than read as "not found". The message is shown to the caller, so it
+    names the object by its id, never by personal data.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

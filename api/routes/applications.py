@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.commands import execute_update
 from api.services import ApiServices, Caller, Services, application_actor, require_roles
 from policy.catalogue import Component
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from schemas.application import (
     ApplicationStatus,
     Objection,
@@ -54,7 +54,7 @@ async def get_application(application_id: str, _: Anyone, services: Services) ->
         application_id,
     )
     if row is None:
-        raise LookupError("no application with this id")
+        raise NotFound("no application with this id")
     audit = await services.pool.fetch(
         """SELECT correction_id, component, previous_score, new_score, reason, corrected_by,
                   corrected_at
@@ -173,7 +173,7 @@ async def enter_scores_checked(
         sorted({entry.examiner_id for entry in sheet.entries}),
     )
     if row is None:
-        raise LookupError("no application with this id")
+        raise NotFound("no application with this id")
     check_examiners(sheet, row["status"], row["panels"], row["recused"])
     return await send_scores(services, application_id, sheet)
 

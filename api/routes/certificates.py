@@ -11,7 +11,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.services import Caller, Services, require_roles
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
 from skillflow.settings import Role
 from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
@@ -80,7 +80,7 @@ async def revoke(
             "a revocation of this certificate is under way",
         ) from None
     if result.status == "unknown":
-        raise LookupError("no certificate with this number")
+        raise NotFound("no certificate with this number")
     if result.status == "already_revoked":
         raise RuleViolation(
             "certificate_number",

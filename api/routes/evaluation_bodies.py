@@ -15,7 +15,7 @@ from api.commands import execute_update
 from api.services import Caller, Services, require_roles
 from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.regions import MAINLAND_PROVINCES
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
@@ -162,7 +162,7 @@ async def get_body(body_id: str, _: Anyone, services: Services) -> dict[str, Any
         body_id,
     )
     if row is None:
-        raise LookupError("no body with this id (a filing appears once it is recorded)")
+        raise NotFound("no body with this id (a filing appears once it is recorded)")
     return dict(row)
 
 
@@ -217,7 +217,7 @@ async def record_commission(
             "SELECT body_type FROM certification.bodies WHERE body_id = $1", body_id
         )
         if body_type is None:
-            raise LookupError("no body with this id")
+            raise NotFound("no body with this id")
         if body_type != "Y":
             raise RuleViolation(
                 "body_id",

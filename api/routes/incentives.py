@@ -29,7 +29,7 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from skillflow.settings import Role
@@ -401,7 +401,7 @@ async def list_claims(
 async def get_claim(claim_id: str, services: Services, _: Reader) -> Claim:
     row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
     if row is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound(f"claim {claim_id} does not exist")
     return _claim(row)
 
 

@@ -16,6 +16,7 @@ from api.services import Caller, Services, require_roles
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
+from policy.errors import NotFound
 from policy.fraud import BodyRecord, abnormal_pass_rate, fraud_policy
 from schemas.archive import (
     ArchivedCertificate,
@@ -60,7 +61,7 @@ async def _archive(conn: Connection, key: str) -> WorkerArchive:
         key,
     )
     if not timeline and not certificates:
-        raise LookupError("no archive for this worker")
+        raise NotFound("no archive for this worker")
     return WorkerArchive(
         person_key=key,
         certificates=[
@@ -114,7 +115,7 @@ async def verify_certificate(
         _CERTIFICATES_SQL + " WHERE c.certificate_number = $1", certificate_number.strip()
     )
     if row is None:
-        raise LookupError(f"certificate {certificate_number.strip()} is not in the archive")
+        raise NotFound(f"certificate {certificate_number.strip()} is not in the archive")
     return CertificateVerification(
         **{k: row[k] for k in CertificateVerification.model_fields if k != "status"},
         status="revoked" if row["revoked_on"] else "valid",
@@ -176,5 +177,5 @@ async def body_statistics(
 async def one_body_statistics(body_id: str, services: Services, _: Supervisor) -> BodyStatistics:
     row = await services.pool.fetchrow(_BODY_STATISTICS_SQL, body_id, 0)
     if row is None:
-        raise LookupError(f"no assessments or certificates recorded for body {body_id}")
+        raise NotFound(f"no assessments or certificates recorded for body {body_id}")
     return _statistics(row)

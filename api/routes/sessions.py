@@ -35,7 +35,7 @@ from api.services import Caller, Services, require_roles, session_actor
 from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
 from schemas.application import (
     ApplicationStart,
@@ -239,7 +239,7 @@ async def get_session(session_id: str, _: Anyone, services: Services) -> dict[st
         session_id,
     )
     if row is None:
-        raise LookupError("no session with this id")
+        raise NotFound("no session with this id")
     stages = await services.pool.fetch(
         """SELECT stage, count(*) AS n FROM certification.applications
            WHERE session_id = $1 GROUP BY stage ORDER BY stage""",
@@ -385,7 +385,7 @@ async def review_many(
                 return ReviewReport(
                     application_id=application_id, status="refused", errors=as_violations(exc)
                 )
-            except LookupError as exc:
+            except NotFound as exc:
                 return ReviewReport(
                     application_id=application_id,
                     status="refused",
@@ -428,7 +428,7 @@ async def import_scores(
         None,
     )
     if session is None:
-        raise LookupError("no session with this id")
+        raise NotFound("no session with this id")
     listed = sorted({row.get("application_id", "") for row in rows})
     in_session = {
         r["application_id"]
@@ -466,7 +466,7 @@ async def import_scores(
             if not scored:
                 raise RuleViolation("scores", "score.none", "the row has no score")
             if application_id not in in_session:
-                raise LookupError("no application with this id in this session")
+                raise NotFound("no application with this id in this session")
             try:
                 sheet = ScoreSheet(
                     entries=[
@@ -488,7 +488,7 @@ async def import_scores(
                 application_id=application_id or None,
                 errors=as_violations(exc),
             )
-        except LookupError as exc:
+        except NotFound as exc:
             return ScoreRowReport(
                 row=number,
                 status="rejected",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from policy.subsidy import SubsidyDecision
 from schemas.events import EventPayload, build_event
 from schemas.payloads import (
@@ -308,7 +308,7 @@ async def review_held_claim(
         "SELECT * FROM incentives.claims WHERE claim_id = $1 FOR UPDATE", claim_id
     )
     if claim is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound(f"claim {claim_id} does not exist")
     if claim["status"] != "held":
         raise RuleViolation(
             "claim_id", "review.not_held", f"claim {claim_id} is {claim['status']}, not held"

@@ -25,7 +25,7 @@ from consumers.incentives.ledger import (
 )
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from policy.fraud import fraud_signals
 from policy.subsidy import (
     INSURED_MONTHS,
@@ -235,7 +235,7 @@ async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, re
         "SELECT * FROM incentives.claims WHERE claim_id = $1 FOR UPDATE", claim_id
     )
     if claim is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound(f"claim {claim_id} does not exist")
     if claim["status"] != "refused" or claim["rule"] not in RECONSIDERABLE:
         raise RuleViolation(
             "claim_id",
