@@ -14,6 +14,7 @@ from activities.resources import ActivityResources
 from policy.assessment import CandidateConflictFacts, ConflictIndex, Examiner
 from policy.calendar import china_date
 from policy.errors import NotFound
+from policy.rule_ids import Rule
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -186,7 +187,7 @@ class ApplicationActivities:
                         RegistrationRejected(
                             application_id=app_id,
                             session_id=record.session_id,
-                            rule="review.rejected",
+                            rule=Rule.REVIEW_REJECTED,
                             reason=record.reason,
                         ),
                         app_id,
@@ -196,7 +197,12 @@ class ApplicationActivities:
                     )
                 )
                 await _set_stage(
-                    conn, app_id, "rejected", record.occurred_at, "review.rejected", record.reason
+                    conn,
+                    app_id,
+                    "rejected",
+                    record.occurred_at,
+                    Rule.REVIEW_REJECTED,
+                    record.reason,
                 )
             await enqueue(conn, *events)
         return ReviewOutcome(recusals=len(found), eligibility_path=row["eligibility_path"])
@@ -277,8 +283,7 @@ class ApplicationActivities:
                    SET scores = $2, attempts = $3, stage = $4,
                        notice_ends_on = coalesce($5, notice_ends_on),
                        resit_deadline = coalesce($6, resit_deadline),
-                       stage_rule = CASE WHEN $4 = 'failed' THEN 'assessment.failed'
-                                         ELSE stage_rule END,
+                       stage_rule = CASE WHEN $4 = 'failed' THEN $8 ELSE stage_rule END,
                        updated_at = $7
                    WHERE application_id = $1""",
                 app_id,
@@ -288,6 +293,7 @@ class ApplicationActivities:
                 record.notice_ends_on,
                 record.resit_deadline,
                 record.occurred_at,
+                Rule.ASSESSMENT_FAILED,
             )
             await enqueue(conn, *events)
 
@@ -388,7 +394,7 @@ class ApplicationActivities:
                 _event(
                     CertificateWithheld(
                         application_id=app_id,
-                        rule="objection.upheld",
+                        rule=Rule.OBJECTION_UPHELD,
                         reason=resolution.resolution,
                     ),
                     app_id,
@@ -414,7 +420,7 @@ class ApplicationActivities:
                     app_id,
                     "withheld",
                     record.occurred_at,
-                    "objection.upheld",
+                    Rule.OBJECTION_UPHELD,
                     resolution.resolution,
                 )
             else:

@@ -8,6 +8,7 @@ from temporalio import activity
 from activities.resources import ActivityResources
 from policy.assessment import AssessmentPolicy, load_assessment_policy
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyFiledRecord,
     BodyStatusRecord,
@@ -201,7 +202,7 @@ class EvaluationBodyActivities:
             if updated == "UPDATE 0":
                 raise rule_error(
                     "certificate_number",
-                    "quality.not_sampled",
+                    Rule.QUALITY_NOT_SAMPLED,
                     "this certificate was not sampled for review at this body",
                 )
             await enqueue(

@@ -7,6 +7,7 @@ from temporalio import activity
 from activities.resources import ActivityResources
 from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from schemas.events import build_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
@@ -31,15 +32,15 @@ async def check_body_may_run(
         body_id,
     )
     if body is None:
-        raise RuleViolation("body_id", "body.unknown", "no evaluation body has this id")
+        raise RuleViolation("body_id", Rule.BODY_UNKNOWN, "no evaluation body has this id")
     if body["status"] != "active":
         raise RuleViolation(
-            "body_id", "body.not_active", f"the body's filing is {body['status']}, not active"
+            "body_id", Rule.BODY_NOT_ACTIVE, f"the body's filing is {body['status']}, not active"
         )
     if f"{occupation_code}:{level}" not in body["scope"]:
         raise RuleViolation(
             "occupation_code",
-            "body.out_of_scope",
+            Rule.BODY_OUT_OF_SCOPE,
             f"the body is not filed for occupation {occupation_code} at level {level}",
         )
     return str(body["body_type"]), body["pass_mark"]

@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from workflows.rules import rule_violations_from
 
 _Arg = TypeVar("_Arg")
@@ -42,7 +43,7 @@ async def execute_update(
         if exc.status == RPCStatusCode.NOT_FOUND:
             if "completed" in exc.message:
                 raise RuleViolation(
-                    what, f"{what}.closed", f"the {what} is closed and takes no more commands"
+                    what, Rule(f"{what}.closed"), f"the {what} is closed and takes no more commands"
                 ) from None
             raise NotFound(f"no {what} with this id") from None
         raise

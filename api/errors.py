@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.rule_ids import Rule
 
 
 def _body(errors: list[dict[str, str]]) -> dict[str, object]:
@@ -64,5 +65,5 @@ def install_error_handlers(app: FastAPI) -> None:
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(
             status_code=404,
-            content=_body([{"field": "", "rule": "not_found", "message": exc.message}]),
+            content=_body([{"field": "", "rule": Rule.NOT_FOUND, "message": exc.message}]),
         )

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.catalogue import NATIONAL_LEVELS, Component
 from policy.errors import RuleViolation, Violation
+from policy.rule_ids import Rule
 
 DEFAULT_ASSESSMENT_POLICY: Final = "2024-default"
 
@@ -160,7 +161,7 @@ def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> Assessme
         shown = f" {version}" if _VERSION_SHAPE.fullmatch(version) else ""
         raise RuleViolation(
             "policy_version",
-            "policy.unknown_version",
+            Rule.POLICY_UNKNOWN_VERSION,
             f"assessment policy version{shown} does not exist",
         ) from None
 
@@ -181,15 +182,15 @@ def validate_score(component: str, score: float | int, policy: ScoreScale) -> No
     field = f"scores.{component}"
     if component not in _COMPONENTS:
         raise RuleViolation(
-            field, "score.component", "a score is for theory, practical or review only"
+            field, Rule.SCORE_COMPONENT, "a score is for theory, practical or review only"
         )
     # bool is an int in Python; a True score is a caller bug, not 1 mark.
     if isinstance(score, bool) or math.isnan(score):
-        raise RuleViolation(field, "score.range", f"the {component} score must be a number")
+        raise RuleViolation(field, Rule.SCORE_RANGE, f"the {component} score must be a number")
     if not policy.score_min <= score <= policy.score_max:
         raise RuleViolation(
             field,
-            "score.range",
+            Rule.SCORE_RANGE,
             f"the {component} score must be from {policy.score_min} to {policy.score_max}",
         )
 
@@ -218,7 +219,7 @@ def check_sitting_order(
     if theory is None or theory < pass_mark:
         raise RuleViolation(
             "scores.practical",
-            "score.theory_before_practical",
+            Rule.SCORE_THEORY_BEFORE_PRACTICAL,
             "this occupation's standard requires the theory exam passed before the practical",
         )
 
@@ -232,13 +233,13 @@ def effective_pass_mark(
     if enterprise_pass_mark < national:
         raise RuleViolation(
             "pass_mark",
-            "enterprise.pass_mark_below_national",
+            Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL,
             f"an enterprise pass mark may not be below the national pass mark of {national}",
         )
     if enterprise_pass_mark > score_max:
         raise RuleViolation(
             "pass_mark",
-            "enterprise.pass_mark_above_max",
+            Rule.ENTERPRISE_PASS_MARK_ABOVE_MAX,
             f"an enterprise pass mark may not exceed the maximum score of {score_max}",
         )
     return enterprise_pass_mark
@@ -289,14 +290,14 @@ def check_staffing(
     """Every staffing rule a session breaks; empty when it may run. A review panel is
     checked where the occupation's level has a comprehensive review."""
     if level not in NATIONAL_LEVELS:
-        return [Violation(field="level", rule="level.range", message="level must be 1-5")]
+        return [Violation(field="level", rule=Rule.LEVEL_RANGE, message="level must be 1-5")]
     violations: list[Violation] = []
     by_candidates = math.ceil(candidates / rules.candidates_per_proctor)
     if proctors < by_candidates:
         violations.append(
             Violation(
                 field="proctors",
-                rule="staffing.proctors_per_candidates",
+                rule=Rule.STAFFING_PROCTORS_PER_CANDIDATES,
                 message=f"{candidates} candidates need at least {by_candidates} proctors "
                 f"(one per {rules.candidates_per_proctor}), {proctors} assigned",
             )
@@ -306,7 +307,7 @@ def check_staffing(
         violations.append(
             Violation(
                 field="proctors",
-                rule="staffing.proctors_per_room",
+                rule=Rule.STAFFING_PROCTORS_PER_ROOM,
                 message=f"{theory_rooms} theory rooms need at least {by_rooms} proctors "
                 f"({rules.min_proctors_per_theory_room} per room), {proctors} assigned",
             )
@@ -349,7 +350,7 @@ def _panel_violations(
         violations.append(
             Violation(
                 field=field,
-                rule=f"staffing.{field}_too_few",
+                rule=Rule(f"staffing.{field}_too_few"),
                 message=f"{field.replace('_', ' ')} need at least {minimum} members, {size} "
                 "assigned",
             )
@@ -359,7 +360,7 @@ def _panel_violations(
         violations.append(
             Violation(
                 field=field,
-                rule=f"staffing.{field}_even",
+                rule=Rule(f"staffing.{field}_even"),
                 message=f"{field.replace('_', ' ')} must have an odd number of members, "
                 f"{size} assigned",
             )
@@ -368,7 +369,7 @@ def _panel_violations(
         violations.append(
             Violation(
                 field=field,
-                rule="staffing.duplicate_examiner",
+                rule=Rule.STAFFING_DUPLICATE_EXAMINER,
                 message=f"an examiner is listed more than once in {field.replace('_', ' ')}",
             )
         )
@@ -377,7 +378,7 @@ def _panel_violations(
             violations.append(
                 Violation(
                     field=f"{field}[{index}].grade",
-                    rule="staffing.examiner_grade",
+                    rule=Rule.STAFFING_EXAMINER_GRADE,
                     message=f"examiner {examiner.examiner_id} holds the {examiner.grade} grade, "
                     f"which does not cover level {level}",
                 )

@@ -29,6 +29,7 @@ from temporalio.types import MethodAsyncSingleParam
 from policy.assessment import check_sitting_order, resit_deadline, validate_score
 from policy.calendar import china_date, china_midnight
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from schemas.application import (
     FINAL_STAGES,
     ApplicationStart,
@@ -170,10 +171,10 @@ class ApplicationWorkflow:
 
     async def _on_deadline(self) -> None:
         if self._stage == "awaiting_review":
-            await self._record_stage("expired", "review.deadline", "not reviewed in time")
+            await self._record_stage("expired", Rule.REVIEW_DEADLINE, "not reviewed in time")
         elif self._stage == "resit":
             await self._record_stage(
-                "failed", "resit.window_lapsed", "the re-sit window closed without a pass"
+                "failed", Rule.RESIT_WINDOW_LAPSED, "the re-sit window closed without a pass"
             )
         elif self._stage in ("public_notice", "held"):
             await self._issue()
@@ -203,11 +204,11 @@ class ApplicationWorkflow:
                 seconds=self._figures.held_recheck_seconds
             )
             if self._stage != "held":
-                await self._record_stage("held", "body.not_active", result.reason)
+                await self._record_stage("held", Rule.BODY_NOT_ACTIVE, result.reason)
             else:
                 self._changes += 1
         else:
-            await self._record_stage("withheld", f"body.{result.status}", result.reason)
+            await self._record_stage("withheld", Rule(f"body.{result.status}"), result.reason)
 
     # --- registration review -------------------------------------------------------------
 
@@ -231,7 +232,7 @@ class ApplicationWorkflow:
             if decision.approve:
                 self._set_stage("assessment")
             else:
-                self._rule = "review.rejected"
+                self._rule = Rule.REVIEW_REJECTED
                 self._set_stage("rejected")
             return self.status()
 
@@ -240,11 +241,13 @@ class ApplicationWorkflow:
         if self._stage != "awaiting_review":
             raise rule_error(
                 "decision",
-                "review.not_awaiting",
+                Rule.REVIEW_NOT_AWAITING,
                 f"the application is {self._stage}, not awaiting review",
             )
         if not decision.approve and not decision.reason.strip():
-            raise rule_error("reason", "review.reason_required", "a rejection must give a reason")
+            raise rule_error(
+                "reason", Rule.REVIEW_REASON_REQUIRED, "a rejection must give a reason"
+            )
 
     # --- scores -------------------------------------------------------------------------
 
@@ -274,7 +277,7 @@ class ApplicationWorkflow:
         if self._stage not in ("assessment", "resit"):
             raise rule_error(
                 "scores",
-                "score.not_open",
+                Rule.SCORE_NOT_OPEN,
                 f"scores are not taken while the application is {self._stage}",
             )
         start = self._start
@@ -288,19 +291,19 @@ class ApplicationWorkflow:
             if entry.component not in start.required_components:
                 raise rule_error(
                     field,
-                    "score.component_not_required",
+                    Rule.SCORE_COMPONENT_NOT_REQUIRED,
                     f"level {start.level} has no {entry.component} component",
                 )
             if entry.component not in self._awaiting:
                 if self._scores.get(entry.component, -1) >= pass_mark:
                     raise rule_error(
                         field,
-                        "score.component_passed",
+                        Rule.SCORE_COMPONENT_PASSED,
                         f"the {entry.component} component is passed and is not sat again",
                     )
                 raise rule_error(
                     field,
-                    "score.already_signed_off",
+                    Rule.SCORE_ALREADY_SIGNED_OFF,
                     f"the {entry.component} score is signed off; change it with a correction "
                     "and a reason",
                 )
@@ -374,7 +377,7 @@ class ApplicationWorkflow:
             else:
                 next_stage = "failed"
                 self._awaiting = []
-                self._rule = "assessment.failed"
+                self._rule = Rule.ASSESSMENT_FAILED
         else:
             next_stage = self._stage
         await self._record(
@@ -433,7 +436,7 @@ class ApplicationWorkflow:
         if self._stage in FINAL_STAGES or self._stage in ("awaiting_review", "held"):
             raise rule_error(
                 "score",
-                "score.correction_closed",
+                Rule.SCORE_CORRECTION_CLOSED,
                 f"scores cannot be corrected while the application is {self._stage}",
             )
         if correction.correction_id in self._corrections:
@@ -441,7 +444,7 @@ class ApplicationWorkflow:
             # without leaving either.
             raise rule_error(
                 "correction_id",
-                "score.correction_duplicate",
+                Rule.SCORE_CORRECTION_DUPLICATE,
                 "a correction with this id was already recorded",
             )
         field = f"scores.{correction.component}"
@@ -450,7 +453,7 @@ class ApplicationWorkflow:
         if correction.component not in self._scores:
             raise rule_error(
                 field,
-                "score.not_signed_off",
+                Rule.SCORE_NOT_SIGNED_OFF,
                 f"no signed-off {correction.component} score to correct; enter it instead",
             )
         try:
@@ -458,7 +461,9 @@ class ApplicationWorkflow:
         except RuleViolation as violation:
             raise as_rule_error(violation) from None
         if correction.score == self._scores[correction.component]:
-            raise rule_error(field, "score.unchanged", "the corrected score equals the current one")
+            raise rule_error(
+                field, Rule.SCORE_UNCHANGED, "the corrected score equals the current one"
+            )
 
     async def _reconsider_after_correction(self) -> None:
         pass_mark = self._start.pass_mark
@@ -518,18 +523,18 @@ class ApplicationWorkflow:
         if self._stage not in ("public_notice", "objection"):
             raise rule_error(
                 "objection",
-                "objection.not_in_notice",
+                Rule.OBJECTION_NOT_IN_NOTICE,
                 f"the application is {self._stage}, not in public notice",
             )
         assert self._notice_ends_at is not None
         if workflow.now() >= self._notice_ends_at:
             raise rule_error(
-                "objection", "objection.notice_over", "the public notice period is over"
+                "objection", Rule.OBJECTION_NOTICE_OVER, "the public notice period is over"
             )
         if objection.objection_id in self._objections:
             raise rule_error(
                 "objection_id",
-                "objection.duplicate",
+                Rule.OBJECTION_DUPLICATE,
                 "an objection with this id was already raised",
             )
 
@@ -540,7 +545,7 @@ class ApplicationWorkflow:
             self._objections[resolution.objection_id] = False
             if resolution.upheld:
                 next_stage: Stage = "withheld"
-                self._rule = "objection.upheld"
+                self._rule = Rule.OBJECTION_UPHELD
             elif any(self._objections.values()):
                 next_stage = "objection"
             else:
@@ -564,11 +569,11 @@ class ApplicationWorkflow:
         is_open = self._objections.get(resolution.objection_id)
         if is_open is None:
             raise rule_error(
-                "objection_id", "objection.unknown", "no such objection on this application"
+                "objection_id", Rule.OBJECTION_UNKNOWN, "no such objection on this application"
             )
         if not is_open or self._stage != "objection":
             raise rule_error(
-                "objection_id", "objection.resolved", "this objection is already resolved"
+                "objection_id", Rule.OBJECTION_RESOLVED, "this objection is already resolved"
             )
 
     # --- shared -------------------------------------------------------------------------

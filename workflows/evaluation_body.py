@@ -15,6 +15,7 @@ from temporalio import workflow
 
 from policy.assessment import AssessmentPolicy
 from policy.calendar import china_date
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyDecision,
     BodyFiledRecord,
@@ -109,9 +110,11 @@ class EvaluationBodyWorkflow:
     @decide.validator
     def validate_decision(self, decision: BodyDecision) -> None:
         if self.state.status != "submitted":
-            raise rule_error("decision", "body.not_submitted", "only a submitted filing is decided")
+            raise rule_error(
+                "decision", Rule.BODY_NOT_SUBMITTED, "only a submitted filing is decided"
+            )
         if not decision.approve and not decision.reason.strip():
-            raise rule_error("reason", "body.rejection_reason", "a rejection must give a reason")
+            raise rule_error("reason", Rule.BODY_REJECTION_REASON, "a rejection must give a reason")
 
     # --- suspension, reinstatement, revocation ------------------------------------------
 
@@ -134,7 +137,7 @@ class EvaluationBodyWorkflow:
             status = self.state.status
             raise rule_error(
                 "action",
-                f"body.cannot_{change.action}",
+                Rule(f"body.cannot_{change.action}"),
                 f"a {status} filing cannot be {change.action}d here "
                 f"(needs {' or '.join(allowed[change.action])})",
             )
@@ -174,12 +177,12 @@ class EvaluationBodyWorkflow:
         if self.filing.body_type != "Y":
             raise rule_error(
                 "body_id",
-                "quality.enterprise_only",
+                Rule.QUALITY_ENTERPRISE_ONLY,
                 "quality sampling applies to enterprise self-evaluation filings",
             )
         if self.state.status not in ("active", "suspended"):
             raise rule_error(
-                "body_id", "quality.not_filed", "only an approved filing has certificates"
+                "body_id", Rule.QUALITY_NOT_FILED, "only an approved filing has certificates"
             )
 
     @workflow.update
@@ -204,7 +207,7 @@ class EvaluationBodyWorkflow:
         self.validate_sample(QualitySampleRequest())
         if review.passed and review.suspend:
             raise rule_error(
-                "suspend", "quality.suspend_needs_failure", "only a failed review suspends"
+                "suspend", Rule.QUALITY_SUSPEND_NEEDS_FAILURE, "only a failed review suspends"
             )
 
     # --- shared -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from temporalio import workflow
 
 from policy.assessment import check_staffing
 from policy.catalogue import get_occupation, required_components
+from policy.rule_ids import Rule
 from schemas.exam_session import (
     CloseSession,
     OpenedSession,
@@ -135,7 +136,7 @@ class ExamSessionWorkflow:
     @start_exam.validator
     def validate_start(self, _: StartExam) -> None:
         if self._status != "open":
-            raise rule_error("session_id", "session.not_open", f"the session is {self._status}")
+            raise rule_error("session_id", Rule.SESSION_NOT_OPEN, f"the session is {self._status}")
 
     @workflow.update
     async def close(self, _: CloseSession) -> SessionState:
@@ -147,7 +148,7 @@ class ExamSessionWorkflow:
     @close.validator
     def validate_close(self, _: CloseSession) -> None:
         if self._status == "closed":
-            raise rule_error("session_id", "session.closed", "the session is already closed")
+            raise rule_error("session_id", Rule.SESSION_CLOSED, "the session is already closed")
 
     async def _set_status(self, status: SessionStatus) -> None:
         await workflow.execute_activity_method(

@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 from policy.assessment import DEFAULT_ASSESSMENT_POLICY
+from policy.rule_ids import Rule
 from schemas.certificate import IssueRequest, IssueResult, PromotionResult, WithholdingRecord
 from schemas.commands import (
     PROMOTION_CERTIFICATION_WORKFLOW,
@@ -51,7 +52,7 @@ class PromotionCertificationWorkflow:
                 WithholdingRecord(
                     source_id=source_id,
                     person_key=request.person_key,
-                    rule=f"body.{result.status}",
+                    rule=Rule(f"body.{result.status}"),
                     reason=result.reason,
                     correlation_id=workflow.info().workflow_id,
                     occurred_at=workflow.now(),

@@ -13,6 +13,7 @@ from api.commands import execute_update
 from api.services import ApiServices, Caller, Services, application_actor, require_roles
 from policy.catalogue import Component
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.application import (
     ApplicationStatus,
     Objection,
@@ -106,7 +107,7 @@ def check_approval_allowed(session_status: str | None) -> None:
     if session_status is not None and session_status != "open":
         raise RuleViolation(
             "decision",
-            "review.session_started",
+            Rule.REVIEW_SESSION_STARTED,
             f"the session is {session_status}: approve the candidate for a later session "
             "(rejecting is still possible)",
         )
@@ -137,23 +138,25 @@ def check_examiners(
     if session_status not in ("running", "closed"):
         raise RuleViolation(
             "session_id",
-            "session.not_running",
+            Rule.SESSION_NOT_RUNNING,
             f"the session is {session_status}: scores are taken once it has started",
         )
     for entry in sheet.entries:
         field = f"scores.{entry.component}"
         if entry.examiner_id not in panels:
             raise RuleViolation(
-                field, "score.examiner_not_assigned", "the examiner is not assigned to this session"
+                field,
+                Rule.SCORE_EXAMINER_NOT_ASSIGNED,
+                "the examiner is not assigned to this session",
             )
         if entry.component == "review" and panels[entry.examiner_id] != "review":
             raise RuleViolation(
-                field, "score.examiner_panel", "review scores come from the review panel"
+                field, Rule.SCORE_EXAMINER_PANEL, "review scores come from the review panel"
             )
         if entry.examiner_id in recused:
             raise RuleViolation(
                 field,
-                "score.examiner_recused",
+                Rule.SCORE_EXAMINER_RECUSED,
                 "the examiner is recused from this candidate (conflict of interest)",
             )
 

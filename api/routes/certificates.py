@@ -12,6 +12,7 @@ from api.services import Caller, Services, require_roles
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
 from skillflow.settings import Role
 from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
@@ -76,7 +77,7 @@ async def revoke(
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
             "certificate_number",
-            "certificate.revocation_in_progress",
+            Rule.CERTIFICATE_REVOCATION_IN_PROGRESS,
             "a revocation of this certificate is under way",
         ) from None
     if result.status == "unknown":
@@ -84,7 +85,7 @@ async def revoke(
     if result.status == "already_revoked":
         raise RuleViolation(
             "certificate_number",
-            "certificate.already_revoked",
+            Rule.CERTIFICATE_ALREADY_REVOKED,
             "the certificate is already revoked",
         )
     return result

@@ -17,6 +17,7 @@ from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.regions import MAINLAND_PROVINCES
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
     BodyDecision,
@@ -65,7 +66,7 @@ def check_filing(request: FilingRequest, body_type: str) -> None:
         violations.append(
             Violation(
                 field="province_code",
-                rule="body.province_unknown",
+                rule=Rule.BODY_PROVINCE_UNKNOWN,
                 message="not a mainland province code (GB/T 2260, e.g. 21 for Liaoning)",
             )
         )
@@ -82,7 +83,7 @@ def check_filing(request: FilingRequest, body_type: str) -> None:
             violations.append(
                 Violation(
                     field="pass_mark",
-                    rule="enterprise.pass_mark_enterprise_only",
+                    rule=Rule.ENTERPRISE_PASS_MARK_ENTERPRISE_ONLY,
                     message="only an enterprise's self-evaluation sets its own pass mark",
                 )
             )
@@ -97,7 +98,7 @@ def check_filing(request: FilingRequest, body_type: str) -> None:
             violations.append(
                 Violation(
                     field=f"sub_levels[{index}]",
-                    rule="enterprise.sub_level_enterprise_only",
+                    rule=Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
                     message="only an enterprise's self-evaluation adds sub-levels",
                 )
             )
@@ -105,7 +106,7 @@ def check_filing(request: FilingRequest, body_type: str) -> None:
             violations.append(
                 Violation(
                     field=f"sub_levels[{index}].national_level",
-                    rule="enterprise.sub_level_unmapped",
+                    rule=Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
                     message=f"sub-level {sub.code} maps to level {sub.national_level}, "
                     "which is not in the filed scope",
                 )
@@ -129,7 +130,7 @@ async def file_body(request: FilingRequest, caller: Filer, services: Services) -
         # to it, so a rejected or revoked body files again under a new id.
         raise RuleViolation(
             "body_id",
-            "body.already_filed",
+            Rule.BODY_ALREADY_FILED,
             f"a body with this id was filed before (now {earlier}): file under a new id",
         )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
@@ -143,7 +144,7 @@ async def file_body(request: FilingRequest, caller: Filer, services: Services) -
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "body_id", "body.already_filed", "a body with this id is already filed"
+            "body_id", Rule.BODY_ALREADY_FILED, "a body with this id is already filed"
         ) from None
     return {
         "body_id": filing.body_id,
@@ -221,7 +222,7 @@ async def record_commission(
         if body_type != "Y":
             raise RuleViolation(
                 "body_id",
-                "enterprise.commission_enterprise_only",
+                Rule.ENTERPRISE_COMMISSION_ENTERPRISE_ONLY,
                 "only enterprises take commissions",
             )
         await conn.execute(

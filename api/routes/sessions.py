@@ -37,6 +37,7 @@ from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
+from policy.rule_ids import Rule
 from schemas.application import (
     ApplicationStart,
     ApplicationStatus,
@@ -141,7 +142,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
             "registration_closes_on",
-            "session.dates",
+            Rule.SESSION_DATES,
             "registration must close on or before the exam date",
         )
     secret = services.settings.person_key_secret_bytes
@@ -174,7 +175,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "session_id", "session.already_open", "a session with this id exists"
+            "session_id", Rule.SESSION_ALREADY_OPEN, "a session with this id exists"
         ) from None
     try:
         state: SessionState = await execute_update(
@@ -215,7 +216,7 @@ async def close_session(session_id: str, caller: SessionCentre, services: Servic
     if outstanding:
         raise RuleViolation(
             "session_id",
-            "session.scores_outstanding",
+            Rule.SESSION_SCORES_OUTSTANDING,
             f"{outstanding} approved candidate(s) still lack a first-round score: enter "
             "their scores (0 for a candidate who did not sit) before closing",
         )
@@ -389,7 +390,9 @@ async def review_many(
                 return ReviewReport(
                     application_id=application_id,
                     status="refused",
-                    errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                    errors=[
+                        Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))
+                    ],
                 )
         return ReviewReport(
             application_id=application_id, status="approved" if review.approve else "rejected"
@@ -460,11 +463,11 @@ async def import_scores(
                     score = float(cell)
                 except ValueError:
                     raise RuleViolation(
-                        f"scores.{component}", "score.not_a_number", "a score must be a number"
+                        f"scores.{component}", Rule.SCORE_NOT_A_NUMBER, "a score must be a number"
                     ) from None
                 scored.append((component, score))
             if not scored:
-                raise RuleViolation("scores", "score.none", "the row has no score")
+                raise RuleViolation("scores", Rule.SCORE_NONE, "the row has no score")
             if application_id not in in_session:
                 raise NotFound("no application with this id in this session")
             try:
@@ -493,7 +496,7 @@ async def import_scores(
                 row=number,
                 status="rejected",
                 application_id=application_id or None,
-                errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                errors=[Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))],
             )
         return ScoreRowReport(
             row=number, status="accepted", application_id=application_id, stage=status_.stage

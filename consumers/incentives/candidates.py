@@ -9,6 +9,8 @@ from schemas.events import EventEnvelope, parse_payload
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
+    RegistrationExpired,
+    RegistrationRejected,
     RegistrationSubmitted,
     ScoreCorrected,
 )
@@ -106,10 +108,10 @@ async def on_score_corrected(conn: Connection, event: EventEnvelope) -> None:
 
 def candidate_handlers() -> dict[str, Handler]:
     return {
-        "registration.submitted": on_registration_submitted,
-        "registration.rejected": _concluding("rejected"),
-        "registration.expired": _concluding("expired"),
-        "assessment.passed": on_assessment_outcome,
-        "assessment.failed": on_assessment_outcome,
-        "assessment.score_corrected": on_score_corrected,
+        RegistrationSubmitted.event_type: on_registration_submitted,
+        RegistrationRejected.event_type: _concluding("rejected"),
+        RegistrationExpired.event_type: _concluding("expired"),
+        AssessmentPassed.event_type: on_assessment_outcome,
+        AssessmentFailed.event_type: on_assessment_outcome,
+        ScoreCorrected.event_type: on_score_corrected,
     }

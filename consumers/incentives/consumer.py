@@ -9,6 +9,13 @@ from consumers.incentives.candidates import candidate_handlers
 from consumers.incentives.promotions import on_certificate_withheld, promotion_handler
 from consumers.incentives.rewards import on_competition_result
 from consumers.incentives.subsidies import on_certificate_issued, on_certificate_revoked
+from schemas.payloads import (
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithheld,
+    CompetitionResultRecorded,
+    PromotionGranted,
+)
 from schemas.topics import Topic
 from skillflow.settings import Settings
 
@@ -16,11 +23,11 @@ from skillflow.settings import Settings
 def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
     handlers: dict[str, Handler] = {
         **candidate_handlers(),
-        "certificate.issued": on_certificate_issued,
-        "certificate.revoked": on_certificate_revoked,
-        "certificate.withheld": on_certificate_withheld,
-        "competition.result_recorded": on_competition_result,
-        "promotion.granted": promotion_handler(temporal, settings.task_queue),
+        CertificateIssued.event_type: on_certificate_issued,
+        CertificateRevoked.event_type: on_certificate_revoked,
+        CertificateWithheld.event_type: on_certificate_withheld,
+        CompetitionResultRecorded.event_type: on_competition_result,
+        PromotionGranted.event_type: promotion_handler(temporal, settings.task_queue),
     }
     return Consumer(
         name="incentives",

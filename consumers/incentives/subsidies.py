@@ -27,6 +27,7 @@ from policy.calendar import china_date
 from policy.catalogue import get_occupation
 from policy.errors import NotFound, RuleViolation
 from policy.fraud import fraud_signals
+from policy.rule_ids import Rule
 from policy.subsidy import (
     INSURED_MONTHS,
     AppraisalClaim,
@@ -239,7 +240,7 @@ async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, re
     if claim["status"] != "refused" or claim["rule"] not in RECONSIDERABLE:
         raise RuleViolation(
             "claim_id",
-            "reconsider.not_reconsiderable",
+            Rule.RECONSIDER_NOT_RECONSIDERABLE,
             f"claim {claim_id} is {claim['status']} ({claim['rule'] or 'no rule'}): only a "
             f"claim refused under {', '.join(sorted(RECONSIDERABLE))} is decided again",
         )

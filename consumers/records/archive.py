@@ -12,37 +12,63 @@ from typing import Any, Final
 
 from consumers.delivery import Handler
 from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import CertificateIssued, CertificateRevoked
+from schemas.payloads import (
+    AssessmentFailed,
+    AssessmentPassed,
+    BodyApproved,
+    BodyFiled,
+    BodyReinstated,
+    BodyRejected,
+    BodyRevoked,
+    BodySuspended,
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithheld,
+    CompetitionResultRecorded,
+    PromotionGranted,
+    RegistrationApproved,
+    RegistrationExpired,
+    RegistrationRejected,
+    RegistrationSubmitted,
+    RewardGranted,
+    ScoreCorrected,
+    SubsidyClawedBack,
+    SubsidyGranted,
+    SubsidyHeld,
+    SubsidyRefused,
+    SubsidyReviewed,
+    TitleEligible,
+)
 from store.database import Connection
 
 # event type -> timeline entry kind, for events that only add an entry.
 TIMELINE_ENTRIES: Final[dict[str, str]] = {
-    "registration.submitted": "registration_submitted",
-    "registration.approved": "registration_approved",
-    "registration.rejected": "registration_rejected",
-    "registration.expired": "registration_expired",
-    "assessment.passed": "assessment_passed",
-    "assessment.failed": "assessment_failed",
-    "assessment.score_corrected": "score_corrected",
-    "certificate.withheld": "certificate_withheld",
-    "competition.result_recorded": "competition_result",
-    "promotion.granted": "promotion_granted",
-    "subsidy.granted": "subsidy_granted",
-    "subsidy.refused": "subsidy_refused",
-    "subsidy.held": "subsidy_held",
-    "subsidy.reviewed": "subsidy_reviewed",
-    "subsidy.clawed_back": "subsidy_clawed_back",
-    "reward.granted": "reward_granted",
-    "title.eligible": "title_eligible",
+    RegistrationSubmitted.event_type: "registration_submitted",
+    RegistrationApproved.event_type: "registration_approved",
+    RegistrationRejected.event_type: "registration_rejected",
+    RegistrationExpired.event_type: "registration_expired",
+    AssessmentPassed.event_type: "assessment_passed",
+    AssessmentFailed.event_type: "assessment_failed",
+    ScoreCorrected.event_type: "score_corrected",
+    CertificateWithheld.event_type: "certificate_withheld",
+    CompetitionResultRecorded.event_type: "competition_result",
+    PromotionGranted.event_type: "promotion_granted",
+    SubsidyGranted.event_type: "subsidy_granted",
+    SubsidyRefused.event_type: "subsidy_refused",
+    SubsidyHeld.event_type: "subsidy_held",
+    SubsidyReviewed.event_type: "subsidy_reviewed",
+    SubsidyClawedBack.event_type: "subsidy_clawed_back",
+    RewardGranted.event_type: "reward_granted",
+    TitleEligible.event_type: "title_eligible",
 }
 
 BODY_EVENTS: Final[dict[str, str]] = {
-    "body.filed": "filed",
-    "body.approved": "approved",
-    "body.rejected": "rejected",
-    "body.suspended": "suspended",
-    "body.reinstated": "reinstated",
-    "body.revoked": "revoked",
+    BodyFiled.event_type: "filed",
+    BodyApproved.event_type: "approved",
+    BodyRejected.event_type: "rejected",
+    BodySuspended.event_type: "suspended",
+    BodyReinstated.event_type: "reinstated",
+    BodyRevoked.event_type: "revoked",
 }
 
 
@@ -160,7 +186,7 @@ def archive_handlers() -> dict[str, Handler]:
     handlers: dict[str, Handler] = {
         event_type: _timeline_handler(kind) for event_type, kind in TIMELINE_ENTRIES.items()
     }
-    handlers["certificate.issued"] = archive_certificate_issued
-    handlers["certificate.revoked"] = archive_certificate_revoked
+    handlers[CertificateIssued.event_type] = archive_certificate_issued
+    handlers[CertificateRevoked.event_type] = archive_certificate_revoked
     handlers.update({t: _body_handler(kind) for t, kind in BODY_EVENTS.items()})
     return handlers

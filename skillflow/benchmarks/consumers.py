@@ -35,7 +35,9 @@ from consumers.app import ConsumerRuntime, build_broker
 from consumers.delivery import Consumer
 from consumers.incentives.candidates import on_registration_submitted
 from schemas.events import build_event
-from schemas.payloads import RegistrationSubmitted
+from schemas.payloads import (
+    RegistrationSubmitted,
+)
 from skillflow import kafka
 from skillflow.settings import Settings
 from store.database import create_pool
@@ -71,7 +73,7 @@ async def run(settings: Settings, events: int) -> dict[str, Any]:
         consumer = Consumer(
             name=consumer_name,
             topics=(topic,),
-            handlers={"registration.submitted": on_registration_submitted},
+            handlers={RegistrationSubmitted.event_type: on_registration_submitted},
         )
         broker = build_broker(runtime, [consumer], batch_max_records=BATCH)
         consumer_rate = await _timed(

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.errors import install_error_handlers
 from policy.errors import NotFound
+from policy.rule_ids import Rule
 
 
 def _client() -> TestClient:
@@ -29,7 +30,7 @@ def test_not_found_is_a_404_naming_what_is_missing() -> None:
     response = _client().get("/missing")
     assert response.status_code == 404
     assert response.json() == {
-        "errors": [{"field": "", "rule": "not_found", "message": "no session with this id"}]
+        "errors": [{"field": "", "rule": Rule.NOT_FOUND, "message": "no session with this id"}]
     }
 
 

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 from consumers.asyncapi import asyncapi_document
+from schemas.payloads import (
+    CertificateIssued,
+)
 
 COMMITTED = Path(__file__).resolve().parents[2] / "asyncapi.json"
 
@@ -32,4 +35,4 @@ def test_asyncapi_documents_every_topic_and_its_dead_letter_twin() -> None:
     ]:
         assert topic in addresses and f"{topic}.dlq" in addresses
     assert "EventEnvelope" in document["components"]["schemas"]
-    assert "certificate.issued" in document["x-event-catalog"]
+    assert CertificateIssued.event_type in document["x-event-catalog"]

@@ -29,6 +29,7 @@ from activities.exam_session import ExamSessionActivities
 from activities.registration import RegistrationActivities
 from policy.assessment import AssessmentPolicy, effective_pass_mark, load_assessment_policy
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
+from policy.rule_ids import Rule
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -53,6 +54,23 @@ from schemas.evaluation_body import (
     QualitySampleRecord,
 )
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from schemas.payloads import (
+    AssessmentFailed,
+    AssessmentPassed,
+    BodyFiled,
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithheld,
+    ComponentScored,
+    ObjectionRaised,
+    ObjectionResolved,
+    PublicNoticeStarted,
+    RegistrationApproved,
+    RegistrationExpired,
+    RegistrationRejected,
+    ScoreCorrected,
+    SessionOpened,
+)
 from skillflow.stack.servers import temporal_test_server_binary
 from skillflow.temporal import workflow_runner
 from workflows import all_workflows, search_attributes
@@ -161,7 +179,7 @@ class FakeCertification:
                     filing.pass_mark,
                 ),
             )
-            self._event("body.filed", filing.body_id)
+            self._event(BodyFiled.event_type, filing.body_id)
 
         @fake_of(EvaluationBodyActivities.record_body_status)
         async def record_body_status(record: BodyStatusRecord) -> None:
@@ -178,16 +196,16 @@ class FakeCertification:
         @fake_of(EvaluationBodyActivities.record_quality_review)
         async def record_quality_review(record: QualityReviewRecord) -> None:
             if record.review.certificate_number not in self.sampled:
-                raise rule_error("certificate_number", "quality.not_sampled", "not sampled")
+                raise rule_error("certificate_number", Rule.QUALITY_NOT_SAMPLED, "not sampled")
 
         @fake_of(ExamSessionActivities.open_session)
         async def open_session(record: SessionOpenRecord) -> OpenedSession:
             opening = record.opening
             body = self.bodies[opening.body_id]
             if body.status != "active":
-                raise rule_error("body_id", "body.not_active", "not active")
+                raise rule_error("body_id", Rule.BODY_NOT_ACTIVE, "not active")
             policy = load_assessment_policy(opening.policy_version)
-            self._event("session.opened", opening.session_id)
+            self._event(SessionOpened.event_type, opening.session_id)
             return OpenedSession(
                 pass_mark=effective_pass_mark(policy.pass_mark, body.pass_mark),
                 policy=policy,
@@ -212,10 +230,10 @@ class FakeCertification:
             app = record.application_id
             if record.approve:
                 self.stages[app] = "assessment"
-                self._event("registration.approved", app)
+                self._event(RegistrationApproved.event_type, app)
             else:
                 self.stages[app] = "rejected"
-                self._event("registration.rejected", app)
+                self._event(RegistrationRejected.event_type, app)
             return ReviewOutcome(recusals=0, eligibility_path="L5.years_in_occupation")
 
         @fake_of(ApplicationActivities.record_assessment)
@@ -225,20 +243,18 @@ class FakeCertification:
             self.scores[app] = dict(record.scores)
             self.recorded_at[(app, f"scored-{record.stage}")] = record.occurred_at
             for entry in record.entered:
-                self._event(
-                    "assessment.component_scored", f"{app}:{entry.component}:{entry.attempt}"
-                )
+                self._event(ComponentScored.event_type, f"{app}:{entry.component}:{entry.attempt}")
             if record.outcome == "passed":
-                self._event("assessment.passed", f"{app}:passed:{record.round}")
-                self._event("certificate.notice_started", f"{app}:{record.round}")
+                self._event(AssessmentPassed.event_type, f"{app}:passed:{record.round}")
+                self._event(PublicNoticeStarted.event_type, f"{app}:{record.round}")
             elif record.outcome == "failed":
-                self._event("assessment.failed", f"{app}:failed:{record.round}")
+                self._event(AssessmentFailed.event_type, f"{app}:failed:{record.round}")
 
         @fake_of(ApplicationActivities.record_correction)
         async def record_correction(record: CorrectionRecord) -> None:
             self.audit.append(record)
             self._event(
-                "assessment.score_corrected",
+                ScoreCorrected.event_type,
                 f"{record.application_id}:{record.correction.correction_id}",
             )
 
@@ -246,7 +262,7 @@ class FakeCertification:
         async def record_objection(record: ObjectionRecord) -> None:
             self.stages[record.application_id] = "objection"
             self._event(
-                "certificate.objection_raised",
+                ObjectionRaised.event_type,
                 f"{record.application_id}:{record.objection.objection_id}",
             )
 
@@ -254,9 +270,9 @@ class FakeCertification:
         async def record_resolution(record: ResolutionRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
-            self._event("certificate.objection_resolved", f"{app}:{record.resolution.objection_id}")
+            self._event(ObjectionResolved.event_type, f"{app}:{record.resolution.objection_id}")
             if record.stage == "withheld":
-                self._event("certificate.withheld", app)
+                self._event(CertificateWithheld.event_type, app)
 
         @fake_of(ApplicationActivities.record_stage)
         async def record_stage(record: StageRecord) -> None:
@@ -264,9 +280,9 @@ class FakeCertification:
             self.stages[app] = record.stage
             self.recorded_at[(app, record.stage)] = record.occurred_at
             if record.stage == "expired":
-                self._event("registration.expired", app)
+                self._event(RegistrationExpired.event_type, app)
             elif record.stage == "withheld":
-                self._event("certificate.withheld", app)
+                self._event(CertificateWithheld.event_type, app)
 
         @fake_of(CertificateActivities.issue_certificate)
         async def issue_certificate(request: IssueRequest) -> IssueResult:
@@ -299,14 +315,14 @@ class FakeCertification:
             self.recorded_at[(request.source_id, "issued")] = request.issued_at
             if request.route == "assessment":
                 self.stages[request.source_id] = "issued"
-            self._event("certificate.issued", request.source_id)
+            self._event(CertificateIssued.event_type, request.source_id)
             return IssueResult(
                 status="issued", certificate_number=number, issued_on=request.issued_at.date()
             )
 
         @fake_of(CertificateActivities.record_withholding)
         async def record_withholding(record: WithholdingRecord) -> None:
-            self._event("certificate.withheld", record.source_id)
+            self._event(CertificateWithheld.event_type, record.source_id)
 
         @fake_of(CertificateActivities.revoke_certificate)
         async def revoke_certificate(record: RevocationRecord) -> RevocationResult:
@@ -316,7 +332,7 @@ class FakeCertification:
             if number in self.revoked:
                 return RevocationResult(status="already_revoked")
             self.revoked.add(number)
-            self._event("certificate.revoked", number)
+            self._event(CertificateRevoked.event_type, number)
             return RevocationResult(status="revoked", revoked_on=record.occurred_at.date())
 
         return [

@@ -6,6 +6,11 @@ from datetime import date, timedelta
 
 from schemas.certificate import RevocationRequest
 from schemas.commands import PromotionCertificationRequest, promotion_workflow_id
+from schemas.payloads import (
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithheld,
+)
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.certificate import CertificateRevocationWorkflow
 from workflows.promotion import PromotionCertificationWorkflow
@@ -34,7 +39,7 @@ async def test_promotion_is_certified_without_an_exam(harness: Harness) -> None:
     result = await handle.result()
     assert result.status == "issued"
     assert result.certificate_number[0] == "S"
-    assert harness.store.event_types() == ["certificate.issued"]
+    assert harness.store.event_types() == [CertificateIssued.event_type]
 
 
 async def test_promotion_outside_the_body_scope_is_withheld(harness: Harness) -> None:
@@ -45,7 +50,7 @@ async def test_promotion_outside_the_body_scope_is_withheld(harness: Harness) ->
     )
     result = await handle.result()
     assert result.status == "out_of_scope"
-    assert harness.store.event_types() == ["certificate.withheld"]
+    assert harness.store.event_types() == [CertificateWithheld.event_type]
 
 
 async def test_promotion_by_a_suspended_body_waits_for_reinstatement(harness: Harness) -> None:
@@ -61,7 +66,7 @@ async def test_promotion_by_a_suspended_body_waits_for_reinstatement(harness: Ha
     result = await handle.result()
 
     assert result.status == "issued"
-    assert harness.store.event_types() == ["certificate.issued"]
+    assert harness.store.event_types() == [CertificateIssued.event_type]
 
 
 async def test_promotion_by_a_body_revoked_while_suspended_is_withheld(harness: Harness) -> None:
@@ -74,7 +79,7 @@ async def test_promotion_by_a_body_revoked_while_suspended_is_withheld(harness: 
     harness.store.bodies["S-P"].status = "revoked"
 
     assert (await handle.result()).status == "body_revoked"
-    assert harness.store.event_types() == ["certificate.withheld"]
+    assert harness.store.event_types() == [CertificateWithheld.event_type]
 
 
 async def test_revocation(harness: Harness) -> None:
@@ -86,7 +91,7 @@ async def test_revocation(harness: Harness) -> None:
     )
     result = await handle.result()
     assert result.status == "revoked"
-    assert harness.store.event_types() == ["certificate.revoked"]
+    assert harness.store.event_types() == [CertificateRevoked.event_type]
 
 
 async def test_revoking_an_unknown_number(harness: Harness) -> None:

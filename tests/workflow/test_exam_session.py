@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
+from policy.rule_ids import Rule
 from schemas.exam_session import CloseSession, SessionExaminer, SessionOpening, StartExam
+from schemas.payloads import (
+    SessionOpened,
+)
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.exam_session import ExamSessionWorkflow
 from workflows.rules import rule_violations_from
@@ -56,7 +60,7 @@ async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) ->
     assert harness.store.calls["start_unstarted_applications"] == 1
     await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
     assert (await handle.result()).status == "closed"
-    assert harness.store.event_types() == ["session.opened"]
+    assert harness.store.event_types() == [SessionOpened.event_type]
 
 
 async def test_session_does_not_run_understaffed(harness: Harness) -> None:
@@ -68,7 +72,10 @@ async def test_session_does_not_run_understaffed(harness: Harness) -> None:
     violations = rule_violations_from(caught.value)
     assert violations is not None
     rules = {v.rule for v in violations.violations}
-    assert rules == {"staffing.proctors_per_candidates", "staffing.practical_examiners_too_few"}
+    assert rules == {
+        Rule.STAFFING_PROCTORS_PER_CANDIDATES,
+        Rule.STAFFING_PRACTICAL_EXAMINERS_TOO_FEW,
+    }
     assert (await handle.query(ExamSessionWorkflow.state)).status == "open"
 
 
@@ -80,4 +87,4 @@ async def test_a_suspended_body_cannot_open_a_session(harness: Harness) -> None:
         await handle.result()
     violations = rule_violations_from(caught.value)
     assert violations is not None
-    assert violations.violations[0].rule == "body.not_active"
+    assert violations.violations[0].rule == Rule.BODY_NOT_ACTIVE
