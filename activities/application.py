@@ -39,6 +39,7 @@ from schemas.payloads import (
     RegistrationRejected,
     ScoreCorrected,
 )
+from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
 
@@ -59,7 +60,7 @@ def _event(
         business_key=business_key,
         occurred_at=occurred_at,
         producer=PRODUCER,
-        correlation_id=f"application-{application_id}",
+        correlation_id=application_workflow_id(application_id),
         person_key=person_key,
     )
 

@@ -27,14 +27,11 @@ from schemas.payloads import (
     QualityReviewed,
     QualitySampled,
 )
+from schemas.workflow_ids import body_workflow_id
 from store.outbox import enqueue
 from workflows.rules import as_rule_error, rule_error
 
 PRODUCER = "skillflow.evaluation_body"
-
-
-def _correlation(body_id: str) -> str:
-    return f"body-{body_id}"
 
 
 class EvaluationBodyActivities:
@@ -62,7 +59,7 @@ class EvaluationBodyActivities:
             business_key=filing.body_id,
             occurred_at=record.occurred_at,
             producer=PRODUCER,
-            correlation_id=_correlation(filing.body_id),
+            correlation_id=body_workflow_id(filing.body_id),
             person_key=None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
@@ -106,7 +103,7 @@ class EvaluationBodyActivities:
             business_key=f"{record.body_id}:{record.transition}",
             occurred_at=record.occurred_at,
             producer=PRODUCER,
-            correlation_id=_correlation(record.body_id),
+            correlation_id=body_workflow_id(record.body_id),
             person_key=None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
@@ -179,7 +176,7 @@ class EvaluationBodyActivities:
                     business_key=record.sample_id,
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,
-                    correlation_id=_correlation(record.body_id),
+                    correlation_id=body_workflow_id(record.body_id),
                     person_key=None,
                 ),
             )
@@ -219,7 +216,7 @@ class EvaluationBodyActivities:
                     business_key=f"{review.certificate_number}@{record.occurred_at.isoformat()}",
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,
-                    correlation_id=_correlation(record.body_id),
+                    correlation_id=body_workflow_id(record.body_id),
                     person_key=None,
                 ),
             )

@@ -11,6 +11,7 @@ from policy.rule_ids import Rule
 from schemas.events import build_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
+from schemas.workflow_ids import session_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
 from workflows.rules import as_rule_error
@@ -97,7 +98,7 @@ class ExamSessionActivities:
                         business_key=opening.session_id,
                         occurred_at=record.occurred_at,
                         producer=PRODUCER,
-                        correlation_id=f"session-{opening.session_id}",
+                        correlation_id=session_workflow_id(opening.session_id),
                         person_key=None,
                     ),
                 )
@@ -141,7 +142,7 @@ class ExamSessionActivities:
                     business_key=record.session_id,
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,
-                    correlation_id=f"session-{record.session_id}",
+                    correlation_id=session_workflow_id(record.session_id),
                     person_key=None,
                 ),
             )

@@ -28,7 +28,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.resources import ActivityResources
 from policy.assessment import ApplicationFigures, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
-from schemas.application import ApplicationStart, application_workflow_id
+from schemas.application import ApplicationStart
+from schemas.workflow_ids import application_workflow_id
 from workflows.application import initial_search_attributes
 
 log = logging.getLogger(__name__)

@@ -25,9 +25,13 @@ from policy.eligibility import CandidateHistory, Education, HeldCertificate, ass
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import age_on, mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
-from schemas.application import OPEN_STAGES, ApplicationStart, application_workflow_id
+from schemas.application import (
+    OPEN_STAGES,
+    ApplicationStart,
+)
 from schemas.events import build_event
 from schemas.payloads import CandidateCategory, RegistrationSubmitted
+from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
 

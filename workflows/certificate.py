@@ -16,10 +16,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.certificate import CertificateActivities
 
 
-def revocation_workflow_id(certificate_number: str) -> str:
-    return f"revocation-{certificate_number}"
-
-
 @workflow.defn(name="CertificateRevocationWorkflow")
 class CertificateRevocationWorkflow:
     @workflow.run

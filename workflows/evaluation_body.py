@@ -42,10 +42,6 @@ BodyEvent = Literal["approved", "rejected", "suspended", "reinstated", "revoked"
 _FINAL: frozenset[BodyStatus] = frozenset({"rejected", "revoked"})
 
 
-def body_workflow_id(body_id: str) -> str:
-    return f"body-{body_id}"
-
-
 @workflow.defn(name="EvaluationBodyWorkflow")
 class EvaluationBodyWorkflow:
     @workflow.init

@@ -38,10 +38,6 @@ _TIMEOUT = timedelta(seconds=30)
 _REPAIR_TIMEOUT = timedelta(minutes=10)
 
 
-def session_workflow_id(session_id: str) -> str:
-    return f"session-{session_id}"
-
-
 def panels(
     examiners: list[SessionExaminer],
 ) -> tuple[list[SessionExaminer], list[SessionExaminer]]:

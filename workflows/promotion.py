@@ -18,8 +18,8 @@ from schemas.certificate import IssueRequest, IssueResult, PromotionResult, With
 from schemas.commands import (
     PROMOTION_CERTIFICATION_WORKFLOW,
     PromotionCertificationRequest,
-    promotion_workflow_id,
 )
+from schemas.workflow_ids import promotion_workflow_id
 
 with workflow.unsafe.imports_passed_through():
     from activities.certificate import CertificateActivities

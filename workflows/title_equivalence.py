@@ -24,6 +24,7 @@ from temporalio.common import RetryPolicy
 
 from policy.calendar import china_date
 from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
+from schemas.workflow_ids import TITLE_EQUIVALENCE_WORKFLOW_ID
 
 with workflow.unsafe.imports_passed_through():
     from activities.title_equivalence import TitleEquivalenceActivities
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 TITLE_EQUIVALENCE_WORKFLOW: Final = "TitleEquivalenceWorkflow"
 TITLE_EQUIVALENCE_SCHEDULE_ID: Final = "title-equivalence-daily"
-TITLE_EQUIVALENCE_WORKFLOW_ID: Final = "title-equivalence"
 # 02:00 in China (UTC+8, no daylight saving), after the day's certificates are in.
 DAILY_AT: Final = "0 18 * * *"
 # Each batch is one short transaction; a long history is cut with continue-as-new.

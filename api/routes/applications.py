@@ -22,8 +22,8 @@ from schemas.application import (
     ScoreCorrection,
     ScoreEntry,
     ScoreSheet,
-    application_workflow_id,
 )
+from schemas.workflow_ids import application_workflow_id
 from skillflow.settings import Role
 from workflows.application import ApplicationWorkflow
 

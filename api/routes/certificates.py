@@ -14,8 +14,9 @@ from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
+from schemas.workflow_ids import revocation_workflow_id
 from skillflow.settings import Role
-from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
+from workflows.certificate import CertificateRevocationWorkflow
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 

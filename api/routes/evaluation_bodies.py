@@ -33,9 +33,10 @@ from schemas.evaluation_body import (
 )
 from schemas.events import build_event
 from schemas.payloads import CommissionRecorded
+from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role
 from store.outbox import enqueue
-from workflows.evaluation_body import EvaluationBodyWorkflow, body_workflow_id
+from workflows.evaluation_body import EvaluationBodyWorkflow
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
 

@@ -44,7 +44,6 @@ from schemas.application import (
     ReviewDecision,
     ScoreEntry,
     ScoreSheet,
-    application_workflow_id,
 )
 from schemas.exam_session import (
     SESSION_ID_PATTERN,
@@ -54,9 +53,13 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
+from workflows.exam_session import (
+    ExamSessionWorkflow,
+    panels,
+)
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 

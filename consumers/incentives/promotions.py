@@ -17,11 +17,10 @@ from policy.rewards import promotion_policy, promotion_refusal
 from schemas.commands import (
     PROMOTION_CERTIFICATION_WORKFLOW,
     PromotionCertificationRequest,
-    promotion_id_of,
-    promotion_workflow_id,
 )
 from schemas.events import EventEnvelope, parse_payload
 from schemas.payloads import CertificateWithheld, PromotionGranted, PromotionRefused
+from schemas.workflow_ids import promotion_id_of, promotion_workflow_id
 from store.database import Connection
 from workflows import search_attributes
 

@@ -18,7 +18,7 @@ import pytest
 from policy.eligibility import years_between
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
-from schemas.application import ApplicationStatus, application_workflow_id
+from schemas.application import ApplicationStatus
 from schemas.events import EventEnvelope
 from schemas.payloads import (
     CertificateIssued,
@@ -26,6 +26,7 @@ from schemas.payloads import (
     RegistrationApproved,
 )
 from schemas.topics import Topic
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
@@ -40,7 +41,6 @@ from tests.integration.steps import (
     workflow_exists,
 )
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import session_workflow_id
 
 pytestmark = pytest.mark.integration
 

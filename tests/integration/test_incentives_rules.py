@@ -19,7 +19,6 @@ from consumers.incentives.ledger import review_held_claim
 from consumers.incentives.subsidies import reconsider_claim
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
-from schemas.commands import promotion_workflow_id
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     AssessmentPassed,
@@ -37,6 +36,7 @@ from schemas.payloads import (
     SubsidyRefused,
     SubsidyReviewed,
 )
+from schemas.workflow_ids import promotion_workflow_id
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,6 @@ import pytest
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
 from schemas.certificate import PromotionResult
-from schemas.commands import promotion_workflow_id
 from schemas.events import EventEnvelope, build_event
 from schemas.payloads import (
     CertificateIssued,
@@ -26,6 +25,7 @@ from schemas.payloads import (
     SubsidyGranted,
 )
 from schemas.topics import Topic
+from schemas.workflow_ids import promotion_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
@@ -79,7 +79,7 @@ def granted_event(payload: PromotionGranted, person: str) -> EventEnvelope:
 def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
         e.event_type == CertificateIssued.event_type
-        and e.payload.get("application_id") == f"promotion-{promotion_id}"
+        and e.payload.get("application_id") == promotion_workflow_id(promotion_id)
     )
 
 
@@ -233,7 +233,7 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
         Topic.CERTIFICATE.value,
         lambda e: (
             e.event_type == CertificateWithheld.event_type
-            and e.payload["application_id"] == f"promotion-{granted.promotion_id}"
+            and e.payload["application_id"] == promotion_workflow_id(granted.promotion_id)
         ),
         timeout=60,
     )

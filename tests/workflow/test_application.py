@@ -34,6 +34,7 @@ from schemas.payloads import (
     RegistrationRejected,
     ScoreCorrected,
 )
+from schemas.workflow_ids import application_workflow_id
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.application import ApplicationWorkflow
 from workflows.rules import rule_violations_from
@@ -79,7 +80,7 @@ def application(
 
 async def start(harness: Harness, start: ApplicationStart) -> Handle:
     handle: Handle = await harness.start(
-        ApplicationWorkflow.run, start, f"application-{start.application_id}"
+        ApplicationWorkflow.run, start, application_workflow_id(start.application_id)
     )
     return handle
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from schemas.certificate import RevocationRequest
-from schemas.commands import PromotionCertificationRequest, promotion_workflow_id
+from schemas.commands import PromotionCertificationRequest
 from schemas.payloads import (
     CertificateIssued,
     CertificateRevoked,
     CertificateWithheld,
 )
+from schemas.workflow_ids import promotion_workflow_id
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.certificate import CertificateRevocationWorkflow
 from workflows.promotion import PromotionCertificationWorkflow

@@ -22,6 +22,7 @@ from schemas.payloads import (
     BodyFiled,
     BodySuspended,
 )
+from schemas.workflow_ids import body_workflow_id
 from tests.workflow.conftest import Harness
 from workflows.evaluation_body import EvaluationBodyWorkflow
 from workflows.rules import rule_violations_from
@@ -42,7 +43,7 @@ def filing(harness: Harness, body_type: str = "S", pass_mark: int | None = None)
 async def filed(harness: Harness, body_type: str = "S") -> Any:
     body = filing(harness, body_type)
     return await harness.start(
-        EvaluationBodyWorkflow.run, BodyRun(filing=body), f"body-{body.body_id}"
+        EvaluationBodyWorkflow.run, BodyRun(filing=body), body_workflow_id(body.body_id)
     )
 
 

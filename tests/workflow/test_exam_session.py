@@ -10,9 +10,8 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
 from policy.rule_ids import Rule
 from schemas.exam_session import CloseSession, SessionExaminer, SessionOpening, StartExam
-from schemas.payloads import (
-    SessionOpened,
-)
+from schemas.payloads import SessionOpened
+from schemas.workflow_ids import session_workflow_id
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.exam_session import ExamSessionWorkflow
 from workflows.rules import rule_violations_from
@@ -47,7 +46,9 @@ def opening(
 
 
 async def opened(harness: Harness, session: SessionOpening) -> Any:
-    return await harness.start(ExamSessionWorkflow.run, session, f"session-{session.session_id}")
+    return await harness.start(
+        ExamSessionWorkflow.run, session, session_workflow_id(session.session_id)
+    )
 
 
 async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) -> None:

@@ -27,6 +27,7 @@ from schemas.application import Objection, ObjectionResolution, ReviewDecision
 from schemas.certificate import RevocationRequest
 from schemas.evaluation_body import BodyDecision, BodyRun, BodyStatusChange
 from schemas.exam_session import CloseSession, StartExam
+from schemas.workflow_ids import body_workflow_id, promotion_workflow_id
 from skillflow.temporal import workflow_runner
 from tests.workflow import test_application as app
 from tests.workflow.conftest import FakeBody, Harness
@@ -101,7 +102,7 @@ async def _application_held_then_issued(harness: Harness) -> Any:
 async def _body_lifecycle(harness: Harness) -> Any:
     body = filing(harness, "Y")
     handle = await harness.start(
-        EvaluationBodyWorkflow.run, BodyRun(filing=body), f"body-{body.body_id}"
+        EvaluationBodyWorkflow.run, BodyRun(filing=body), body_workflow_id(body.body_id)
     )
     await handle.execute_update(EvaluationBodyWorkflow.decide, BodyDecision(approve=True))
     await handle.execute_update(
@@ -127,7 +128,7 @@ async def _promotion(harness: Harness) -> Any:
     harness.store.bodies["S-P"] = FakeBody("S", "active", ["6-18-02-04:3"])
     request = promotion(harness)
     handle = await harness.start(
-        PromotionCertificationWorkflow.run, request, f"promotion-{request.promotion_id}"
+        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
     )
     await handle.result()
     return handle
@@ -137,7 +138,7 @@ async def _promotion_after_suspension(harness: Harness) -> Any:
     harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
     request = promotion(harness)
     handle = await harness.start(
-        PromotionCertificationWorkflow.run, request, f"promotion-{request.promotion_id}"
+        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
     )
     await harness.env.sleep(timedelta(days=2))
     harness.store.bodies["S-P"].status = "active"
