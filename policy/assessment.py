@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from importlib.resources import files
 from typing import Final, Literal, Protocol, Self
@@ -445,6 +445,70 @@ class ConflictIndex:
         for index in indices:
             found += _examiner_recusals(self._examiners[index], candidate)
         return found
+
+
+# --- rounds -----------------------------------------------------------------------------
+# A round is one sitting of every component still to be taken: the first round takes them
+# all, a re-sit round the failed and never-sat ones (passed components stand).
+
+RoundOutcome = Literal["passed", "failed"]
+
+
+def still_to_sit(
+    components: Sequence[str], scores: Mapping[str, float], pass_mark: int
+) -> list[str]:
+    """Of ``components``, those never sat or scored below the mark, in their order."""
+    return [c for c in components if c not in scores or scores[c] < pass_mark]
+
+
+def round_outcome(
+    required: Sequence[str],
+    scores: Mapping[str, float],
+    awaiting: Collection[str],
+    *,
+    pass_mark: int,
+    theory_before_practical: bool,
+) -> RoundOutcome | None:
+    """The round's outcome once it is complete, else None (scores still awaited)."""
+    failing = [c for c in required if c not in awaiting and scores[c] < pass_mark]
+    if not awaiting:
+        return "failed" if failing else "passed"
+    # A failed theory ends the round where the practical may only follow a passed theory.
+    if theory_before_practical and "theory" in failing and set(awaiting) <= {"practical"}:
+        return "failed"
+    return None
+
+
+class FailedRound(BaseModel):
+    """What follows a failed round: a re-sit of ``awaiting``, or a final failure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    failed: list[str]
+    resit: bool
+    awaiting: list[str]
+
+
+def after_failed_round(
+    required: Sequence[str],
+    scores: Mapping[str, float],
+    attempts: Mapping[str, int],
+    awaiting: Collection[str],
+    *,
+    pass_mark: int,
+    max_resits: int,
+    today: date,
+    deadline: date,
+) -> FailedRound:
+    """A re-sit while every failed component has re-sits left and the window is open
+    (``deadline`` inclusive); it takes the failed and never-sat components."""
+    failed = [c for c in required if c in scores and scores[c] < pass_mark and c not in awaiting]
+    resits_left = all(attempts[c] - 1 < max_resits for c in failed)
+    if resits_left and today <= deadline:
+        return FailedRound(
+            failed=failed, resit=True, awaiting=still_to_sit(required, scores, pass_mark)
+        )
+    return FailedRound(failed=failed, resit=False, awaiting=[])
 
 
 # --- re-sits ----------------------------------------------------------------------------

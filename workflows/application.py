@@ -20,13 +20,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.types import MethodAsyncSingleParam
 
-from policy.assessment import check_sitting_order, resit_deadline, validate_score
+from policy.assessment import (
+    RoundOutcome,
+    after_failed_round,
+    check_sitting_order,
+    resit_deadline,
+    round_outcome,
+    still_to_sit,
+    validate_score,
+)
 from policy.calendar import china_date, china_midnight
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
@@ -323,27 +331,18 @@ class ApplicationWorkflow:
             except RuleViolation as violation:
                 raise as_rule_error(violation) from None
 
-    def _round_outcome(self) -> Literal["passed", "failed"] | None:
-        """The outcome once the round is complete, else None."""
-        pass_mark = self._start.pass_mark
-        failing = [
-            c
-            for c in self._start.required_components
-            if c not in self._awaiting and self._scores[c] < pass_mark
-        ]
-        if not self._awaiting:
-            return "failed" if failing else "passed"
-        # A failed theory ends the round where the practical may only follow a passed theory.
-        if (
-            self._start.theory_before_practical
-            and "theory" in failing
-            and set(self._awaiting) <= {"practical"}
-        ):
-            return "failed"
-        return None
+    def _round_outcome(self) -> RoundOutcome | None:
+        start = self._start
+        return round_outcome(
+            start.required_components,
+            self._scores,
+            self._awaiting,
+            pass_mark=start.pass_mark,
+            theory_before_practical=start.theory_before_practical,
+        )
 
     async def _record_assessment(
-        self, entered: list[ScoreRecorded], outcome: Literal["passed", "failed"] | None
+        self, entered: list[ScoreRecorded], outcome: RoundOutcome | None
     ) -> None:
         start = self._start
         now = workflow.now()
@@ -354,29 +353,25 @@ class ApplicationWorkflow:
             notice_ends_on = china_date(self._notice_ends_at)
             next_stage: Stage = "public_notice"
         elif outcome == "failed":
-            pass_mark = start.pass_mark
-            self._failed = [
-                c
-                for c in start.required_components
-                if c in self._scores and self._scores[c] < pass_mark and c not in self._awaiting
-            ]
-            resits_left = all(
-                self._attempts[c] - 1 < self._figures.max_resits for c in self._failed
-            )
             today = china_date(now)
             if self._resit_deadline is None:
                 self._resit_deadline = resit_deadline(today, self._figures)
-            if resits_left and today <= self._resit_deadline:
+            after = after_failed_round(
+                start.required_components,
+                self._scores,
+                self._attempts,
+                self._awaiting,
+                pass_mark=start.pass_mark,
+                max_resits=self._figures.max_resits,
+                today=today,
+                deadline=self._resit_deadline,
+            )
+            self._failed = after.failed
+            self._awaiting = after.awaiting
+            if after.resit:
                 next_stage = "resit"
-                # Passed components stand; failed and never-sat ones are taken next round.
-                self._awaiting = [
-                    c
-                    for c in start.required_components
-                    if c not in self._scores or self._scores[c] < pass_mark
-                ]
             else:
                 next_stage = "failed"
-                self._awaiting = []
                 self._rule = Rule.ASSESSMENT_FAILED
         else:
             next_stage = self._stage
@@ -467,28 +462,21 @@ class ApplicationWorkflow:
 
     async def _reconsider_after_correction(self) -> None:
         pass_mark = self._start.pass_mark
+        required = self._start.required_components
         if self._stage in ("public_notice", "objection"):
-            if any(self._scores[c] < pass_mark for c in self._start.required_components):
+            if still_to_sit(required, self._scores, pass_mark):
                 # The pass no longer stands: the notice ends and the round is a failure.
                 self._objections = {oid: False for oid in self._objections}
                 self._notice_ends_at = None
                 await self._record_assessment([], "failed")
         elif not workflow.patched(RECONSIDER_EVERY_COMPONENT):
             if self._stage == "resit":
-                self._awaiting = [
-                    c
-                    for c in self._awaiting
-                    if c not in self._scores or self._scores[c] < pass_mark
-                ]
+                self._awaiting = still_to_sit(self._awaiting, self._scores, pass_mark)
                 if not self._awaiting:
                     await self._record_assessment([], "passed")
         elif self._stage == "resit":
             # A correction can fail a component that had passed, so it is taken again too.
-            self._awaiting = [
-                c
-                for c in self._start.required_components
-                if c not in self._scores or self._scores[c] < pass_mark
-            ]
+            self._awaiting = still_to_sit(required, self._scores, pass_mark)
             if not self._awaiting:
                 await self._record_assessment([], "passed")
         elif self._stage == "assessment":
