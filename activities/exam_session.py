@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.resources import ActivityResources
 from policy.assessment import effective_pass_mark, load_assessment_policy
+from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas.events import build_event
@@ -56,6 +57,9 @@ class ExamSessionActivities:
         opening = record.opening
         try:
             policy = load_assessment_policy(opening.policy_version)
+            # Kept in the session's history: a later catalogue change does not change the
+            # staffing a running session is checked against.
+            components = required_components(get_occupation(opening.occupation_code), opening.level)
             async with self._pool.acquire() as conn, conn.transaction():
                 body_type, enterprise_mark = await check_body_may_run(
                     conn, opening.body_id, opening.occupation_code, opening.level
@@ -108,6 +112,7 @@ class ExamSessionActivities:
             pass_mark=pass_mark,
             policy=policy,
             body_type="Y" if body_type == "Y" else "S",
+            required_components=components,
         )
 
     @activity.defn(name="certification.session_roster")

@@ -34,6 +34,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.registration import RegistrationActivities
 
 _TIMEOUT = timedelta(seconds=30)
+# The components a session staffs for are those recorded at its opening, not the live
+# catalogue's at start_exam. Sessions opened before read the catalogue, as they did.
+SNAPSHOT_COMPONENTS = "session-components-snapshot"
 # Starting a whole session's stranded registrations is a few thousand workflow starts.
 _REPAIR_TIMEOUT = timedelta(minutes=10)
 
@@ -53,6 +56,7 @@ class ExamSessionWorkflow:
         self._opening = opening
         self._status: SessionStatus = "open"
         self._opened: OpenedSession | None = None
+        self._components_at_opening: tuple[str, ...] | None = None
         self._lock = asyncio.Lock()
 
     @workflow.run
@@ -62,6 +66,8 @@ class ExamSessionWorkflow:
             SessionOpenRecord(opening=opening, occurred_at=workflow.now()),
             start_to_close_timeout=_TIMEOUT,
         )
+        if workflow.patched(SNAPSHOT_COMPONENTS):
+            self._components_at_opening = self._opened.required_components
         workflow.upsert_search_attributes(
             [
                 search_attributes.BODY.value_set(opening.body_id),
@@ -126,6 +132,8 @@ class ExamSessionWorkflow:
             return self.state()
 
     def _components(self) -> tuple[str, ...]:
+        if self._components_at_opening is not None:
+            return self._components_at_opening
         opening = self._opening
         return required_components(get_occupation(opening.occupation_code), opening.level)
 

@@ -28,6 +28,7 @@ from activities.evaluation_body import EvaluationBodyActivities
 from activities.exam_session import ExamSessionActivities
 from activities.registration import RegistrationActivities
 from policy.assessment import AssessmentPolicy, effective_pass_mark, load_assessment_policy
+from policy.catalogue import Component, get_occupation, required_components
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
 from policy.rule_ids import Rule
 from schemas.application import (
@@ -153,6 +154,8 @@ class FakeCertification:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sampled: list[str] = field(default_factory=list)
     recorded_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # What open_session records as the session's components (else the catalogue's).
+    components_at_opening: tuple[Component, ...] | None = None
 
     def _event(self, event_type: str, key: str) -> None:
         # Deterministic ids dedupe retries: the fake keeps the first.
@@ -210,6 +213,8 @@ class FakeCertification:
                 pass_mark=effective_pass_mark(policy.pass_mark, body.pass_mark),
                 policy=policy,
                 body_type="Y" if body.body_type == "Y" else "S",
+                required_components=self.components_at_opening
+                or required_components(get_occupation(opening.occupation_code), opening.level),
             )
 
         @fake_of(ExamSessionActivities.session_roster)

@@ -89,3 +89,21 @@ async def test_a_suspended_body_cannot_open_a_session(harness: Harness) -> None:
     violations = rule_violations_from(caught.value)
     assert violations is not None
     assert violations.violations[0].rule == Rule.BODY_NOT_ACTIVE
+
+
+async def test_staffing_is_checked_against_the_components_recorded_at_opening(
+    harness: Harness,
+) -> None:
+    # The occupation required a review at opening; the catalogue has since dropped it for
+    # level 5. The session is staffed for what it opened with, so it needs a review panel.
+    harness.store.components_at_opening = ("theory", "practical", "review")
+    handle = await opened(harness, opening(harness))
+    harness.store.roster = 10
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    violations = rule_violations_from(caught.value)
+    assert violations is not None
+    assert {v.rule for v in violations.violations} == {
+        Rule.STAFFING_REVIEW_PANEL_TOO_FEW,
+        Rule.STAFFING_REVIEW_PANEL_EVEN,
+    }

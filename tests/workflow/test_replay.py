@@ -8,10 +8,14 @@ break running executions makes ``test_recorded_histories_replay`` fail.
 the whole policy, ran their steps as local activities and had the session start stranded
 registrations. No scenario writes them, so re-recording never replaces them: they keep
 proving that executions started by that code still run on this one.
+
+``v2_session_running.json`` is a level-2 session started (and still running) by the code
+before sessions kept their components at opening (``session-components-snapshot``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -38,7 +42,7 @@ from workflows import all_workflows
 from workflows.application import ApplicationWorkflow
 from workflows.certificate import CertificateRevocationWorkflow
 from workflows.evaluation_body import EvaluationBodyWorkflow
-from workflows.exam_session import ExamSessionWorkflow
+from workflows.exam_session import SNAPSHOT_COMPONENTS, ExamSessionWorkflow
 from workflows.promotion import PromotionCertificationWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -206,3 +210,30 @@ async def test_recorded_histories_replay() -> None:
     for path in paths:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         await replayer.replay_workflow(history)
+
+
+async def test_a_session_opened_before_the_components_snapshot_replays() -> None:
+    """Its staffing was checked against the live catalogue; replay takes that path."""
+    path = HISTORIES / "v2_session_running.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    assert SNAPSHOT_COMPONENTS not in _patches(history)
+    await _replayer().replay_workflow(history)
+
+
+async def test_a_new_session_records_the_components_snapshot(harness: Harness) -> None:
+    handle = await _session(harness)
+    assert SNAPSHOT_COMPONENTS in _patches(await handle.fetch_history())
+
+
+def _patches(history: WorkflowHistory) -> set[str]:
+    """The patch ids a history's markers record."""
+    found: set[str] = set()
+    for event in history.events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        for payloads in event.marker_recorded_event_attributes.details.values():
+            for payload in payloads.payloads:
+                data = json.loads(payload.data or b"null")
+                if isinstance(data, dict) and "id" in data:
+                    found.add(str(data["id"]))
+    return found
