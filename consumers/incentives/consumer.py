@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from consumers.delivery import Consumer, Handler
+from consumers.delivery import Consumer
+from consumers.dispatch import PayloadHandlers
 from consumers.incentives.candidates import candidate_handlers
 from consumers.incentives.promotions import on_certificate_withheld, promotion_handler
 from consumers.incentives.rewards import on_competition_result
@@ -21,14 +22,14 @@ from skillflow.settings import Settings
 
 
 def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
-    handlers: dict[str, Handler] = {
-        **candidate_handlers(),
-        CertificateIssued.event_type: on_certificate_issued,
-        CertificateRevoked.event_type: on_certificate_revoked,
-        CertificateWithheld.event_type: on_certificate_withheld,
-        CompetitionResultRecorded.event_type: on_competition_result,
-        PromotionGranted.event_type: promotion_handler(temporal, settings.task_queue),
-    }
+    handlers = (
+        candidate_handlers(PayloadHandlers())
+        .on(CertificateIssued, on_certificate_issued)
+        .on(CertificateRevoked, on_certificate_revoked)
+        .on(CertificateWithheld, on_certificate_withheld)
+        .on(CompetitionResultRecorded, on_competition_result)
+        .on(PromotionGranted, promotion_handler(temporal, settings.task_queue))
+    )
     return Consumer(
         name="incentives",
         topics=(
@@ -38,5 +39,5 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
             Topic.COMPETITION,
             Topic.INCENTIVE,
         ),
-        handlers=handlers,
+        handlers=handlers.by_event_type(),
     )

@@ -39,7 +39,7 @@ from policy.subsidy import (
     decide_skill_upgrade,
     skill_upgrade_policy_on,
 )
-from schemas.events import EventEnvelope, parse_payload
+from schemas.events import EventEnvelope
 from schemas.payloads import CertificateIssued, CertificateRevoked, SubsidyKind
 from store.database import Connection
 
@@ -107,9 +107,9 @@ class IssuedCertificate:
         )
 
 
-async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
-    issued = parse_payload(event)
-    assert isinstance(issued, CertificateIssued)
+async def on_certificate_issued(
+    conn: Connection, event: EventEnvelope, issued: CertificateIssued
+) -> None:
     if event.person_key is None:
         raise ValueError(f"certificate.issued {event.event_id} has no person_key")
     await conn.execute(
@@ -366,9 +366,9 @@ async def _decide_skill_upgrade(
     )
 
 
-async def on_certificate_revoked(conn: Connection, event: EventEnvelope) -> None:
-    revoked = parse_payload(event)
-    assert isinstance(revoked, CertificateRevoked)
+async def on_certificate_revoked(
+    conn: Connection, event: EventEnvelope, revoked: CertificateRevoked
+) -> None:
     # Recorded even before the certificate is known here: a later certificate.issued (a
     # relay retry can reorder) then finds it and refuses the subsidy.
     await conn.execute(
