@@ -3,6 +3,8 @@ sampling. Each is idempotent on the workflow's business keys."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import activity
 
 from activities.resources import ActivityResources
@@ -16,7 +18,7 @@ from schemas.evaluation_body import (
     QualitySample,
     QualitySampleRecord,
 )
-from schemas.events import EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     BodyApproved,
     BodyFiled,
@@ -34,6 +36,20 @@ from workflows.rules import as_rule_error, rule_error
 PRODUCER = "skillflow.evaluation_body"
 
 
+def _body_event(
+    payload: EventPayload, *, business_key: str, body_id: str, occurred_at: datetime
+) -> EventEnvelope:
+    """An event of a body's filing: correlated with the body's workflow, about no worker."""
+    return build_event(
+        payload,
+        business_key=business_key,
+        occurred_at=occurred_at,
+        producer=PRODUCER,
+        correlation_id=body_workflow_id(body_id),
+        person_key=None,
+    )
+
+
 class EvaluationBodyActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
@@ -48,7 +64,7 @@ class EvaluationBodyActivities:
     @activity.defn(name="certification.record_body_filed")
     async def record_body_filed(self, record: BodyFiledRecord) -> None:
         filing = record.filing
-        event = build_event(
+        event = _body_event(
             BodyFiled(
                 body_id=filing.body_id,
                 body_type=filing.body_type,
@@ -57,10 +73,8 @@ class EvaluationBodyActivities:
                 scope=[entry.key for entry in filing.scope],
             ),
             business_key=filing.body_id,
+            body_id=filing.body_id,
             occurred_at=record.occurred_at,
-            producer=PRODUCER,
-            correlation_id=body_workflow_id(filing.body_id),
-            person_key=None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -98,13 +112,11 @@ class EvaluationBodyActivities:
             payload = BodyReinstated(body_id=record.body_id, reason=record.reason)
         else:
             payload = BodyRevoked(body_id=record.body_id, reason=record.reason)
-        event = build_event(
+        event = _body_event(
             payload,
             business_key=f"{record.body_id}:{record.transition}",
+            body_id=record.body_id,
             occurred_at=record.occurred_at,
-            producer=PRODUCER,
-            correlation_id=body_workflow_id(record.body_id),
-            person_key=None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -167,17 +179,15 @@ class EvaluationBodyActivities:
             )
             await enqueue(
                 conn,
-                build_event(
+                _body_event(
                     QualitySampled(
                         body_id=record.body_id,
                         sample_id=sample.sample_id,
                         certificate_numbers=sample.certificate_numbers,
                     ),
                     business_key=record.sample_id,
+                    body_id=record.body_id,
                     occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=body_workflow_id(record.body_id),
-                    person_key=None,
                 ),
             )
         return sample
@@ -204,7 +214,7 @@ class EvaluationBodyActivities:
                 )
             await enqueue(
                 conn,
-                build_event(
+                _body_event(
                     QualityReviewed(
                         body_id=record.body_id,
                         certificate_number=review.certificate_number,
@@ -214,9 +224,7 @@ class EvaluationBodyActivities:
                     # A certificate may be reviewed again: each review is its own event,
                     # the same one again for a retried activity.
                     business_key=f"{review.certificate_number}@{record.occurred_at.isoformat()}",
+                    body_id=record.body_id,
                     occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=body_workflow_id(record.body_id),
-                    person_key=None,
                 ),
             )

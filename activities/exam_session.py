@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import activity
 
 from activities.resources import ActivityResources
@@ -9,7 +11,7 @@ from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
-from schemas.events import build_event
+from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from schemas.workflow_ids import session_workflow_id
@@ -46,6 +48,18 @@ async def check_body_may_run(
             f"the body is not filed for occupation {occupation_code} at level {level}",
         )
     return str(body["body_type"]), body["pass_mark"]
+
+
+def _session_event(payload: EventPayload, session_id: str, occurred_at: datetime) -> EventEnvelope:
+    """An event of a session: correlated with its workflow, about no worker."""
+    return build_event(
+        payload,
+        business_key=session_id,
+        occurred_at=occurred_at,
+        producer=PRODUCER,
+        correlation_id=session_workflow_id(session_id),
+        person_key=None,
+    )
 
 
 class ExamSessionActivities:
@@ -90,7 +104,7 @@ class ExamSessionActivities:
                 )
                 await enqueue(
                     conn,
-                    build_event(
+                    _session_event(
                         SessionOpened(
                             session_id=opening.session_id,
                             body_id=opening.body_id,
@@ -99,11 +113,8 @@ class ExamSessionActivities:
                             capacity=opening.capacity,
                             exam_date=opening.exam_date,
                         ),
-                        business_key=opening.session_id,
-                        occurred_at=record.occurred_at,
-                        producer=PRODUCER,
-                        correlation_id=session_workflow_id(opening.session_id),
-                        person_key=None,
+                        opening.session_id,
+                        record.occurred_at,
                     ),
                 )
         except RuleViolation as violation:
@@ -142,12 +153,5 @@ class ExamSessionActivities:
             )
             await enqueue(
                 conn,
-                build_event(
-                    payload,
-                    business_key=record.session_id,
-                    occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=session_workflow_id(record.session_id),
-                    person_key=None,
-                ),
+                _session_event(payload, record.session_id, record.occurred_at),
             )

@@ -293,25 +293,25 @@ def check_staffing(
         return [Violation(field="level", rule=Rule.LEVEL_RANGE, message="level must be 1-5")]
     violations: list[Violation] = []
     by_candidates = math.ceil(candidates / rules.candidates_per_proctor)
-    if proctors < by_candidates:
-        violations.append(
-            Violation(
-                field="proctors",
-                rule=Rule.STAFFING_PROCTORS_PER_CANDIDATES,
-                message=f"{candidates} candidates need at least {by_candidates} proctors "
-                f"(one per {rules.candidates_per_proctor}), {proctors} assigned",
-            )
-        )
     by_rooms = rules.min_proctors_per_theory_room * theory_rooms
-    if proctors < by_rooms:
-        violations.append(
-            Violation(
-                field="proctors",
-                rule=Rule.STAFFING_PROCTORS_PER_ROOM,
-                message=f"{theory_rooms} theory rooms need at least {by_rooms} proctors "
-                f"({rules.min_proctors_per_theory_room} per room), {proctors} assigned",
+    for needed, rule, why in (
+        (
+            by_candidates,
+            Rule.STAFFING_PROCTORS_PER_CANDIDATES,
+            f"{candidates} candidates need at least {by_candidates} proctors "
+            f"(one per {rules.candidates_per_proctor})",
+        ),
+        (
+            by_rooms,
+            Rule.STAFFING_PROCTORS_PER_ROOM,
+            f"{theory_rooms} theory rooms need at least {by_rooms} proctors "
+            f"({rules.min_proctors_per_theory_room} per room)",
+        ),
+    ):
+        if proctors < needed:
+            violations.append(
+                Violation(field="proctors", rule=rule, message=f"{why}, {proctors} assigned")
             )
-        )
     violations += _panel_violations(
         "practical_examiners",
         practical_examiners,

@@ -64,11 +64,11 @@ with workflow.unsafe.imports_passed_through():
     # Typed calls: a renamed activity or a changed argument fails mypy, not a running workflow.
     from activities.application import ApplicationActivities
     from activities.certificate import CertificateActivities
+    from activities.resources import STEP_TIMEOUT
 
 _Arg = TypeVar("_Arg")
 _Result = TypeVar("_Result")
 
-_TIMEOUT = timedelta(seconds=30)
 # Each step is one short PostgreSQL transaction. As a local activity it runs inside the
 # workflow task that decided it: an approval or a score sheet costs one workflow task and
 # a marker instead of two tasks and an activity task, which roughly halves a candidate's
@@ -571,10 +571,10 @@ class ApplicationWorkflow:
     ) -> _Result:
         if workflow.patched(LOCAL_RECORDS):
             return await workflow.execute_local_activity_method(
-                activity, arg, start_to_close_timeout=_TIMEOUT
+                activity, arg, start_to_close_timeout=STEP_TIMEOUT
             )
         return await workflow.execute_activity_method(
-            activity, arg, start_to_close_timeout=_TIMEOUT
+            activity, arg, start_to_close_timeout=STEP_TIMEOUT
         )
 
     async def _record_stage(self, stage: Stage, rule: str, reason: str) -> None:

@@ -6,14 +6,13 @@ subsidy claw-back); the workflow makes the single step durable and visible to op
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 from schemas.certificate import RevocationRecord, RevocationRequest, RevocationResult
 
 with workflow.unsafe.imports_passed_through():
     from activities.certificate import CertificateActivities
+    from activities.resources import STEP_TIMEOUT
 
 
 @workflow.defn(name="CertificateRevocationWorkflow")
@@ -27,5 +26,5 @@ class CertificateRevocationWorkflow:
                 occurred_at=workflow.now(),
                 correlation_id=workflow.info().workflow_id,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=STEP_TIMEOUT,
         )

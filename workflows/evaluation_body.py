@@ -8,7 +8,6 @@ the ``certification.bodies`` projection that sessions and issuance read, with th
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Literal
 
 from temporalio import workflow
@@ -36,8 +35,8 @@ from workflows.rules import rule_error
 
 with workflow.unsafe.imports_passed_through():
     from activities.evaluation_body import EvaluationBodyActivities
+    from activities.resources import STEP_TIMEOUT
 
-_TIMEOUT = timedelta(seconds=30)
 BodyEvent = Literal["approved", "rejected", "suspended", "reinstated", "revoked"]
 _FINAL: frozenset[BodyStatus] = frozenset({"rejected", "revoked"})
 
@@ -60,12 +59,12 @@ class EvaluationBodyWorkflow:
             await workflow.execute_activity_method(
                 EvaluationBodyActivities.record_body_filed,
                 BodyFiledRecord(filing=run.filing, occurred_at=workflow.now()),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
         self._policy = await workflow.execute_activity_method(
             EvaluationBodyActivities.assessment_policy,
             run.filing.policy_version,
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         self._ready = True
         self._upsert_search_attributes()
@@ -163,7 +162,7 @@ class EvaluationBodyWorkflow:
                     share_pct=self._policy.quality_sample_pct,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             self._state = self.state.model_copy(update={"quality_samples": number})
             return sample
@@ -191,7 +190,7 @@ class EvaluationBodyWorkflow:
                 QualityReviewRecord(
                     body_id=self.filing.body_id, review=review, occurred_at=workflow.now()
                 ),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             if not review.passed and review.suspend and self.state.status == "active":
                 reason = f"quality review of {review.certificate_number} failed: {review.finding}"
@@ -227,7 +226,7 @@ class EvaluationBodyWorkflow:
                 transition=transition,
                 occurred_at=workflow.now(),
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         self._state = self.state.model_copy(
             update={

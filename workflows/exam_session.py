@@ -32,8 +32,8 @@ from workflows.rules import rule_error, rules_error
 with workflow.unsafe.imports_passed_through():
     from activities.exam_session import ExamSessionActivities
     from activities.registration import RegistrationActivities
+    from activities.resources import STEP_TIMEOUT
 
-_TIMEOUT = timedelta(seconds=30)
 # The components a session staffs for are those recorded at its opening, not the live
 # catalogue's at start_exam. Sessions opened before read the catalogue, as they did.
 SNAPSHOT_COMPONENTS = "session-components-snapshot"
@@ -64,7 +64,7 @@ class ExamSessionWorkflow:
         self._opened = await workflow.execute_activity_method(
             ExamSessionActivities.open_session,
             SessionOpenRecord(opening=opening, occurred_at=workflow.now()),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         if workflow.patched(SNAPSHOT_COMPONENTS):
             self._components_at_opening = self._opened.required_components
@@ -113,7 +113,7 @@ class ExamSessionWorkflow:
             candidates = await workflow.execute_activity_method(
                 ExamSessionActivities.session_roster,
                 self._opening.session_id,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             practical, review = panels(self._opening.examiners)
             violations = check_staffing(
@@ -160,7 +160,7 @@ class ExamSessionWorkflow:
             SessionStatusRecord(
                 session_id=self._opening.session_id, status=status, occurred_at=workflow.now()
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         self._status = status
         workflow.upsert_search_attributes([search_attributes.STAGE.value_set(status)])

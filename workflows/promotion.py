@@ -24,8 +24,8 @@ from schemas.workflow_ids import promotion_workflow_id
 with workflow.unsafe.imports_passed_through():
     from activities.certificate import CertificateActivities
     from activities.evaluation_body import EvaluationBodyActivities
+    from activities.resources import STEP_TIMEOUT
 
-_TIMEOUT = timedelta(seconds=30)
 WAIT_FOR_SUSPENDED_BODY = "wait-for-suspended-body"
 
 
@@ -41,7 +41,7 @@ class PromotionCertificationWorkflow:
             policy = await workflow.execute_activity_method(
                 EvaluationBodyActivities.assessment_policy,
                 DEFAULT_ASSESSMENT_POLICY,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             while result.status == "body_inactive":
                 await workflow.sleep(timedelta(seconds=policy.held_recheck_seconds))
@@ -57,7 +57,7 @@ class PromotionCertificationWorkflow:
                     correlation_id=workflow.info().workflow_id,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
         return PromotionResult(status=result.status, certificate_number=result.certificate_number)
 
@@ -75,5 +75,5 @@ class PromotionCertificationWorkflow:
                 correlation_id=workflow.info().workflow_id,
                 issued_at=workflow.now(),
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )

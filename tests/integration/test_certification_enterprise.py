@@ -15,15 +15,8 @@ import httpx
 import pytest
 
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope
-from schemas.payloads import (
-    AssessmentFailed,
-    BodySuspended,
-    CertificateIssued,
-    CommissionRecorded,
-    QualityReviewed,
-    QualitySampled,
-)
 from skillflow.settings import Role
 from tests.integration.steps import FITTER, Auth, approved_body, id_number, session_request
 
@@ -89,7 +82,7 @@ def refused_for(response: httpx.Response, rule: str) -> None:
 
 def issued_for(application_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
-        e.event_type == CertificateIssued.event_type
+        e.event_type == payloads.CertificateIssued.event_type
         and e.payload["application_id"] == application_id
     )
 
@@ -123,7 +116,10 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
     assert response.status_code == 201, response.text
     recorded = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == CommissionRecorded.event_type and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.CommissionRecorded.event_type
+            and e.payload["body_id"] == body_id
+        ),
     )
     assert (recorded.payload["commission_id"], recorded.payload["client"]) == (
         "WT-2026-01",
@@ -219,7 +215,8 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
     failed = await events.wait_for(
         "skills.assessment",
         lambda e: (
-            e.event_type == AssessmentFailed.event_type and e.payload["application_id"] == between
+            e.event_type == payloads.AssessmentFailed.event_type
+            and e.payload["application_id"] == between
         ),
     )
     assert failed.payload["failed_components"] == ["theory"]
@@ -305,17 +302,23 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
     assert response.json()["status"] == "suspended"
     suspended = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == BodySuspended.event_type and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.BodySuspended.event_type and e.payload["body_id"] == body_id
+        ),
     )
     assert first[0] in suspended.payload["reason"]
     sampled = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == QualitySampled.event_type and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.QualitySampled.event_type and e.payload["body_id"] == body_id
+        ),
     )
     assert sampled.payload["certificate_numbers"] in (first, second)
     reviewed = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == QualityReviewed.event_type and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.QualityReviewed.event_type and e.payload["body_id"] == body_id
+        ),
     )
     assert (reviewed.payload["certificate_number"], reviewed.payload["passed"]) == (first[0], False)
 

@@ -14,12 +14,7 @@ import pytest
 from api.app import create_app
 from policy.idnumber import make_id_number
 from policy.rule_ids import Rule
-from schemas.payloads import (
-    AssessmentFailed,
-    CertificateIssued,
-    CertificateRevoked,
-    ScoreCorrected,
-)
+from schemas import payloads
 from skillflow.settings import Role, TokenHolder
 from tests.integration.conftest import CENTRE_STAFF
 from tests.integration.steps import (
@@ -67,7 +62,7 @@ async def test_registration_to_verified_certificate(
     issued = await events.wait_for(
         "skills.certificate",
         lambda e: (
-            e.event_type == CertificateIssued.event_type
+            e.event_type == payloads.CertificateIssued.event_type
             and e.payload["application_id"] == application_id
         ),
         timeout=60,
@@ -96,7 +91,7 @@ async def test_registration_to_verified_certificate(
     revoked = await events.wait_for(
         "skills.certificate",
         lambda e: (
-            e.event_type == CertificateRevoked.event_type
+            e.event_type == payloads.CertificateRevoked.event_type
             and e.payload["certificate_number"] == certificate_number
         ),
     )
@@ -230,14 +225,16 @@ async def test_csv_import_reports_row_by_row(
     await events.wait_for(
         "skills.certificate",
         lambda e: (
-            e.event_type == CertificateIssued.event_type and e.payload["application_id"] == ids[0]
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload["application_id"] == ids[0]
         ),
         timeout=60,
     )
     failed = await events.wait_for(
         "skills.assessment",
         lambda e: (
-            e.event_type == AssessmentFailed.event_type and e.payload["application_id"] == ids[1]
+            e.event_type == payloads.AssessmentFailed.event_type
+            and e.payload["application_id"] == ids[1]
         ),
     )
     assert failed.payload["failed_components"] == ["theory"]
@@ -325,7 +322,8 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     await events.wait_for(
         "skills.certificate",
         lambda e: (
-            e.event_type == CertificateIssued.event_type and e.payload["application_id"] == sat
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload["application_id"] == sat
         ),
         timeout=60,
     )
@@ -383,7 +381,7 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
     corrected = await events.wait_for(
         "skills.assessment",
         lambda e: (
-            e.event_type == ScoreCorrected.event_type
+            e.event_type == payloads.ScoreCorrected.event_type
             and e.payload["application_id"] == application_id
         ),
     )

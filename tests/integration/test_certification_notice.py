@@ -14,12 +14,8 @@ import httpx
 import pytest
 
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope
-from schemas.payloads import (
-    CertificateIssued,
-    CertificateWithheld,
-    ObjectionResolved,
-)
 from skillflow.settings import Role
 from tests.integration.steps import Auth, approved_body, id_number, open_session
 
@@ -101,13 +97,17 @@ async def test_suspension_during_notice_holds_issuance_until_reinstated(
     await asyncio.sleep(RECHECK_S * 1.5)
     assert (await application(api, auth, application_id))["stage"] == "held"
     assert (
-        await events.all("skills.certificate", about(CertificateIssued.event_type, application_id))
+        await events.all(
+            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
+        )
         == []
     )
 
     await body_status(api, auth, body_id, "reinstate")
     issued = await events.wait_for(
-        "skills.certificate", about(CertificateIssued.event_type, application_id), timeout=30
+        "skills.certificate",
+        about(payloads.CertificateIssued.event_type, application_id),
+        timeout=30,
     )
     found = await reaches(api, auth, application_id, "issued")
     assert found["certificate_number"] == issued.payload["certificate_number"]
@@ -122,13 +122,17 @@ async def test_revocation_during_hold_withholds_the_certificate(
     await body_status(api, auth, body_id, "revoke")
 
     withheld = await events.wait_for(
-        "skills.certificate", about(CertificateWithheld.event_type, application_id), timeout=30
+        "skills.certificate",
+        about(payloads.CertificateWithheld.event_type, application_id),
+        timeout=30,
     )
     assert withheld.payload["rule"] == Rule.BODY_BODY_REVOKED
     found = await reaches(api, auth, application_id, "withheld")
     assert found["certificate_number"] is None
     assert (
-        await events.all("skills.certificate", about(CertificateIssued.event_type, application_id))
+        await events.all(
+            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
+        )
         == []
     )
 
@@ -151,18 +155,20 @@ async def test_an_upheld_objection_withholds_the_certificate(
     assert response.json()["stage"] == "withheld", response.text
 
     withheld = await events.wait_for(
-        "skills.certificate", about(CertificateWithheld.event_type, application_id)
+        "skills.certificate", about(payloads.CertificateWithheld.event_type, application_id)
     )
     assert withheld.payload["rule"] == Rule.OBJECTION_UPHELD
     resolved = await events.wait_for(
-        "skills.certificate", about(ObjectionResolved.event_type, application_id)
+        "skills.certificate", about(payloads.ObjectionResolved.event_type, application_id)
     )
     assert resolved.payload["upheld"] is True
     # Well past the notice: still no certificate.
     await asyncio.sleep(NOTICE_S)
     assert (await application(api, auth, application_id))["certificate_number"] is None
     assert (
-        await events.all("skills.certificate", about(CertificateIssued.event_type, application_id))
+        await events.all(
+            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
+        )
         == []
     )
 
@@ -189,10 +195,12 @@ async def test_a_dismissed_objection_lets_the_certificate_issue_after_resolution
     )
     assert response.status_code == 200, response.text
     issued = await events.wait_for(
-        "skills.certificate", about(CertificateIssued.event_type, application_id), timeout=30
+        "skills.certificate",
+        about(payloads.CertificateIssued.event_type, application_id),
+        timeout=30,
     )
     resolved = await events.wait_for(
-        "skills.certificate", about(ObjectionResolved.event_type, application_id)
+        "skills.certificate", about(payloads.ObjectionResolved.event_type, application_id)
     )
     assert resolved.occurred_at <= issued.occurred_at
     assert (await reaches(api, auth, application_id, "issued"))["certificate_number"] == (

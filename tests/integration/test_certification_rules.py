@@ -18,13 +18,9 @@ import pytest
 from policy.eligibility import years_between
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.application import ApplicationStatus
 from schemas.events import EventEnvelope
-from schemas.payloads import (
-    CertificateIssued,
-    ExaminerRecused,
-    RegistrationApproved,
-)
 from schemas.topics import Topic
 from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from skillflow.settings import Role
@@ -443,7 +439,7 @@ async def test_conflicts_of_interest_are_recorded_and_published(
 
     def recused_for(application_id: str) -> Callable[[EventEnvelope], bool]:
         return lambda e: (
-            e.event_type == ExaminerRecused.event_type
+            e.event_type == payloads.ExaminerRecused.event_type
             and e.correlation_id == application_workflow_id(application_id)
         )
 
@@ -465,7 +461,7 @@ async def test_conflicts_of_interest_are_recorded_and_published(
     await events.wait_for(
         Topic.REGISTRATION.value,
         lambda e: (
-            e.event_type == RegistrationApproved.event_type
+            e.event_type == payloads.RegistrationApproved.event_type
             and e.payload["application_id"] == neutral_app
         ),
         timeout=60,
@@ -504,7 +500,7 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     issued = await events.wait_for(
         Topic.CERTIFICATE.value,
         lambda e: (
-            e.event_type == CertificateIssued.event_type
+            e.event_type == payloads.CertificateIssued.event_type
             and e.payload["application_id"] == application_id
         ),
         timeout=60,

@@ -12,16 +12,12 @@ import pytest
 
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     CertificateIssued,
     CertificateRevoked,
     RegistrationSubmitted,
-    SubsidyClawedBack,
-    SubsidyGranted,
-    SubsidyHeld,
-    SubsidyRefused,
-    SubsidyReviewed,
 )
 from schemas.topics import Topic
 from skillflow.settings import Role
@@ -90,7 +86,9 @@ async def test_grant_then_revocation_claws_back_end_to_end(
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == SubsidyGranted.event_type and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert granted.payload["amount_fen"] == 240_000 and granted.person_key == person
 
@@ -107,7 +105,8 @@ async def test_grant_then_revocation_claws_back_end_to_end(
     clawed = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.event_type == SubsidyClawedBack.event_type and e.payload["claim_id"] == claim_id
+            e.event_type == payloads.SubsidyClawedBack.event_type
+            and e.payload["claim_id"] == claim_id
         ),
     )
     assert clawed.payload["amount_fen"] == 240_000
@@ -148,7 +147,9 @@ async def test_duplicate_delivery_changes_nothing(
     decisions = await events.all(
         Topic.INCENTIVE.value, lambda e: e.payload.get("claim_id") == claim_id, settle=2.0
     )
-    assert [e.event_type for e in decisions] == [SubsidyRefused.event_type]  # no insurance record
+    assert [e.event_type for e in decisions] == [
+        payloads.SubsidyRefused.event_type
+    ]  # no insurance record
     entries = await stack.pool.fetchval(
         "SELECT count(*) FROM records.timeline WHERE source_event_id = $1", issued.event_id
     )
@@ -276,7 +277,7 @@ async def test_training_subsidy_import_then_skill_upgrade_refused(
         Topic.INCENTIVE.value,
         lambda e: e.payload.get("claim_id") == f"skill_upgrade:{issued.certificate_number}",
     )
-    assert refused.event_type == SubsidyRefused.event_type
+    assert refused.event_type == payloads.SubsidyRefused.event_type
     assert refused.payload["rule"] == Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
 
 
@@ -296,7 +297,8 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.payload.get("claim_id") == claim_id and e.event_type == SubsidyGranted.event_type
+            e.payload.get("claim_id") == claim_id
+            and e.event_type == payloads.SubsidyGranted.event_type
         ),
     )
     answer = await api.post(
@@ -316,7 +318,8 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
     clawed = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.payload.get("claim_id") == claim_id and e.event_type == SubsidyClawedBack.event_type
+            e.payload.get("claim_id") == claim_id
+            and e.event_type == payloads.SubsidyClawedBack.event_type
         ),
     )
     assert clawed.payload["amount_fen"] == granted.payload["amount_fen"] > 0
@@ -354,7 +357,9 @@ async def test_held_payment_is_released_by_a_reviewer(
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     held = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == SubsidyHeld.event_type and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyHeld.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert held.payload["signals"] == [Rule.FRAUD_PHANTOM_TRAINEE, Rule.FRAUD_RETIREMENT_AGE]
 
@@ -386,11 +391,16 @@ async def test_held_payment_is_released_by_a_reviewer(
     assert again.status_code == 422 and again.json()["errors"][0]["rule"] == Rule.REVIEW_NOT_HELD
     await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == SubsidyReviewed.event_type and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyReviewed.event_type
+            and e.payload["claim_id"] == claim_id
+        ),
     )
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == SubsidyGranted.event_type and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert granted.payload["amount_fen"] == 120_000
     assert (
@@ -408,7 +418,9 @@ async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
     await publish_certified(publish, issued, person)
     refused = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == SubsidyRefused.event_type and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyRefused.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert refused.payload["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
@@ -430,6 +442,8 @@ async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
     assert (answer.json()["status"], answer.json()["paid_fen"]) == ("granted", 180_000)
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == SubsidyGranted.event_type and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert granted.payload["amount_fen"] == 180_000

@@ -19,6 +19,7 @@ from consumers.incentives.ledger import review_held_claim
 from consumers.incentives.subsidies import reconsider_claim
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     AssessmentPassed,
@@ -26,15 +27,8 @@ from schemas.payloads import (
     CertificateRevoked,
     CompetitionResultRecorded,
     PromotionGranted,
-    PromotionRefused,
     RegistrationSubmitted,
-    RewardGranted,
     ScoreCorrected,
-    SubsidyClawedBack,
-    SubsidyGranted,
-    SubsidyHeld,
-    SubsidyRefused,
-    SubsidyReviewed,
 )
 from schemas.workflow_ids import promotion_workflow_id
 
@@ -202,7 +196,9 @@ async def test_grant_pays_the_level_cap_and_emits_the_rule_version(incentives: I
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["amount_fen"], claim["paid"]) == ("granted", 150_000, 150_000)
     [granted] = [
-        e for e in await incentives.outbox(person) if e["event_type"] == SubsidyGranted.event_type
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.SubsidyGranted.event_type
     ]
     assert granted["payload"]["amount_fen"] == 150_000
     assert granted["payload"]["rule_version"] == "skill-upgrade-2024"
@@ -229,7 +225,8 @@ async def test_insured_months_from_the_insurance_records(incentives: Incentives)
     [refused] = [
         e
         for e in await incentives.outbox(person)
-        if e["event_type"] == SubsidyRefused.event_type and e["payload"]["kind"] == "skill_upgrade"
+        if e["event_type"] == payloads.SubsidyRefused.event_type
+        and e["payload"]["kind"] == "skill_upgrade"
     ]
     assert refused["payload"]["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
@@ -313,7 +310,9 @@ async def test_reissued_certificate_is_not_a_second_claim(incentives: Incentives
     number = await incentives.certify(person)
     await incentives.certify(person, number=number)  # another event id, same certificate
     granted = [
-        e for e in await incentives.outbox(person) if e["event_type"] == SubsidyGranted.event_type
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.SubsidyGranted.event_type
     ]
     assert len(granted) == 1
     assert (await incentives.claim("skill_upgrade", number))["paid"] == 150_000
@@ -329,7 +328,7 @@ async def test_revocation_after_payment_claws_back(incentives: Incentives) -> No
     [clawed] = [
         e
         for e in await incentives.outbox(person)
-        if e["event_type"] == SubsidyClawedBack.event_type
+        if e["event_type"] == payloads.SubsidyClawedBack.event_type
     ]
     assert clawed["payload"]["amount_fen"] == 240_000
     await incentives.revoke(person, number)  # a second revocation event claws back nothing more
@@ -368,9 +367,9 @@ async def test_retiree_is_held_then_released_by_a_reviewer(incentives: Incentive
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["paid"]) == ("granted", 150_000)
     kinds = [e["event_type"] for e in await incentives.outbox(person)]
-    assert kinds.count(SubsidyHeld.event_type) == 1 and kinds[-2:] == [
-        SubsidyReviewed.event_type,
-        SubsidyGranted.event_type,
+    assert kinds.count(payloads.SubsidyHeld.event_type) == 1 and kinds[-2:] == [
+        payloads.SubsidyReviewed.event_type,
+        payloads.SubsidyGranted.event_type,
     ]
     with pytest.raises(RuleViolation) as error:
         await review_held_claim(
@@ -563,7 +562,9 @@ async def test_worldskills_gold_reward_once(incentives: Incentives) -> None:
     await incentives.apply(event(result, person))
     await incentives.apply(event(result, person))  # the same result announced again
     rewards = [
-        e for e in await incentives.outbox(person) if e["event_type"] == RewardGranted.event_type
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.RewardGranted.event_type
     ]
     assert [r["payload"]["amount_fen"] for r in rewards] == [30_000_000]
     assert rewards[0]["payload"]["rule_version"] == "worldskills-2017"
@@ -602,7 +603,9 @@ async def test_one_competition_promotion_per_year(incentives: Incentives, stack:
         next_year.promotion_id: ("started", None),
     }
     refused = [
-        e for e in await incentives.outbox(person) if e["event_type"] == PromotionRefused.event_type
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.PromotionRefused.event_type
     ]
     assert [(r["payload"]["promotion_id"], r["payload"]["rule"]) for r in refused] == [
         (second.promotion_id, Rule.PROMOTION_ONE_PER_YEAR)
@@ -647,7 +650,7 @@ async def test_a_refusal_for_insured_months_is_reconsidered_once_the_records_arr
         for e in await incentives.outbox(person)
         if e["payload"].get("claim_id") == claim_id
     ]
-    assert kinds == [SubsidyRefused.event_type, SubsidyGranted.event_type]
+    assert kinds == [payloads.SubsidyRefused.event_type, payloads.SubsidyGranted.event_type]
     with pytest.raises(RuleViolation) as again:
         await reconsider_claim(incentives.conn, claim_id, reviewer="r", reason="again")
     assert again.value.rule == Rule.RECONSIDER_NOT_RECONSIDERABLE

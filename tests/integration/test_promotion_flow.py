@@ -15,14 +15,11 @@ import pytest
 
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.certificate import PromotionResult
 from schemas.events import EventEnvelope, build_event
 from schemas.payloads import (
-    CertificateIssued,
-    CertificateWithheld,
     PromotionGranted,
-    PromotionRefused,
-    SubsidyGranted,
 )
 from schemas.topics import Topic
 from schemas.workflow_ids import promotion_workflow_id
@@ -78,7 +75,7 @@ def granted_event(payload: PromotionGranted, person: str) -> EventEnvelope:
 
 def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
-        e.event_type == CertificateIssued.event_type
+        e.event_type == payloads.CertificateIssued.event_type
         and e.payload.get("application_id") == promotion_workflow_id(promotion_id)
     )
 
@@ -134,7 +131,7 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
         lambda e: e.payload.get("claim_id") == claim_id,
         timeout=60,
     )
-    assert granted.event_type == SubsidyGranted.event_type, granted.payload
+    assert granted.event_type == payloads.SubsidyGranted.event_type, granted.payload
     assert granted.payload["amount_fen"] == LEVEL_4_CAP_FEN and granted.person_key == person
     claim = await api.get(f"/incentives/claims/{claim_id}", headers=auth(Role.REGULATOR))
     assert claim.status_code == 200, claim.text
@@ -180,7 +177,7 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
     refusal = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.event_type == PromotionRefused.event_type
+            e.event_type == payloads.PromotionRefused.event_type
             and e.payload["promotion_id"] == second.promotion_id
         ),
         timeout=60,
@@ -232,7 +229,7 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
     withheld = await events.wait_for(
         Topic.CERTIFICATE.value,
         lambda e: (
-            e.event_type == CertificateWithheld.event_type
+            e.event_type == payloads.CertificateWithheld.event_type
             and e.payload["application_id"] == promotion_workflow_id(granted.promotion_id)
         ),
         timeout=60,

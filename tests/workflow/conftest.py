@@ -31,6 +31,7 @@ from policy.assessment import AssessmentPolicy, effective_pass_mark, load_assess
 from policy.catalogue import Component, get_occupation, required_components
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -55,23 +56,6 @@ from schemas.evaluation_body import (
     QualitySampleRecord,
 )
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
-from schemas.payloads import (
-    AssessmentFailed,
-    AssessmentPassed,
-    BodyFiled,
-    CertificateIssued,
-    CertificateRevoked,
-    CertificateWithheld,
-    ComponentScored,
-    ObjectionRaised,
-    ObjectionResolved,
-    PublicNoticeStarted,
-    RegistrationApproved,
-    RegistrationExpired,
-    RegistrationRejected,
-    ScoreCorrected,
-    SessionOpened,
-)
 from skillflow.stack.servers import temporal_test_server_binary
 from skillflow.temporal import workflow_runner
 from workflows import all_workflows, search_attributes
@@ -182,7 +166,7 @@ class FakeCertification:
                     filing.pass_mark,
                 ),
             )
-            self._event(BodyFiled.event_type, filing.body_id)
+            self._event(payloads.BodyFiled.event_type, filing.body_id)
 
         @fake_of(EvaluationBodyActivities.record_body_status)
         async def record_body_status(record: BodyStatusRecord) -> None:
@@ -208,7 +192,7 @@ class FakeCertification:
             if body.status != "active":
                 raise rule_error("body_id", Rule.BODY_NOT_ACTIVE, "not active")
             policy = load_assessment_policy(opening.policy_version)
-            self._event(SessionOpened.event_type, opening.session_id)
+            self._event(payloads.SessionOpened.event_type, opening.session_id)
             return OpenedSession(
                 pass_mark=effective_pass_mark(policy.pass_mark, body.pass_mark),
                 policy=policy,
@@ -235,10 +219,10 @@ class FakeCertification:
             app = record.application_id
             if record.approve:
                 self.stages[app] = "assessment"
-                self._event(RegistrationApproved.event_type, app)
+                self._event(payloads.RegistrationApproved.event_type, app)
             else:
                 self.stages[app] = "rejected"
-                self._event(RegistrationRejected.event_type, app)
+                self._event(payloads.RegistrationRejected.event_type, app)
             return ReviewOutcome(recusals=0, eligibility_path="L5.years_in_occupation")
 
         @fake_of(ApplicationActivities.record_assessment)
@@ -248,18 +232,20 @@ class FakeCertification:
             self.scores[app] = dict(record.scores)
             self.recorded_at[(app, f"scored-{record.stage}")] = record.occurred_at
             for entry in record.entered:
-                self._event(ComponentScored.event_type, f"{app}:{entry.component}:{entry.attempt}")
+                self._event(
+                    payloads.ComponentScored.event_type, f"{app}:{entry.component}:{entry.attempt}"
+                )
             if record.outcome == "passed":
-                self._event(AssessmentPassed.event_type, f"{app}:passed:{record.round}")
-                self._event(PublicNoticeStarted.event_type, f"{app}:{record.round}")
+                self._event(payloads.AssessmentPassed.event_type, f"{app}:passed:{record.round}")
+                self._event(payloads.PublicNoticeStarted.event_type, f"{app}:{record.round}")
             elif record.outcome == "failed":
-                self._event(AssessmentFailed.event_type, f"{app}:failed:{record.round}")
+                self._event(payloads.AssessmentFailed.event_type, f"{app}:failed:{record.round}")
 
         @fake_of(ApplicationActivities.record_correction)
         async def record_correction(record: CorrectionRecord) -> None:
             self.audit.append(record)
             self._event(
-                ScoreCorrected.event_type,
+                payloads.ScoreCorrected.event_type,
                 f"{record.application_id}:{record.correction.correction_id}",
             )
 
@@ -267,7 +253,7 @@ class FakeCertification:
         async def record_objection(record: ObjectionRecord) -> None:
             self.stages[record.application_id] = "objection"
             self._event(
-                ObjectionRaised.event_type,
+                payloads.ObjectionRaised.event_type,
                 f"{record.application_id}:{record.objection.objection_id}",
             )
 
@@ -275,9 +261,11 @@ class FakeCertification:
         async def record_resolution(record: ResolutionRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
-            self._event(ObjectionResolved.event_type, f"{app}:{record.resolution.objection_id}")
+            self._event(
+                payloads.ObjectionResolved.event_type, f"{app}:{record.resolution.objection_id}"
+            )
             if record.stage == "withheld":
-                self._event(CertificateWithheld.event_type, app)
+                self._event(payloads.CertificateWithheld.event_type, app)
 
         @fake_of(ApplicationActivities.record_stage)
         async def record_stage(record: StageRecord) -> None:
@@ -285,9 +273,9 @@ class FakeCertification:
             self.stages[app] = record.stage
             self.recorded_at[(app, record.stage)] = record.occurred_at
             if record.stage == "expired":
-                self._event(RegistrationExpired.event_type, app)
+                self._event(payloads.RegistrationExpired.event_type, app)
             elif record.stage == "withheld":
-                self._event(CertificateWithheld.event_type, app)
+                self._event(payloads.CertificateWithheld.event_type, app)
 
         @fake_of(CertificateActivities.issue_certificate)
         async def issue_certificate(request: IssueRequest) -> IssueResult:
@@ -320,14 +308,14 @@ class FakeCertification:
             self.recorded_at[(request.source_id, "issued")] = request.issued_at
             if request.route == "assessment":
                 self.stages[request.source_id] = "issued"
-            self._event(CertificateIssued.event_type, request.source_id)
+            self._event(payloads.CertificateIssued.event_type, request.source_id)
             return IssueResult(
                 status="issued", certificate_number=number, issued_on=request.issued_at.date()
             )
 
         @fake_of(CertificateActivities.record_withholding)
         async def record_withholding(record: WithholdingRecord) -> None:
-            self._event(CertificateWithheld.event_type, record.source_id)
+            self._event(payloads.CertificateWithheld.event_type, record.source_id)
 
         @fake_of(CertificateActivities.revoke_certificate)
         async def revoke_certificate(record: RevocationRecord) -> RevocationResult:
@@ -337,7 +325,7 @@ class FakeCertification:
             if number in self.revoked:
                 return RevocationResult(status="already_revoked")
             self.revoked.add(number)
-            self._event(CertificateRevoked.event_type, number)
+            self._event(payloads.CertificateRevoked.event_type, number)
             return RevocationResult(status="revoked", revoked_on=record.occurred_at.date())
 
         return [

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from policy.assessment import ApplicationFigures, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.application import (
     ApplicationStart,
     ApplicationStatus,
@@ -20,19 +21,6 @@ from schemas.application import (
     ScoreCorrection,
     ScoreEntry,
     ScoreSheet,
-)
-from schemas.payloads import (
-    AssessmentFailed,
-    AssessmentPassed,
-    CertificateIssued,
-    CertificateWithheld,
-    ComponentScored,
-    ObjectionResolved,
-    PublicNoticeStarted,
-    RegistrationApproved,
-    RegistrationExpired,
-    RegistrationRejected,
-    ScoreCorrected,
 )
 from schemas.workflow_ids import application_workflow_id
 from tests.workflow.conftest import FakeBody, Harness
@@ -131,12 +119,12 @@ async def test_approved_candidate_who_passes_gets_a_certificate_after_notice(
     assert re.fullmatch(r"S\d{21}", result.certificate_number)
     assert result.certificate_number[15] == "5"
     assert harness.store.event_types() == [
-        RegistrationApproved.event_type,
-        ComponentScored.event_type,
-        ComponentScored.event_type,
-        AssessmentPassed.event_type,
-        PublicNoticeStarted.event_type,
-        CertificateIssued.event_type,
+        payloads.RegistrationApproved.event_type,
+        payloads.ComponentScored.event_type,
+        payloads.ComponentScored.event_type,
+        payloads.AssessmentPassed.event_type,
+        payloads.PublicNoticeStarted.event_type,
+        payloads.CertificateIssued.event_type,
     ]
     assert harness.store.stages[start_input.application_id] == "issued"
 
@@ -164,7 +152,7 @@ async def test_rejection_needs_a_reason_and_ends_the_application(harness: Harnes
 
     assert status.stage == "rejected"
     assert (await handle.result()).rule == Rule.REVIEW_REJECTED
-    assert harness.store.event_types() == [RegistrationRejected.event_type]
+    assert harness.store.event_types() == [payloads.RegistrationRejected.event_type]
 
 
 async def test_unreviewed_registration_expires_at_the_deadline(harness: Harness) -> None:
@@ -178,7 +166,7 @@ async def test_unreviewed_registration_expires_at_the_deadline(harness: Harness)
     elapsed = recorded(harness, start_input.application_id, "expired") - started
     days = load_assessment_policy().registration_review_days
     assert timedelta(days=days) <= elapsed < timedelta(days=days, hours=1)
-    assert harness.store.event_types() == [RegistrationExpired.event_type]
+    assert harness.store.event_types() == [payloads.RegistrationExpired.event_type]
 
 
 async def test_second_review_is_refused(harness: Harness) -> None:
@@ -252,7 +240,7 @@ async def test_a_signed_off_score_is_changed_only_by_a_correction_with_audit(
     [audit] = harness.store.audit
     assert (audit.previous_score, audit.correction.score) == (55, 65)
     assert audit.application_id == start_input.application_id
-    assert ScoreCorrected.event_type in harness.store.event_types()
+    assert payloads.ScoreCorrected.event_type in harness.store.event_types()
 
 
 def correction(component: str, score: float, correction_id: str = "c1") -> ScoreCorrection:
@@ -410,7 +398,7 @@ async def test_failed_component_is_resat_without_repeating_the_passed_one(
     assert status.attempts == {"theory": 2, "practical": 1}
     result = await handle.result()
     assert result.stage == "issued"
-    assert harness.store.event_types().count(AssessmentFailed.event_type) == 1
+    assert harness.store.event_types().count(payloads.AssessmentFailed.event_type) == 1
 
 
 async def test_failing_the_resit_ends_in_failure(harness: Harness) -> None:
@@ -467,10 +455,10 @@ async def test_upheld_objection_withholds_the_certificate(harness: Harness) -> N
     assert result.stage == "withheld"
     assert result.certificate_number is None
     assert result.rule == Rule.OBJECTION_UPHELD
-    assert CertificateIssued.event_type not in harness.store.event_types()
+    assert payloads.CertificateIssued.event_type not in harness.store.event_types()
     assert harness.store.event_types()[-2:] == [
-        ObjectionResolved.event_type,
-        CertificateWithheld.event_type,
+        payloads.ObjectionResolved.event_type,
+        payloads.CertificateWithheld.event_type,
     ]
 
 
@@ -572,7 +560,7 @@ async def test_revocation_during_hold_withholds_the_certificate(harness: Harness
 
     assert result.stage == "withheld"
     assert result.rule == Rule.BODY_BODY_REVOKED
-    assert CertificateIssued.event_type not in harness.store.event_types()
+    assert payloads.CertificateIssued.event_type not in harness.store.event_types()
 
 
 async def test_demo_policy_notice_lasts_seconds(harness: Harness) -> None:

@@ -8,6 +8,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.evaluation_body import (
     BodyDecision,
     BodyFiling,
@@ -16,11 +17,6 @@ from schemas.evaluation_body import (
     QualityReview,
     QualitySampleRequest,
     ScopeEntry,
-)
-from schemas.payloads import (
-    BodyApproved,
-    BodyFiled,
-    BodySuspended,
 )
 from schemas.workflow_ids import body_workflow_id
 from tests.workflow.conftest import Harness
@@ -60,7 +56,10 @@ async def test_approved_filing_becomes_active_with_a_receipt(harness: Harness) -
     state = await handle.execute_update(EvaluationBodyWorkflow.decide, BodyDecision(approve=True))
     assert state.status == "active"
     assert state.filing_receipt
-    assert harness.store.event_types() == [BodyFiled.event_type, BodyApproved.event_type]
+    assert harness.store.event_types() == [
+        payloads.BodyFiled.event_type,
+        payloads.BodyApproved.event_type,
+    ]
 
 
 async def test_rejection_needs_a_reason_and_ends_the_filing(harness: Harness) -> None:
@@ -107,7 +106,7 @@ async def test_suspend_reinstate_revoke(harness: Harness) -> None:
     )
     assert (await handle.result()).status == "revoked"
     # Each transition has its own event id, so a second suspension is a second event.
-    assert harness.store.event_types().count(BodySuspended.event_type) == 2
+    assert harness.store.event_types().count(payloads.BodySuspended.event_type) == 2
 
 
 async def test_failed_quality_review_suspends_an_enterprise(harness: Harness) -> None:

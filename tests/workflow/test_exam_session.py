@@ -51,6 +51,15 @@ async def opened(harness: Harness, session: SessionOpening) -> Any:
     )
 
 
+async def start_refused(handle: Any) -> set[str]:
+    """The rules ``start_exam`` broke (it must refuse)."""
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    violations = rule_violations_from(caught.value)
+    assert violations is not None
+    return {v.rule for v in violations.violations}
+
+
 async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) -> None:
     handle = await opened(harness, opening(harness))
     harness.store.roster = 15
@@ -68,12 +77,7 @@ async def test_session_does_not_run_understaffed(harness: Harness) -> None:
     handle = await opened(harness, opening(harness))
     # 40 candidates need 3 proctors and 8 practical examiners (odd: 9).
     harness.store.roster = 40
-    with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
-    violations = rule_violations_from(caught.value)
-    assert violations is not None
-    rules = {v.rule for v in violations.violations}
-    assert rules == {
+    assert await start_refused(handle) == {
         Rule.STAFFING_PROCTORS_PER_CANDIDATES,
         Rule.STAFFING_PRACTICAL_EXAMINERS_TOO_FEW,
     }
@@ -99,11 +103,7 @@ async def test_staffing_is_checked_against_the_components_recorded_at_opening(
     harness.store.components_at_opening = ("theory", "practical", "review")
     handle = await opened(harness, opening(harness))
     harness.store.roster = 10
-    with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
-    violations = rule_violations_from(caught.value)
-    assert violations is not None
-    assert {v.rule for v in violations.violations} == {
+    assert await start_refused(handle) == {
         Rule.STAFFING_REVIEW_PANEL_TOO_FEW,
         Rule.STAFFING_REVIEW_PANEL_EVEN,
     }

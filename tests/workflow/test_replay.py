@@ -28,22 +28,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from schemas.application import Objection, ObjectionResolution, ReviewDecision
-from schemas.certificate import RevocationRequest
 from schemas.evaluation_body import BodyDecision, BodyRun, BodyStatusChange
 from schemas.exam_session import CloseSession, StartExam
-from schemas.workflow_ids import body_workflow_id, promotion_workflow_id
+from schemas.workflow_ids import body_workflow_id
 from skillflow.temporal import workflow_runner
 from tests.workflow import test_application as app
-from tests.workflow.conftest import FakeBody, Harness
-from tests.workflow.test_certificate import promotion
+from tests.workflow.conftest import Harness
+from tests.workflow.test_certificate import promotion_started, revocation_started
 from tests.workflow.test_evaluation_body import filing
 from tests.workflow.test_exam_session import opened, opening
 from workflows import all_workflows
 from workflows.application import ApplicationWorkflow
-from workflows.certificate import CertificateRevocationWorkflow
 from workflows.evaluation_body import EvaluationBodyWorkflow
 from workflows.exam_session import SNAPSHOT_COMPONENTS, ExamSessionWorkflow
-from workflows.promotion import PromotionCertificationWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -129,21 +126,13 @@ async def _session(harness: Harness) -> Any:
 
 
 async def _promotion(harness: Harness) -> Any:
-    harness.store.bodies["S-P"] = FakeBody("S", "active", ["6-18-02-04:3"])
-    request = promotion(harness)
-    handle = await harness.start(
-        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
-    )
+    handle = await promotion_started(harness, "active")
     await handle.result()
     return handle
 
 
 async def _promotion_after_suspension(harness: Harness) -> Any:
-    harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
-    request = promotion(harness)
-    handle = await harness.start(
-        PromotionCertificationWorkflow.run, request, promotion_workflow_id(request.promotion_id)
-    )
+    handle = await promotion_started(harness, "suspended")
     await harness.env.sleep(timedelta(days=2))
     harness.store.bodies["S-P"].status = "active"
     await handle.result()
@@ -152,11 +141,7 @@ async def _promotion_after_suspension(harness: Harness) -> Any:
 
 async def _revocation(harness: Harness) -> Any:
     harness.store.certificates["x"] = "S000021000001265000001"
-    handle = await harness.start(
-        CertificateRevocationWorkflow.run,
-        RevocationRequest(certificate_number="S000021000001265000001", reason="altered"),
-        harness.unique("revocation"),
-    )
+    handle = await revocation_started(harness, "S000021000001265000001")
     await handle.result()
     return handle
 

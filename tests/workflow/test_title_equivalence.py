@@ -45,7 +45,10 @@ class DueWorkers:
 
 
 async def _run(
-    env: WorkflowEnvironment, fake: DueWorkers, request: TitleEquivalenceRequest
+    env: WorkflowEnvironment,
+    fake: DueWorkers,
+    request: TitleEquivalenceRequest,
+    workflow_id: str | None = None,
 ) -> TitleEquivalenceOutcome:
     async with Worker(
         env.client,
@@ -57,7 +60,7 @@ async def _run(
         return await env.client.execute_workflow(
             TitleEquivalenceWorkflow.run,
             request,
-            id=f"title-equivalence-{uuid.uuid4().hex[:8]}",
+            id=workflow_id or f"title-equivalence-{uuid.uuid4().hex[:8]}",
             task_queue=QUEUE,
         )
 
@@ -93,19 +96,7 @@ async def test_judges_today_in_china_by_default(title_env: WorkflowEnvironment) 
 async def test_history_replays_deterministically(title_env: WorkflowEnvironment) -> None:
     fake = DueWorkers(due=5)
     workflow_id = f"title-equivalence-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        title_env.client,
-        task_queue=QUEUE,
-        workflows=[TitleEquivalenceWorkflow],
-        activities=[fake.publish],
-        workflow_runner=workflow_runner(),
-    ):
-        await title_env.client.execute_workflow(
-            TitleEquivalenceWorkflow.run,
-            TitleEquivalenceRequest(batch_size=2),
-            id=workflow_id,
-            task_queue=QUEUE,
-        )
+    await _run(title_env, fake, TitleEquivalenceRequest(batch_size=2), workflow_id)
     history = await title_env.client.get_workflow_handle(workflow_id).fetch_history()
     replayer = Replayer(
         workflows=[TitleEquivalenceWorkflow],
