@@ -25,6 +25,3 @@ class PromotionCertificationRequest(BaseModel):
     issuing_body_id: str
     granted_on: date
     correlation_id: str = Field(description="the id of the promotion.granted event")
-
-
-PROMOTION_CERTIFICATION_WORKFLOW = "PromotionCertificationWorkflow"

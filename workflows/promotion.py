@@ -16,7 +16,6 @@ from policy.assessment import DEFAULT_ASSESSMENT_POLICY
 from policy.rule_ids import Rule
 from schemas.certificate import IssueRequest, IssueResult, PromotionResult, WithholdingRecord
 from schemas.commands import (
-    PROMOTION_CERTIFICATION_WORKFLOW,
     PromotionCertificationRequest,
 )
 from schemas.workflow_ids import promotion_workflow_id
@@ -29,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
 WAIT_FOR_SUSPENDED_BODY = "wait-for-suspended-body"
 
 
-@workflow.defn(name=PROMOTION_CERTIFICATION_WORKFLOW)
+@workflow.defn(name="PromotionCertificationWorkflow")
 class PromotionCertificationWorkflow:
     @workflow.run
     async def run(self, request: PromotionCertificationRequest) -> PromotionResult:

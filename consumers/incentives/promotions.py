@@ -16,7 +16,6 @@ from consumers.dispatch import PayloadHandler
 from consumers.incentives.ledger import emit
 from policy.rewards import promotion_policy, promotion_refusal
 from schemas.commands import (
-    PROMOTION_CERTIFICATION_WORKFLOW,
     PromotionCertificationRequest,
 )
 from schemas.events import EventEnvelope
@@ -24,6 +23,7 @@ from schemas.payloads import CertificateWithheld, PromotionGranted, PromotionRef
 from schemas.workflow_ids import promotion_id_of, promotion_workflow_id
 from store.database import Connection
 from workflows import search_attributes
+from workflows.promotion import PromotionCertificationWorkflow
 
 
 def promotion_handler(temporal: Client, task_queue: str) -> PayloadHandler[PromotionGranted]:
@@ -101,7 +101,7 @@ def promotion_handler(temporal: Client, task_queue: str) -> PayloadHandler[Promo
         )
         try:
             await temporal.start_workflow(
-                PROMOTION_CERTIFICATION_WORKFLOW,
+                PromotionCertificationWorkflow.run,
                 request,
                 id=promotion_workflow_id(promotion.promotion_id),
                 task_queue=task_queue,
