@@ -26,7 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with role_resources(settings, kafka_topics=False) as resources:
             pool, client = resources.pool, resources.temporal
-            app.state.services = ApiServices(settings=settings, pool=pool, temporal=client)
+            app.state.services = ApiServices.create(settings, pool, client)
             # An API that stopped mid-registration left saved registrations unstarted;
             # starting them must not delay serving.
             repair = asyncio.create_task(repair_at_start_up(client, settings.task_queue, pool))

@@ -155,5 +155,9 @@ class Rule(StrEnum):
     SUBSIDY_NO_POLICY = "subsidy.no_policy"
     SUBSIDY_ONCE_PER_OCCUPATION_LEVEL = "subsidy.once_per_occupation_level"
 
-    # --- Any request
+    # --- Any request: who may act (api/access.py, store/tokens.py), and what exists
+    ACCESS_NOT_IN_SESSION = "access.not_in_session"
     NOT_FOUND = "not_found"
+    TOKEN_BODIES_NOT_APPLICABLE = "token.bodies_not_applicable"
+    TOKEN_NAME_IN_USE = "token.name_in_use"
+    TOKEN_UNBOUND = "token.unbound"
