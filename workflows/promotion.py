@@ -15,9 +15,7 @@ from temporalio import workflow
 from policy.assessment import DEFAULT_ASSESSMENT_POLICY
 from policy.rule_ids import Rule
 from schemas.certificate import IssueRequest, IssueResult, PromotionResult, WithholdingRecord
-from schemas.commands import (
-    PromotionCertificationRequest,
-)
+from schemas.commands import PromotionCertificationRequest
 from schemas.workflow_ids import promotion_workflow_id
 
 with workflow.unsafe.imports_passed_through():

@@ -14,9 +14,7 @@ from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
 from schemas.workflow_ids import revocation_workflow_id
-from workflows.certificate import (
-    CertificateRevocationWorkflow,
-)
+from workflows.certificate import CertificateRevocationWorkflow
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 

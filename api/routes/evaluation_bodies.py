@@ -38,9 +38,7 @@ from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role
 from store import certification
 from store.outbox import enqueue
-from workflows.evaluation_body import (
-    EvaluationBodyWorkflow,
-)
+from workflows.evaluation_body import EvaluationBodyWorkflow
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
 

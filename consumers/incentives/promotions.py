@@ -15,9 +15,7 @@ from consumers.delivery import RetryLater
 from consumers.dispatch import PayloadHandler
 from consumers.incentives.ledger import emit
 from policy.rewards import promotion_policy, promotion_refusal
-from schemas.commands import (
-    PromotionCertificationRequest,
-)
+from schemas.commands import PromotionCertificationRequest
 from schemas.events import EventEnvelope
 from schemas.payloads import CertificateWithheld, PromotionGranted, PromotionRefused
 from schemas.workflow_ids import promotion_id_of, promotion_workflow_id

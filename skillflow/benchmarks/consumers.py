@@ -36,9 +36,7 @@ from consumers.delivery import Consumer
 from consumers.dispatch import PayloadHandlers
 from consumers.incentives.candidates import on_registration_submitted
 from schemas.events import build_event
-from schemas.payloads import (
-    RegistrationSubmitted,
-)
+from schemas.payloads import RegistrationSubmitted
 from skillflow import kafka
 from skillflow.settings import Settings
 from store.database import create_pool

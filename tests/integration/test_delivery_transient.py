@@ -9,9 +9,7 @@ import pytest
 
 from consumers.delivery import Consumer, InboundRecord, RetryLater, apply_batch
 from schemas.events import EventEnvelope, build_event
-from schemas.payloads import (
-    RegistrationExpired,
-)
+from schemas.payloads import RegistrationExpired
 from store.database import Connection
 
 pytestmark = pytest.mark.integration

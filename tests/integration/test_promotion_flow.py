@@ -18,9 +18,7 @@ from policy.rule_ids import Rule
 from schemas import payloads
 from schemas.certificate import PromotionResult
 from schemas.events import EventEnvelope, build_event
-from schemas.payloads import (
-    PromotionGranted,
-)
+from schemas.payloads import PromotionGranted
 from schemas.topics import Topic
 from schemas.workflow_ids import promotion_workflow_id
 from skillflow.settings import Role
