@@ -1,8 +1,9 @@
 """The event envelope and the catalog of event types.
 
 Every event the service publishes is an :class:`EventEnvelope`. The payload is typed per
-``event_type`` (see :data:`EVENT_CATALOG`); consumers read the envelope first and parse the
-payload with :func:`parse_payload`, so a payload they do not know yet does not stop them.
+``event_type`` (see :data:`EVENT_CATALOG`); consumers read the envelope first and parse only
+the payloads they handle, each by its class (``consumers/dispatch.py``), so a payload they do
+not know yet does not stop them. :func:`parse_payload` parses any catalogued one.
 
 Events never carry an ID number: the worker is named by ``person_key``, a keyed HMAC of it.
 """
