@@ -24,7 +24,7 @@ from schemas.application import (
     ReviewRecord,
     StageRecord,
 )
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
@@ -55,14 +55,8 @@ def _event(
     person_key: str,
     occurred_at: datetime,
 ) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=business_key,
-        occurred_at=occurred_at,
-        producer=PRODUCER,
-        correlation_id=application_workflow_id(application_id),
-        person_key=person_key,
-    )
+    workflow_id = application_workflow_id(application_id)
+    return workflow_event(payload, PRODUCER, workflow_id, business_key, occurred_at, person_key)
 
 
 async def _set_stage(

@@ -18,7 +18,7 @@ from schemas.evaluation_body import (
     QualitySample,
     QualitySampleRecord,
 )
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.payloads import (
     BodyApproved,
     BodyFiled,
@@ -40,14 +40,7 @@ def _body_event(
     payload: EventPayload, *, business_key: str, body_id: str, occurred_at: datetime
 ) -> EventEnvelope:
     """An event of a body's filing: correlated with the body's workflow, about no worker."""
-    return build_event(
-        payload,
-        business_key=business_key,
-        occurred_at=occurred_at,
-        producer=PRODUCER,
-        correlation_id=body_workflow_id(body_id),
-        person_key=None,
-    )
+    return workflow_event(payload, PRODUCER, body_workflow_id(body_id), business_key, occurred_at)
 
 
 class EvaluationBodyActivities:

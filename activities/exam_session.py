@@ -11,7 +11,7 @@ from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from schemas.workflow_ids import session_workflow_id
@@ -52,13 +52,8 @@ async def check_body_may_run(
 
 def _session_event(payload: EventPayload, session_id: str, occurred_at: datetime) -> EventEnvelope:
     """An event of a session: correlated with its workflow, about no worker."""
-    return build_event(
-        payload,
-        business_key=session_id,
-        occurred_at=occurred_at,
-        producer=PRODUCER,
-        correlation_id=session_workflow_id(session_id),
-        person_key=None,
+    return workflow_event(
+        payload, PRODUCER, session_workflow_id(session_id), session_id, occurred_at
     )
 
 

@@ -129,6 +129,25 @@ def build_event(
     )
 
 
+def workflow_event(
+    payload: EventPayload,
+    producer: str,
+    workflow_id: str,
+    business_key: str,
+    occurred_at: datetime,
+    person_key: str | None = None,
+) -> EventEnvelope:
+    """An event a workflow's step publishes: correlated with the workflow (its id)."""
+    return build_event(
+        payload,
+        business_key=business_key,
+        occurred_at=occurred_at,
+        producer=producer,
+        correlation_id=workflow_id,
+        person_key=person_key,
+    )
+
+
 def parse_payload(envelope: EventEnvelope) -> EventPayload:
     """The typed payload of ``envelope``; KeyError for an event type this code does not know."""
     payload_type = EVENT_CATALOG[envelope.event_type]
