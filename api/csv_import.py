@@ -17,6 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.rule_ids import Rule
 
 CSV_MEDIA_TYPE = "text/csv"
 # What FastAPI documents for a CSV body (bytes: the reader decodes, row by row).
@@ -48,32 +49,32 @@ def _unreadable(message: str) -> Violation:
     if "new-line character seen in unquoted field" in message:
         return Violation(
             field="csv",
-            rule="csv.bare_carriage_return",
+            rule=Rule.CSV_BARE_CARRIAGE_RETURN,
             message="a carriage return outside quotes: end lines with LF or CRLF",
         )
     if "unexpected end of data" in message:
         return Violation(
-            field="csv", rule="csv.unclosed_quote", message="a quoted cell is never closed"
+            field="csv", rule=Rule.CSV_UNCLOSED_QUOTE, message="a quoted cell is never closed"
         )
     if "expected after" in message:
         return Violation(
             field="csv",
-            rule="csv.broken_quote",
+            rule=Rule.CSV_BROKEN_QUOTE,
             message='a quoted cell must end at a comma or the line end (write "" for a quote)',
         )
     if "field larger than field limit" in message:
-        return Violation(field="csv", rule="csv.cell_too_long", message="a cell is too long")
-    return Violation(field="csv", rule="csv.unreadable", message="the row is not valid CSV")
+        return Violation(field="csv", rule=Rule.CSV_CELL_TOO_LONG, message="a cell is too long")
+    return Violation(field="csv", rule=Rule.CSV_UNREADABLE, message="the row is not valid CSV")
 
 
 def _bad_text(values: Collection[str]) -> Violation | None:
     for value in values:
         if "\x00" in value:
-            return Violation(field="csv", rule="csv.nul", message="a cell holds a NUL character")
+            return Violation(field="csv", rule=Rule.CSV_NUL, message="a cell holds a NUL character")
         if _UNDECODED.search(value):
             return Violation(
                 field="csv",
-                rule="csv.encoding",
+                rule=Rule.CSV_ENCODING,
                 message="the row is not UTF-8 text (save the file as CSV UTF-8)",
             )
     return None
@@ -94,7 +95,7 @@ def read_csv(body: bytes | str, required: Collection[str]) -> list[CsvRow]:
     missing = sorted(set(required) - set(header))
     if missing:
         raise RuleViolation(
-            "csv", "csv.missing_columns", f"the header lacks column(s): {', '.join(missing)}"
+            "csv", Rule.CSV_MISSING_COLUMNS, f"the header lacks column(s): {', '.join(missing)}"
         )
     rows: list[CsvRow] = []
     while True:

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.rule_ids import Rule
 
 log = logging.getLogger("skillflow.api")
 
@@ -52,9 +53,9 @@ RATE_LIMITED_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     },
 }
 _HTTP_RULES: Final = {
-    401: "auth.unauthenticated",
-    403: "auth.forbidden",
-    404: "not_found",
+    401: Rule.AUTH_UNAUTHENTICATED,
+    403: Rule.AUTH_FORBIDDEN,
+    404: Rule.NOT_FOUND,
     405: "request.method_not_allowed",
     429: "request.rate_limited",
 }
@@ -130,12 +131,13 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422, content=_body([v.model_dump() for v in violations_of(exc)])
         )
 
-    @app.exception_handler(LookupError)
-    async def not_found(_: Request, exc: LookupError) -> JSONResponse:
-        message = exc.args[0] if exc.args else "not found"
+    # Only a NotFound is a 404: any other LookupError (a KeyError, an IndexError) is a bug
+    # and stays a 500, instead of reading as "not found".
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(
             status_code=404,
-            content={"errors": [{"field": "", "rule": "not_found", "message": str(message)}]},
+            content=_body([{"field": "", "rule": Rule.NOT_FOUND, "message": exc.message}]),
         )
 
 
@@ -185,7 +187,7 @@ class AnswerUnexpectedErrors:
                     errors=[
                         Violation(
                             field="",
-                            rule="server.unexpected",
+                            rule=Rule.SERVER_UNEXPECTED,
                             message="an unexpected error on the server side. Quote "
                             f"correlation id {correlation_id} to the operator",
                         )

@@ -15,7 +15,8 @@ from api.services import Services
 from api.verification import HolderQuery, holder_name_matches, holder_name_on_record
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.certificate import (
     HolderVerification,
     RevocationRequest,
@@ -23,8 +24,9 @@ from schemas.certificate import (
     Verification,
 )
 from schemas.inputs import Reason
+from schemas.workflow_ids import revocation_workflow_id
 from store import certification
-from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
+from workflows.certificate import CertificateRevocationWorkflow
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 
@@ -106,15 +108,15 @@ async def revoke(
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
             "certificate_number",
-            "certificate.revocation_in_progress",
+            Rule.CERTIFICATE_REVOCATION_IN_PROGRESS,
             "a revocation of this certificate is under way",
         ) from None
     if result.status == "unknown":
-        raise LookupError("no certificate with this number")
+        raise NotFound("no certificate with this number")
     if result.status == "already_revoked":
         raise RuleViolation(
             "certificate_number",
-            "certificate.already_revoked",
+            Rule.CERTIFICATE_ALREADY_REVOKED,
             "the certificate is already revoked",
         )
     return result

@@ -32,6 +32,7 @@ from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from schemas.inputs import IsoDateTime, Reason
@@ -67,9 +68,9 @@ class ImportReport(BaseModel):
 def _int(value: str, field: str, low: int, high: int) -> int:
     number = number_cell(value.strip())
     if not isinstance(number, int):
-        raise RuleViolation(field, "import.integer", f"{field} must be a whole number")
+        raise RuleViolation(field, Rule.IMPORT_INTEGER, f"{field} must be a whole number")
     if not low <= number <= high:
-        raise RuleViolation(field, "import.range", f"{field} must be {low}-{high}")
+        raise RuleViolation(field, Rule.IMPORT_RANGE, f"{field} must be {low}-{high}")
     return number
 
 
@@ -77,9 +78,11 @@ def _date(value: str, field: str, *, not_after: date) -> date:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise RuleViolation(field, "import.date", f"{field} must be a date, YYYY-MM-DD") from None
+        raise RuleViolation(
+            field, Rule.IMPORT_DATE, f"{field} must be a date, YYYY-MM-DD"
+        ) from None
     if day > not_after:
-        raise RuleViolation(field, "import.future_date", f"{field} is in the future")
+        raise RuleViolation(field, Rule.IMPORT_FUTURE_DATE, f"{field} is in the future")
     return day
 
 
@@ -255,7 +258,7 @@ async def _known_certificates(
             errors=[
                 {
                     "field": "certificate_number",
-                    "rule": "training_subsidy.unknown_certificate",
+                    "rule": Rule.TRAINING_SUBSIDY_UNKNOWN_CERTIFICATE,
                     "message": "no certificate with this number has been issued",
                 }
             ],

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from policy.idnumber import person_key
+from policy.rule_ids import Rule
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
@@ -140,11 +141,11 @@ async def test_a_score_cell_that_is_not_a_finite_number_is_a_rejected_row(
     )
     assert answer.status_code == 200, answer.text
     assert [(r["status"], r["errors"][0]["rule"]) for r in answer.json()] == [
-        ("rejected", "score.not_a_number"),
-        ("rejected", "score.not_a_number"),
+        ("rejected", Rule.SCORE_NOT_A_NUMBER),
+        ("rejected", Rule.SCORE_NOT_A_NUMBER),
         ("rejected", "request.finite_number"),
-        ("rejected", "score.not_a_number"),
-        ("rejected", "score.not_a_number"),
+        ("rejected", Rule.SCORE_NOT_A_NUMBER),
+        ("rejected", Rule.SCORE_NOT_A_NUMBER),
     ]
     assert (await application(api, auth, target))["scores"] == {}
 
@@ -244,11 +245,11 @@ async def test_registration_csv_rows_the_csv_rules_cannot_read_are_rejected_alon
     )
     assert answer.status_code == 200, answer.text
     assert [(r["row"], r["status"], r["errors"][0]["rule"] if r["errors"] else None) for r in answer.json()] == [
-        (1, "rejected", "csv.bare_carriage_return"),
+        (1, "rejected", Rule.CSV_BARE_CARRIAGE_RETURN),
         (2, "accepted", None),
-        (3, "rejected", "csv.broken_quote"),
-        (4, "rejected", "csv.nul"),
-        (5, "rejected", "csv.encoding"),
+        (3, "rejected", Rule.CSV_BROKEN_QUOTE),
+        (4, "rejected", Rule.CSV_NUL),
+        (5, "rejected", Rule.CSV_ENCODING),
     ]  # fmt: skip
     keys = await stack.pool.fetch(
         "SELECT person_key FROM certification.applications WHERE session_id = $1", session
@@ -270,8 +271,8 @@ async def test_score_csv_rows_the_csv_rules_cannot_read_are_rejected_alone(
     )
     assert answer.status_code == 200, answer.text
     assert [(r["status"], r["errors"][0]["rule"]) for r in answer.json()] == [
-        ("rejected", "csv.bare_carriage_return"),
-        ("rejected", "csv.broken_quote"),
+        ("rejected", Rule.CSV_BARE_CARRIAGE_RETURN),
+        ("rejected", Rule.CSV_BROKEN_QUOTE),
     ]
     assert (await application(api, auth, target))["scores"] == {}
 
@@ -292,9 +293,9 @@ async def test_insurance_csv_rows_the_csv_rules_cannot_read_are_rejected_alone(
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert [(r["status"], [e["rule"] for e in r["errors"]]) for r in report["rows"]] == [
-        ("rejected", ["csv.bare_carriage_return"]),
+        ("rejected", [Rule.CSV_BARE_CARRIAGE_RETURN]),
         ("applied", []),
-        ("rejected", ["csv.nul"]),
+        ("rejected", [Rule.CSV_NUL]),
     ]
     for id_number in people:
         assert id_number not in answer.text
@@ -318,7 +319,7 @@ async def test_training_subsidy_csv_rows_the_csv_rules_cannot_read_are_rejected_
     )
     assert answer.status_code == 200, answer.text
     assert [(r["status"], r["errors"][0]["rule"]) for r in answer.json()["rows"]] == [
-        ("rejected", "csv.bare_carriage_return")
+        ("rejected", Rule.CSV_BARE_CARRIAGE_RETURN)
     ]
     assert not await stack.pool.fetchval(
         "SELECT count(*) FROM incentives.training_subsidies WHERE certificate_number = $1", number
@@ -348,7 +349,7 @@ async def test_a_training_subsidy_for_a_certificate_never_issued_is_a_rejected_r
             [
                 {
                     "field": "certificate_number",
-                    "rule": "training_subsidy.unknown_certificate",
+                    "rule": Rule.TRAINING_SUBSIDY_UNKNOWN_CERTIFICATE,
                     "message": "no certificate with this number has been issued",
                 }
             ],
@@ -394,14 +395,14 @@ async def test_a_rejection_whose_reason_is_only_spaces_is_refused(
         headers=auth(Role.CENTRE),
         json={"approve": False, "reason": BLANK},
     )
-    assert refusal(one) == (422, [("reason", "review.reason_required")])
+    assert refusal(one) == (422, [("reason", Rule.REVIEW_REASON_REQUIRED)])
     bulk = await api.post(
         f"/sessions/{session}/reviews",
         headers=auth(Role.CENTRE),
         json={"approve": False, "reason": BLANK},
     )
     assert [(r["status"], r["errors"][0]["rule"]) for r in bulk.json()] == [
-        ("refused", "review.reason_required")
+        ("refused", Rule.REVIEW_REASON_REQUIRED)
     ]
     assert (await application(api, auth, target))["stage"] == "awaiting_review"
 
@@ -451,7 +452,7 @@ async def test_a_reason_of_only_spaces_is_refused_on_bodies_certificates_and_cla
         )
         if decided.status_code != 404:
             break
-    assert refusal(decided) == (422, [("reason", "body.rejection_reason")])
+    assert refusal(decided) == (422, [("reason", Rule.BODY_REJECTION_REASON)])
 
     async def recorded() -> Any:
         # The filing's row is written by the workflow's first activity.

@@ -19,6 +19,7 @@ from api.errors import install_error_handlers
 from api.rate_limit import PublicRateLimit
 from api.text_guard import RefuseNulCharacters
 from api.verification import HolderName, holder_name_matches
+from policy.rule_ids import Rule
 from skillflow.stack.process import free_port
 
 SECRET = "110101199003074578"
@@ -57,7 +58,7 @@ async def test_an_unexpected_exception_answers_json_500_with_a_correlation_id(
         answer = await call("GET", "/boom")
     assert answer.status_code == 500
     body = answer.json()
-    assert body["errors"][0]["rule"] == "server.unexpected"
+    assert body["errors"][0]["rule"] == Rule.SERVER_UNEXPECTED
     assert body["correlation_id"] == answer.headers["x-correlation-id"]
     assert body["correlation_id"] in body["errors"][0]["message"]
     [record] = [r for r in caplog.records if r.name == "skillflow.api"]
@@ -138,7 +139,7 @@ async def test_an_escaped_backslash_before_u0000_is_plain_text() -> None:
 async def test_http_refusals_take_the_error_shape() -> None:
     answer = await call("GET", "/nowhere")
     assert answer.status_code == 404
-    assert answer.json()["errors"][0]["rule"] == "not_found"
+    assert answer.json()["errors"][0]["rule"] == Rule.NOT_FOUND
 
 
 # --- the rate limit ------------------------------------------------------------------------

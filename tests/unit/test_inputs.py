@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.csv_import import number_cell, read_csv
 from policy.errors import RuleViolation, RuleViolations
+from policy.rule_ids import Rule
 from schemas.application import ReviewDecision, ScoreCorrection, ScoreEntry
 from schemas.certificate import RevocationRequest
 from schemas.evaluation_body import BodyStatusChange, QualityReview
@@ -127,11 +128,11 @@ def test_csv_reads_lf_crlf_and_a_byte_order_mark() -> None:
 @pytest.mark.parametrize(
     ("bad_row", "rule"),
     [
-        (b"1\r2,x", "csv.bare_carriage_return"),
-        (b'"1"x,2', "csv.broken_quote"),
-        (b"1\x00,2", "csv.nul"),
-        (b"\xff\xfe1,2", "csv.encoding"),
-        (b"\xd5\xc5\xc8\xfd,2", "csv.encoding"),  # 张三 in GBK, not UTF-8
+        (b"1\r2,x", Rule.CSV_BARE_CARRIAGE_RETURN),
+        (b'"1"x,2', Rule.CSV_BROKEN_QUOTE),
+        (b"1\x00,2", Rule.CSV_NUL),
+        (b"\xff\xfe1,2", Rule.CSV_ENCODING),
+        (b"\xd5\xc5\xc8\xfd,2", Rule.CSV_ENCODING),  # 张三 in GBK, not UTF-8
     ],
 )
 def test_a_row_the_csv_rules_cannot_read_is_rejected_alone(bad_row: bytes, rule: str) -> None:
@@ -147,7 +148,7 @@ def test_an_unclosed_quote_is_reported_not_swallowed() -> None:
     # Unclosed, the quote would take every following line into one cell.
     assert read(b'a,b\n1,2\n"3,4\n5,6\n') == [
         (1, {"a": "1", "b": "2"}, None),
-        (2, {}, "csv.unclosed_quote"),
+        (2, {}, Rule.CSV_UNCLOSED_QUOTE),
     ]
 
 
@@ -158,11 +159,11 @@ def test_a_quoted_cell_may_hold_a_line_break() -> None:
 @pytest.mark.parametrize(
     ("body", "rule"),
     [
-        (b"a\n1\n", "csv.missing_columns"),
-        (b"", "csv.missing_columns"),
-        (b'"a,b\n', "csv.unclosed_quote"),
-        (b"a,b\x00\n1,2\n", "csv.nul"),
-        (b"a,\xffb\n1,2\n", "csv.encoding"),
+        (b"a\n1\n", Rule.CSV_MISSING_COLUMNS),
+        (b"", Rule.CSV_MISSING_COLUMNS),
+        (b'"a,b\n', Rule.CSV_UNCLOSED_QUOTE),
+        (b"a,b\x00\n1,2\n", Rule.CSV_NUL),
+        (b"a,\xffb\n1,2\n", Rule.CSV_ENCODING),
     ],
 )
 def test_a_bad_header_refuses_the_file(body: bytes, rule: str) -> None:
