@@ -20,7 +20,7 @@ class _Model(BaseModel):
 
 class ScopeEntry(_Model):
     occupation_code: str = Field(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")
-    level: int = Field(ge=1, le=5)
+    level: int = Field(strict=True, ge=1, le=5)
 
     @property
     def key(self) -> str:
@@ -32,7 +32,7 @@ class SubLevel(_Model):
 
     code: str = Field(pattern=r"^[A-Za-z0-9-]{1,16}$")
     name: str = Field(min_length=1, max_length=40)
-    national_level: int = Field(ge=1, le=5)
+    national_level: int = Field(strict=True, ge=1, le=5)
 
 
 class BodyFiling(_Model):

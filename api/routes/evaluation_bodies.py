@@ -52,7 +52,7 @@ class FilingRequest(BaseModel):
     body_code: str = Field("0000", pattern=r"^\d{4}$")
     site_serial: str = Field(pattern=r"^\d{6}$")
     scope: list[ScopeEntry] = Field(min_length=1)
-    pass_mark: int | None = None
+    pass_mark: int | None = Field(None, strict=True, ge=0, le=1000)
     sub_levels: list[SubLevel] = Field(default_factory=list)
     policy_version: str = "2024-default"
 

@@ -103,12 +103,13 @@ class SessionRequest(BaseModel):
     session_id: str = Field(pattern=SESSION_ID_PATTERN)
     body_id: str
     occupation_code: str
-    level: int = Field(ge=1, le=5)
+    # Whole numbers, strictly: ``true`` is not level 1 nor a capacity of one.
+    level: int = Field(strict=True, ge=1, le=5)
     exam_date: date
     registration_closes_on: date
-    capacity: int = Field(ge=1, le=100_000)
-    theory_rooms: int = Field(ge=1, le=1000)
-    proctors: int = Field(ge=0, le=10_000)
+    capacity: int = Field(strict=True, ge=1, le=100_000)
+    theory_rooms: int = Field(strict=True, ge=1, le=1000)
+    proctors: int = Field(strict=True, ge=0, le=10_000)
     examiners: list[ExaminerRequest] = Field(min_length=1)
     policy_version: str = Field(
         "2024-default",

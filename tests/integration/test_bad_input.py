@@ -18,6 +18,7 @@ import pytest
 
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
+from schemas.workflow_ids import body_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
@@ -25,7 +26,9 @@ from tests.integration.steps import (
     eventually,
     new_id_number,
     open_session,
+    session_request,
     today,
+    workflow_exists,
 )
 
 pytestmark = pytest.mark.integration
@@ -460,3 +463,27 @@ async def test_a_reason_of_only_spaces_is_refused_on_bodies_certificates_and_cla
         return shown.json() if shown.status_code == 200 else None
 
     assert (await eventually(recorded))["status"] == "submitted"
+
+
+async def test_a_boolean_is_no_whole_number_when_opening_a_session_or_filing_a_body(
+    stack: Any, api: httpx.AsyncClient, auth: Auth, sitting: Sitting
+) -> None:
+    for field in ("level", "capacity", "theory_rooms", "proctors"):
+        request = session_request(sitting.body_id, **{field: True})
+        answer = await api.post("/sessions", headers=auth(Role.CENTRE), json=request)
+        assert refusal(answer) == (422, [(field, "request.int_type")]), answer.text
+        assert not await workflow_exists(stack, session_workflow_id(request["session_id"]))
+    body_id = f"S{uuid.uuid4().hex[:8]}"
+    filed = await api.post(
+        "/bodies",
+        headers=auth(Role.CENTRE),
+        json={
+            "body_id": body_id,
+            "name": "布尔中心",
+            "province_code": "21",
+            "site_serial": "000003",
+            "scope": [{"occupation_code": "6-20-01-01", "level": True}],
+        },
+    )
+    assert refusal(filed) == (422, [("scope.0.level", "request.int_type")]), filed.text
+    assert not await workflow_exists(stack, body_workflow_id(body_id))
