@@ -448,7 +448,9 @@ def tokens_revoke(
     _exit(0)
 
 
-imports = typer.Typer(help="Import a session's registrations or scores from a CSV file.")
+imports = typer.Typer(
+    help="Import a session's registrations or scores, or prior certificates, from a CSV file."
+)
 app.add_typer(imports, name="import")
 
 
@@ -460,21 +462,28 @@ def _import_csv(
     api_url: str | None,
     token: str | None,
 ) -> None:
-    import httpx
-    from rich.console import Console
-    from rich.markup import escape
 
     url, tokens = _api_address(data_dir, api_url)
     bearer = token or tokens.get("centre")
     if not bearer:
         _fail("pass --token with a centre or enterprise token", 2)
+        return
+    _send_csv(f"{url}/sessions/{session_id}/{kind}.csv", csv_file, bearer)
+
+
+def _send_csv(address: str, csv_file: Path, bearer: str) -> None:
+    """Post a CSV file, print the refused rows with their rules, exit 1 if any."""
+    import httpx
+    from rich.console import Console
+    from rich.markup import escape
+
     try:
         content = csv_file.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {csv_file}: {exc.strerror}", 2)
         raise
     response = httpx.post(
-        f"{url}/sessions/{session_id}/{kind}.csv",
+        address,
         content=content,
         headers={"Authorization": f"Bearer {bearer}", "Content-Type": "text/csv"},
         timeout=600,
@@ -520,6 +529,24 @@ def import_scores(
 ) -> None:
     """Enter scores (columns application_id,examiner_id,theory,practical,review)."""
     _import_csv("scores", session_id, csv_file, data_dir, api_url, token)
+
+
+@imports.command("certificates")
+def import_certificates(
+    csv_file: Path,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Import certificates from before SkillFlow, as the records officer (columns
+    certificate_number,id_number,occupation_code,level,issuing_body,issued_on,
+    checked_against,checked_on, optionally holder_name); refused rows apply nothing."""
+    url, tokens = _api_address(data_dir, api_url)
+    bearer = token or tokens.get("records_officer")
+    if not bearer:
+        _fail("pass --token with a records officer token", 2)
+        return
+    _send_csv(f"{url}/records/prior-certificates.csv", csv_file, bearer)
 
 
 @app.command()

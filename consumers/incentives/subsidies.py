@@ -30,6 +30,7 @@ from policy.fraud import fraud_signals
 from policy.subsidy import (
     INSURED_MONTHS,
     AppraisalClaim,
+    HeldCertificate,
     PriorClaim,
     SkillUpgradeClaim,
     SubsidyDecision,
@@ -39,7 +40,12 @@ from policy.subsidy import (
     skill_upgrade_policy_on,
 )
 from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import CertificateIssued, CertificateRevoked, SubsidyKind
+from schemas.payloads import (
+    CertificateImported,
+    CertificateIssued,
+    CertificateRevoked,
+    SubsidyKind,
+)
 from store.database import Connection
 
 NO_POLICY_VERSION: Final = "none"
@@ -348,6 +354,11 @@ async def _decide_skill_upgrade(
            WHERE person_key = $1 AND kind = 'skill_upgrade' AND status IN ('granted', 'held')""",
         subject.person_key,
     )
+    imported = await conn.fetch(
+        """SELECT certificate_number, occupation_code, level, issued_on FROM incentives.certificates
+           WHERE person_key = $1 AND route = 'imported'""",
+        subject.person_key,
+    )
     return decide_skill_upgrade(
         SkillUpgradeClaim(
             certificate_number=subject.certificate_number,
@@ -360,8 +371,34 @@ async def _decide_skill_upgrade(
             certificate_revoked=revoked,
             training_subsidy_on_certificate=training,
             prior_claims=tuple(PriorClaim.model_validate(dict(row)) for row in prior),
+            imported_certificates=tuple(
+                HeldCertificate.model_validate(dict(row)) for row in imported
+            ),
         ),
         policy,
+    )
+
+
+async def on_certificate_imported(conn: Connection, event: EventEnvelope) -> None:
+    """A certificate from before SkillFlow: recorded for the lower-level rule, never a claim
+    (it was earned, and any subsidy on it paid, elsewhere)."""
+    imported = parse_payload(event)
+    assert isinstance(imported, CertificateImported)
+    if event.person_key is None:
+        raise ValueError(f"certificate.imported {event.event_id} has no person_key")
+    # No application: the column is the link to a registration, which an import never has.
+    await conn.execute(
+        """INSERT INTO incentives.certificates
+             (certificate_number, person_key, application_id, body_id, occupation_code, level,
+              issued_on, route)
+           VALUES ($1, $2, '', $3, $4, $5, $6, 'imported')
+           ON CONFLICT (certificate_number) DO NOTHING""",
+        imported.certificate_number,
+        event.person_key,
+        imported.issuing_body,
+        imported.occupation_code,
+        imported.level,
+        imported.issued_on,
     )
 
 

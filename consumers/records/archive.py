@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from consumers.delivery import Handler
 from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import CertificateIssued, CertificateRevoked
+from schemas.payloads import CertificateImported, CertificateIssued, CertificateRevoked
 from store.database import Connection
 
 # event type -> timeline entry kind, for events that only add an entry.
@@ -116,6 +116,37 @@ async def archive_certificate_issued(conn: Connection, event: EventEnvelope) -> 
     await append_entry(conn, event, "certificate_issued")
 
 
+async def archive_certificate_imported(conn: Connection, event: EventEnvelope) -> None:
+    imported = parse_payload(event)
+    assert isinstance(imported, CertificateImported)
+    if event.person_key is None:
+        raise MissingPersonError(f"certificate.imported {event.event_id} has no person_key")
+    # In the register like an issued certificate (title equivalence and verification read
+    # it there), saying where it came from; the issuing body is a name, not a filed body.
+    await conn.execute(
+        """INSERT INTO records.certificates
+             (certificate_number, person_key, body_id, body_type, occupation_code, level,
+              issued_on, route, holder_name_masked, source_event_id, source, provenance)
+           VALUES ($1, $2, $3, '', $4, $5, $6, 'imported', $7, $8, 'imported', $9)
+           ON CONFLICT (certificate_number) DO NOTHING""",
+        imported.certificate_number,
+        event.person_key,
+        imported.issuing_body,
+        imported.occupation_code,
+        imported.level,
+        imported.issued_on,
+        imported.holder_name_masked,
+        event.event_id,
+        {
+            "issuing_body": imported.issuing_body,
+            "checked_against": imported.checked_against,
+            "checked_on": imported.checked_on.isoformat(),
+            "imported_at": event.occurred_at.isoformat(),
+        },
+    )
+    await append_entry(conn, event, "certificate_imported")
+
+
 async def archive_certificate_revoked(conn: Connection, event: EventEnvelope) -> None:
     revoked = parse_payload(event)
     assert isinstance(revoked, CertificateRevoked)
@@ -162,5 +193,6 @@ def archive_handlers() -> dict[str, Handler]:
     }
     handlers["certificate.issued"] = archive_certificate_issued
     handlers["certificate.revoked"] = archive_certificate_revoked
+    handlers["certificate.imported"] = archive_certificate_imported
     handlers.update({t: _body_handler(kind) for t, kind in BODY_EVENTS.items()})
     return handlers

@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/records/archives/lookup"): Access(SUPERVISORS),
     ("GET", "/records/archives/{person_key}"): Access(SUPERVISORS),
     ("GET", "/records/certificates/{certificate_number}"): PUBLIC,
+    ("POST", "/records/prior-certificates"): Access(RECORDS_OFFICER),
+    ("POST", "/records/prior-certificates.csv"): Access(RECORDS_OFFICER),
     ("GET", "/records/bodies/statistics"): Access(SUPERVISORS | OPERATOR),
     ("GET", "/records/bodies/{body_id}/statistics"): Access(SUPERVISORS | OPERATOR),
     ("POST", "/incentives/insurance-records"): Access(RECORDS_OFFICER),
