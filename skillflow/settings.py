@@ -39,6 +39,7 @@ class Role(StrEnum):
 # rather than for the whole province: their tokens name those bodies.
 BOUND_ROLES: Final = frozenset({Role.CENTRE, Role.ENTERPRISE, Role.ORGANISER, Role.JUDGE})
 DEVELOPMENT_PERSON_KEY_SECRET: Final = "local-development-person-key-secret"
+DEVELOPMENT_CREDENTIAL_KEY_SECRET: Final = "local-development-credential-key-secret"
 
 
 def binding_problem(
@@ -129,6 +130,15 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_PERSON_KEY_SECRET),
         description="HMAC key that turns an ID number into the person key carried by events",
     )
+    credential_key_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_CREDENTIAL_KEY_SECRET),
+        description="encrypts the issuer's Ed25519 private keys kept in PostgreSQL",
+    )
+    public_base_url: str | None = Field(
+        None,
+        description="the API's public address: credential ids, status lists and the did:web "
+        "issuer derive from it (default http://API_HOST:API_PORT)",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_tokens: dict[str, TokenHolder] = Field(
@@ -178,6 +188,14 @@ class Settings(BaseSettings):
     def person_key_secret_bytes(self) -> bytes:
         return self.person_key_secret.get_secret_value().encode()
 
+    @property
+    def credential_key_secret_bytes(self) -> bytes:
+        return self.credential_key_secret.get_secret_value().encode()
+
+    @property
+    def credential_base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
     def production_problems(self) -> list[str]:
         """What a production role refuses to start with, one line each naming what to set."""
         if self.environment != "production":
@@ -187,6 +205,16 @@ class Settings(BaseSettings):
             problems.append(
                 "SKILLFLOW_PERSON_KEY_SECRET: the development key is refused in production; "
                 "set a random secret of 32+ characters (and keep it: it names every person key)"
+            )
+        if self.credential_key_secret.get_secret_value() == DEVELOPMENT_CREDENTIAL_KEY_SECRET:
+            problems.append(
+                "SKILLFLOW_CREDENTIAL_KEY_SECRET: the development key is refused in production; "
+                "set a random secret of 32+ characters (it encrypts the credential signing keys)"
+            )
+        if self.public_base_url is None:
+            problems.append(
+                "SKILLFLOW_PUBLIC_BASE_URL: set the API's public https address (credentials "
+                "and the did:web issuer name it)"
             )
         if self.demo_policies:
             problems.append(
