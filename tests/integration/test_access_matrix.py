@@ -79,6 +79,10 @@ MATRIX: dict[tuple[str, str], Access] = {
         REGULATOR
     ),
     ("GET", "/certificates/{certificate_number}"): PUBLIC,
+    ("GET", "/certificates/{certificate_number}/credential"): PUBLIC,
+    ("GET", "/.well-known/did.json"): PUBLIC,
+    ("GET", "/bodies/{body_id}/did.json"): PUBLIC,
+    ("GET", "/credentials/status/{body_id}/{list_number}"): PUBLIC,
     ("POST", "/certificates/{certificate_number}/revocation"): Access(REGULATOR),
     ("POST", "/records/archives/lookup"): Access(SUPERVISORS),
     ("GET", "/records/archives/{person_key}"): Access(SUPERVISORS),
@@ -122,6 +126,7 @@ def fill(path: str, objects: dict[str, str]) -> str:
         "claim_id": "no-such-claim",
         "dead_letter_id": "999999999",
         "objection_id": "no-such-objection",
+        "list_number": "0",
     }
     return re.sub(r"\{(\w+)\}", lambda m: objects.get(m[1], defaults.get(m[1], m[1])), path)
 

@@ -26,12 +26,27 @@ def test_production_refuses_the_development_person_key(monkeypatch: pytest.Monke
     assert "SKILLFLOW_PERSON_KEY_SECRET: the development key is refused" in str(error.value)
 
 
+def test_production_refuses_the_development_credential_key_and_no_public_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _production(monkeypatch, person_key_secret=STRONG_SECRET)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    lines = str(error.value).splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "SKILLFLOW_CREDENTIAL_KEY_SECRET",
+        "SKILLFLOW_PUBLIC_BASE_URL",
+    ]
+
+
 def test_production_refuses_demo_policies_and_unbound_body_tokens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        credential_key_secret=STRONG_SECRET,
+        public_base_url="https://skillflow.example.gov.cn",
         demo_policies="true",
         api_tokens='{"t1": "centre:wang.li", "t2": "regulator:zhao", "t3": "judge:liu@C1"}',
     )
@@ -53,6 +68,8 @@ def test_production_starts_with_real_secrets_and_bound_tokens(
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        credential_key_secret=STRONG_SECRET,
+        public_base_url="https://skillflow.example.gov.cn",
         api_tokens='{"t1": "centre:wang.li@S-LN-1"}',
     )
     settings = load_settings()

@@ -1,0 +1,107 @@
+"""Signed credentials: a certificate holder's Verifiable Credential, the issuing bodies'
+revocation lists, and the did:web documents that publish SkillFlow's issuer keys.
+
+A credential names its holder by person key, so it is handed out on the same terms as a
+certificate's holder details: the number together with the holder's name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from api.services import ApiServices, Services
+from credentials.issuance import CredentialIssuer
+from policy.certificate_number import parse_certificate_number
+from policy.errors import NotFound, RuleViolation
+from policy.idnumber import mask_name
+from store.holders import certificate_holder_name
+
+router = APIRouter(tags=["credentials"])
+
+BodyIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def issuer_of(services: ApiServices) -> CredentialIssuer:
+    return CredentialIssuer(
+        base_url=services.settings.credential_base_url,
+        key_secret=services.settings.credential_key_secret_bytes,
+    )
+
+
+@router.get("/.well-known/did.json")
+async def skillflow_did(services: Services) -> dict[str, Any]:
+    """SkillFlow's did:web document: every issuer key, retired ones too (the key set to save
+    for offline verification)."""
+    async with services.pool.acquire() as conn:
+        return await issuer_of(services).did_document(conn)
+
+
+@router.get("/bodies/{body_id}/did.json")
+async def body_did(body_id: BodyIdPath, services: Services) -> dict[str, Any]:
+    """An evaluation body's did:web document: the body issues, under SkillFlow's keys."""
+    async with services.pool.acquire() as conn:
+        if not await conn.fetchval(
+            "SELECT true FROM certification.bodies WHERE body_id = $1", body_id
+        ):
+            raise NotFound("no body with this id")
+        return await issuer_of(services).did_document(conn, body_id)
+
+
+@router.get("/credentials/status/{body_id}/{list_number}")
+async def status_list(
+    body_id: BodyIdPath,
+    list_number: Annotated[int, Path(ge=0, le=10_000)],
+    services: Services,
+) -> dict[str, Any]:
+    """A body's revocation list (Bitstring Status List), signed when fetched."""
+    async with services.pool.acquire() as conn:
+        document = await issuer_of(services).status_list(conn, body_id, list_number)
+    if document is None:
+        raise NotFound("no body with this id")
+    return document
+
+
+@router.get("/certificates/{certificate_number}/credential")
+async def certificate_credential(
+    certificate_number: str,
+    holder_name: Annotated[
+        str, Query(min_length=1, max_length=50, description="the holder's name, as registered")
+    ],
+    services: Services,
+) -> dict[str, Any]:
+    """The certificate as a signed Open Badges 3.0 credential for its holder to carry: the
+    number and the holder's name together, as for the holder details of a verification."""
+    number = certificate_number.strip().upper()
+    async with services.pool.acquire() as conn:
+        if await conn.fetchval(
+            "SELECT true FROM certification.prior_certificates WHERE certificate_number = $1",
+            certificate_number.strip(),
+        ):
+            raise RuleViolation(
+                "certificate_number",
+                "credential.imported",
+                "an imported certificate was issued elsewhere: SkillFlow signs no credential for it",
+            )
+        parse_certificate_number(number)
+        if not await _holder_matches(conn, number, holder_name):
+            # The same answer for an unknown number and a wrong name: neither is confirmed.
+            raise NotFound("no certificate with this number and holder name")
+        credential = await issuer_of(services).certificate_credential(conn, number)
+    if credential is None:
+        raise NotFound("no certificate with this number and holder name")
+    return credential
+
+
+async def _holder_matches(conn: Any, number: str, holder_name: str) -> bool:
+    given = holder_name.strip()
+    full = await certificate_holder_name(conn, number)
+    if full is not None:
+        return full == given
+    # A promotion's certificate carries the masked name only.
+    masked: str | None = await conn.fetchval(
+        "SELECT holder_name_masked FROM certification.certificates WHERE certificate_number = $1",
+        number,
+    )
+    return masked is not None and masked == mask_name(given)
