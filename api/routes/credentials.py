@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 
 from api.services import ApiServices, Services
 from credentials.issuance import CredentialIssuer
+from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
 from policy.idnumber import mask_name
-from store.holders import certificate_holder_name
+from printing.certificate import PrintedCertificate, certificate_pdf
+from store import holders
 
 router = APIRouter(tags=["credentials"])
 
@@ -94,9 +97,62 @@ async def certificate_credential(
     return credential
 
 
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+
+@router.get(
+    "/certificates/{certificate_number}/certificate.pdf",
+    response_class=Response,
+    responses=PDF_RESPONSE,
+)
+async def printable_certificate(
+    certificate_number: str,
+    holder_name: Annotated[
+        str, Query(min_length=1, max_length=50, description="the holder's name, as registered")
+    ],
+    services: Services,
+) -> Response:
+    """The certificate to print (one A4 page, Chinese text) with a QR code that opens its
+    public verification; the number and the holder's name together, as for the credential."""
+    number = certificate_number.strip().upper()
+    parse_certificate_number(number)
+    async with services.pool.acquire() as conn:
+        if not await _holder_matches(conn, number, holder_name):
+            raise NotFound("no certificate with this number and holder name")
+        row = await conn.fetchrow(
+            """SELECT c.*, b.name AS body_name FROM certification.certificates c
+               JOIN certification.bodies b USING (body_id) WHERE c.certificate_number = $1""",
+            number,
+        )
+        full = await holders.holder_name(conn, certificate_number=number)
+    if row is None:
+        raise NotFound("no certificate with this number and holder name")
+    base = services.settings.credential_base_url
+    pdf = certificate_pdf(
+        PrintedCertificate(
+            certificate_number=number,
+            holder_name=full or holder_name.strip(),
+            occupation_code=row["occupation_code"],
+            occupation_name=get_occupation(row["occupation_code"]).name,
+            level=row["level"],
+            body_name=row["body_name"],
+            issued_on=row["issued_on"],
+            verification_url=f"{base}/certificates/{number}",
+            revoked=row["status"] == "revoked",
+        )
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
+    )
+
+
 async def _holder_matches(conn: Any, number: str, holder_name: str) -> bool:
     given = holder_name.strip()
-    full = await certificate_holder_name(conn, number)
+    full = await holders.holder_name(conn, certificate_number=number)
     if full is not None:
         return full == given
     # A promotion's certificate carries the masked name only.

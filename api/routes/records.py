@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import RecordsOfficer, StatisticsReader, Supervisor
@@ -29,6 +30,7 @@ from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation, RuleViolations
 from policy.fraud import BodyRecord, abnormal_pass_rate, fraud_policy
+from printing.transcript import transcript_pdf
 from schemas.archive import (
     ArchivedCertificate,
     ArchivedTitle,
@@ -39,6 +41,7 @@ from schemas.archive import (
     WorkerArchive,
 )
 from schemas.events import PERSON_KEY_PATTERN
+from store import holders
 from store.database import Connection
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -107,6 +110,58 @@ async def archive_by_person_key(
 ) -> WorkerArchive:
     async with services.pool.acquire() as conn:
         return await _archive(conn, person_key)
+
+
+@router.get("/archives/{person_key}/export.json")
+async def export_archive(
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
+) -> JSONResponse:
+    """The whole archive as a JSON file for the records officer to hand over."""
+    async with services.pool.acquire() as conn:
+        archive = await _archive(conn, person_key)
+    content = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_by": caller.name,
+        "archive": archive.model_dump(mode="json"),
+    }
+    return JSONResponse(
+        content,
+        headers={"Content-Disposition": f'attachment; filename="archive-{person_key[:12]}.json"'},
+    )
+
+
+@router.get(
+    "/archives/{person_key}/transcript.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def archive_transcript(
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
+) -> Response:
+    """The archive as a PDF transcript: certificates, titles, then every entry in order
+    (corrections and revocations are later entries)."""
+    async with services.pool.acquire() as conn:
+        archive = await _archive(conn, person_key)
+        name = await holders.holder_name(conn, person_key=person_key)
+    if name is None:
+        masked = next((c for c in await _masked_names(services, person_key) if c), "")
+        name = masked or "（未登记姓名 no name on record）"
+    pdf = transcript_pdf(archive, name, caller.name, datetime.now(UTC))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="archive-{person_key[:12]}.pdf"'},
+    )
+
+
+async def _masked_names(services: Services, person_key: str) -> list[str]:
+    # Only imported certificates known: they carry the masked name, if any.
+    rows = await services.pool.fetch(
+        "SELECT holder_name_masked FROM records.certificates WHERE person_key = $1", person_key
+    )
+    return [str(row["holder_name_masked"]) for row in rows]
 
 
 @router.get("/certificates/{certificate_number}")

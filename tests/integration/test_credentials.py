@@ -29,14 +29,20 @@ VERIFIER = Path(__file__).parents[1] / "verifier" / "verify.mjs"
 HOLDER = "孙立新"
 
 
-async def issued_certificate(api: httpx.AsyncClient, auth: Auth, events: Any) -> str:
+async def issued_certificate(
+    api: httpx.AsyncClient, auth: Auth, events: Any, id_number: str | None = None
+) -> str:
     """A level-5 certificate issued through the API (demo-fast notice)."""
     body_id = await approved_body(api, auth, levels=[5])
     session_id = await open_session(api, auth, body_id, level=5)
     response = await api.post(
         f"/sessions/{session_id}/applications",
         headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": HOLDER, "years_in_occupation": 2},
+        json={
+            "id_number": id_number or new_id_number(),
+            "name": HOLDER,
+            "years_in_occupation": 2,
+        },
     )
     assert response.status_code == 201, response.text
     application_id = response.json()["application_id"]
