@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic import SecretStr
+
 from consumers.app import ConsumerDependencies, build_consumers
 from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
@@ -331,8 +333,11 @@ def _http_ok(url: str) -> bool:
 def _settings_env(settings: Settings) -> dict[str, str]:
     env = {}
     for name, value in settings.model_dump(mode="json").items():
-        if name == "person_key_secret":
-            value = settings.person_key_secret.get_secret_value()
+        secret = getattr(settings, name)
+        if isinstance(secret, SecretStr):
+            value = secret.get_secret_value()
+        if value is None:
+            continue  # unset: the role's own default applies
         if isinstance(value, dict | list):
             value = json.dumps(value)
         env[f"SKILLFLOW_{name.upper()}"] = (

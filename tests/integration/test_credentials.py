@@ -11,6 +11,7 @@ import copy
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from credentials.keys import add_key
 from credentials.verification import KeySet, check_credential
 from schemas.topics import Topic
 from skillflow.settings import Role
-from tests.integration.steps import Auth, approved_body, new_id_number, open_session
+from tests.integration.steps import Auth, approved_body, new_id_number, open_session, today
+from tests.integration.test_prior_certificates import import_prior, older_number, prior
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +128,12 @@ async def test_issued_certificate_is_a_credential_an_independent_verifier_accept
     number = await issued_certificate(api, auth, events)
     path = f"/certificates/{number}/credential"
 
+    # A number SkillFlow issued itself is not imported as a prior certificate: it counts already.
+    [refused] = await import_prior(
+        api, auth, prior(new_id_number(), number, 5, today() - timedelta(days=1))
+    )
+    assert [e["rule"] for e in refused["errors"]] == ["import.issued_here"]
+
     # The holder's name goes with the number; a wrong one is answered as an unknown number.
     assert (await api.get(path)).status_code == 422
     wrong = await api.get(path, params={"holder_name": "李四"})
@@ -215,8 +223,6 @@ async def test_issued_certificate_is_a_credential_an_independent_verifier_accept
 async def test_imported_certificate_has_no_signed_credential(
     api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    from tests.integration.test_prior_certificates import import_prior, older_number, prior, today
-
     number = older_number()
     [row] = await import_prior(api, auth, prior(new_id_number(), number, 4, today()))
     assert row["status"] == "imported"
