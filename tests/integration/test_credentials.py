@@ -63,7 +63,8 @@ async def issued_certificate(
     issued = await events.wait_for(
         Topic.CERTIFICATE.value,
         lambda e: (
-            e.event_type == "certificate.issued" and e.payload["application_id"] == application_id
+            e.event_type == "certificate.issued"
+            and e.payload.get("application_id") == application_id
         ),
         timeout=60,
     )
