@@ -24,6 +24,7 @@ from policy.catalogue import get_occupation
 from policy.certificate_number import prior_certificate_number
 from policy.errors import RuleViolation, RuleViolations, Violation
 from policy.idnumber import mask_name, person_key, validate_id_number
+from policy.rule_ids import Rule
 from schemas.events import build_event
 from schemas.payloads import CertificateImported
 from store.database import Connection
@@ -80,15 +81,15 @@ async def import_prior_certificate(
     if certificate.level not in occupation.levels:
         raise RuleViolation(
             "level",
-            "catalogue.level_not_offered",
+            Rule.CATALOGUE_LEVEL_NOT_OFFERED,
             f"{occupation.code} has no level {certificate.level}",
         )
     if certificate.issued_on > today:
-        raise RuleViolation("issued_on", "import.future_date", "issued_on is in the future")
+        raise RuleViolation("issued_on", Rule.IMPORT_FUTURE_DATE, "issued_on is in the future")
     if not certificate.issued_on <= certificate.checked_on <= today:
         raise RuleViolation(
             "checked_on",
-            "import.checked_on",
+            Rule.IMPORT_CHECKED_ON,
             "checked_on must fall between the issue date and today",
         )
     if await conn.fetchval(
@@ -96,7 +97,7 @@ async def import_prior_certificate(
     ):
         raise RuleViolation(
             "certificate_number",
-            "import.issued_here",
+            Rule.IMPORT_ISSUED_HERE,
             "SkillFlow issued this certificate itself: it already counts",
         )
     facts: dict[str, Any] = {
@@ -136,7 +137,7 @@ async def import_prior_certificate(
             # Name the differing fields, never their values: one may be a person key.
             raise RuleViolation(
                 "certificate_number",
-                "import.number_conflict",
+                Rule.IMPORT_NUMBER_CONFLICT,
                 f"this number was imported with a different {', '.join(differing)}",
             )
         return ImportedCertificate(certificate_number=number, person_key=key, new=False)

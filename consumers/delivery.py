@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import ValidationError
 
+from policy.errors import NotFound
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
 from store.database import Connection
@@ -259,7 +260,7 @@ async def replay_dead_letter(
             "SELECT * FROM delivery.dead_letters WHERE id = $1 FOR UPDATE", dead_letter_id
         )
         if row is None:
-            raise LookupError(f"dead letter {dead_letter_id} does not exist")
+            raise NotFound(f"dead letter {dead_letter_id} does not exist")
         if row["status"] != "open":
             raise ValueError(f"dead letter {dead_letter_id} is already {row['status']}")
         consumer = consumers[row["consumer"]]
@@ -298,4 +299,4 @@ async def discard_dead_letter(pool: asyncpg.Pool, dead_letter_id: int, operator:
             operator,
         )
         if status is None:
-            raise LookupError(f"dead letter {dead_letter_id} does not exist or is not open")
+            raise NotFound(f"dead letter {dead_letter_id} does not exist or is not open")

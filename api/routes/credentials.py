@@ -18,6 +18,7 @@ from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
 from policy.idnumber import mask_name
+from policy.rule_ids import Rule
 from printing.certificate import PrintedCertificate, certificate_pdf
 from store import holders
 
@@ -84,7 +85,7 @@ async def certificate_credential(
         ):
             raise RuleViolation(
                 "certificate_number",
-                "credential.imported",
+                Rule.CREDENTIAL_IMPORTED,
                 "an imported certificate was issued elsewhere: SkillFlow signs no credential for it",
             )
         parse_certificate_number(number)
