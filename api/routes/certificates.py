@@ -14,6 +14,7 @@ from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
 from schemas.workflow_ids import revocation_workflow_id
+from store import certification
 from workflows.certificate import CertificateRevocationWorkflow
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
@@ -23,11 +24,9 @@ router = APIRouter(prefix="/certificates", tags=["certificates"])
 async def verify(certificate_number: str, services: Services) -> Verification:
     """Anyone may verify a number (全国联网查询): valid, revoked or unknown."""
     written = certificate_number.strip()
-    prior = await services.pool.fetchrow(
+    async with services.pool.acquire() as conn:
         # Numbers of imported certificates are kept as written, older forms included.
-        "SELECT * FROM certification.prior_certificates WHERE certificate_number = $1",
-        written,
-    )
+        prior = await certification.prior_certificate(conn, written)
     if prior is not None:
         return Verification(
             certificate_number=written,

@@ -20,7 +20,7 @@ from policy.errors import NotFound, RuleViolation
 from policy.idnumber import mask_name
 from policy.rule_ids import Rule
 from printing.certificate import PrintedCertificate, certificate_pdf
-from store import holders
+from store import certification, holders
 
 router = APIRouter(tags=["credentials"])
 
@@ -46,9 +46,7 @@ async def skillflow_did(services: Services) -> dict[str, Any]:
 async def body_did(body_id: BodyIdPath, services: Services) -> dict[str, Any]:
     """An evaluation body's did:web document: the body issues, under SkillFlow's keys."""
     async with services.pool.acquire() as conn:
-        if not await conn.fetchval(
-            "SELECT true FROM certification.bodies WHERE body_id = $1", body_id
-        ):
+        if await certification.body_status(conn, body_id) is None:
             raise NotFound("no body with this id")
         return await issuer_of(services).did_document(conn, body_id)
 
@@ -79,10 +77,7 @@ async def certificate_credential(
     number and the holder's name together, as for the holder details of a verification."""
     number = certificate_number.strip().upper()
     async with services.pool.acquire() as conn:
-        if await conn.fetchval(
-            "SELECT true FROM certification.prior_certificates WHERE certificate_number = $1",
-            certificate_number.strip(),
-        ):
+        if await certification.prior_certificate(conn, certificate_number.strip()):
             raise RuleViolation(
                 "certificate_number",
                 Rule.CREDENTIAL_IMPORTED,
@@ -122,11 +117,7 @@ async def printable_certificate(
     async with services.pool.acquire() as conn:
         if not await _holder_matches(conn, number, holder_name):
             raise NotFound("no certificate with this number and holder name")
-        row = await conn.fetchrow(
-            """SELECT c.*, b.name AS body_name FROM certification.certificates c
-               JOIN certification.bodies b USING (body_id) WHERE c.certificate_number = $1""",
-            number,
-        )
+        row = await certification.issued_certificate(conn, number)
         full = await holders.holder_name(conn, certificate_number=number)
     if row is None:
         raise NotFound("no certificate with this number and holder name")
@@ -157,8 +148,5 @@ async def _holder_matches(conn: Any, number: str, holder_name: str) -> bool:
     if full is not None:
         return full == given
     # A promotion's certificate carries the masked name only.
-    masked: str | None = await conn.fetchval(
-        "SELECT holder_name_masked FROM certification.certificates WHERE certificate_number = $1",
-        number,
-    )
-    return masked is not None and masked == mask_name(given)
+    issued = await certification.issued_certificate(conn, number)
+    return issued is not None and issued["holder_name_masked"] == mask_name(given)
