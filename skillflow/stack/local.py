@@ -28,6 +28,7 @@ from skillflow.stack.process import ManagedProcess, StackError, port_is_free
 from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
 from store.database import apply_migrations, create_pool, ensure_database
 from store.outbox import requeue_unapplied
+from store.sealed import generate_key
 
 STACK_FILE = "stack.json"
 
@@ -50,19 +51,40 @@ class StackSecrets:
 
     person_key_secret: str
     tokens: dict[str, str]  # role -> token
+    # key id -> AES-256 key (base64) for Temporal payloads and the name columns
+    payload_keys: dict[str, str]
+    payload_key_id: str
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> StackSecrets:
         path = data_dir / "secrets.json"
         if path.exists():
             raw = json.loads(path.read_text())
-            return cls(raw["person_key_secret"], raw["tokens"])
-        made = cls(
-            secrets.token_urlsafe(32), {role.value: secrets.token_urlsafe(24) for role in Role}
-        )
-        path.write_text(json.dumps(asdict(made), indent=2))
-        path.chmod(0o600)
+            if "payload_keys" in raw:
+                return cls(**raw)
+            # A data folder from before the payload codec: keep its secrets, add a key.
+            made = cls(raw["person_key_secret"], raw["tokens"], *_new_payload_key())
+        else:
+            made = cls(
+                secrets.token_urlsafe(32),
+                {role.value: secrets.token_urlsafe(24) for role in Role},
+                *_new_payload_key(),
+            )
+        write_private(path, json.dumps(asdict(made), indent=2))
         return made
+
+
+def _new_payload_key() -> tuple[dict[str, str], str]:
+    key_id = time.strftime("local-%Y%m%d%H%M%S", time.gmtime())
+    return {key_id: generate_key()}, key_id
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from the first byte on (no 0644 window)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    path.chmod(0o600)  # an older file kept the mode it was created with
 
 
 def read_stack_file(data_dir: Path) -> dict[str, Any]:
@@ -143,6 +165,8 @@ class LocalStack:
             kafka_session_timeout_ms=6_000,
             postgres_dsn=f"postgresql://postgres@127.0.0.1:{self.ports.postgres}/skillflow",
             person_key_secret=secrets_.person_key_secret,
+            payload_keys=secrets_.payload_keys,
+            payload_key_id=secrets_.payload_key_id,
             api_host="127.0.0.1",
             api_port=self.ports.api,
             api_tokens={token: Role(role) for role, token in secrets_.tokens.items()},
@@ -199,7 +223,8 @@ class LocalStack:
             process.start()
         self._wait_ready(settings)
         addresses = self.addresses(settings, secrets_)
-        (self.data_dir / STACK_FILE).write_text(json.dumps(addresses, indent=2))
+        # It holds every role's token: the owner's eyes only.
+        write_private(self.data_dir / STACK_FILE, json.dumps(addresses, indent=2))
         self._print_addresses(addresses, time.monotonic() - started)
         while not self._stop_requested:
             for process in self._servers + self._roles:
@@ -305,6 +330,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if name == "person_key_secret":
             value = settings.person_key_secret.get_secret_value()
+        if name == "payload_keys":
+            value = {k: key.get_secret_value() for k, key in settings.payload_keys.items()}
         if isinstance(value, dict | list):
             value = json.dumps(value)
         env[f"SKILLFLOW_{name.upper()}"] = (

@@ -13,8 +13,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from temporalio.converter import DataConverter
 
+from skillflow.settings import Settings
+from skillflow.stack.local import StackSecrets
 from skillflow.stack.process import free_port, port_is_free
+from skillflow.temporal import data_converter
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +57,14 @@ class UpProcess:
         self.process.send_signal(sig)
         out, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, out, time.monotonic() - started
+
+
+def _stack_data_converter(data_dir: Path) -> DataConverter:
+    """The stack's own payload key, from its secrets: the roles encrypt every payload."""
+    secrets_ = StackSecrets.load_or_create(data_dir)
+    return data_converter(
+        Settings(payload_keys=secrets_.payload_keys, payload_key_id=secrets_.payload_key_id)  # type: ignore[arg-type]
+    )
 
 
 def _ports() -> dict[str, int]:
@@ -171,7 +183,6 @@ def test_second_start_port_conflict_and_unwritable_folder_are_refused(
 
 async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: Path) -> None:
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
     from schemas.evaluation_body import BodyDecision, BodyFiling, BodyRun, BodyState, ScopeEntry
 
@@ -180,7 +191,7 @@ async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: 
     try:
         addresses = first.wait_up()
         client = await Client.connect(
-            str(addresses["temporal"]), data_converter=pydantic_data_converter
+            str(addresses["temporal"]), data_converter=_stack_data_converter(data_dir)
         )
         filing = BodyFiling(
             body_id="S-RESTART-1",
@@ -207,7 +218,7 @@ async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: 
     try:
         addresses = second.wait_up()
         client = await Client.connect(
-            str(addresses["temporal"]), data_converter=pydantic_data_converter
+            str(addresses["temporal"]), data_converter=_stack_data_converter(data_dir)
         )
         handle = client.get_workflow_handle("body-S-RESTART-1")
         state = await handle.execute_update(

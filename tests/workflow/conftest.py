@@ -16,7 +16,6 @@ from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -46,8 +45,9 @@ from schemas.evaluation_body import (
     QualitySampleRecord,
 )
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from skillflow.settings import Settings
 from skillflow.stack.servers import temporal_test_server_binary
-from skillflow.temporal import workflow_runner
+from skillflow.temporal import data_converter, workflow_runner
 from workflows import ALL_WORKFLOWS, search_attributes
 from workflows.rules import rule_error
 
@@ -56,7 +56,7 @@ from workflows.rules import rule_error
 async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
     )
     # The test server implements adding search attributes but not listing them, so the
     # set-up that skillflow.temporal does for real servers is done by hand here.
