@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     payload_key_id: str = Field(
         DEVELOPMENT_PAYLOAD_KEY_ID, description="the key in payload_keys that encrypts new values"
     )
+    codec_cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="origins of the Temporal Web UIs that may call the API's /codec routes, "
+        "as a JSON list",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_tokens: dict[str, TokenHolder] = Field(

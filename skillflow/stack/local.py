@@ -169,6 +169,10 @@ class LocalStack:
             payload_key_id=secrets_.payload_key_id,
             api_host="127.0.0.1",
             api_port=self.ports.api,
+            codec_cors_origins=[
+                f"http://127.0.0.1:{self.ports.temporal_ui}",
+                f"http://localhost:{self.ports.temporal_ui}",
+            ],
             api_tokens={token: Role(role) for role, token in secrets_.tokens.items()},
             worker_health_port=self.ports.worker_health,
             consumers_health_port=self.ports.consumers_health,
