@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from temporalio import activity
 
 from activities.resources import ActivityResources
@@ -12,6 +14,7 @@ from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatus
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from store.database import Connection
 from store.outbox import enqueue
+from store.sealed import examiner_names_place
 from workflows.rules import as_rule_error
 
 PRODUCER = "skillflow.exam_session"
@@ -48,6 +51,7 @@ async def check_body_may_run(
 class ExamSessionActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
+        self._key_ring = resources.settings.key_ring
 
     @activity.defn(name="certification.open_session")
     async def open_session(self, record: SessionOpenRecord) -> OpenedSession:
@@ -65,8 +69,10 @@ class ExamSessionActivities:
                     """INSERT INTO certification.sessions
                            (session_id, body_id, occupation_code, level, exam_date,
                             registration_closes_on, capacity, theory_rooms, proctors, examiners,
-                            policy_version, pass_mark, status, opened_at, updated_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)
+                            examiner_names_sealed, policy_version, pass_mark, status, opened_at,
+                            updated_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open',
+                               $14, $14)
                        ON CONFLICT (session_id) DO NOTHING""",
                     opening.session_id,
                     opening.body_id,
@@ -77,7 +83,12 @@ class ExamSessionActivities:
                     opening.capacity,
                     opening.theory_rooms,
                     opening.proctors,
-                    [examiner.model_dump() for examiner in opening.examiners],
+                    # Names apart, sealed: the conflict checks read this column in clear.
+                    [examiner.model_dump(exclude={"name"}) for examiner in opening.examiners],
+                    self._key_ring.seal_text(
+                        json.dumps({e.examiner_id: e.name for e in opening.examiners}),
+                        examiner_names_place(opening.session_id),
+                    ),
                     opening.policy_version,
                     pass_mark,
                     record.occurred_at,

@@ -96,6 +96,16 @@ class KeyRing:
         return self.open(box, where.encode()).decode()
 
 
+def holder_name_place(application_id: str) -> str:
+    """Where a holder's sealed name lives: ``certification.applications``, one per row."""
+    return f"certification.applications.holder_name_sealed:{application_id}"
+
+
+def examiner_names_place(session_id: str) -> str:
+    """Where a session's examiners' names live: a sealed JSON ``{examiner_id: name}``."""
+    return f"certification.sessions.examiner_names_sealed:{session_id}"
+
+
 def generate_key() -> str:
     """A fresh AES-256 key, base64 as ``SKILLFLOW_PAYLOAD_KEYS`` takes it."""
     return base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()

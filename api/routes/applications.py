@@ -24,6 +24,7 @@ from schemas.application import (
     application_workflow_id,
 )
 from skillflow.settings import Role
+from store.sealed import holder_name_place
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -78,6 +79,26 @@ async def get_application(application_id: str, _: Anyone, services: Services) ->
         ],
         "recusals": [dict(r) for r in recusals],
     }
+
+
+class HolderName(BaseModel):
+    application_id: str
+    holder_name: str = Field(description="in full, as the certificate is made out")
+
+
+@router.get("/{application_id}/holder-name")
+async def holder_name(application_id: str, _: Centre, services: Services) -> HolderName:
+    """The candidate's full name, for the body that registered them (it prints the
+    certificate). Kept sealed at rest; every other view shows the masked name."""
+    sealed = await services.pool.fetchval(
+        """SELECT holder_name_sealed FROM certification.applications
+           WHERE application_id = $1""",
+        application_id,
+    )
+    if sealed is None:
+        raise LookupError("no application with this id, or its name predates sealing")
+    name = services.settings.key_ring.open_text(sealed, holder_name_place(application_id))
+    return HolderName(application_id=application_id, holder_name=name)
 
 
 @router.post("/{application_id}/review")
