@@ -93,13 +93,13 @@ class EvaluationBodyActivities:
                 body_id=record.body_id, filing_receipt=record.filing_receipt or ""
             )
         elif record.event == "rejected":
-            payload = BodyRejected(body_id=record.body_id, reason=record.reason)
+            payload = BodyRejected(body_id=record.body_id)
         elif record.event == "suspended":
-            payload = BodySuspended(body_id=record.body_id, reason=record.reason)
+            payload = BodySuspended(body_id=record.body_id)
         elif record.event == "reinstated":
-            payload = BodyReinstated(body_id=record.body_id, reason=record.reason)
+            payload = BodyReinstated(body_id=record.body_id)
         else:
-            payload = BodyRevoked(body_id=record.body_id, reason=record.reason)
+            payload = BodyRevoked(body_id=record.body_id)
         event = build_event(
             payload,
             business_key=f"{record.body_id}:{record.transition}",

@@ -377,4 +377,4 @@ async def on_certificate_revoked(conn: Connection, event: EventEnvelope) -> None
         revoked.revoked_on,
         revoked.reason,
     )
-    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on, revoked.reason)
+    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on)
