@@ -115,7 +115,9 @@ class LocalStack:
 
     def _claim_data_dir(self) -> None:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Secrets, tokens, logs and the databases live here: the owner's only.
+            self.data_dir.chmod(0o700)
             probe = self.data_dir / ".write-test"
             probe.write_text("ok")
             probe.unlink()

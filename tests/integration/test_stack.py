@@ -67,6 +67,19 @@ def _stack_data_converter(data_dir: Path) -> DataConverter:
     )
 
 
+def _assert_private(data_dir: Path) -> None:
+    """Tokens, keys, logs and the databases are closed to other users of the machine."""
+    mode = data_dir.stat().st_mode & 0o777
+    # As root PostgreSQL runs as a system user that passes through by group (0710).
+    assert mode in (0o700, 0o710), oct(mode)
+    private = [data_dir / "stack.json", data_dir / "secrets.json", data_dir / "logs"]
+    private += sorted((data_dir / "logs").iterdir()) + sorted(data_dir.glob("temporal.db*"))
+    assert len(private) >= 3 + 6 + 1, private  # six logs (three servers, three roles), the db
+    for path in private:
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name}: {oct(path.stat().st_mode)}"
+    assert (data_dir / "stack.json").stat().st_mode & 0o777 == 0o600
+
+
 def _ports() -> dict[str, int]:
     names = [
         "api",
@@ -123,6 +136,8 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
         timeout=60,
     )
     assert letters.returncode == 0 and "0 open dead letter(s)" in letters.stdout, letters.stderr
+
+    _assert_private(up.data_dir)
 
     children = up.descendants()
     assert len(children) >= 6  # three servers, three roles
