@@ -19,7 +19,11 @@ from collections.abc import Sequence
 
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from store.sealed import NONCE_BYTES, KeyRing, SealedBox
 
@@ -59,5 +63,13 @@ class EncryptionCodec(PayloadCodec):
 
 
 def data_converter(key_ring: KeyRing) -> DataConverter:
-    """Pydantic payloads, encrypted: the converter of every client, worker and replayer."""
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(key_ring))
+    """Pydantic payloads, encrypted: the converter of every client, worker and replayer.
+
+    Failures too: their message and stack trace move into an encoded (so encrypted)
+    attribute, since an error may quote an input.
+    """
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(key_ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
