@@ -25,7 +25,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from store.sealed import NONCE_BYTES, KeyRing, SealedBox
+from store.sealed import NONCE_BYTES, KeyRing, SealedBox, SealError
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
@@ -54,8 +54,11 @@ class EncryptionCodec(PayloadCodec):
     def _decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
             return payload
+        key_id = payload.metadata.get(KEY_ID_METADATA)
+        if key_id is None or len(payload.data) <= NONCE_BYTES:
+            raise SealError("an encrypted payload without its key id or its nonce")
         box = SealedBox(
-            key_id=payload.metadata[KEY_ID_METADATA].decode(),
+            key_id=key_id.decode(errors="replace"),
             nonce=payload.data[:NONCE_BYTES],
             ciphertext=payload.data[NONCE_BYTES:],
         )

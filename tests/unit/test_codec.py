@@ -60,6 +60,16 @@ async def test_a_tampered_payload_does_not_decode() -> None:
         await codec.decode([tampered])
 
 
+async def test_an_encrypted_payload_missing_its_key_id_or_nonce_is_a_seal_error() -> None:
+    codec = EncryptionCodec(_ring())
+    [sealed] = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b"1")])
+    without_key = Payload(metadata={"encoding": ENCODING}, data=sealed.data)
+    short = Payload(metadata=dict(sealed.metadata), data=sealed.data[:5])
+    for damaged in (without_key, short):
+        with pytest.raises(SealError):
+            await codec.decode([damaged])
+
+
 async def test_unencrypted_payloads_pass_through_decode_unchanged() -> None:
     # Histories recorded before the codec (the replay fixtures) must still read.
     plain = Payload(metadata={"encoding": b"json/plain"}, data=b'{"a": 1}')
