@@ -53,6 +53,11 @@ class AssessmentPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
+    demo: bool = Field(
+        default=False,
+        description="A walkthrough version (seconds instead of days): admitted only where the "
+        "stack runs for a demo or a test, never in production",
+    )
     pass_mark: int = Field(description="National pass mark for every component")
     score_min: int
     score_max: int
@@ -151,6 +156,20 @@ class ScoreScale(Protocol):
 class ResitWindow(Protocol):
     @property
     def resit_window_days(self) -> int: ...
+
+
+def admit_policy_version(version: str, *, demo_allowed: bool) -> AssessmentPolicy:
+    """The policy a new session or filing may name: a demo version only where the stack
+    runs for a demo or a test. Running workflows keep loading the version they started
+    with (``load_assessment_policy``)."""
+    policy = load_assessment_policy(version)
+    if policy.demo and not demo_allowed:
+        raise RuleViolation(
+            "policy_version",
+            "policy.demo_not_allowed",
+            f"{policy.version} is a demo policy; this service does not admit demo policies",
+        )
+    return policy
 
 
 def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> AssessmentPolicy:

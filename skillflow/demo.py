@@ -99,6 +99,16 @@ class DemoClient:
             )
         return response.json()
 
+    async def find(self, role: Role, path: str) -> Any | None:
+        """GET, or None where the object does not exist (yet)."""
+        headers = {"Authorization": f"Bearer {self.tokens[role.value]}"}
+        response = await self.http.get(path, headers=headers)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise DemoFailed(f"GET {path} answered {response.status_code}: {response.text[:500]}")
+        return response.json()
+
 
 async def run_demo(
     addresses: dict[str, Any],
@@ -117,24 +127,22 @@ async def run_demo(
             )
         client = DemoClient(http, addresses["tokens"])
         try:
-            await _scenario(client, console, candidates, personal_data or DemoPersonalData())
+            # The local stack's centre token acts for its demo body only.
+            centre_bodies = addresses.get("bodies", {}).get(Role.CENTRE.value) or [None]
+            await _scenario(
+                client,
+                console,
+                candidates,
+                centre_bodies[0],
+                personal_data or DemoPersonalData(),
+            )
         except (DemoFailed, TimeoutError, httpx.HTTPError) as exc:
             console.print(f"[red]demo stopped:[/red] {exc}")
             return False
     return True
 
 
-async def _scenario(api: DemoClient, console: Console, count: int, sent: DemoPersonalData) -> None:
-    run = uuid.uuid4().hex[:6]
-    started = datetime.now(UTC) - timedelta(seconds=5)
-    rng = random.Random(run)
-    today = china_date(started)
-    body_id, session_id = f"S-LN-{run}", f"ln-{run}-dg4"
-
-    console.rule("[bold]SkillFlow demo[/bold]")
-    console.print(
-        f"1. 沈阳市职业技能鉴定中心 ({body_id}) files for electrician level {LEVEL}; the regulator approves."
-    )
+async def _file_centre(api: DemoClient, console: Console, body_id: str, rng: random.Random) -> None:
     await api.call(
         Role.CENTRE,
         "POST",
@@ -155,6 +163,33 @@ async def _scenario(api: DemoClient, console: Console, count: int, sent: DemoPer
     console.print(
         f"   filing receipt [cyan]{body['filing_receipt']}[/cyan], status [green]{body['status']}[/green]"
     )
+
+
+async def _scenario(
+    api: DemoClient,
+    console: Console,
+    count: int,
+    centre: str | None,
+    sent: DemoPersonalData,
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    rng = random.Random(run)
+    today = china_date(started)
+    body_id, session_id = centre or f"S-LN-{run}", f"ln-{run}-dg4"
+
+    console.rule("[bold]SkillFlow demo[/bold]")
+    console.print(
+        f"1. 沈阳市职业技能鉴定中心 ({body_id}) files for electrician level {LEVEL}; the regulator approves."
+    )
+    filed = await api.find(Role.REGULATOR, f"/bodies/{body_id}")
+    if filed is not None and filed["status"] == "active":
+        console.print(
+            f"   filed in an earlier run: receipt [cyan]{filed['filing_receipt']}[/cyan], "
+            f"status [green]{filed['status']}[/green]"
+        )
+    else:
+        await _file_centre(api, console, body_id, rng)
 
     # Staffing rule: ceil(candidates / 5) practical examiners, an odd number, at least 3.
     panel = max(3, math.ceil(count / 5))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import ApplicationOwner, ApplicationReader, ObjectionRaiser, Regulator
 from api.commands import execute_update
-from api.services import ApiServices, Caller, Services, application_actor, require_roles
+from api.services import ApiServices, Services
 from policy.catalogue import Component
 from policy.errors import RuleViolation
 from schemas.application import (
@@ -23,16 +24,10 @@ from schemas.application import (
     ScoreSheet,
     application_workflow_id,
 )
-from skillflow.settings import Role
 from store.sealed import holder_name_place
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/applications", tags=["applications"])
-
-# Centres and enterprises, on an application of a body they act for.
-Centre = Annotated[Caller, Depends(application_actor(Role.CENTRE, Role.ENTERPRISE))]
-Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
-Anyone = Annotated[Caller, Depends(require_roles(*Role))]
 
 
 async def _command(
@@ -45,7 +40,9 @@ async def _command(
 
 
 @router.get("/{application_id}")
-async def get_application(application_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+async def get_application(
+    application_id: str, _: ApplicationReader, services: Services
+) -> dict[str, Any]:
     row = await services.pool.fetchrow(
         """SELECT application_id, session_id, body_id, occupation_code, level,
                   holder_name_masked, relationship, sub_level, eligibility_path, stage,
@@ -87,7 +84,7 @@ class HolderName(BaseModel):
 
 
 @router.get("/{application_id}/holder-name")
-async def holder_name(application_id: str, _: Centre, services: Services) -> HolderName:
+async def holder_name(application_id: str, _: ApplicationOwner, services: Services) -> HolderName:
     """The candidate's full name, for the body that registered them (it prints the
     certificate). Kept sealed at rest; every other view shows the masked name."""
     sealed = await services.pool.fetchval(
@@ -103,7 +100,7 @@ async def holder_name(application_id: str, _: Centre, services: Services) -> Hol
 
 @router.post("/{application_id}/review")
 async def review(
-    application_id: str, decision: ReviewDecision, caller: Centre, services: Services
+    application_id: str, decision: ReviewDecision, caller: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
     """Approve, or reject with a reason, before the review deadline."""
     if decision.approve:
@@ -207,7 +204,7 @@ async def send_scores(
 
 @router.post("/{application_id}/scores")
 async def enter_scores(
-    application_id: str, request: ScoresRequest, _: Centre, services: Services
+    application_id: str, request: ScoresRequest, _: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
     """Enter (and so sign off) component scores, 0-100. Passed components are not re-sat;
     a signed-off score changes only through a correction with a reason."""
@@ -233,7 +230,7 @@ class CorrectionRequest(BaseModel):
 
 @router.post("/{application_id}/score-corrections")
 async def correct_score(
-    application_id: str, request: CorrectionRequest, caller: Centre, services: Services
+    application_id: str, request: CorrectionRequest, caller: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
     """Change a signed-off score: needs a reason and leaves an audit entry and event."""
     return await _command(
@@ -259,7 +256,7 @@ class ObjectionRequest(BaseModel):
 
 @router.post("/{application_id}/objections")
 async def raise_objection(
-    application_id: str, request: ObjectionRequest, caller: Anyone, services: Services
+    application_id: str, request: ObjectionRequest, caller: ObjectionRaiser, services: Services
 ) -> ApplicationStatus:
     """Object during the public notice: issuance waits until the regulator resolves it."""
     return await _command(

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
-from api.services import Caller, Services, require_roles
+from api.access import Operator
+from api.services import Services
 from policy.errors import RuleViolation
 from skillflow.codec import EncryptionCodec
-from skillflow.settings import Role
 from store.sealed import SealError
 
 router = APIRouter(prefix="/codec", tags=["operations"])
 
-Operator = Annotated[Caller, Depends(require_roles(Role.OPERATOR))]
 PayloadsJson = Annotated[
     dict[str, Any],
     Body(

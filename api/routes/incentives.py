@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.services import Caller, Services, require_roles
+from api.access import Caller, RecordsOfficer, Regulator, Supervisor
+from api.services import Services
 from consumers.incentives.ledger import (
     lock_certificate_claims,
     review_held_claim,
@@ -32,13 +33,9 @@ from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
-from skillflow.settings import Role
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
-RecordsLoader = Annotated[Caller, Depends(require_roles(Role.RECORDS_OFFICER))]
-Reviewer = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
-Reader = Annotated[Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER))]
 
 RowT = TypeVar("RowT")
 MAX_INSURED_MONTHS: Final = 12 * 60
@@ -202,7 +199,7 @@ async def _apply_insurance(
 async def load_insurance_records(
     body: InsuranceRecordsIn,
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Unemployment-insurance months per worker as of a date (the latest snapshot on or
@@ -229,7 +226,7 @@ async def load_insurance_records(
 )
 async def import_insurance_records(
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
@@ -298,7 +295,7 @@ async def _apply_training(
 async def load_training_subsidies(
     body: TrainingSubsidiesIn,
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Training subsidies paid on a certificate: a skill-upgrading subsidy is then refused."""
@@ -324,7 +321,7 @@ async def load_training_subsidies(
 )
 async def import_training_subsidies(
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
@@ -375,7 +372,7 @@ def _claim(row: Any) -> Claim:
 @router.get("/claims")
 async def list_claims(
     services: Services,
-    _: Reader,
+    _: Supervisor,
     status: ClaimStatus | None = None,
     person_key: Annotated[str | None, Query(pattern=PERSON_KEY_PATTERN)] = None,
     decided_since: Annotated[
@@ -398,7 +395,7 @@ async def list_claims(
 
 
 @router.get("/claims/{claim_id}")
-async def get_claim(claim_id: str, services: Services, _: Reader) -> Claim:
+async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
     row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
     if row is None:
         raise LookupError(f"claim {claim_id} does not exist")
@@ -416,7 +413,7 @@ ClaimIdPath = Annotated[str, Path(max_length=64)]
 
 @router.post("/claims/{claim_id}/release")
 async def release_claim(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
     async with services.pool.acquire() as conn, conn.transaction():
@@ -429,7 +426,7 @@ async def release_claim(
 
 @router.post("/claims/{claim_id}/reject")
 async def reject_claim(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
     async with services.pool.acquire() as conn, conn.transaction():
@@ -442,7 +439,7 @@ async def reject_claim(
 
 @router.post("/claims/{claim_id}/reconsideration")
 async def reconsider(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Decide again a skill-upgrading claim refused for too few insured months, once the
     insurance records are loaded: granted (or held) with its event, or still refused with
@@ -464,7 +461,7 @@ class PersonIncentives(BaseModel):
 
 @router.get("/people/{person_key}")
 async def person_incentives(
-    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Reader
+    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Supervisor
 ) -> PersonIncentives:
     async with services.pool.acquire() as conn:
         claims = await conn.fetch(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from api.services import Caller, Services, require_roles
+from api.access import StatisticsReader, Supervisor
+from api.services import Services
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
@@ -27,15 +28,10 @@ from schemas.archive import (
     WorkerArchive,
 )
 from schemas.events import PERSON_KEY_PATTERN
-from skillflow.settings import Role
 from store.database import Connection
 
 router = APIRouter(prefix="/records", tags=["records"])
 
-ArchiveReader = Annotated[Caller, Depends(require_roles(Role.RECORDS_OFFICER, Role.REGULATOR))]
-Supervisor = Annotated[
-    Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER, Role.OPERATOR))
-]
 PersonKeyPath = Annotated[str, Path(pattern=PERSON_KEY_PATTERN)]
 
 _CERTIFICATES_SQL: Final = """
@@ -86,9 +82,7 @@ async def _archive(conn: Connection, key: str) -> WorkerArchive:
 
 
 @router.post("/archives/lookup")
-async def lookup_archive(
-    query: IdNumberQuery, services: Services, _: ArchiveReader
-) -> WorkerArchive:
+async def lookup_archive(query: IdNumberQuery, services: Services, _: Supervisor) -> WorkerArchive:
     """A worker's archive by ID number: validated, hashed with the person-key secret, looked up."""
     idnumber.validate_id_number(query.id_number, today=china_date(datetime.now(UTC)), min_age=0)
     key = idnumber.person_key(query.id_number, services.settings.person_key_secret_bytes)
@@ -98,7 +92,7 @@ async def lookup_archive(
 
 @router.get("/archives/{person_key}")
 async def archive_by_person_key(
-    person_key: PersonKeyPath, services: Services, _: ArchiveReader
+    person_key: PersonKeyPath, services: Services, _: Supervisor
 ) -> WorkerArchive:
     async with services.pool.acquire() as conn:
         return await _archive(conn, person_key)
@@ -164,7 +158,7 @@ def _statistics(row: Any) -> BodyStatistics:
 @router.get("/bodies/statistics")
 async def body_statistics(
     services: Services,
-    _: Supervisor,
+    _: StatisticsReader,
     min_volume: Annotated[int, Query(ge=0)] = 0,
 ) -> list[BodyStatistics]:
     """Pass rate and volume per evaluation body: what the abnormal-pass-rate signal reads."""
@@ -173,7 +167,9 @@ async def body_statistics(
 
 
 @router.get("/bodies/{body_id}/statistics")
-async def one_body_statistics(body_id: str, services: Services, _: Supervisor) -> BodyStatistics:
+async def one_body_statistics(
+    body_id: str, services: Services, _: StatisticsReader
+) -> BodyStatistics:
     row = await services.pool.fetchrow(_BODY_STATISTICS_SQL, body_id, 0)
     if row is None:
         raise LookupError(f"no assessments or certificates recorded for body {body_id}")

@@ -8,12 +8,20 @@ import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Query, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
+from api.access import (
+    NOT_IN_SESSION,
+    BodyActor,
+    SessionOwner,
+    SessionReader,
+    authorize_body,
+    in_session,
+)
 from api.commands import execute_update, failure_of
 from api.errors import violations_of
 from api.registration import (
@@ -31,9 +39,8 @@ from api.routes.applications import (
     check_examiners,
     send_scores,
 )
-from api.routes.evaluation_bodies import Anyone
-from api.services import Caller, Services, require_roles, session_actor
-from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
+from api.services import Services
+from policy.assessment import ExaminerGrade, admit_policy_version, check_staffing
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation, RuleViolations, Violation
@@ -54,16 +61,12 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
-from skillflow.settings import Role
 from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
-Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
-# The same callers, on a session of a body they act for.
-SessionCentre = Annotated[Caller, Depends(session_actor(Role.CENTRE, Role.ENTERPRISE))]
 UPDATE_CONCURRENCY = 64
 
 
@@ -133,13 +136,18 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def open_session(request: SessionRequest, caller: Centre, services: Services) -> SessionState:
+async def open_session(
+    request: SessionRequest, caller: BodyActor, services: Services
+) -> SessionState:
     """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
     checks that depend on the number of candidates run when the session starts."""
-    caller.check_body(request.body_id)
+    async with services.pool.acquire() as conn:
+        await authorize_body(conn, caller, request.body_id)
     occupation = get_occupation(request.occupation_code)
     components = required_components(occupation, request.level)
-    policy = load_assessment_policy(request.policy_version)
+    policy = admit_policy_version(
+        request.policy_version, demo_allowed=services.settings.demo_policies
+    )
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
             "registration_closes_on",
@@ -193,7 +201,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
 
 
 @router.post("/{session_id}/start")
-async def start_exam(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
+async def start_exam(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """Check staffing against the approved roster; the session then takes scores."""
     state: SessionState = await execute_update(
         services.temporal,
@@ -206,7 +214,7 @@ async def start_exam(session_id: str, caller: SessionCentre, services: Services)
 
 
 @router.post("/{session_id}/close")
-async def close_session(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
+async def close_session(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
     forever, so closing waits for their scores (0 for a candidate who did not sit)."""
     outstanding = await services.pool.fetchval(
@@ -232,7 +240,7 @@ async def close_session(session_id: str, caller: SessionCentre, services: Servic
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: str, _: Anyone, services: Services) -> dict[str, Any]:
+async def get_session(session_id: str, _: SessionReader, services: Services) -> dict[str, Any]:
     row = await services.pool.fetchrow(
         """SELECT session_id, body_id, occupation_code, level, exam_date,
                   registration_closes_on, capacity, theory_rooms, proctors, policy_version,
@@ -259,7 +267,7 @@ class PanelExaminer(BaseModel):
 
 @router.get("/{session_id}/examiners")
 async def list_examiners(
-    session_id: str, _: SessionCentre, services: Services
+    session_id: str, _: SessionOwner, services: Services
 ) -> list[PanelExaminer]:
     """The session's panels with the examiners' names, for the body that runs it. The
     names are kept sealed at rest, apart from the facts the conflict checks read."""
@@ -291,7 +299,7 @@ async def list_examiners(
 @router.get("/{session_id}/applications")
 async def list_applications(
     session_id: str,
-    _: Anyone,
+    _: SessionReader,
     services: Services,
     stage: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
@@ -317,7 +325,7 @@ async def list_applications(
 
 @router.post("/{session_id}/applications", status_code=status.HTTP_201_CREATED)
 async def register(
-    session_id: str, registration: Registration, _: SessionCentre, services: Services
+    session_id: str, registration: Registration, _: SessionOwner, services: Services
 ) -> Admitted:
     """Register one candidate. Checks ID number, eligibility, duplicates, capacity and the
     body's scope; each refusal names its rule and writes nothing."""
@@ -340,7 +348,7 @@ async def register(
 @router.post("/{session_id}/applications.csv")
 async def import_registrations(
     session_id: str,
-    _: SessionCentre,
+    _: SessionOwner,
     services: Services,
     body: Annotated[str, Body(media_type="text/csv")],
 ) -> list[RowReport]:
@@ -399,9 +407,10 @@ class ReviewReport(BaseModel):
 
 @router.post("/{session_id}/reviews")
 async def review_many(
-    session_id: str, review: BulkReview, caller: SessionCentre, services: Services
+    session_id: str, review: BulkReview, caller: SessionOwner, services: Services
 ) -> list[ReviewReport]:
-    """Approve or reject many registrations at once, a bounded number in flight."""
+    """Approve or reject many registrations of this session at once, a bounded number in
+    flight. An id of another session is refused for that application alone."""
     ids = review.application_ids
     if ids is None:
         rows = await services.pool.fetch(
@@ -410,6 +419,10 @@ async def review_many(
             session_id,
         )
         ids = [r["application_id"] for r in rows]
+        ours = set(ids)
+    else:
+        async with services.pool.acquire() as conn:
+            ours = await in_session(conn, session_id, ids)
     if review.approve:
         check_approval_allowed(
             await services.pool.fetchval(
@@ -420,6 +433,12 @@ async def review_many(
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
     async def one(application_id: str) -> ReviewReport:
+        if application_id not in ours:
+            return ReviewReport(
+                application_id=application_id,
+                status="refused",
+                errors=[NOT_IN_SESSION],
+            )
         async with limit:
             try:
                 await execute_update(
@@ -460,7 +479,7 @@ class ScoreRowReport(BaseModel):
 @router.post("/{session_id}/scores.csv")
 async def import_scores(
     session_id: str,
-    _: SessionCentre,
+    _: SessionOwner,
     services: Services,
     body: Annotated[str, Body(media_type="text/csv")],
 ) -> list[ScoreRowReport]:
@@ -478,15 +497,8 @@ async def import_scores(
     if session is None:
         raise LookupError("no session with this id")
     listed = sorted({row.get("application_id", "") for row in rows})
-    in_session = {
-        r["application_id"]
-        for r in await services.pool.fetch(
-            """SELECT application_id FROM certification.applications
-               WHERE session_id = $1 AND application_id = ANY($2::text[])""",
-            session_id,
-            listed,
-        )
-    }
+    async with services.pool.acquire() as conn:
+        ours = await in_session(conn, session_id, listed)
     recused: dict[str, set[str]] = {}
     for r in await services.pool.fetch(
         """SELECT application_id, examiner_id FROM certification.recusals
@@ -513,8 +525,8 @@ async def import_scores(
                 scored.append((component, score))
             if not scored:
                 raise RuleViolation("scores", "score.none", "the row has no score")
-            if application_id not in in_session:
-                raise LookupError("no application with this id in this session")
+            if application_id not in ours:
+                raise RuleViolations([NOT_IN_SESSION])
             try:
                 sheet = ScoreSheet(
                     entries=[

@@ -26,11 +26,22 @@ from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
 from skillflow.stack.process import ManagedProcess, StackError, port_is_free
 from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
-from store.database import apply_migrations, create_pool, ensure_database
+from store.database import Connection, apply_migrations, create_pool, ensure_database
 from store.outbox import requeue_unapplied
 from store.sealed import generate_key
+from store.tokens import create_token, find_holder
 
 STACK_FILE = "stack.json"
+
+# The bodies the local stack's own tokens act for: the demo's assessment centre (S) and
+# enterprise (Y), and its competitions' organising body. Judges are bound to competitions,
+# which do not exist yet at start: the stack's judge token names the demo organiser's.
+DEMO_BODIES: dict[Role, tuple[str, ...]] = {
+    Role.CENTRE: ("S-LN-DEMO",),
+    Role.ENTERPRISE: ("Y-LN-DEMO",),
+    Role.ORGANISER: ("ORG-LN-DEMO",),
+    Role.JUDGE: ("ORG-LN-DEMO",),
+}
 
 
 @dataclass(frozen=True)
@@ -60,31 +71,45 @@ class StackSecrets:
         path = data_dir / "secrets.json"
         if path.exists():
             raw = json.loads(path.read_text())
-            if "payload_keys" in raw:
-                return cls(**raw)
-            # A data folder from before the payload codec: keep its secrets, add a key.
-            made = cls(raw["person_key_secret"], raw["tokens"], *_new_payload_key())
-        else:
             made = cls(
-                secrets.token_urlsafe(32),
-                {role.value: secrets.token_urlsafe(24) for role in Role},
-                *_new_payload_key(),
+                raw["person_key_secret"],
+                raw["tokens"],
+                *_payload_key(raw.get("payload_keys"), raw.get("payload_key_id")),
             )
+            if set(made.tokens) == {role.value for role in Role} and "payload_keys" in raw:
+                return made
+            # A data folder from before a role or the payload codec existed: give the new
+            # roles their tokens and the stack its payload key, keeping everything else.
+            made = cls(
+                made.person_key_secret,
+                {**_new_tokens(), **made.tokens},
+                made.payload_keys,
+                made.payload_key_id,
+            )
+        else:
+            made = cls(secrets.token_urlsafe(32), _new_tokens(), *_payload_key(None, None))
         write_private(path, json.dumps(asdict(made), indent=2))
         return made
 
 
-def _new_payload_key() -> tuple[dict[str, str], str]:
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from the first byte (tokens, secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
+def _new_tokens() -> dict[str, str]:
+    return {role.value: secrets.token_urlsafe(32) for role in Role}
+
+
+def _payload_key(keys: dict[str, str] | None, key_id: str | None) -> tuple[dict[str, str], str]:
+    """The stack's payload keys, or a new one, never the published development key."""
+    if keys and key_id:
+        return keys, key_id
     key_id = time.strftime("local-%Y%m%d%H%M%S", time.gmtime())
     return {key_id: generate_key()}, key_id
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, from the first byte on (no 0644 window)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    path.chmod(0o600)  # an older file kept the mode it was created with
 
 
 def read_stack_file(data_dir: Path) -> dict[str, Any]:
@@ -175,7 +200,9 @@ class LocalStack:
                 f"http://127.0.0.1:{self.ports.temporal_ui}",
                 f"http://localhost:{self.ports.temporal_ui}",
             ],
-            api_tokens={token: Role(role) for role, token in secrets_.tokens.items()},
+            # The stack's tokens live in PostgreSQL (registered by _prepare), not here.
+            # The local stack is for demos and trials: its walkthrough policy is admitted.
+            demo_policies=True,
             worker_health_port=self.ports.worker_health,
             consumers_health_port=self.ports.consumers_health,
         )
@@ -215,7 +242,7 @@ class LocalStack:
             server.start()
             if self._stop_requested:
                 return 130
-        asyncio.run(_prepare(settings))
+        asyncio.run(_prepare(settings, secrets_))
         env = {**os.environ, **_settings_env(settings)}
         for role in ("worker", "consumers", "api"):
             process = ManagedProcess(
@@ -294,6 +321,7 @@ class LocalStack:
                 "api": f"{api}/health/ready",
             },
             "tokens": secrets_.tokens,
+            "bodies": {role.value: list(bodies) for role, bodies in DEMO_BODIES.items()},
             "pid": os.getpid(),
             "data_dir": str(self.data_dir),
         }
@@ -346,7 +374,23 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-async def _prepare(settings: Settings) -> None:
+async def _register_tokens(conn: Connection, secrets_: StackSecrets) -> None:
+    """The stack's own tokens, one per role, each bound to the demo's bodies; kept in
+    secrets.json so they survive a restart, registered once."""
+    for role_name, token in secrets_.tokens.items():
+        role = Role(role_name)
+        if await find_holder(conn, token) is None:
+            await create_token(
+                conn,
+                role=role,
+                name=f"local-{role.value}",
+                bodies=DEMO_BODIES.get(role, ()),
+                created_by="skillflow up",
+                token=token,
+            )
+
+
+async def _prepare(settings: Settings, secrets_: StackSecrets) -> None:
     """One-time set-up before the roles start, so they do not race to do it."""
     await ensure_database(settings.postgres_dsn)
     await kafka.ensure_topics(settings)
@@ -360,6 +404,7 @@ async def _prepare(settings: Settings) -> None:
     try:
         async with pool.acquire() as conn:
             await apply_migrations(conn)
+            await _register_tokens(conn, secrets_)
             # The embedded broker starts empty every time: publish again what a consumer had
             # not applied when the stack last stopped, so a restart loses no event.
             await requeue_unapplied(conn, subscriptions)
