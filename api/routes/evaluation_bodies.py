@@ -16,7 +16,7 @@ from api.commands import execute_update
 from api.services import Services
 from policy.assessment import admit_policy_version, effective_pass_mark
 from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.regions import MAINLAND_PROVINCES
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
@@ -34,6 +34,7 @@ from schemas.evaluation_body import (
 from schemas.events import build_event
 from schemas.payloads import CommissionRecorded
 from skillflow.settings import Role
+from store import certification
 from store.outbox import enqueue
 from workflows.evaluation_body import EvaluationBodyWorkflow, body_workflow_id
 
@@ -119,9 +120,8 @@ async def file_body(
     caller.check_body(request.body_id)
     body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
     check_filing(request, body_type, demo_allowed=services.settings.demo_policies)
-    earlier = await services.pool.fetchval(
-        "SELECT status FROM certification.bodies WHERE body_id = $1", request.body_id
-    )
+    async with services.pool.acquire() as conn:
+        earlier = await certification.body_status(conn, request.body_id)
     if earlier is not None:
         # A body id names one filing for good: its events, receipt and certificates refer
         # to it, so a rejected or revoked body files again under a new id.
@@ -153,15 +153,11 @@ async def file_body(
 
 @router.get("/{body_id}")
 async def get_body(body_id: str, _: BodyReader, services: Services) -> dict[str, Any]:
-    row = await services.pool.fetchrow(
-        """SELECT body_id, body_type, name, province_code, body_code, site_serial, scope,
-                  pass_mark, sub_levels, status, filing_receipt, status_reason, policy_version
-           FROM certification.bodies WHERE body_id = $1""",
-        body_id,
-    )
-    if row is None:
-        raise LookupError("no body with this id (a filing appears once it is recorded)")
-    return dict(row)
+    async with services.pool.acquire() as conn:
+        view = await certification.body_view(conn, body_id)
+    if view is None:
+        raise NotFound("no body with this id (a filing appears once it is recorded)")
+    return view
 
 
 @router.post("/{body_id}/decision")
@@ -210,26 +206,8 @@ async def record_commission(
     """Record a commission contract, under which an enterprise may evaluate workers it
     does not employ."""
     async with services.pool.acquire() as conn, conn.transaction():
-        body_type = await conn.fetchval(
-            "SELECT body_type FROM certification.bodies WHERE body_id = $1", body_id
-        )
-        if body_type is None:
-            raise LookupError("no body with this id")
-        if body_type != "Y":
-            raise RuleViolation(
-                "body_id",
-                "enterprise.commission_enterprise_only",
-                "only enterprises take commissions",
-            )
-        await conn.execute(
-            """INSERT INTO certification.commissions (body_id, commission_id, client, valid_until)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (body_id, commission_id)
-               DO UPDATE SET client = excluded.client, valid_until = excluded.valid_until""",
-            body_id,
-            commission.commission_id,
-            commission.client,
-            commission.valid_until,
+        await certification.save_commission(
+            conn, body_id, commission.commission_id, commission.client, commission.valid_until
         )
         await enqueue(
             conn,

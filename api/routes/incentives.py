@@ -30,9 +30,10 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
+from store import incentives
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
@@ -183,14 +184,11 @@ async def _apply_insurance(
         return _report([], bad, [n for n, _ in good])
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(
-                """INSERT INTO incentives.insurance_records
-                     (person_key, as_of, insured_months, source, loaded_by)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (person_key, as_of) DO UPDATE
-                   SET insured_months = excluded.insured_months, source = excluded.source,
-                       loaded_by = excluded.loaded_by, loaded_at = now()""",
-                [(r.person_key, r.as_of, r.insured_months, source, caller.name) for _, r in good],
+            await incentives.save_insurance_records(
+                conn,
+                [(r.person_key, r.as_of, r.insured_months) for _, r in good],
+                source,
+                caller.name,
             )
     return _report([n for n, _ in good], bad, [])
 
@@ -265,17 +263,11 @@ async def _apply_training(
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
             await lock_certificate_claims(conn, [r.certificate_number for _, r in good])
-            await conn.executemany(
-                """INSERT INTO incentives.training_subsidies
-                     (certificate_number, amount_fen, granted_on, source, loaded_by)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (certificate_number) DO UPDATE
-                   SET amount_fen = excluded.amount_fen, granted_on = excluded.granted_on,
-                       source = excluded.source, loaded_by = excluded.loaded_by, loaded_at = now()""",
-                [
-                    (r.certificate_number, r.amount_fen, r.granted_on, source, caller.name)
-                    for _, r in good
-                ],
+            await incentives.save_training_subsidies(
+                conn,
+                [(r.certificate_number, r.amount_fen, r.granted_on) for _, r in good],
+                source,
+                caller.name,
             )
             # The two subsidies are never combined on one certificate: a skill-upgrading
             # subsidy decided before the training subsidy was known is taken back.
@@ -358,13 +350,6 @@ class Claim(BaseModel):
     reviewed_at: datetime | None
 
 
-_CLAIMS_SQL: Final = """
-SELECT c.*, coalesce((SELECT sum(p.amount_fen) FROM incentives.payments p
-                      WHERE p.claim_id = c.claim_id), 0) AS paid_fen
-FROM incentives.claims c
-"""
-
-
 def _claim(row: Any) -> Claim:
     return Claim(**{k: row[k] for k in Claim.model_fields})
 
@@ -381,24 +366,19 @@ async def list_claims(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Claim]:
     """Claims, oldest decision first; ``status=held`` is the review queue."""
-    rows = await services.pool.fetch(
-        _CLAIMS_SQL
-        + """ WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.person_key = $2)
-                AND ($3::timestamptz IS NULL OR c.decided_at >= $3)
-              ORDER BY c.decided_at, c.claim_id LIMIT $4""",
-        status,
-        person_key,
-        decided_since,
-        limit,
-    )
+    async with services.pool.acquire() as conn:
+        rows = await incentives.claims(
+            conn, status=status, person_key=person_key, decided_since=decided_since, limit=limit
+        )
     return [_claim(row) for row in rows]
 
 
 @router.get("/claims/{claim_id}")
 async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
-    row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+    async with services.pool.acquire() as conn:
+        row = await incentives.claim(conn, claim_id)
     if row is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound("no claim with this id")
     return _claim(row)
 
 
@@ -420,7 +400,8 @@ async def release_claim(
         await review_held_claim(
             conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
         )
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -433,7 +414,8 @@ async def reject_claim(
         await review_held_claim(
             conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
         )
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -446,7 +428,8 @@ async def reconsider(
     the rule (422) and nothing changed. The claim date, and so its window, stay."""
     async with services.pool.acquire() as conn, conn.transaction():
         await reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason)
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -464,25 +447,12 @@ async def person_incentives(
     person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Supervisor
 ) -> PersonIncentives:
     async with services.pool.acquire() as conn:
-        claims = await conn.fetch(
-            _CLAIMS_SQL + " WHERE c.person_key = $1 ORDER BY c.decided_at, c.claim_id", person_key
-        )
-        rewards = await conn.fetch(
-            """SELECT competition_id, tier, medal, amount_fen, rule_version, competed_on
-               FROM incentives.rewards WHERE person_key = $1 ORDER BY competed_on""",
-            person_key,
-        )
-        promotions = await conn.fetch(
-            """SELECT promotion_id, competition_id, occupation_code, to_level, granted_on, status,
-                      rule, rule_version, workflow_id
-               FROM incentives.promotions WHERE person_key = $1 ORDER BY granted_on""",
-            person_key,
-        )
+        found = await incentives.person_incentives(conn, person_key)
     return PersonIncentives(
         person_key=person_key,
-        paid_fen=sum(row["paid_fen"] for row in claims),
-        rewards_fen=sum(row["amount_fen"] for row in rewards),
-        claims=[_claim(row) for row in claims],
-        rewards=[dict(row) for row in rewards],
-        promotions=[dict(row) for row in promotions],
+        paid_fen=sum(row["paid_fen"] for row in found["claims"]),
+        rewards_fen=sum(row["amount_fen"] for row in found["rewards"]),
+        claims=[_claim(row) for row in found["claims"]],
+        rewards=found["rewards"],
+        promotions=found["promotions"],
     )
