@@ -8,8 +8,10 @@ look for personal data and say how much it looked at.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,6 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from skillflow.codec import ENCODING
+from skillflow.stack.servers import postgres_bin_dir
 
 
 @dataclass
@@ -153,6 +156,31 @@ async def database_rows(pool: asyncpg.Pool, skip_columns: set[str]) -> Haystack:
             )
     haystack.counts = {"tables": len(tables), "rows": rows}
     return haystack
+
+
+def files(place: str, paths: Iterable[Path]) -> Haystack:
+    """Files as they lie on disk: logs, the Temporal server's SQLite database."""
+    chunks = [path.read_bytes() for path in paths]
+    return Haystack(place, chunks, {"files": len(chunks), "bytes": sum(map(len, chunks))})
+
+
+def pg_dump(dsn: str) -> Haystack:
+    """The database as ``pg_dump`` writes it (the embedded server's own binary)."""
+    dump = subprocess.run(
+        [str(postgres_bin_dir() / "pg_dump"), "--data-only", "--no-owner", dsn],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    rows, copying = 0, False
+    for line in dump.splitlines():
+        if line.startswith(b"COPY "):
+            copying = True
+        elif line == b"\\.":
+            copying = False
+        elif copying:
+            rows += 1
+    return Haystack("pg_dump", [dump], {"rows": rows, "bytes": len(dump)})
 
 
 def where_found(haystack: Haystack, needle: str) -> set[str]:
