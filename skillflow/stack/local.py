@@ -150,7 +150,11 @@ class LocalStack:
             raise StackError(
                 f"cannot write to data folder {self.data_dir} ({exc.strerror}): choose another with --data-dir"
             ) from None
-        self._lock_file = (self.data_dir / "stack.lock").open("a+")
+        lock = self.data_dir / "stack.lock"
+        self._lock_file = os.fdopen(
+            os.open(lock, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+"
+        )
+        lock.chmod(0o600)
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

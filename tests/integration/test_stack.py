@@ -121,9 +121,9 @@ def _assert_private(data_dir: Path) -> None:
     mode = data_dir.stat().st_mode & 0o777
     # As root PostgreSQL runs as a system user that passes through by group (0710).
     assert mode in (0o700, 0o710), oct(mode)
-    private = [data_dir / "stack.json", data_dir / "secrets.json", data_dir / "logs"]
+    private = [data_dir / name for name in ("stack.json", "secrets.json", "stack.lock", "logs")]
     private += sorted((data_dir / "logs").iterdir()) + sorted(data_dir.glob("temporal.db*"))
-    assert len(private) >= 3 + 6 + 1, private  # six logs (three servers, three roles), the db
+    assert len(private) >= 4 + 6 + 1, private  # six logs (three servers, three roles), the db
     for path in private:
         assert path.stat().st_mode & 0o077 == 0, f"{path.name}: {oct(path.stat().st_mode)}"
     assert (data_dir / "stack.json").stat().st_mode & 0o777 == 0o600
