@@ -112,6 +112,11 @@ def _payload_key(keys: dict[str, str] | None, key_id: str | None) -> tuple[dict[
     return {key_id: generate_key()}, key_id
 
 
+def _is_stack_folder(path: Path) -> bool:
+    """An empty folder, or one a stack has used (it keeps its secrets there)."""
+    return (path / "secrets.json").exists() or not any(path.iterdir())
+
+
 def read_stack_file(data_dir: Path) -> dict[str, Any]:
     """The running stack's addresses (``skillflow demo``, ``status`` and the tests use it)."""
     path = data_dir / STACK_FILE
@@ -140,9 +145,13 @@ class LocalStack:
 
     def _claim_data_dir(self) -> None:
         try:
+            ours = not self.data_dir.exists() or _is_stack_folder(self.data_dir)
             self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # Secrets, tokens, logs and the databases live here: the owner's only.
-            self.data_dir.chmod(0o700)
+            if ours:
+                # Secrets, tokens, logs and the databases live here: the owner's only. A
+                # folder that holds other things (a home, /tmp) keeps its mode; the files
+                # and folders SkillFlow makes in it are private all the same.
+                self.data_dir.chmod(0o700)
             probe = self.data_dir / ".write-test"
             probe.write_text("ok")
             probe.unlink()

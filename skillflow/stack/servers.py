@@ -189,10 +189,19 @@ def _allow_traversal(path: Path) -> None:
 
 
 def _allow_group_traversal(data_dir: Path, user: str) -> None:
-    """Let the PostgreSQL system user through the data folder by its group (0710), which
-    stays closed to everyone else: it holds the secrets and the logs."""
-    os.chown(data_dir, -1, pwd.getpwnam(user).pw_gid)
+    """Let the PostgreSQL system user through a private data folder by its group (0710),
+    which stays closed to everyone else: it holds the secrets and the logs. A folder open
+    to others already (one the user chose that holds other things) is only made
+    traversable, as before."""
+    if data_dir.stat().st_mode & 0o077 and not data_dir.stat().st_gid == _gid(user):
+        _allow_traversal(data_dir)
+        return
+    os.chown(data_dir, -1, _gid(user))
     data_dir.chmod(0o710)
+
+
+def _gid(user: str) -> int:
+    return pwd.getpwnam(user).pw_gid
 
 
 def _clear_stale_postmaster(pid_file: Path) -> None:
