@@ -1,4 +1,4 @@
-"""The local stack's secrets file: private, stable across restarts, upgraded in place."""
+"""The local stack's secrets file and data folder: private, stable across restarts."""
 
 from __future__ import annotations
 
@@ -29,3 +29,19 @@ def test_secrets_from_before_the_codec_keep_their_values_and_gain_a_key(tmp_path
     assert upgraded.payload_key_id in upgraded.payload_keys
     assert json.loads(path.read_text())["payload_keys"] == upgraded.payload_keys
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_up_makes_its_own_folder_private_and_leaves_a_shared_one_alone(tmp_path: Path) -> None:
+    from skillflow.stack.local import LocalStack, StackPorts
+
+    fresh, shared = tmp_path / "fresh", tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    (shared / "notes.txt").write_text("someone else's")
+    for folder in (fresh, shared):
+        stack = LocalStack(folder, StackPorts())
+        stack._claim_data_dir()
+        stack.stop()
+    assert fresh.stat().st_mode & 0o777 == 0o700
+    assert shared.stat().st_mode & 0o777 == 0o755
+    assert (shared / "stack.lock").stat().st_mode & 0o777 == 0o600
