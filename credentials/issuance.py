@@ -24,24 +24,25 @@ from credentials.proofs import sign
 from credentials.status_list import LIST_LENGTH
 from policy.catalogue import get_occupation
 from store.database import Connection
+from store.sealed import KeyRing
 
 
 @dataclass(frozen=True)
 class CredentialIssuer:
     base_url: str
-    key_secret: bytes
+    key_ring: KeyRing
 
     @property
     def did(self) -> str:
         return did_web(self.base_url)
 
     async def _active_key(self, conn: Connection) -> IssuerKey:
-        return (await signing_keys(conn, self.key_secret))[-1]
+        return (await signing_keys(conn, self.key_ring))[-1]
 
     async def did_document(self, conn: Connection, body_id: str | None = None) -> dict[str, Any]:
         """SkillFlow's own DID document, or a body's: every key, retired ones too."""
         did = self.did if body_id is None else body_issuer(self.base_url, body_id)
-        return did_document(did, await signing_keys(conn, self.key_secret))
+        return did_document(did, await signing_keys(conn, self.key_ring))
 
     async def _signed(
         self, conn: Connection, document: dict[str, Any], issuer: str

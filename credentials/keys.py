@@ -1,32 +1,30 @@
 """SkillFlow's issuer keys: Ed25519, identified by id (``key-1``, ``key-2``, ...), rotatable.
 
 The newest key signs; retired keys stay published so credentials signed with them still
-verify. Private keys are kept in PostgreSQL encrypted (AES-256-GCM under a key derived
-from ``SKILLFLOW_CREDENTIAL_KEY_SECRET``); public keys are published as ``did:web``
+verify. Private keys are kept in PostgreSQL sealed under the payload key ring
+(``store/sealed.py``, AES-256-GCM, bound to the key's row); public keys are published as ``did:web``
 documents in the Multikey form (``publicKeyMultibase``: base58btc of the multicodec
 ed25519-pub prefix and the raw key).
 """
 
 from __future__ import annotations
 
-import os
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import base58
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from credentials.documents import DID_V1, MULTIKEY_V1
 from store.database import Connection
+from store.sealed import KeyRing
 
 # multicodec ed25519-pub, as a varint
 _ED25519_PUB: Final = b"\xed\x01"
-_WRAP_INFO: Final = b"skillflow issuer keys v1"
 
 
 @dataclass(frozen=True)
@@ -119,27 +117,25 @@ def keys_of_did_document(document: dict[str, Any]) -> dict[str, bytes]:
 # --- storage ------------------------------------------------------------------------------
 
 
-def _wrapping_key(secret: bytes) -> AESGCM:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO).derive(secret)
-    return AESGCM(derived)
+def _place(key_id: str) -> str:
+    return f"credentials.issuer_keys.private_key:{key_id}"
 
 
-def _wrap(private_key: Ed25519PrivateKey, key_id: str, secret: bytes) -> bytes:
+def _wrap(private_key: Ed25519PrivateKey, key_id: str, key_ring: KeyRing) -> bytes:
     raw = private_key.private_bytes(
         serialization.Encoding.Raw,
         serialization.PrivateFormat.Raw,
         serialization.NoEncryption(),
     )
-    nonce = os.urandom(12)
-    return nonce + _wrapping_key(secret).encrypt(nonce, raw, key_id.encode())
+    return key_ring.seal_text(base64.b64encode(raw).decode(), _place(key_id))
 
 
-def _unwrap(wrapped: bytes, key_id: str, secret: bytes) -> Ed25519PrivateKey:
-    raw = _wrapping_key(secret).decrypt(wrapped[:12], wrapped[12:], key_id.encode())
+def _unwrap(wrapped: bytes, key_id: str, key_ring: KeyRing) -> Ed25519PrivateKey:
+    raw = base64.b64decode(key_ring.open_text(wrapped, _place(key_id)))
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-async def load_keys(conn: Connection, secret: bytes) -> list[IssuerKey]:
+async def load_keys(conn: Connection, key_ring: KeyRing) -> list[IssuerKey]:
     """Every key, oldest first; the last one is the signing key."""
     rows = await conn.fetch(
         "SELECT * FROM credentials.issuer_keys ORDER BY key_number",
@@ -148,14 +144,14 @@ async def load_keys(conn: Connection, secret: bytes) -> list[IssuerKey]:
         IssuerKey(
             key_id=row["key_id"],
             public_key=public_key_from_multibase(row["public_multibase"]),
-            private_key=_unwrap(row["private_key"], row["key_id"], secret),
+            private_key=_unwrap(row["private_key"], row["key_id"], key_ring),
             retired_at=row["retired_at"],
         )
         for row in rows
     ]
 
 
-async def add_key(conn: Connection, secret: bytes) -> IssuerKey:
+async def add_key(conn: Connection, key_ring: KeyRing) -> IssuerKey:
     """A new signing key; the previous one is retired (still published). Call in a
     transaction: concurrent callers are serialised by the table lock."""
     await conn.execute("LOCK TABLE credentials.issuer_keys IN SHARE ROW EXCLUSIVE MODE")
@@ -176,18 +172,18 @@ async def add_key(conn: Connection, secret: bytes) -> IssuerKey:
         number,
         key_id,
         public_multibase(public),
-        _wrap(private_key, key_id, secret),
+        _wrap(private_key, key_id, key_ring),
     )
     return IssuerKey(key_id=key_id, public_key=public, private_key=private_key)
 
 
-async def signing_keys(conn: Connection, secret: bytes) -> list[IssuerKey]:
+async def signing_keys(conn: Connection, key_ring: KeyRing) -> list[IssuerKey]:
     """Every key, making the first one when there is none yet."""
-    keys = await load_keys(conn, secret)
+    keys = await load_keys(conn, key_ring)
     if keys:
         return keys
     async with conn.transaction():
-        keys = await load_keys(conn, secret)
+        keys = await load_keys(conn, key_ring)
         if not keys:
-            await add_key(conn, secret)
-    return await load_keys(conn, secret)
+            await add_key(conn, key_ring)
+    return await load_keys(conn, key_ring)

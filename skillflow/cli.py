@@ -715,19 +715,14 @@ def credentials_keys(
 @credential_commands.command("rotate-key")
 def credentials_rotate_key(
     data_dir: DataDir = DEFAULT_DATA_DIR,
-    settings_file: SettingsFile = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
 ) -> None:
-    """Make a new signing key; the previous one is retired but stays published, so the
-    credentials it signed still verify."""
-    from credentials.keys import add_key
-
-    dsn = _tokens_database(data_dir, settings_file)
-    secret = _settings(settings_file).credential_key_secret_bytes
-
-    async def rotate(conn: Any) -> object:
-        async with conn.transaction():
-            return (await add_key(conn, secret)).key_id
-
-    key_id = _with_tokens_table(dsn, rotate)
-    typer.echo(f"signing with {key_id} from now on; earlier keys stay published")
+    """Make a new signing key (an operator); the previous one is retired but stays
+    published, so the credentials it signed still verify."""
+    made = _operator_call("POST", "/credentials/keys", data_dir, api_url, token)
+    assert isinstance(made, dict)
+    typer.echo(
+        f"signing with {made['key_id']} from now on; earlier keys of {made['did']} stay published"
+    )
     _exit(0)

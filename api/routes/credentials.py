@@ -2,18 +2,22 @@
 revocation lists, and the did:web documents that publish SkillFlow's issuer keys.
 
 A credential names its holder by person key, so it is handed out on the same terms as a
-certificate's holder details: the number together with the holder's name.
+certificate's holder details: the number together with the holder's name. The name travels
+in the request body (a POST), never in the address, so no access log records it.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import Operator
 from api.services import ApiServices, Services
 from credentials.issuance import CredentialIssuer
+from credentials.keys import add_key
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
@@ -30,8 +34,31 @@ BodyIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 def issuer_of(services: ApiServices) -> CredentialIssuer:
     return CredentialIssuer(
         base_url=services.settings.credential_base_url,
-        key_secret=services.settings.credential_key_secret_bytes,
+        key_ring=services.settings.key_ring,
     )
+
+
+class HolderProof(BaseModel):
+    """The holder's name, as registered: with the number, what proves a holder's request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holder_name: str = Field(min_length=1, max_length=50)
+
+
+class SigningKey(BaseModel):
+    key_id: str
+    did: str
+
+
+@router.post("/credentials/keys")
+async def rotate_signing_key(services: Services, _: Operator) -> SigningKey:
+    """A new signing key; the previous one retires but stays published, so everything it
+    signed still verifies."""
+    issuer = issuer_of(services)
+    async with services.pool.acquire() as conn, conn.transaction():
+        key = await add_key(conn, issuer.key_ring)
+    return SigningKey(key_id=key.key_id, did=issuer.did)
 
 
 @router.get("/.well-known/did.json")
@@ -65,12 +92,10 @@ async def status_list(
     return document
 
 
-@router.get("/certificates/{certificate_number}/credential")
+@router.post("/certificates/{certificate_number}/credential")
 async def certificate_credential(
     certificate_number: str,
-    holder_name: Annotated[
-        str, Query(min_length=1, max_length=50, description="the holder's name, as registered")
-    ],
+    holder: HolderProof,
     services: Services,
 ) -> dict[str, Any]:
     """The certificate as a signed Open Badges 3.0 credential for its holder to carry: the
@@ -84,7 +109,7 @@ async def certificate_credential(
                 "an imported certificate was issued elsewhere: SkillFlow signs no credential for it",
             )
         parse_certificate_number(number)
-        if not await _holder_matches(conn, number, holder_name):
+        if not await _holder_matches(conn, services, number, holder.holder_name):
             # The same answer for an unknown number and a wrong name: neither is confirmed.
             raise NotFound("no certificate with this number and holder name")
         credential = await issuer_of(services).certificate_credential(conn, number)
@@ -98,16 +123,14 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(
+@router.post(
     "/certificates/{certificate_number}/certificate.pdf",
     response_class=Response,
     responses=PDF_RESPONSE,
 )
 async def printable_certificate(
     certificate_number: str,
-    holder_name: Annotated[
-        str, Query(min_length=1, max_length=50, description="the holder's name, as registered")
-    ],
+    holder: HolderProof,
     services: Services,
 ) -> Response:
     """The certificate to print (one A4 page, Chinese text) with a QR code that opens its
@@ -115,17 +138,19 @@ async def printable_certificate(
     number = certificate_number.strip().upper()
     parse_certificate_number(number)
     async with services.pool.acquire() as conn:
-        if not await _holder_matches(conn, number, holder_name):
+        if not await _holder_matches(conn, services, number, holder.holder_name):
             raise NotFound("no certificate with this number and holder name")
         row = await certification.issued_certificate(conn, number)
-        full = await holders.holder_name(conn, certificate_number=number)
+        full = await holders.holder_name(
+            conn, services.settings.key_ring, certificate_number=number
+        )
     if row is None:
         raise NotFound("no certificate with this number and holder name")
     base = services.settings.credential_base_url
     pdf = certificate_pdf(
         PrintedCertificate(
             certificate_number=number,
-            holder_name=full or holder_name.strip(),
+            holder_name=full or holder.holder_name.strip(),
             occupation_code=row["occupation_code"],
             occupation_name=get_occupation(row["occupation_code"]).name,
             level=row["level"],
@@ -142,9 +167,9 @@ async def printable_certificate(
     )
 
 
-async def _holder_matches(conn: Any, number: str, holder_name: str) -> bool:
+async def _holder_matches(conn: Any, services: ApiServices, number: str, holder_name: str) -> bool:
     given = holder_name.strip()
-    full = await holders.holder_name(conn, certificate_number=number)
+    full = await holders.holder_name(conn, services.settings.key_ring, certificate_number=number)
     if full is not None:
         return full == given
     # A promotion's certificate carries the masked name only.

@@ -128,7 +128,9 @@ async def archive_transcript(
     async with services.pool.acquire() as conn:
         archive = await _archive(conn, person_key)
         # Imported certificates alone carry at most a masked name.
-        name = await holders.holder_name(conn, person_key=person_key) or next(
+        name = await holders.holder_name(
+            conn, services.settings.key_ring, person_key=person_key
+        ) or next(
             (n for n in await records.masked_names(conn, person_key) if n),
             "（未登记姓名 no name on record）",
         )

@@ -78,8 +78,9 @@ MATRIX: dict[tuple[str, str], Access] = {
         REGULATOR
     ),
     ("GET", "/certificates/{certificate_number}"): PUBLIC,
-    ("GET", "/certificates/{certificate_number}/credential"): PUBLIC,
-    ("GET", "/certificates/{certificate_number}/certificate.pdf"): PUBLIC,
+    ("POST", "/certificates/{certificate_number}/credential"): PUBLIC,
+    ("POST", "/certificates/{certificate_number}/certificate.pdf"): PUBLIC,
+    ("POST", "/credentials/keys"): Access(OPERATOR),
     ("GET", "/.well-known/did.json"): PUBLIC,
     ("GET", "/bodies/{body_id}/did.json"): PUBLIC,
     ("GET", "/credentials/status/{body_id}/{list_number}"): PUBLIC,
@@ -103,6 +104,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/incentives/claims/{claim_id}/reject"): Access(REGULATOR),
     ("POST", "/incentives/claims/{claim_id}/reconsideration"): Access(REGULATOR),
     ("GET", "/incentives/people/{person_key}"): Access(SUPERVISORS),
+    ("POST", "/codec/decode"): Access(OPERATOR),
+    ("POST", "/codec/encode"): Access(OPERATOR),
+    ("GET", "/applications/{application_id}/holder-name"): Access(BODY_ROLES, owned=True),
+    ("GET", "/sessions/{session_id}/examiners"): Access(BODY_ROLES, owned=True),
 }
 
 

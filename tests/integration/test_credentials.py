@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from credentials.keys import add_key
 from credentials.verification import KeySet, check_credential
 from schemas.topics import Topic
 from skillflow.settings import Role
@@ -136,15 +135,15 @@ async def test_issued_certificate_is_a_credential_an_independent_verifier_accept
     assert [e["rule"] for e in refused["errors"]] == ["import.issued_here"]
 
     # The holder's name goes with the number; a wrong one is answered as an unknown number.
-    assert (await api.get(path)).status_code == 422
-    wrong = await api.get(path, params={"holder_name": "李四"})
-    unknown = await api.get(
-        "/certificates/S000021000001264999999/credential", params={"holder_name": HOLDER}
+    assert (await api.post(path, json={})).status_code == 422
+    wrong = await api.post(path, json={"holder_name": "李四"})
+    unknown = await api.post(
+        "/certificates/S000021000001264999999/credential", json={"holder_name": HOLDER}
     )
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() == unknown.json()
 
-    response = await api.get(path, params={"holder_name": HOLDER})
+    response = await api.post(path, json={"holder_name": HOLDER})
     assert response.status_code == 200, response.text
     credential = response.json()
     assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
@@ -159,7 +158,7 @@ async def test_issued_certificate_is_a_credential_an_independent_verifier_accept
     )
     assert number in credential["description"]
     # Asked again, it keeps its place in the status list.
-    again = (await api.get(path, params={"holder_name": HOLDER})).json()
+    again = (await api.post(path, json={"holder_name": HOLDER})).json()
     assert again["credentialStatus"] == credential["credentialStatus"]
 
     documents = await published(stack, api, credential)
@@ -210,10 +209,11 @@ async def test_issued_certificate_is_a_credential_an_independent_verifier_accept
     assert result.returncode == 1 and "not_checked" in result.stdout, result.stdout
 
     # Rotation: a new key signs; the credential signed before still verifies.
-    async with stack.pool.acquire() as conn, conn.transaction():
-        new_key = await add_key(conn, stack.settings.credential_key_secret_bytes)
-    fresh = (await api.get(path, params={"holder_name": HOLDER})).json()
-    assert fresh["proof"]["verificationMethod"].endswith(f"#{new_key.key_id}")
+    rotated = await api.post("/credentials/keys", headers=auth(Role.OPERATOR))
+    assert rotated.status_code == 200, rotated.text
+    new_key_id = rotated.json()["key_id"]
+    fresh = (await api.post(path, json={"holder_name": HOLDER})).json()
+    assert fresh["proof"]["verificationMethod"].endswith(f"#{new_key_id}")
     documents = await published(stack, api, credential)
     key_set = KeySet.from_did_document(documents["skillflow"])
     assert check_credential(credential, key_set, documents["status_list"]).signature == "valid"
@@ -227,7 +227,7 @@ async def test_imported_certificate_has_no_signed_credential(
     number = older_number()
     [row] = await import_prior(api, auth, prior(new_id_number(), number, 4, today()))
     assert row["status"] == "imported"
-    response = await api.get(f"/certificates/{number}/credential", params={"holder_name": "赵建国"})
+    response = await api.post(f"/certificates/{number}/credential", json={"holder_name": "赵建国"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["rule"] == "credential.imported"
     assert (await api.get("/bodies/no-such-body/did.json")).status_code == 404

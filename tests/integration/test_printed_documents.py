@@ -59,8 +59,8 @@ async def test_printable_certificate_and_archive_transcript(
     number = await issued_certificate(api, auth, events, id_number)
 
     path = f"/certificates/{number}/certificate.pdf"
-    assert (await api.get(path, params={"holder_name": "李四"})).status_code == 404
-    response = await api.get(path, params={"holder_name": HOLDER})
+    assert (await api.post(path, json={"holder_name": "李四"})).status_code == 404
+    response = await api.post(path, json={"holder_name": HOLDER})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     image, text, pages = first_page(response.content, tmp_path / "certificate.png")
