@@ -7,20 +7,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from activities.registration import repair_at_start_up
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.rate_limit import PublicRateLimit
-from api.routes import applications, certificates, health, incentives, operations, records, sessions
+from api.routes import (
+    applications,
+    certificates,
+    codec,
+    credentials,
+    health,
+    incentives,
+    operations,
+    records,
+    sessions,
+)
 from api.routes import evaluation_bodies as bodies
 from api.services import ApiServices
 from api.text_guard import RefuseNulCharacters
 from skillflow.role import role_resources
 from skillflow.settings import Settings
 
-ROUTERS = [operations.router, operations.page_router]
+ROUTERS = [operations.router, operations.page_router, codec.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
-ROUTERS += [records.router, incentives.router]
+ROUTERS += [records.router, incentives.router, credentials.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -51,6 +62,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RefuseNulCharacters)
     # Last, so its catch-all middleware is the outermost of ours.
     install_error_handlers(app)
+    # The Temporal Web UI calls /codec from its own origin, with the operator's token.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.codec_cors_origins,
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+    )
     app.state.public_rate_limit = PublicRateLimit(
         per_minute=settings.public_calls_per_minute, burst=settings.public_calls_burst
     )

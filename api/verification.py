@@ -7,10 +7,9 @@ the (sequential) numbers. The masked name, the body and the issue date need the 
 and the holder's name, as the national query does.
 
 The name is compared in ``holder_name_matches`` only, against what ``holder_name_on_record``
-finds (through ``store.certification.certificate_holder_names``): the clear name of the
-application that earned the certificate where there is one, else the masked name kept with
-it. When holder names move to an encrypted column, that query and these two functions are
-the place to change (decrypt there, or compare keyed digests here).
+finds: the holder's full name, opened from its sealed column by ``store.holders`` (the one
+place that opens holder names), where SkillFlow registered one; else the masked name kept
+with the certificate (a competition promotion's, or an imported certificate's).
 """
 
 from __future__ import annotations
@@ -22,8 +21,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.idnumber import mask_name
-from store import certification
+from store import certification, holders
 from store.database import Connection
+from store.sealed import KeyRing
 
 
 class HolderQuery(BaseModel):
@@ -42,10 +42,15 @@ class HolderName:
     clear: str | None = None
 
 
-async def holder_name_on_record(conn: Connection, certificate_number: str) -> HolderName | None:
-    """The name a holder query is compared with; None for a number never issued."""
-    names = await certification.certificate_holder_names(conn, certificate_number)
-    return None if names is None else HolderName(masked=names[0], clear=names[1])
+async def holder_name_on_record(
+    conn: Connection, key_ring: KeyRing, certificate_number: str
+) -> HolderName | None:
+    """The name a holder query is compared with; None for a number SkillFlow never issued."""
+    issued = await certification.certificate_verification(conn, certificate_number)
+    if issued is None:
+        return None
+    clear = await holders.holder_name(conn, key_ring, certificate_number=certificate_number)
+    return HolderName(masked=issued["holder_name_masked"], clear=clear)
 
 
 def _comparable(name: str) -> str:

@@ -65,6 +65,12 @@ class ArchivedCertificate(BaseModel):
     status: Literal["valid", "revoked"]
     revoked_on: date | None = None
     revocation_reason: str | None = None
+    source: Literal["issued", "imported"] = Field(
+        "issued", description="issued by SkillFlow, or imported from before it"
+    )
+    provenance: dict[str, Any] | None = Field(
+        None, description="for an imported certificate: issuing body, where and when checked"
+    )
 
 
 class ArchivedTitle(BaseModel):
@@ -91,6 +97,7 @@ class CertificateVerification(BaseModel):
     status: Literal["valid", "revoked"]
     occupation_code: str
     level: int
+    imported: bool = Field(False, description="imported from before SkillFlow, not issued by it")
 
 
 class CertificateHolderVerification(CertificateVerification):
@@ -102,6 +109,7 @@ class CertificateHolderVerification(CertificateVerification):
     body_id: str | None = None
     body_type: str | None = None
     revoked_on: date | None = None
+    provenance: dict[str, Any] | None = None
 
 
 class BodyStatistics(BaseModel):

@@ -88,6 +88,9 @@ class Verification(_Model):
     occupation_code: str | None = None
     occupation_name: str | None = None
     level: int | None = None
+    imported: bool = Field(
+        False, description="imported from before SkillFlow (checked by the records officer)"
+    )
 
 
 class HolderVerification(Verification):
@@ -102,3 +105,6 @@ class HolderVerification(Verification):
     body_name: str | None = None
     issued_on: date | None = None
     revoked_on: date | None = None
+    issuing_body: str | None = Field(None, description="for an imported certificate")
+    checked_against: str | None = None
+    checked_on: date | None = None

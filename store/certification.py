@@ -78,6 +78,16 @@ async def session_view(conn: Connection, session_id: str) -> dict[str, Any] | No
     return {**dict(row), "applications": {r["stage"]: r["n"] for r in stages}}
 
 
+async def session_examiners(conn: Connection, session_id: str) -> dict[str, Any] | None:
+    """The examiners (conflict facts, no names) and their sealed names of a session."""
+    row = await conn.fetchrow(
+        """SELECT examiners, examiner_names_sealed FROM certification.sessions
+           WHERE session_id = $1""",
+        session_id,
+    )
+    return None if row is None else dict(row)
+
+
 async def session_status(conn: Connection, session_id: str) -> str | None:
     status: str | None = await conn.fetchval(
         "SELECT status FROM certification.sessions WHERE session_id = $1", session_id
@@ -227,6 +237,16 @@ async def application_view(conn: Connection, application_id: str) -> dict[str, A
     }
 
 
+async def holder_name_sealed(conn: Connection, application_id: str) -> bytes | None:
+    """The holder's sealed name (``store.sealed``); None for no application, or one
+    registered before names were sealed."""
+    sealed: bytes | None = await conn.fetchval(
+        "SELECT holder_name_sealed FROM certification.applications WHERE application_id = $1",
+        application_id,
+    )
+    return sealed
+
+
 async def application_session_status(conn: Connection, application_id: str) -> str | None:
     status: str | None = await conn.fetchval(
         """SELECT s.status FROM certification.applications a
@@ -236,16 +256,27 @@ async def application_session_status(conn: Connection, application_id: str) -> s
     return status
 
 
-# --- certificates --------------------------------------------------------------------------
+# --- certificates -------------------------------------------------------------------------
+
+
+async def issued_certificate(conn: Connection, certificate_number: str) -> dict[str, Any] | None:
+    """A certificate SkillFlow issued, with its body's name (for printing it)."""
+    row = await conn.fetchrow(
+        """SELECT c.*, b.name AS body_name FROM certification.certificates c
+           JOIN certification.bodies b USING (body_id) WHERE c.certificate_number = $1""",
+        certificate_number,
+    )
+    return None if row is None else dict(row)
 
 
 async def certificate_verification(
     conn: Connection, certificate_number: str
 ) -> dict[str, Any] | None:
-    """What verification may show of a certificate, the holder's name aside."""
+    """What verification may show of an issued certificate, with its holder's masked name
+    (shown only to a caller who gives the holder's name)."""
     row = await conn.fetchrow(
         """SELECT c.certificate_number, c.status, c.occupation_code, c.level, c.body_id,
-                  b.name AS body_name, c.issued_on, c.revoked_on
+                  b.name AS body_name, c.issued_on, c.revoked_on, c.holder_name_masked
            FROM certification.certificates c
            LEFT JOIN certification.bodies b USING (body_id)
            WHERE c.certificate_number = $1""",
@@ -254,16 +285,10 @@ async def certificate_verification(
     return None if row is None else dict(row)
 
 
-async def certificate_holder_names(
-    conn: Connection, certificate_number: str
-) -> tuple[str, str | None] | None:
-    """The holder's masked name, and the clear name of the application that earned the
-    certificate (None for a promotion's); None for a number never issued."""
+async def prior_certificate(conn: Connection, certificate_number: str) -> dict[str, Any] | None:
+    """A certificate imported from before SkillFlow, by its number as written."""
     row = await conn.fetchrow(
-        """SELECT c.holder_name_masked, a.holder_name
-           FROM certification.certificates c
-           LEFT JOIN certification.applications a ON a.application_id = c.source_id
-           WHERE c.certificate_number = $1""",
+        "SELECT * FROM certification.prior_certificates WHERE certificate_number = $1",
         certificate_number,
     )
-    return None if row is None else (row["holder_name_masked"], row["holder_name"])
+    return None if row is None else dict(row)

@@ -7,22 +7,35 @@ in the body, hashed at once, never logged or echoed), or by person key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Body, Path
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import StatisticsReader, Supervisor
+from api.access import RecordsOfficer, StatisticsReader, Supervisor
+from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, read_csv
 from api.errors import RATE_LIMITED_RESPONSES
 from api.paging import MinVolume
+from api.prior_certificates import (
+    PRIOR_CERTIFICATE_COLUMNS,
+    PriorCertificate,
+    PriorRowReport,
+    import_prior_certificate,
+    prior_certificate_from_row,
+)
 from api.rate_limit import AnonymousCall
+from api.registration import as_violations
 from api.services import Services
 from api.verification import HolderName, HolderQuery, holder_name_matches, holder_name_on_record
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import NotFound
+from policy.errors import NotFound, RuleViolation, RuleViolations
 from policy.fraud import BodyRecord, abnormal_pass_rate, fraud_policy
+from printing.transcript import transcript_pdf
 from schemas.archive import (
     ArchivedCertificate,
     ArchivedTitle,
@@ -34,7 +47,7 @@ from schemas.archive import (
     WorkerArchive,
 )
 from schemas.events import PERSON_KEY_PATTERN
-from store import records
+from store import holders, records
 from store.database import Connection
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -88,20 +101,71 @@ async def archive_by_person_key(
         return await _archive(conn, person_key)
 
 
-async def _archived_certificate(conn: Connection, certificate_number: str) -> Any:
-    parse_certificate_number(certificate_number)
-    row = await records.certificate(conn, certificate_number.strip())
+@router.get("/archives/{person_key}/export.json")
+async def export_archive(
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
+) -> JSONResponse:
+    """The whole archive as a JSON file for the records officer to hand over."""
+    async with services.pool.acquire() as conn:
+        archive = await _archive(conn, person_key)
+    content = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_by": caller.name,
+        "archive": archive.model_dump(mode="json"),
+    }
+    return JSONResponse(
+        content,
+        headers={"Content-Disposition": f'attachment; filename="archive-{person_key[:12]}.json"'},
+    )
+
+
+@router.get(
+    "/archives/{person_key}/transcript.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def archive_transcript(
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
+) -> Response:
+    """The archive as a PDF transcript: certificates, titles, then every entry in order
+    (corrections and revocations are later entries)."""
+    async with services.pool.acquire() as conn:
+        archive = await _archive(conn, person_key)
+        # Imported certificates alone carry at most a masked name.
+        name = await holders.holder_name(
+            conn, services.settings.key_ring, person_key=person_key
+        ) or next(
+            (n for n in await records.masked_names(conn, person_key) if n),
+            "（未登记姓名 no name on record）",
+        )
+    pdf = transcript_pdf(archive, name, caller.name, datetime.now(UTC))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="archive-{person_key[:12]}.pdf"'},
+    )
+
+
+async def _archived_certificate(conn: Connection, certificate_number: str) -> dict[str, Any]:
+    number = certificate_number.strip()
+    row = await records.certificate(conn, number)
+    # Imported certificates keep their number as written, older forms included.
+    if row is None or row["source"] != "imported":
+        parse_certificate_number(number)
     if row is None:
-        raise NotFound(f"certificate {certificate_number.strip()} is not in the archive")
+        raise NotFound(f"certificate {number} is not in the archive")
     return row
 
 
-def _public(row: Any) -> dict[str, Any]:
+def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "certificate_number": row["certificate_number"],
         "status": "revoked" if row["revoked_on"] else "valid",
         "occupation_code": row["occupation_code"],
         "level": row["level"],
+        "imported": row["source"] == "imported",
     }
 
 
@@ -113,8 +177,9 @@ def _public(row: Any) -> dict[str, Any]:
 async def verify_certificate(
     certificate_number: str, services: Services
 ) -> CertificateVerification:
-    """Anyone may verify a certificate number: valid or revoked, occupation and level.
-    The holder's details need their name too (``POST .../verification``)."""
+    """Anyone may verify a certificate number: valid or revoked, occupation and level, and
+    whether it was imported from before SkillFlow. The holder's details (and where an
+    imported one was checked) need their name too (``POST .../verification``)."""
     async with services.pool.acquire() as conn:
         row = await _archived_certificate(conn, certificate_number)
     return CertificateVerification(**_public(row))
@@ -132,9 +197,11 @@ async def verify_certificate_holder(
     the holder's, otherwise only what the number tells."""
     async with services.pool.acquire() as conn:
         row = await _archived_certificate(conn, certificate_number)
-        on_record = await holder_name_on_record(conn, row["certificate_number"])
+        on_record = await holder_name_on_record(
+            conn, services.settings.key_ring, row["certificate_number"]
+        )
     if on_record is None:
-        # Archived from an event, but not (or no longer) in the issuing register.
+        # Archived from an event (an imported or promoted certificate): its masked name.
         on_record = HolderName(masked=row["holder_name_masked"])
     if not holder_name_matches(query.holder_name, on_record):
         return CertificateHolderVerification(**_public(row), holder_name_matches=False)
@@ -146,6 +213,7 @@ async def verify_certificate_holder(
         body_id=row["body_id"],
         body_type=row["body_type"],
         revoked_on=row["revoked_on"],
+        provenance=row["provenance"],
     )
 
 
@@ -183,3 +251,75 @@ async def one_body_statistics(
     if not rows:
         raise NotFound(f"no assessments or certificates recorded for body {body_id}")
     return _statistics(rows[0])
+
+
+# --- certificates from before SkillFlow ---------------------------------------------------
+
+
+class PriorCertificatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificates: list[PriorCertificate] = Field(min_length=1, max_length=10_000)
+
+
+async def _import_prior(
+    services: Services, caller_name: str, rows: Sequence[CsvRow | PriorCertificate]
+) -> list[PriorRowReport]:
+    reports: list[PriorRowReport] = []
+    secret = services.settings.person_key_secret_bytes
+    on = china_date(datetime.now(UTC))
+    async with services.pool.acquire() as conn:
+        for number, row in enumerate(rows, start=1):
+            if isinstance(row, CsvRow) and row.error is not None:
+                reports.append(
+                    PriorRowReport(row=row.number, status="rejected", errors=[row.error])
+                )
+                continue
+            try:
+                certificate = (
+                    row
+                    if isinstance(row, PriorCertificate)
+                    else prior_certificate_from_row(row.cells)
+                )
+                # Each row its own transaction: a refused row writes nothing.
+                async with conn.transaction():
+                    imported = await import_prior_certificate(
+                        conn, certificate, secret, on, caller_name
+                    )
+            except (RuleViolation, RuleViolations) as exc:
+                reports.append(
+                    PriorRowReport(row=number, status="rejected", errors=as_violations(exc))
+                )
+                continue
+            reports.append(
+                PriorRowReport(
+                    row=number,
+                    status="imported" if imported.new else "unchanged",
+                    certificate_number=imported.certificate_number,
+                    person_key=imported.person_key,
+                )
+            )
+    return reports
+
+
+@router.post("/prior-certificates")
+async def import_prior_certificates(
+    body: PriorCertificatesIn, services: Services, caller: RecordsOfficer
+) -> list[PriorRowReport]:
+    """Certificates a worker earned before SkillFlow, checked by the records officer: they
+    count in eligibility, the lower-level subsidy rule, title equivalence and the archive,
+    and never earn a subsidy claim here. One report per certificate, in order."""
+    return await _import_prior(services, caller.name, body.certificates)
+
+
+@router.post("/prior-certificates.csv", openapi_extra=CSV_REQUEST_BODY)
+async def import_prior_certificates_csv(
+    services: Services,
+    caller: RecordsOfficer,
+    csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+) -> list[PriorRowReport]:
+    """CSV with the header certificate_number,id_number,occupation_code,level,issuing_body,
+    issued_on,checked_against,checked_on (and optionally holder_name). Each row is its own
+    transaction, reported by row number."""
+    rows = read_csv(csv_text, set(PRIOR_CERTIFICATE_COLUMNS))
+    return await _import_prior(services, caller.name, rows)

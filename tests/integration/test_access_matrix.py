@@ -79,11 +79,21 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("GET", "/certificates/{certificate_number}"): PUBLIC,
     ("POST", "/certificates/{certificate_number}/verification"): PUBLIC,
+    ("POST", "/certificates/{certificate_number}/credential"): PUBLIC,
+    ("POST", "/certificates/{certificate_number}/certificate.pdf"): PUBLIC,
+    ("POST", "/credentials/keys"): Access(OPERATOR),
+    ("GET", "/.well-known/did.json"): PUBLIC,
+    ("GET", "/bodies/{body_id}/did.json"): PUBLIC,
+    ("GET", "/credentials/status/{body_id}/{list_number}"): PUBLIC,
     ("POST", "/certificates/{certificate_number}/revocation"): Access(REGULATOR),
     ("POST", "/records/archives/lookup"): Access(SUPERVISORS),
     ("GET", "/records/archives/{person_key}"): Access(SUPERVISORS),
+    ("GET", "/records/archives/{person_key}/export.json"): Access(RECORDS_OFFICER),
+    ("GET", "/records/archives/{person_key}/transcript.pdf"): Access(RECORDS_OFFICER),
     ("GET", "/records/certificates/{certificate_number}"): PUBLIC,
     ("POST", "/records/certificates/{certificate_number}/verification"): PUBLIC,
+    ("POST", "/records/prior-certificates"): Access(RECORDS_OFFICER),
+    ("POST", "/records/prior-certificates.csv"): Access(RECORDS_OFFICER),
     ("GET", "/records/bodies/statistics"): Access(SUPERVISORS | OPERATOR),
     ("GET", "/records/bodies/{body_id}/statistics"): Access(SUPERVISORS | OPERATOR),
     ("POST", "/incentives/insurance-records"): Access(RECORDS_OFFICER),
@@ -96,6 +106,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/incentives/claims/{claim_id}/reject"): Access(REGULATOR),
     ("POST", "/incentives/claims/{claim_id}/reconsideration"): Access(REGULATOR),
     ("GET", "/incentives/people/{person_key}"): Access(SUPERVISORS),
+    ("POST", "/codec/decode"): Access(OPERATOR),
+    ("POST", "/codec/encode"): Access(OPERATOR),
+    ("GET", "/applications/{application_id}/holder-name"): Access(BODY_ROLES, owned=True),
+    ("GET", "/sessions/{session_id}/examiners"): Access(BODY_ROLES, owned=True),
 }
 
 
@@ -121,6 +135,7 @@ def fill(path: str, objects: dict[str, str]) -> str:
         "claim_id": "no-such-claim",
         "dead_letter_id": "999999999",
         "objection_id": "no-such-objection",
+        "list_number": "0",
     }
     return re.sub(r"\{(\w+)\}", lambda m: objects.get(m[1], defaults.get(m[1], m[1])), path)
 
