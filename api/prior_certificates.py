@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api.csv_import import number_cell
 from api.errors import violations_of
 from policy.catalogue import get_occupation
 from policy.certificate_number import prior_certificate_number
@@ -55,7 +56,7 @@ class PriorCertificate(BaseModel):
     id_number: str = Field(min_length=1, max_length=32, description="never stored or logged")
     holder_name: str = Field("", max_length=50, description="kept masked only")
     occupation_code: str = Field(min_length=1, max_length=32)
-    level: int = Field(ge=1, le=5)
+    level: int = Field(strict=True, ge=1, le=5)
     issuing_body: str = Field(min_length=1, max_length=200)
     issued_on: date
     checked_against: str = Field(
@@ -176,7 +177,11 @@ class PriorRowReport(BaseModel):
 
 
 def prior_certificate_from_row(row: dict[str, str]) -> PriorCertificate:
-    values = {k: v for k, v in row.items() if v != "" and k in PriorCertificate.model_fields}
+    values: dict[str, Any] = {
+        k: v for k, v in row.items() if v != "" and k in PriorCertificate.model_fields
+    }
+    if "level" in values:
+        values["level"] = number_cell(values["level"])
     try:
         return PriorCertificate.model_validate(values)
     except ValidationError as exc:

@@ -487,3 +487,34 @@ async def test_a_boolean_is_no_whole_number_when_opening_a_session_or_filing_a_b
     )
     assert refusal(filed) == (422, [("scope.0.level", "request.int_type")]), filed.text
     assert not await workflow_exists(stack, body_workflow_id(body_id))
+
+
+async def test_prior_certificate_csv_rows_the_csv_rules_cannot_read_are_rejected_alone(
+    stack: Any, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    header = (
+        "certificate_number,id_number,occupation_code,level,issuing_body,issued_on,"
+        "checked_against,checked_on\n"
+    )
+    people = [new_id_number(), new_id_number()]
+    rows = [
+        f"S000032000001{today().year % 100 - 2:02d}4{secrets.randbelow(10**6):06d},{people[0]},"
+        f"6-20-01-01,4,江苏省职业技能鉴定中心\r,2023-05-01,全国联网查询,{today()}",
+        f"S000032000001{today().year % 100 - 2:02d}4{secrets.randbelow(10**6):06d},{people[1]},"
+        f"6-20-01-01,true,江苏省职业技能鉴定中心,2023-05-01,全国联网查询,{today()}",
+    ]
+    answer = await api.post(
+        "/records/prior-certificates.csv",
+        headers=auth(Role.RECORDS_OFFICER) | CSV,
+        content=(header + "\n".join(rows) + "\n").encode(),
+    )
+    assert answer.status_code == 200, answer.text
+    assert [(r["status"], r["errors"][0]["rule"]) for r in answer.json()] == [
+        ("rejected", Rule.CSV_BARE_CARRIAGE_RETURN),
+        ("rejected", "request.int_type"),
+    ]
+    secret = stack.settings.person_key_secret_bytes
+    assert not await stack.pool.fetchval(
+        "SELECT count(*) FROM certification.prior_certificates WHERE person_key = ANY($1)",
+        [person_key(n, secret) for n in people],
+    )

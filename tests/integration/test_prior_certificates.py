@@ -240,7 +240,13 @@ async def test_archive_verification_and_no_claim_for_an_imported_certificate(
 
     public = (await api.get(f"/certificates/{old}")).json()
     assert (public["status"], public["imported"], public["level"]) == ("valid", True, 3)
-    assert public["checked_against"] == NATIONAL_QUERY
+    # Where it was checked is a detail for whoever also knows the holder's name.
+    assert "checked_against" not in public
+    detailed = await api.post(f"/certificates/{old}/verification", json={"holder_name": "赵建国"})
+    assert detailed.json()["holder_name_matches"] is True, detailed.text
+    assert detailed.json()["checked_against"] == NATIONAL_QUERY
+    wrong = await api.post(f"/certificates/{old}/verification", json={"holder_name": "钱建国"})
+    assert wrong.json()["holder_name_matches"] is False and wrong.json()["checked_against"] is None
     register_row = (await api.get(f"/records/certificates/{recent}")).json()
     assert (register_row["imported"], register_row["level"]) == (True, 4)
     unknown = await api.get("/certificates/0999999999999999-XX")

@@ -76,6 +76,7 @@ async def test_a_number_alone_tells_status_occupation_and_level_only(
         "occupation_code": "6-20-01-01",
         "occupation_name": answer.json()["occupation_name"],
         "level": 5,
+        "imported": False,
     }
     assert "欧阳" not in answer.text and "*" not in answer.text
 
@@ -122,7 +123,7 @@ async def test_the_records_service_answers_the_same_way(
         return answer.json() if answer.status_code == 200 else None
 
     alone = await eventually(archived, timeout=60)
-    assert set(alone) == {"certificate_number", "status", "occupation_code", "level"}
+    assert set(alone) == {"certificate_number", "status", "occupation_code", "level", "imported"}
     right = await api.post(
         f"/records/certificates/{issued}/verification", json={"holder_name": HOLDER}
     )
