@@ -24,6 +24,7 @@ def build_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
     activities: list[Callable[..., Any]] = []
     activities += certification_activities(resources)
     activities += records_activities(resources)
+    activities += competition_activities(resources)
     return activities
 
 
@@ -65,3 +66,17 @@ def records_activities(resources: ActivityResources) -> list[Callable[..., Any]]
     from activities.title_equivalence import title_equivalence_activities
 
     return title_equivalence_activities(resources.pool)
+
+
+def competition_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
+    from activities.competition import CompetitionActivities
+
+    competition = CompetitionActivities(resources)
+    return [
+        competition.open_competition,
+        competition.close_entries,
+        competition.record_phase,
+        competition.lock_module,
+        competition.publish_results,
+        competition.advance,
+    ]

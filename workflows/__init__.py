@@ -40,3 +40,12 @@ def _register_records() -> None:
 
 
 _register_records()
+
+
+def _register_competitions() -> None:
+    from workflows.competition import CompetitionWorkflow
+
+    ALL_WORKFLOWS.append(CompetitionWorkflow)
+
+
+_register_competitions()
