@@ -10,7 +10,16 @@ from fastapi import FastAPI
 
 from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
-from api.routes import applications, certificates, health, incentives, operations, records, sessions
+from api.routes import (
+    applications,
+    certificates,
+    competitions,
+    health,
+    incentives,
+    operations,
+    records,
+    sessions,
+)
 from api.routes import evaluation_bodies as bodies
 from api.services import ApiServices
 from skillflow import temporal
@@ -19,7 +28,7 @@ from store.database import apply_migrations, create_pool, ensure_database
 
 ROUTERS = [health.router, operations.router, operations.page_router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
-ROUTERS += [records.router, incentives.router]
+ROUTERS += [records.router, incentives.router, competitions.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

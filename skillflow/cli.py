@@ -304,6 +304,10 @@ def dead_letters_discard(
     _exit(0)
 
 
+from skillflow.competition_cli import competition  # noqa: E402  (after _api_address)
+
+app.add_typer(competition, name="competition")
+
 imports = typer.Typer(help="Import a session's registrations or scores from a CSV file.")
 app.add_typer(imports, name="import")
 

@@ -22,6 +22,8 @@ class Role(StrEnum):
     REGULATOR = "regulator"
     RECORDS_OFFICER = "records_officer"
     OPERATOR = "operator"
+    ORGANISER = "organiser"
+    JUDGE = "judge"
 
 
 class TokenHolder(BaseModel):
