@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
@@ -21,9 +22,11 @@ from activities.resources import ActivityResources
 from policy.calendar import china_date
 from policy.competition import (
     Category,
+    CompetitorTotals,
     Placing,
     RuleSet,
     advancing,
+    award_for,
     judge_conflicts,
     promotion_level,
     rank,
@@ -41,6 +44,7 @@ from schemas.competition import (
     PhaseRecord,
     PublishedResults,
     ResultsRecord,
+    WorldSkillsResultsRecord,
     competition_workflow_id,
 )
 from schemas.events import EventEnvelope, EventPayload, build_event
@@ -141,7 +145,7 @@ class CompetitionActivities:
                 opening.competition_id,
             )
             for qualification in waiting:
-                await _enter_qualifier(
+                await enter_qualifier(
                     conn, opening.competition_id, qualification, record.occurred_at
                 )
             entries = await conn.fetchval(
@@ -263,6 +267,97 @@ class CompetitionActivities:
                         tier=competition["tier"],
                         occupation_code=competition["occupation_code"],
                         field_size=len(field),
+                        rule_version=rules.version,
+                        published_on=published_on,
+                    ),
+                    record.competition_id,
+                    record.competition_id,
+                    record.occurred_at,
+                    None,
+                )
+            )
+            await enqueue(conn, *events)
+            await _set_phase(
+                conn,
+                PhaseRecord(
+                    competition_id=record.competition_id,
+                    phase="results_published",
+                    occurred_at=record.occurred_at,
+                ),
+            )
+        return PublishedResults(**summary)
+
+    @activity.defn(name="competition.record_worldskills_results")
+    async def record_worldskills_results(
+        self, record: WorldSkillsResultsRecord
+    ) -> PublishedResults:
+        """The team's WorldSkills results: a medal as entered, else a Medallion for
+        Excellence at the threshold; then the same events as any published result."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            competition = await competition_row(conn, record.competition_id, lock="FOR UPDATE")
+            rules = rule_set(competition["rule_version"])
+            published_on = china_date(record.occurred_at)
+            entries = {
+                r["person_key"]: r
+                for r in await conn.fetch(
+                    """SELECT person_key, entry_sequence, category, holder_name_masked,
+                              level_held, employer, region, birth_year
+                       FROM competitions.entries WHERE competition_id = $1""",
+                    record.competition_id,
+                )
+            }
+            events: list[EventEnvelope] = []
+            summary = {"results": 0, "medals": 0, "promotions": 0, "titles": 0}
+            field_size = len(record.results)
+            for result in record.results:
+                entry = entries.get(result.person_key)
+                if entry is None:
+                    raise rule_error(
+                        "entry", "marks.not_entered", "no entry of this competitor here"
+                    )
+                medal_rank = {"gold": 1, "silver": 2, "bronze": 3}.get(result.medal)
+                award = (
+                    result.medal
+                    if medal_rank
+                    # Without a medal the result ranks below the medals (4th), where only
+                    # the medallion (and 优胜奖, where a tier has it) can still be earned.
+                    else award_for(4, field_size, result.scale_score, rules.awards)
+                )
+                placing = Placing(
+                    person_key=result.person_key,
+                    rank=medal_rank or 4,
+                    total=Decimal(result.scale_score),
+                    scale_score=result.scale_score,
+                    award=award,
+                )
+                totals = EntryTotals(
+                    totals=CompetitorTotals(
+                        person_key=result.person_key,
+                        entry_sequence=entry["entry_sequence"],
+                        total=Decimal(result.scale_score),
+                    ),
+                    category=entry["category"],
+                    holder_name_masked=entry["holder_name_masked"],
+                    level_held=entry["level_held"],
+                    employer=entry["employer"],
+                    region=entry["region"],
+                    birth_year=entry["birth_year"],
+                )
+                events += await self._one_result(
+                    conn, competition, rules, placing, totals, entry["category"], field_size,
+                    published_on, ResultsRecord(
+                        competition_id=record.competition_id,
+                        published_by=record.recorded_by,
+                        occurred_at=record.occurred_at,
+                    ), summary,
+                )  # fmt: skip
+            events.append(
+                _event(
+                    CompetitionResultsPublished(
+                        competition_id=record.competition_id,
+                        tier=competition["tier"],
+                        occupation_code=competition["occupation_code"],
+                        field_size=field_size,
                         rule_version=rules.version,
                         published_on=published_on,
                     ),
@@ -475,13 +570,13 @@ class CompetitionActivities:
                         target,
                         q["person_key"],
                     )
-                    entered += await _enter_qualifier(
+                    entered += await enter_qualifier(
                         conn, target, qualification, record.occurred_at
                     )
         return Advanced(qualifiers=len(qualifiers), entered=entered)
 
 
-async def _enter_qualifier(
+async def enter_qualifier(
     conn: Connection, competition_id: str, qualification: Any, occurred_at: datetime
 ) -> int:
     """Enter an advanced qualifier; a refusal (an age cap, say) is published, not raised."""

@@ -70,9 +70,15 @@ def records_activities(resources: ActivityResources) -> list[Callable[..., Any]]
 
 def competition_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
     from activities.competition import CompetitionActivities
+    from activities.national_squad import NationalSquadActivities
 
     competition = CompetitionActivities(resources)
+    squad = NationalSquadActivities(resources)
     return [
+        competition.record_worldskills_results,
+        squad.form,
+        squad.record_change,
+        squad.enter_team_member,
         competition.open_competition,
         competition.close_entries,
         competition.record_phase,

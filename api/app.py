@@ -16,6 +16,7 @@ from api.routes import (
     competitions,
     health,
     incentives,
+    national_squad,
     operations,
     records,
     sessions,
@@ -28,7 +29,7 @@ from store.database import apply_migrations, create_pool, ensure_database
 
 ROUTERS = [health.router, operations.router, operations.page_router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
-ROUTERS += [records.router, incentives.router, competitions.router]
+ROUTERS += [records.router, incentives.router, competitions.router, national_squad.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

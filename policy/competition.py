@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from importlib.resources import files
+from itertools import pairwise
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -187,13 +188,30 @@ class RuleSet(_Frozen):
     worldskills_age_rule: bool = False
     theory_max_pct: int = Field(30, ge=0, le=100)
     marking_scheme: MarkingScheme
+    # The national training squad a WorldSkills selection feeds: its size, then each
+    # elimination round's survivors, ending on the one team member (per skill where listed).
+    squad_rounds: tuple[int, ...] = ()
+    squad_rounds_by_skill: dict[str, tuple[int, ...]] = Field(default_factory=dict)
+
+    def rounds_for(self, skill: str) -> tuple[int, ...]:
+        return self.squad_rounds_by_skill.get(skill, self.squad_rounds)
 
     @model_validator(mode="after")
     def _consistent(self) -> RuleSet:
         check_marking_scheme(self.marking_scheme, self.theory_max_pct)
         if self.tie_break[-1] != "entry_sequence":
             raise ValueError("a tie-break ends on entry_sequence, so it always decides")
+        for rounds in (self.squad_rounds, *self.squad_rounds_by_skill.values()):
+            check_squad_rounds(rounds)
         return self
+
+
+def check_squad_rounds(rounds: Sequence[int]) -> None:
+    """Strictly narrowing rounds that end on one team member (or none at all)."""
+    if not rounds:
+        return
+    if rounds[-1] != 1 or any(a <= b for a, b in pairwise(rounds)):
+        raise ValueError(f"squad rounds {list(rounds)} must narrow strictly down to 1")
 
 
 class ScaleFormula(_Frozen):
@@ -536,3 +554,22 @@ def titles_for(placing: Placing, field_size: int, category: Category, rules: Rul
             placing, field_size, max_rank=t.max_rank, top_fraction=None, min_award=t.min_award
         )
     ]
+
+
+# --- the national training squad --------------------------------------------------------
+
+
+class SquadStanding(_Frozen):
+    """A squad member in a round: the round's assessment score and the previous standing
+    (``seed``, 1 best), which breaks a tie."""
+
+    member: int = Field(ge=1)
+    seed: int = Field(ge=1)
+    score: Decimal
+
+
+def squad_cut(standings: Sequence[SquadStanding], keep: int) -> tuple[list[int], list[int]]:
+    """(kept, eliminated) members of a round, each in ranking order: the higher assessment
+    score first, then the better seed."""
+    ordered = sorted(standings, key=lambda s: (-s.score, s.seed))
+    return [s.member for s in ordered[:keep]], [s.member for s in ordered[keep:]]

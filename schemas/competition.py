@@ -130,3 +130,23 @@ class EntryFacts(_Model):
     employer: str = ""
     region: str = ""
     level_held: int | None = Field(None, ge=1, le=5)
+
+
+class WorldSkillsResult(_Model):
+    """The team member's result at WorldSkills, as the organiser enters it."""
+
+    person_key: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scale_score: int = Field(ge=0, le=1000)
+    medal: Literal["gold", "silver", "bronze", "none"]
+
+
+class WorldSkillsResults(_Model):
+    results: tuple[WorldSkillsResult, ...] = Field(min_length=1, max_length=100)
+    recorded_by: str = ""
+
+
+class WorldSkillsResultsRecord(_Model):
+    competition_id: str
+    results: tuple[WorldSkillsResult, ...]
+    recorded_by: str
+    occurred_at: datetime

@@ -278,3 +278,85 @@ def results(
             f"{row['holder_name_masked']:<6} {row['total']:>7}{scale}  {row['award']:<10} {extras}"
         )
     _exit(0)
+
+
+@competition.command("squad-form")
+def squad_form(
+    squad_id: str,
+    selection_id: Annotated[str, typer.Argument(help="the WorldSkills selection competition")],
+    worldskills_id: Annotated[str, typer.Argument(help="the WorldSkills competition")],
+    skill: Annotated[str, typer.Option(help="WorldSkills skill (its squad rounds)")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Form the national training squad from the selection's results."""
+    body = {"squad_id": squad_id, "selection_competition_id": selection_id,
+            "worldskills_competition_id": worldskills_id, "skill": skill}  # fmt: skip
+    _print(_call("POST", "/squads", "organiser", data_dir=data_dir, api_url=api_url,
+                 token=token, body=body))  # fmt: skip
+
+
+@competition.command("squad-scores")
+def squad_scores(
+    squad_id: str,
+    round_number: int,
+    score: Annotated[list[str], typer.Option("--score", help="MEMBER=SCORE (repeat)")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """A round's assessment scores."""
+    from skillflow.cli import _fail
+
+    scores = []
+    for item in score:
+        member, _, value = item.partition("=")
+        if not member.isdigit() or not value:
+            _fail(f"--score {item}: expected MEMBER=SCORE", 2)
+        scores.append({"member": int(member), "score": value})
+    _print(_call("POST", f"/squads/{squad_id}/rounds/{round_number}/scores", "organiser",
+                 data_dir=data_dir, api_url=api_url, token=token, body={"scores": scores}))  # fmt: skip
+
+
+@competition.command("squad-withdraw")
+def squad_withdraw(
+    squad_id: str,
+    member: int,
+    reason: Annotated[str, typer.Option()],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """A member withdraws mid-round; the next-ranked moves up."""
+    _print(_call("POST", f"/squads/{squad_id}/withdrawals", "organiser", data_dir=data_dir,
+                 api_url=api_url, token=token, body={"member": member, "reason": reason}))  # fmt: skip
+
+
+@competition.command("squad-close-round")
+def squad_close_round(
+    squad_id: str,
+    round_number: int,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Close a round: the best go on; after the last, the team member is entered."""
+    _print(_call("POST", f"/squads/{squad_id}/rounds/{round_number}/close", "organiser",
+                 data_dir=data_dir, api_url=api_url, token=token))  # fmt: skip
+
+
+@competition.command("worldskills-result")
+def worldskills_result(
+    competition_id: str,
+    entry: int,
+    scale_score: int,
+    medal: Annotated[str, typer.Option(help="gold, silver, bronze or none")] = "none",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Enter the team member's WorldSkills result (scale score and medal)."""
+    body = {"results": [{"entry": entry, "scale_score": scale_score, "medal": medal}]}
+    _print(_call("POST", f"/competitions/{competition_id}/worldskills-results", "organiser",
+                 data_dir=data_dir, api_url=api_url, token=token, body=body))  # fmt: skip

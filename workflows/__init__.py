@@ -44,8 +44,9 @@ _register_records()
 
 def _register_competitions() -> None:
     from workflows.competition import CompetitionWorkflow
+    from workflows.national_squad import NationalSquadWorkflow
 
-    ALL_WORKFLOWS.append(CompetitionWorkflow)
+    ALL_WORKFLOWS.extend([CompetitionWorkflow, NationalSquadWorkflow])
 
 
 _register_competitions()

@@ -32,6 +32,8 @@ from schemas.competition import (
     PublishedResults,
     PublishResults,
     ResultsRecord,
+    WorldSkillsResults,
+    WorldSkillsResultsRecord,
 )
 from workflows import search_attributes
 from workflows.rules import rule_error
@@ -186,6 +188,44 @@ class CompetitionWorkflow:
     @publish_results.validator
     def validate_publish_results(self, command: PublishResults) -> None:
         self._require("locked")
+
+    @workflow.update
+    async def record_worldskills_results(self, command: WorldSkillsResults) -> CompetitionState:
+        """WorldSkills itself marks: the organiser enters the team's scale scores and medals,
+        which are published as results (medal, reward, title and promotion events)."""
+        async with self._lock:
+            self.validate_worldskills_results(command)
+            published: PublishedResults = await workflow.execute_activity(
+                "competition.record_worldskills_results",
+                WorldSkillsResultsRecord(
+                    competition_id=self._opening.competition_id,
+                    results=command.results,
+                    recorded_by=command.recorded_by,
+                    occurred_at=workflow.now(),
+                ),
+                result_type=PublishedResults,
+                start_to_close_timeout=_TIMEOUT,
+                retry_policy=_RETRY,
+            )
+            self._results = published.results
+            self._phase = "results_published"
+            workflow.upsert_search_attributes([search_attributes.STAGE.value_set(self._phase)])
+            return self.state()
+
+    @record_worldskills_results.validator
+    def validate_worldskills_results(self, command: WorldSkillsResults) -> None:
+        if self._opening.tier != "worldskills":
+            raise rule_error(
+                "competition_id",
+                "competition.not_worldskills",
+                "only a WorldSkills competition takes results entered by the organiser",
+            )
+        if self._phase not in ("entries_open", "marking"):
+            raise rule_error(
+                "competition_id",
+                "competition.results_recorded",
+                f"the competition is in phase {self._phase}",
+            )
 
     def _require(self, phase: Phase) -> None:
         if self._phase != phase:

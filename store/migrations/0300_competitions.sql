@@ -150,3 +150,29 @@ CREATE TABLE competitions.promotions (
     granted_on           date        NOT NULL
 );
 CREATE UNIQUE INDEX promotions_one_a_year ON competitions.promotions (person_key, granted_year);
+
+-- The national training squad a WorldSkills selection feeds (NationalSquadWorkflow holds the
+-- rounds; this is its projection for reads).
+CREATE TABLE competitions.squads (
+    squad_id                  text PRIMARY KEY,
+    selection_competition_id  text        NOT NULL REFERENCES competitions.competitions,
+    worldskills_competition_id text       NOT NULL REFERENCES competitions.competitions,
+    skill                     text        NOT NULL,
+    rounds                    integer[]   NOT NULL,
+    current_round             integer     NOT NULL DEFAULT 1,
+    team_member_key           char(64),
+    formed_at                 timestamptz NOT NULL
+);
+
+CREATE TABLE competitions.squad_members (
+    squad_id                  text        NOT NULL REFERENCES competitions.squads,
+    member                    integer     NOT NULL,
+    person_key                char(64)    NOT NULL,
+    status                    text        NOT NULL CHECK (status IN
+                                  ('active', 'reserve', 'eliminated', 'withdrawn', 'team_member')),
+    seed                      integer     NOT NULL,
+    last_round                integer     NOT NULL DEFAULT 0,
+    last_score                numeric(6, 2),
+    updated_at                timestamptz NOT NULL,
+    PRIMARY KEY (squad_id, member)
+);

@@ -24,10 +24,9 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.competition import CompetitionActivities
 from activities.competition_entries import admit_entry, record_refusal
 from activities.competition_marks import Correction, correct_mark, record_marks
-from activities.resources import ActivityResources
+from activities.resources import ActivityResources, competition_activities
 from policy.competition import Aspect, MarkingScheme, Module, default_rule_version, rule_set
 from policy.errors import RuleViolation
 from schemas.competition import (
@@ -37,7 +36,18 @@ from schemas.competition import (
     LockModule,
     MarkInput,
     PublishResults,
+    WorldSkillsResult,
+    WorldSkillsResults,
     competition_workflow_id,
+)
+from schemas.national_squad import (
+    CloseRound,
+    MemberScore,
+    RoundScores,
+    SquadOpening,
+    SquadState,
+    Withdrawal,
+    squad_workflow_id,
 )
 from skillflow.settings import Settings
 from skillflow.stack.process import free_port
@@ -46,6 +56,7 @@ from skillflow.temporal import workflow_runner
 from store.database import apply_migrations, create_pool, ensure_database
 from tests.workflow.conftest import time_skipping_environment
 from workflows.competition import CompetitionWorkflow
+from workflows.national_squad import NationalSquadWorkflow
 from workflows.rules import rule_violations_from
 
 pytestmark = pytest.mark.integration  # a real PostgreSQL besides the time-skipping server
@@ -212,19 +223,11 @@ async def ladder(pool: asyncpg.Pool) -> AsyncIterator[Ladder]:
     async with time_skipping_environment() as env:
         task_queue = f"competition-{uuid.uuid4().hex[:8]}"
         resources = ActivityResources(pool, Settings(), env.client)
-        activities = CompetitionActivities(resources)
         async with Worker(
             env.client,
             task_queue=task_queue,
-            workflows=[CompetitionWorkflow],
-            activities=[
-                activities.open_competition,
-                activities.close_entries,
-                activities.record_phase,
-                activities.lock_module,
-                activities.publish_results,
-                activities.advance,
-            ],
+            workflows=[CompetitionWorkflow, NationalSquadWorkflow],
+            activities=competition_activities(resources),
             workflow_runner=workflow_runner(),
         ):
             yield Ladder(env, pool, task_queue)
@@ -521,7 +524,7 @@ async def test_medallion_for_700_on_the_worldskills_scale(ladder: Ladder) -> Non
 
 
 async def test_qualifiers_advance_to_the_next_tier_by_themselves(ladder: Ladder) -> None:
-    provincial, provincial_handle = await ladder.open("provincial_class1")
+    provincial, _ = await ladder.open("provincial_class1")
     city, handle = await ladder.open("city", feeds=provincial)
     field_ = [person(f"c{i}") for i in range(5)]
     for key in field_:
@@ -547,7 +550,6 @@ async def test_qualifiers_advance_to_the_next_tier_by_themselves(ladder: Ladder)
     # The promoted level travels with them (city: first 3 up one level, from none to 5).
     assert {e["level_held"] for e in entries} == {5}
     assert await ladder.refused(provincial, facts(field_[3])) == "entry.not_qualified"
-    await provincial_handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
 
 
 async def test_a_competition_opened_later_takes_its_waiting_qualifiers(ladder: Ladder) -> None:
@@ -603,3 +605,153 @@ async def test_at_most_one_competition_promotion_per_person_a_year(ladder: Ladde
     # The result itself still counts (and may earn a reward); only the promotion is held back.
     rules = rule_set(default_rule_version("city"))
     assert rules.promotions[0].max_rank == 3
+
+
+# --- the national squad and WorldSkills -------------------------------------------------
+
+
+async def nominate(ladder: Ladder, competition_id: str, key: str) -> None:
+    await ladder.pool.execute(
+        """INSERT INTO competitions.qualifications
+             (competition_id, person_key, source, recorded_by, recorded_at)
+           VALUES ($1, $2, 'nominated', 'organiser', $3)""",
+        competition_id,
+        key,
+        NOW,
+    )
+
+
+async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
+    ladder: Ladder,
+) -> None:
+    worldskills, ws_handle = await ladder.open("worldskills", skill="cooking", edition=2026)
+    selection, handle = await ladder.open("worldskills_selection", skill="cooking", edition=2026)
+    field_ = [person(f"s{i}") for i in range(12)]
+    for key in field_:
+        await nominate(ladder, selection, key)
+        await ladder.enter(selection, facts(key, birth_year=2005, level_held=3))
+    await ladder.panel(selection)
+    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    for i, key in enumerate(field_):  # entry i + 1 ranks i + 1
+        await ladder.score(selection, key, t=20, p=40 - i, j=2)
+    await lock_all_and_publish(handle)
+
+    squad = await ladder.env.client.start_workflow(
+        NationalSquadWorkflow.run,
+        SquadOpening(
+            squad_id=f"squad-{uuid.uuid4().hex[:6]}",
+            selection_competition_id=selection,
+            worldskills_competition_id=worldskills,
+            skill="cooking",
+            organiser_id="ORG-1",
+        ),
+        id=squad_workflow_id(f"{selection}"),
+        task_queue=ladder.task_queue,
+    )
+    ladder.handles.append(squad)
+    state: SquadState = await squad.execute_update(
+        NationalSquadWorkflow.await_formed, CloseRound(round=1)
+    )
+    assert (state.rounds, [m.member for m in state.members], state.reserves) == (
+        (10, 5, 2, 1),
+        list(range(1, 11)),
+        2,
+    )
+
+    async def scores(round_: int, values: dict[int, int]) -> SquadState:
+        sheet = RoundScores(
+            round=round_,
+            scores=tuple(MemberScore(member=m, score=str(v)) for m, v in values.items()),
+        )
+        result: SquadState = await squad.execute_update(NationalSquadWorkflow.record_scores, sheet)
+        return result
+
+    # Round 1: member 4 withdraws mid-round; the selection's 11th moves up into the round.
+    await scores(1, {m: 50 + m for m in range(1, 11)})
+    state = await squad.execute_update(
+        NationalSquadWorkflow.withdraw, Withdrawal(member=4, reason="injury")
+    )
+    assert 11 in [m.member for m in state.members] and 4 not in [m.member for m in state.members]
+    assert await refused_update(squad, NationalSquadWorkflow.close_round, CloseRound(round=1)) == (
+        "squad.scores_missing"
+    )
+    await scores(1, {11: 99})
+    state = await squad.execute_update(NationalSquadWorkflow.close_round, CloseRound(round=1))
+    assert [m.member for m in state.members] == [11, 10, 9, 8, 7]
+    # Round 2, with a tie on 80 broken by the round-1 standing (10 before 9).
+    await scores(2, {11: 70, 10: 80, 9: 80, 8: 60, 7: 50})
+    state = await squad.execute_update(NationalSquadWorkflow.close_round, CloseRound(round=2))
+    assert [m.member for m in state.members] == [10, 9]
+    # Mid-round 3 the second withdraws: the best of those cut in round 2 (member 11) moves up.
+    state = await squad.execute_update(
+        NationalSquadWorkflow.withdraw, Withdrawal(member=9, reason="left")
+    )
+    assert [m.member for m in state.members] == [10, 11]
+    await scores(3, {10: 70, 11: 90})
+    await squad.execute_update(NationalSquadWorkflow.close_round, CloseRound(round=3))
+    final: SquadState = await squad.result()
+    assert (final.team_member, final.entered_for_worldskills) == (11, True)
+    statuses = dict(
+        (r["member"], r["status"])
+        for r in await ladder.pool.fetch(
+            "SELECT member, status FROM competitions.squad_members WHERE squad_id = $1",
+            final.squad_id,
+        )
+    )
+    assert (statuses[11], statuses[4], statuses[9], statuses[10]) == (
+        "team_member",
+        "withdrawn",
+        "withdrawn",
+        "eliminated",
+    )
+    [entry] = await ladder.pool.fetch(
+        "SELECT person_key, source FROM competitions.entries WHERE competition_id = $1", worldskills
+    )
+    assert (entry["person_key"], entry["source"]) == (field_[10], "advanced")
+
+    # WorldSkills: the organiser enters the scale score and the medal.
+    state = await ws_handle.execute_update(
+        CompetitionWorkflow.record_worldskills_results,
+        WorldSkillsResults(
+            results=(WorldSkillsResult(person_key=field_[10], scale_score=760, medal="gold"),)
+        ),
+    )
+    assert state.phase == "results_published"
+    [result] = await ladder.events(worldskills, "competition.result_recorded")
+    assert (result["payload"]["medal"], result["payload"]["scale_score"]) == ("gold", 760)
+    [title] = await ladder.events(worldskills, "title.awarded")
+    assert title["payload"]["title"] == "全国技术能手"
+    [promotion] = await ladder.events(worldskills, "promotion.granted")
+    assert promotion["payload"]["to_level"] == 1  # 高级技师
+    assert (await ws_handle.result()).phase == "advanced"
+
+
+async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
+    worldskills, handle = await ladder.open("worldskills", skill="cooking", edition=2026)
+    at, below = person("at"), person("below")
+    for key in (at, below):
+        await nominate(ladder, worldskills, key)
+        await ladder.enter(worldskills, facts(key, birth_year=2005))
+    assert (
+        await refused_update(
+            handle,
+            CompetitionWorkflow.publish_results,
+            PublishResults(),
+        )
+        == "competition.not_locked"
+    )
+    await handle.execute_update(
+        CompetitionWorkflow.record_worldskills_results,
+        WorldSkillsResults(
+            results=(
+                WorldSkillsResult(person_key=at, scale_score=700, medal="none"),
+                WorldSkillsResult(person_key=below, scale_score=699, medal="none"),
+            )
+        ),
+    )
+    results = {
+        e["person_key"]: e["payload"]
+        for e in await ladder.events(worldskills, "competition.result_recorded")
+    }
+    assert (results[at]["medal"], results[below]["medal"]) == ("excellence", "none")
+    assert await ladder.events(worldskills, "promotion.granted") == []
