@@ -6,7 +6,8 @@ which are wrong on purpose), the records officer loads their unemployment-insura
 the centre approves the registrations, starts the exam and uploads the scores. Passing
 candidates go through public notice and get a certificate; the events reach the records
 service (each worker's archive) and the incentive service (skill-upgrading subsidies). One
-certificate is verified publicly, and one is revoked, which claws its subsidy back.
+certificate is verified publicly, and one is revoked, which claws its subsidy back. Then a
+city contest feeds a provincial competition feeds the national final (``demo_competition``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rich.table import Table
 
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
+from skillflow.demo_competition import competition_act, ladder_table
 from skillflow.settings import Role
 
 OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
@@ -331,6 +333,11 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
     )
     status = (await api.call(None, "GET", f"/certificates/{revoked_number}"))["status"]
 
+    ladder = await competition_act(
+        api, console, run=run, body_id=body_id, occupation=OCCUPATION, today=today, rng=rng,
+        step=9,
+    )  # fmt: skip
+
     table = Table(title="What happened")
     table.add_column("")
     table.add_column("count", justify="right")
@@ -350,7 +357,17 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
         "subsidies clawed back",
         f"{len(clawed_on_revoked(clawed))} of {len(granted_on_revoked)}",
     )
+    table.add_row(
+        "competitions run (city -> provincial -> national)", str(len(ladder.competitions))
+    )
+    table.add_row(
+        "qualifiers advanced (city, provincial)",
+        f"{ladder.advanced.get('city', 0)}, {ladder.advanced.get('provincial', 0)}",
+    )
+    table.add_row("promotion certificate (national medallist)", ladder.certificate or "none")
+    table.add_row("competition rewards in that archive (yuan)", f"{ladder.rewards_fen / 100:,.2f}")
     console.print(table)
+    console.print(ladder_table(ladder))
     console.print(
         "Open the operator page and the Temporal UI (addresses in stack.json) to look around."
     )

@@ -30,3 +30,13 @@ async def test_demo_runs_end_to_end(stack, worker, consumers, api) -> None:
     assert re.search(r"revoked certificate now verifies as\s*│\s*revoked", text)
     clawback = re.search(r"subsidies clawed back\s*│\s*(\d+) of (\d+)\b", text)
     assert clawback and clawback[1] == clawback[2] and int(clawback[1]) >= 1, text
+    # The competition act: the ladder ran, qualifiers advanced, the national podium and a
+    # 优胜奖 are shown, and a promoted medallist holds a promotion certificate and a reward.
+    assert re.search(r"competitions run \(city -> provincial -> national\)\s*│\s*3", text), text
+    assert re.search(r"qualifiers advanced \(city, provincial\)\s*│\s*3, 2", text), text
+    assert re.search(r"promotion certificate \(national medallist\)\s*│\s*S\d{21}", text), text
+    reward = re.search(r"competition rewards in that archive \(yuan\)\s*│\s*([\d,.]+)", text)
+    assert reward and float(reward[1].replace(",", "")) > 0, text
+    assert "The national final" in text and "优胜奖 (merit)" in text, text
+    for medal in ("gold", "silver", "bronze"):
+        assert re.search(rf"│\s*{medal}\s*│", text), text
