@@ -10,6 +10,7 @@ boundary, the medallion at 700, advancement to the next tier, one promotion a ye
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.competition_entries import admit_entry, record_refusal
 from activities.competition_marks import Correction, correct_mark, record_marks
@@ -62,6 +65,7 @@ from workflows.rules import rule_violations_from
 pytestmark = pytest.mark.integration  # a real PostgreSQL besides the time-skipping server
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+HISTORIES = Path(__file__).parent / "histories"
 FITTER = "6-20-01-01"
 JUDGES = ("J-A", "J-B", "J-C")
 
@@ -122,7 +126,7 @@ class Ladder:
         opening = CompetitionOpening(
             competition_id=competition_id,
             name=f"{tier} 钳工",
-            tier=tier,  # type: ignore[arg-type]
+            tier=tier,
             rule_version=default_rule_version(tier),
             occupation_code=FITTER,
             worldskills_skill=skill,
@@ -141,7 +145,7 @@ class Ladder:
             task_queue=self.task_queue,
         )
         self.handles.append(handle)
-        await handle.execute_update(CompetitionWorkflow.await_opened, CloseEntries())
+        await run_update(handle, CompetitionWorkflow.await_opened, CloseEntries())
         return competition_id, handle
 
     async def enter(self, competition_id: str, facts: EntryFacts) -> int:
@@ -233,6 +237,22 @@ async def ladder(pool: asyncpg.Pool) -> AsyncIterator[Ladder]:
             yield Ladder(env, pool, task_queue)
 
 
+async def replays_and_is_recorded(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """The run's history replays on today's code, and is kept in ``histories/`` (when
+    missing, or with SKILLFLOW_RECORD_HISTORIES=1) for test_replay to guard from now on."""
+    history = await handle.fetch_history()
+    replayer = Replayer(
+        workflows=[CompetitionWorkflow, NationalSquadWorkflow],
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+    path = HISTORIES / f"{name}.json"
+    if not path.exists() or os.environ.get("SKILLFLOW_RECORD_HISTORIES") == "1":
+        path.write_text(history.to_json())
+
+
 def person(label: str) -> str:
     return hashlib.sha256(f"{label}-{uuid.uuid4()}".encode()).hexdigest()
 
@@ -242,9 +262,22 @@ def facts(key: str, **extra: Any) -> EntryFacts:
     return EntryFacts(person_key=key, **values)
 
 
+async def run_update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> Any:
+    """``execute_update``, sent again when the time-skipping server lost it: on a loaded
+    machine it may skip past the workflow task that carried the update (NOT_FOUND), in
+    which case the update never ran and sending it again is safe."""
+    for attempt in range(5):
+        try:
+            return await handle.execute_update(update, arg)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def refused_update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> str:
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await handle.execute_update(update, arg)
+        await run_update(handle, update, arg)
     violations = rule_violations_from(failed.value)
     assert violations is not None, failed.value
     return violations.violations[0].rule
@@ -252,8 +285,8 @@ async def refused_update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any
 
 async def lock_all_and_publish(handle: WorkflowHandle[Any, Any]) -> Any:
     for module in ("T", "P"):
-        await handle.execute_update(CompetitionWorkflow.lock_module, LockModule(module_id=module))
-    return await handle.execute_update(CompetitionWorkflow.publish_results, PublishResults())
+        await run_update(handle, CompetitionWorkflow.lock_module, LockModule(module_id=module))
+    return await run_update(handle, CompetitionWorkflow.publish_results, PublishResults())
 
 
 # --- entries ---------------------------------------------------------------------------
@@ -297,7 +330,7 @@ async def test_entry_refusals_name_their_rule(ladder: Ladder) -> None:
     assert await ladder.refused(selection, facts(old, birth_year=2000)) == "entry.worldskills_age"
 
     # Entries close with the phase.
-    await city_handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(city_handle, CompetitionWorkflow.close_entries, CloseEntries())
     assert await ladder.refused(city, facts(person("late"))) == "entry.closed"
     [accepted] = await ladder.events(city, "competition.entry_accepted")
     assert accepted["person_key"] == someone and accepted["payload"]["source"] == "open"
@@ -315,7 +348,7 @@ async def test_phases_go_in_order(ladder: Ladder) -> None:
         "competition.not_locked"
     )
     await ladder.enter(competition, facts(person("x")))
-    state = await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    state = await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     assert (state.phase, state.entries) == ("marking", 1)
     assert await refused_update(
         handle, CompetitionWorkflow.lock_module, LockModule(module_id="Z")
@@ -342,7 +375,7 @@ async def test_recusal_remark_lock_and_audited_correction(ladder: Ladder) -> Non
     await ladder.judge(competition, "J-D", ["J1"], region="1201")
     await ladder.judge(competition, "J-E", ["J1"], employer="E-9")
     assert await ladder.mark(competition, "J-B", competitor, "J1", "2") == "marks.not_marking"
-    state = await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    state = await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     assert state.phase == "marking"
     recusals = await ladder.pool.fetch(
         "SELECT judge_id, reason FROM competitions.recusals WHERE competition_id = $1", competition
@@ -363,12 +396,12 @@ async def test_recusal_remark_lock_and_audited_correction(ladder: Ladder) -> Non
     assert await ladder.mark(competition, "J-E", competitor, "J1", "2") == "marks.panel_full"
 
     # 1, 3, 2: more than one point apart, so module P cannot be signed off.
-    await handle.execute_update(CompetitionWorkflow.lock_module, LockModule(module_id="T"))
+    await run_update(handle, CompetitionWorkflow.lock_module, LockModule(module_id="T"))
     assert await refused_update(
         handle, CompetitionWorkflow.lock_module, LockModule(module_id="P")
     ) == ("marks.remark_required")
     assert await ladder.mark(competition, "J-B", competitor, "J1", "2") == "remarked"
-    await handle.execute_update(CompetitionWorkflow.lock_module, LockModule(module_id="P"))
+    await run_update(handle, CompetitionWorkflow.lock_module, LockModule(module_id="P"))
     assert len(await ladder.events(competition, "competition.marks_locked")) == 2
 
     # Locked: a judge cannot change it; the organiser corrects with a reason, audited.
@@ -406,7 +439,7 @@ async def test_recusal_remark_lock_and_audited_correction(ladder: Ladder) -> Non
             "organiser-zhao",
         ),
     ]
-    state = await handle.execute_update(CompetitionWorkflow.publish_results, PublishResults())
+    state = await run_update(handle, CompetitionWorkflow.publish_results, PublishResults())
     assert state.phase == "results_published"
     [result] = await ladder.events(competition, "competition.result_recorded")
     # 28 + 30 + 30 * (1 + 2 + 2) / 9 = 74.67
@@ -431,7 +464,7 @@ async def test_national_podium_ties_merit_titles_and_promotions(ladder: Ladder) 
         )
         await ladder.enter(competition, facts(key, level_held=3))
     await ladder.panel(competition)
-    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     # Entrants 1 and 2 tie on 80 overall; entrant 2 has more practical marks. Then 79, 78, ...
     await ladder.score(competition, field_[0], t=30, p=20, j=3)  # 80, practical 50
     await ladder.score(competition, field_[1], t=20, p=30, j=3)  # 80, practical 60
@@ -459,6 +492,8 @@ async def test_national_podium_ties_merit_titles_and_promotions(ladder: Ladder) 
     assert all(p["payload"]["issuing_body_id"] == "S-TJ-1" for p in promotions)
     [published] = await ladder.events(competition, "competition.results_published")
     assert published["person_key"] is None and published["payload"]["field_size"] == 10
+    await handle.result()
+    await replays_and_is_recorded(handle, "competition_national")
 
 
 async def test_ties_share_a_place_where_the_tier_allows(ladder: Ladder) -> None:
@@ -467,7 +502,7 @@ async def test_ties_share_a_place_where_the_tier_allows(ladder: Ladder) -> None:
     for key in (a, b, c):
         await ladder.enter(competition, facts(key))
     await ladder.panel(competition)
-    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     await ladder.score(competition, a, t=20, p=30, j=2)
     await ladder.score(competition, b, t=20, p=30, j=2)
     await ladder.score(competition, c, t=10, p=30, j=2)
@@ -498,7 +533,7 @@ async def test_medallion_for_700_on_the_worldskills_scale(ladder: Ladder) -> Non
         )
         await ladder.enter(competition, facts(key, birth_year=2005))
     await ladder.panel(competition)
-    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     for i, key in enumerate(field_):
         total = 40 + 10 * i
         if total >= 70:
@@ -530,7 +565,7 @@ async def test_qualifiers_advance_to_the_next_tier_by_themselves(ladder: Ladder)
     for key in field_:
         await ladder.enter(city, facts(key, region="1201"))
     await ladder.panel(city)
-    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     for i, key in enumerate(field_):
         await ladder.score(city, key, t=20, p=30 - i, j=2)
     await lock_all_and_publish(handle)
@@ -567,7 +602,7 @@ async def test_a_competition_opened_later_takes_its_waiting_qualifiers(ladder: L
         )
         await ladder.enter(provincial, facts(key))
     await ladder.panel(provincial)
-    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     for i, key in enumerate(field_):
         await ladder.score(provincial, key, t=20, p=30 - i, j=2)
     await lock_all_and_publish(handle)
@@ -585,7 +620,7 @@ async def test_at_most_one_competition_promotion_per_person_a_year(ladder: Ladde
         await ladder.enter(competition, facts(champion, level_held=4))
         await ladder.enter(competition, facts(person("other")))
         await ladder.panel(competition)
-        await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+        await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
         entries = await ladder.pool.fetch(
             "SELECT person_key FROM competitions.entries WHERE competition_id = $1", competition
         )
@@ -631,7 +666,7 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
         await nominate(ladder, selection, key)
         await ladder.enter(selection, facts(key, birth_year=2005, level_held=3))
     await ladder.panel(selection)
-    await handle.execute_update(CompetitionWorkflow.close_entries, CloseEntries())
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
     for i, key in enumerate(field_):  # entry i + 1 ranks i + 1
         await ladder.score(selection, key, t=20, p=40 - i, j=2)
     await lock_all_and_publish(handle)
@@ -649,8 +684,8 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
         task_queue=ladder.task_queue,
     )
     ladder.handles.append(squad)
-    state: SquadState = await squad.execute_update(
-        NationalSquadWorkflow.await_formed, CloseRound(round=1)
+    state: SquadState = await run_update(
+        squad, NationalSquadWorkflow.await_formed, CloseRound(round=1)
     )
     assert (state.rounds, [m.member for m in state.members], state.reserves) == (
         (10, 5, 2, 1),
@@ -663,32 +698,32 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
             round=round_,
             scores=tuple(MemberScore(member=m, score=str(v)) for m, v in values.items()),
         )
-        result: SquadState = await squad.execute_update(NationalSquadWorkflow.record_scores, sheet)
+        result: SquadState = await run_update(squad, NationalSquadWorkflow.record_scores, sheet)
         return result
 
     # Round 1: member 4 withdraws mid-round; the selection's 11th moves up into the round.
     await scores(1, {m: 50 + m for m in range(1, 11)})
-    state = await squad.execute_update(
-        NationalSquadWorkflow.withdraw, Withdrawal(member=4, reason="injury")
+    state = await run_update(
+        squad, NationalSquadWorkflow.withdraw, Withdrawal(member=4, reason="injury")
     )
     assert 11 in [m.member for m in state.members] and 4 not in [m.member for m in state.members]
     assert await refused_update(squad, NationalSquadWorkflow.close_round, CloseRound(round=1)) == (
         "squad.scores_missing"
     )
     await scores(1, {11: 99})
-    state = await squad.execute_update(NationalSquadWorkflow.close_round, CloseRound(round=1))
+    state = await run_update(squad, NationalSquadWorkflow.close_round, CloseRound(round=1))
     assert [m.member for m in state.members] == [11, 10, 9, 8, 7]
     # Round 2, with a tie on 80 broken by the round-1 standing (10 before 9).
     await scores(2, {11: 70, 10: 80, 9: 80, 8: 60, 7: 50})
-    state = await squad.execute_update(NationalSquadWorkflow.close_round, CloseRound(round=2))
+    state = await run_update(squad, NationalSquadWorkflow.close_round, CloseRound(round=2))
     assert [m.member for m in state.members] == [10, 9]
     # Mid-round 3 the second withdraws: the best of those cut in round 2 (member 11) moves up.
-    state = await squad.execute_update(
-        NationalSquadWorkflow.withdraw, Withdrawal(member=9, reason="left")
+    state = await run_update(
+        squad, NationalSquadWorkflow.withdraw, Withdrawal(member=9, reason="left")
     )
     assert [m.member for m in state.members] == [10, 11]
     await scores(3, {10: 70, 11: 90})
-    await squad.execute_update(NationalSquadWorkflow.close_round, CloseRound(round=3))
+    await run_update(squad, NationalSquadWorkflow.close_round, CloseRound(round=3))
     final: SquadState = await squad.result()
     assert (final.team_member, final.entered_for_worldskills) == (11, True)
     statuses = dict(
@@ -710,13 +745,14 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
     assert (entry["person_key"], entry["source"]) == (field_[10], "advanced")
 
     # WorldSkills: the organiser enters the scale score and the medal.
-    state = await ws_handle.execute_update(
+    ws_state = await run_update(
+        ws_handle,
         CompetitionWorkflow.record_worldskills_results,
         WorldSkillsResults(
             results=(WorldSkillsResult(person_key=field_[10], scale_score=760, medal="gold"),)
         ),
     )
-    assert state.phase == "results_published"
+    assert ws_state.phase == "results_published"
     [result] = await ladder.events(worldskills, "competition.result_recorded")
     assert (result["payload"]["medal"], result["payload"]["scale_score"]) == ("gold", 760)
     [title] = await ladder.events(worldskills, "title.awarded")
@@ -724,6 +760,8 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
     [promotion] = await ladder.events(worldskills, "promotion.granted")
     assert promotion["payload"]["to_level"] == 1  # 高级技师
     assert (await ws_handle.result()).phase == "advanced"
+    await replays_and_is_recorded(squad, "national_squad")
+    await replays_and_is_recorded(ws_handle, "competition_worldskills")
 
 
 async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
@@ -740,7 +778,8 @@ async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
         )
         == "competition.not_locked"
     )
-    await handle.execute_update(
+    await run_update(
+        handle,
         CompetitionWorkflow.record_worldskills_results,
         WorldSkillsResults(
             results=(
