@@ -418,15 +418,22 @@ async def nominate(
     return {"recorded": int(status_.split()[-1])}
 
 
+Reader = Annotated[
+    Caller,
+    Depends(competition_actor(Role.ORGANISER, Role.JUDGE, Role.REGULATOR, Role.RECORDS_OFFICER)),
+]
+
+
 @router.get("/{competition_id}/entries")
 async def list_entries(
     competition_id: str,
-    _: Overseer,
+    _: Reader,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
-    """Entries by number, with masked names (the number is what judges mark)."""
+    """Entries by number, with masked names (the number is what judges mark; judges read
+    them too)."""
     rows = await services.pool.fetch(
         """SELECT entry_sequence AS entry, holder_name_masked, category, source, status
            FROM competitions.entries WHERE competition_id = $1
@@ -599,14 +606,21 @@ async def import_marks(
     parsed: list[tuple[int, str, str]] = []
     refused: dict[int, Violation] = {}
     for number, row in enumerate(rows, start=1):
-        entry = row.get("entry", "")
-        if not entry.isdigit() or not 1 <= int(entry) <= 1_000_000:
+        entry, aspect, value = row.get("entry", ""), row.get("aspect_id", ""), row.get("value", "")
+        if not entry.isascii() or not entry.isdigit() or not 1 <= int(entry) <= 1_000_000:
             refused[number] = Violation(
                 field="entry", rule="marks.entry_number", message="entry must be a whole number"
             )
-            parsed.append((0, row.get("aspect_id", ""), row.get("value", "")))
+        elif len(aspect) > 32 or len(value) > 16:
+            refused[number] = Violation(
+                field="value" if len(value) > 16 else "aspect_id",
+                rule="csv.cell_too_long",
+                message="aspect ids have at most 32 characters and marks at most 16",
+            )
+        if number in refused:
+            parsed.append((0, aspect[:32], ""))
             continue
-        parsed.append((int(entry), row.get("aspect_id", "")[:32], row.get("value", "")[:16]))
+        parsed.append((int(entry), aspect, value))
     reports = await _record(services, competition_id, caller.name, parsed)
     return [
         MarkReport(row=r.row, status="rejected", aspect_id=r.aspect_id, errors=[refused[r.row]])

@@ -40,6 +40,7 @@ CENTRE_STAFF = "examiner-wang"
 # another organising body, for the competition tests.
 JUDGE_NAMES = ("J-1", "J-2", "J-3", "J-4")
 OTHER_ORGANISER = "organiser:org-staff@ORG-OTHER"
+OTHER_JUDGE = "judge:J-9@competition-elsewhere"
 
 
 @dataclass
@@ -69,7 +70,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
     tokens = {role: secrets.token_urlsafe(16) for role in Role}
     named = {
         holder: secrets.token_urlsafe(16)
-        for holder in (*(f"judge:{name}" for name in JUDGE_NAMES), OTHER_ORGANISER)
+        for holder in (*(f"judge:{name}" for name in JUDGE_NAMES), OTHER_ORGANISER, OTHER_JUDGE)
     }
     settings = Settings(
         temporal_address=env.client.service_client.config.target_host,

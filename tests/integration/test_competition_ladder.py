@@ -376,11 +376,35 @@ async def test_organiser_and_judge_scopes(
         ],
     )
     assert [r["errors"][0]["rule"] for r in reports] == ["marks.not_assigned", "marks.not_entered"]
+    # A judge bound to another competition is refused at the door; CSV rows are checked
+    # one by one (entry numbers of this competition only, bounded cells).
+    elsewhere = {"Authorization": f"Bearer {stack.named_tokens['judge:J-9@competition-elsewhere']}"}
+    outside = await api.post(
+        f"/competitions/{city.id}/marks",
+        json={"marks": [{"entry": 1, "aspect_id": "J1", "value": 2}]},
+        headers=elsewhere,
+    )
+    assert outside.status_code == 403
+    sheet = "entry,aspect_id,value\nx,T1,3\n1,T1,1.00000000000000009\n2,T1,3\n1,T1,25\n"
+    rows = await api.post(
+        f"/competitions/{city.id}/marks.csv",
+        content=sheet.encode(),
+        headers={**city.judge("J-1"), "Content-Type": "text/csv"},
+    )
+    assert rows.status_code == 200, rows.text
+    assert [
+        (r["status"], r["errors"][0]["rule"] if r["errors"] else None) for r in rows.json()
+    ] == [
+        ("rejected", "marks.entry_number"),
+        ("rejected", "csv.cell_too_long"),
+        ("rejected", "marks.not_entered"),
+        ("accepted", None),
+    ]
     blank = await city.post(
         "/corrections",
         {"entry": 1, "aspect_id": "T1", "judge_id": "J-1", "value": 20, "reason": "   "},
         expect=422,
     )
     assert blank["errors"][0]["field"] == "reason"
-    lock = await city.post("/locks", {"module_id": "T"}, expect=422)
+    lock = await city.post("/locks", {"module_id": "P"}, expect=422)
     assert lock["errors"][0]["rule"] == "marks.incomplete"
