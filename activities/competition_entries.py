@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from policy.competition import check_worldskills_age, rule_set
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from schemas.competition import EntryFacts, competition_workflow_id
 from schemas.events import build_event
 from schemas.payloads import CompetitionEntryAccepted, CompetitionEntryRefused, EntrySource
@@ -38,7 +38,7 @@ async def competition_row(conn: Connection, competition_id: str, *, lock: str = 
         competition_id,
     )
     if row is None:
-        raise LookupError("no competition with this id")
+        raise NotFound("no competition with this id")
     return row
 
 

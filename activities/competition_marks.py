@@ -29,7 +29,7 @@ from policy.competition import (
     aspect_status,
     check_mark,
 )
-from policy.errors import RuleViolation, Violation
+from policy.errors import NotFound, RuleViolation, Violation
 from schemas.competition import MarkInput
 from store.database import Connection
 
@@ -317,7 +317,7 @@ async def correct_mark(
     }
     previous = panel.get(correction.judge_id)
     if previous is None:
-        raise LookupError("no such mark of this judge for this competitor and aspect")
+        raise NotFound("no such mark of this judge for this competitor and aspect")
     panel[correction.judge_id] = value
     if aspect_status(aspect, list(panel.values())) != "accepted":
         raise RuleViolation(

@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
             async with pool.acquire() as conn:
                 await apply_migrations(conn)
             client = await temporal.connect(settings)
-            app.state.services = ApiServices(settings=settings, pool=pool, temporal=client)
+            app.state.services = ApiServices.create(settings, pool, client)
             # An API that stopped mid-registration left saved registrations unstarted;
             # starting them must not delay serving.
             repair = asyncio.create_task(repair_at_start_up(client, settings.task_queue, pool))

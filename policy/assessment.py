@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from importlib.resources import files
 from typing import Final, Literal, Protocol, Self
@@ -53,6 +53,11 @@ class AssessmentPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
+    demo: bool = Field(
+        default=False,
+        description="A walkthrough version (seconds instead of days): admitted only where the "
+        "stack runs for a demo or a test, never in production",
+    )
     pass_mark: int = Field(description="National pass mark for every component")
     score_min: int
     score_max: int
@@ -151,6 +156,20 @@ class ScoreScale(Protocol):
 class ResitWindow(Protocol):
     @property
     def resit_window_days(self) -> int: ...
+
+
+def admit_policy_version(version: str, *, demo_allowed: bool) -> AssessmentPolicy:
+    """The policy a new session or filing may name: a demo version only where the stack
+    runs for a demo or a test. Running workflows keep loading the version they started
+    with (``load_assessment_policy``)."""
+    policy = load_assessment_policy(version)
+    if policy.demo and not demo_allowed:
+        raise RuleViolation(
+            "policy_version",
+            "policy.demo_not_allowed",
+            f"{policy.version} is a demo policy; this service does not admit demo policies",
+        )
+    return policy
 
 
 def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> AssessmentPolicy:
@@ -444,6 +463,77 @@ class ConflictIndex:
         for index in indices:
             found += _examiner_recusals(self._examiners[index], candidate)
         return found
+
+
+# --- a session's phases: when it takes approvals, scores, and may close -----------------
+
+
+class ScoredBy(Protocol):
+    """One entry of a score sheet: which component, from which examiner."""
+
+    @property
+    def component(self) -> str: ...
+
+    @property
+    def examiner_id(self) -> str: ...
+
+
+def check_examiners(
+    entries: Collection[ScoredBy],
+    session_status: str,
+    panels: Mapping[str, str],
+    recused: Collection[str],
+) -> None:
+    """The examiners of a sheet are assigned to the session, on the right panel, and not
+    recused from the candidate; the session takes scores."""
+    # A closed session still takes re-sits (补考 is sat after the main sitting); closing
+    # waits until no candidate has a first-round score outstanding.
+    if session_status not in ("running", "closed"):
+        raise RuleViolation(
+            "session_id",
+            "session.not_running",
+            f"the session is {session_status}: scores are taken once it has started",
+        )
+    for entry in entries:
+        field = f"scores.{entry.component}"
+        if entry.examiner_id not in panels:
+            raise RuleViolation(
+                field, "score.examiner_not_assigned", "the examiner is not assigned to this session"
+            )
+        if entry.component == "review" and panels[entry.examiner_id] != "review":
+            raise RuleViolation(
+                field, "score.examiner_panel", "review scores come from the review panel"
+            )
+        if entry.examiner_id in recused:
+            raise RuleViolation(
+                field,
+                "score.examiner_recused",
+                "the examiner is recused from this candidate (conflict of interest)",
+            )
+
+
+def check_approval_allowed(session_status: str | None) -> None:
+    """Approvals end when the exam starts: staffing was checked against the roster then,
+    and a closed session takes no first-round scores."""
+    if session_status is not None and session_status != "open":
+        raise RuleViolation(
+            "decision",
+            "review.session_started",
+            f"the session is {session_status}: approve the candidate for a later session "
+            "(rejecting is still possible)",
+        )
+
+
+def check_session_may_close(first_round_outstanding: int) -> None:
+    """Candidates with a component still unscored would otherwise wait forever, so closing
+    waits for their scores (0 for a candidate who did not sit)."""
+    if first_round_outstanding:
+        raise RuleViolation(
+            "session_id",
+            "session.scores_outstanding",
+            f"{first_round_outstanding} approved candidate(s) still lack a first-round score: "
+            "enter their scores (0 for a candidate who did not sit) before closing",
+        )
 
 
 # --- re-sits ----------------------------------------------------------------------------

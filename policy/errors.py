@@ -49,3 +49,8 @@ class RuleViolations(Exception):
 
     def __str__(self) -> str:
         return "; ".join(str(violation) for violation in self.violations)
+
+
+class NotFound(LookupError):
+    """The object a request names does not exist (404). Only this means "not found": any
+    other ``LookupError`` (a ``KeyError`` in a bug, say) is a server error."""

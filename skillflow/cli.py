@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -301,6 +301,150 @@ def dead_letters_discard(
         "POST", f"/operations/dead-letters/{dead_letter_id}/discard", data_dir, api_url, token
     )
     typer.echo(f"dead letter {dead_letter_id}: discarded")
+    _exit(0)
+
+
+tokens = typer.Typer(
+    help="Create, list and revoke the API's bearer tokens (stored as digests in PostgreSQL)."
+)
+app.add_typer(tokens, name="tokens")
+
+
+def _tokens_database(data_dir: Path, settings_file: Path | None) -> str:
+    """The local stack's PostgreSQL when it runs in DATA_DIR and no settings are given;
+    otherwise the settings' (file or SKILLFLOW_* environment)."""
+    if settings_file is None and "SKILLFLOW_POSTGRES_DSN" not in os.environ:
+        from skillflow.stack.local import read_stack_file
+
+        try:
+            return str(read_stack_file(data_dir)["postgres"])
+        except StackError:
+            pass
+    return _settings(settings_file).postgres_dsn
+
+
+def _with_tokens_table(dsn: str, action: Callable[[Any], Awaitable[object]]) -> object:
+    import asyncpg
+
+    from store.database import apply_migrations
+
+    async def run() -> object:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=10)
+        except (OSError, asyncpg.PostgresError) as exc:
+            _fail(f"cannot reach PostgreSQL ({type(exc).__name__}): is the stack running?", 1)
+            raise
+        try:
+            await apply_migrations(conn)
+            return await action(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+@tokens.command("create")
+def tokens_create(
+    role: Annotated[
+        str,
+        typer.Option(
+            help="centre, enterprise, organiser, judge, regulator, records_officer or operator"
+        ),
+    ],
+    name: Annotated[str, typer.Option(help="the holder, as audit trails record them")],
+    body: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a body the token acts for (repeat; centres, enterprises, organisers "
+            "and judges need one or more)"
+        ),
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Create a token; it is printed once, alone on the last line, and kept only as a digest."""
+    import getpass
+
+    from policy.errors import RuleViolation
+    from skillflow.settings import Role
+    from store.tokens import create_token
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        _fail(f"--role must be one of {', '.join(r.value for r in Role)}", 2)
+        raise
+    if not 1 <= len(name) <= 64:
+        _fail("--name must be 1-64 characters", 2)
+    dsn = _tokens_database(data_dir, settings_file)
+
+    async def create(conn: Any) -> object:
+        return await create_token(
+            conn, role=chosen, name=name, bodies=body or [], created_by=f"cli:{getpass.getuser()}"
+        )
+
+    try:
+        token = _with_tokens_table(dsn, create)
+    except RuleViolation as exc:
+        _fail(f"{exc.field}: {exc.message} [{exc.rule}]", 2)
+        raise
+    scope = f" for {', '.join(body)}" if body else ""
+    typer.echo(f"token for {name} ({chosen.value}{scope}); it is shown only this once:")
+    typer.echo(str(token))
+    _exit(0)
+
+
+@tokens.command("list")
+def tokens_list(
+    revoked: Annotated[bool, typer.Option(help="also list revoked tokens")] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Every token's holder, role and bodies (never the token)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from store.tokens import StoredToken, list_tokens
+
+    async def read(conn: Any) -> object:
+        return await list_tokens(conn, include_revoked=revoked)
+
+    rows = _with_tokens_table(_tokens_database(data_dir, settings_file), read)
+    assert isinstance(rows, list)
+    table = Table(title=f"{len(rows)} token(s)")
+    for column in ("name", "role", "bodies", "created", "by", "revoked"):
+        table.add_column(column)
+    for row in rows:
+        assert isinstance(row, StoredToken)
+        table.add_row(
+            row.name,
+            row.role.value,
+            ", ".join(row.bodies) or "(all)",
+            row.created_at.isoformat(timespec="seconds"),
+            row.created_by,
+            row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "",
+        )
+    Console().print(table)
+    _exit(0)
+
+
+@tokens.command("revoke")
+def tokens_revoke(
+    name: Annotated[str, typer.Argument(help="the holder whose live token is revoked")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    settings_file: SettingsFile = None,
+) -> None:
+    """Revoke NAME's token: the API refuses it (401) from the next request on."""
+    import getpass
+
+    from store.tokens import revoke_token
+
+    async def revoke(conn: Any) -> object:
+        return await revoke_token(conn, name, revoked_by=f"cli:{getpass.getuser()}")
+
+    if not _with_tokens_table(_tokens_database(data_dir, settings_file), revoke):
+        _fail(f"{name} holds no live token", 1)
+    typer.echo(f"revoked the token of {name}")
     _exit(0)
 
 

@@ -31,7 +31,7 @@ from rich.table import Table
 
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
-from skillflow.demo_competition import competition_act, ladder_table
+from skillflow.demo_competition import ORGANISER_ID, competition_act, ladder_table
 from skillflow.settings import Role
 
 OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
@@ -91,6 +91,16 @@ class DemoClient:
             )
         return response.json()
 
+    async def find(self, role: Role, path: str) -> Any | None:
+        """GET, or None where the object does not exist (yet)."""
+        headers = {"Authorization": f"Bearer {self.tokens[role.value]}"}
+        response = await self.http.get(path, headers=headers)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise DemoFailed(f"GET {path} answered {response.status_code}: {response.text[:500]}")
+        return response.json()
+
 
 async def run_demo(
     addresses: dict[str, Any],
@@ -108,24 +118,18 @@ async def run_demo(
             )
         client = DemoClient(http, addresses["tokens"])
         try:
-            await _scenario(client, console, candidates)
+            # The local stack's centre token acts for its demo body only.
+            centre_bodies = addresses.get("bodies", {}).get(Role.CENTRE.value) or [None]
+            # ... and its organiser token for its demo organising body.
+            organisers = addresses.get("bodies", {}).get(Role.ORGANISER.value) or [ORGANISER_ID]
+            await _scenario(client, console, candidates, centre_bodies[0], organisers[0])
         except (DemoFailed, TimeoutError, httpx.HTTPError) as exc:
             console.print(f"[red]demo stopped:[/red] {exc}")
             return False
     return True
 
 
-async def _scenario(api: DemoClient, console: Console, count: int) -> None:
-    run = uuid.uuid4().hex[:6]
-    started = datetime.now(UTC) - timedelta(seconds=5)
-    rng = random.Random(run)
-    today = china_date(started)
-    body_id, session_id = f"S-LN-{run}", f"ln-{run}-dg4"
-
-    console.rule("[bold]SkillFlow demo[/bold]")
-    console.print(
-        f"1. 沈阳市职业技能鉴定中心 ({body_id}) files for electrician level {LEVEL}; the regulator approves."
-    )
+async def _file_centre(api: DemoClient, console: Console, body_id: str, rng: random.Random) -> None:
     await api.call(
         Role.CENTRE,
         "POST",
@@ -146,6 +150,29 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
     console.print(
         f"   filing receipt [cyan]{body['filing_receipt']}[/cyan], status [green]{body['status']}[/green]"
     )
+
+
+async def _scenario(
+    api: DemoClient, console: Console, count: int, centre: str | None, organiser: str
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    rng = random.Random(run)
+    today = china_date(started)
+    body_id, session_id = centre or f"S-LN-{run}", f"ln-{run}-dg4"
+
+    console.rule("[bold]SkillFlow demo[/bold]")
+    console.print(
+        f"1. 沈阳市职业技能鉴定中心 ({body_id}) files for electrician level {LEVEL}; the regulator approves."
+    )
+    filed = await api.find(Role.REGULATOR, f"/bodies/{body_id}")
+    if filed is not None and filed["status"] == "active":
+        console.print(
+            f"   filed in an earlier run: receipt [cyan]{filed['filing_receipt']}[/cyan], "
+            f"status [green]{filed['status']}[/green]"
+        )
+    else:
+        await _file_centre(api, console, body_id, rng)
 
     # Staffing rule: ceil(candidates / 5) practical examiners, an odd number, at least 3.
     panel = max(3, math.ceil(count / 5))
@@ -334,8 +361,8 @@ async def _scenario(api: DemoClient, console: Console, count: int) -> None:
     status = (await api.call(None, "GET", f"/certificates/{revoked_number}"))["status"]
 
     ladder = await competition_act(
-        api, console, run=run, body_id=body_id, occupation=OCCUPATION, today=today, rng=rng,
-        step=9,
+        api, console, run=run, body_id=body_id, organiser_id=organiser, occupation=OCCUPATION,
+        today=today, rng=rng, step=9,
     )  # fmt: skip
 
     table = Table(title="What happened")

@@ -36,7 +36,7 @@ SCHEME = {
                       "description": "安全文明操作"}]},
     ]
 }  # fmt: skip
-ORGANISER_ID = "ORG-LN"
+ORGANISER_ID = "ORG-LN"  # when the stack names no organising body for the demo
 MEDALS = ("gold", "silver", "bronze")
 
 
@@ -66,6 +66,7 @@ async def competition_act(
     *,
     run: str,
     body_id: str,
+    organiser_id: str,
     occupation: str,
     today: date,
     rng: random.Random,
@@ -93,7 +94,7 @@ async def competition_act(
                 "occupation_code": occupation,
                 "edition_year": today.year,
                 "competed_on": str(today),
-                "organiser_id": ORGANISER_ID,
+                "organiser_id": organiser_id,
                 "issuing_body_id": body_id,
                 "marking_scheme": SCHEME,
                 "feeds_competition_id": ladder.competitions.get(feeds or ""),

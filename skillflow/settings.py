@@ -9,8 +9,17 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +35,26 @@ class Role(StrEnum):
     JUDGE = "judge"
 
 
+# Roles that act for particular bodies (evaluation bodies, organising bodies, competitions)
+# rather than for the whole province: their tokens name those bodies.
+BOUND_ROLES: Final = frozenset({Role.CENTRE, Role.ENTERPRISE, Role.ORGANISER, Role.JUDGE})
+DEVELOPMENT_PERSON_KEY_SECRET: Final = "local-development-person-key-secret"
+
+
+def binding_problem(
+    role: Role, bodies: tuple[str, ...] | list[str], *, must_bind: bool
+) -> str | None:
+    """What is wrong with a token's bodies for its role, or None. Centres, enterprises,
+    organisers and judges act for named bodies (``must_bind``: always, for stored tokens;
+    in production, for environment tokens); the other roles act for the whole province,
+    so a body named for them would promise a limit that is not there."""
+    if role in BOUND_ROLES and not bodies and must_bind:
+        return f"a {role.value} token must name the bodies it acts for"
+    if role not in BOUND_ROLES and bodies:
+        return f"a {role.value} acts for every body: name no bodies"
+    return None
+
+
 class TokenHolder(BaseModel):
     """Who holds a bearer token: a role, the name audit trails record (an examiner's or
     officer's staff id, say; the role when no name is given), and the evaluation bodies
@@ -36,6 +65,13 @@ class TokenHolder(BaseModel):
     role: Role
     name: str = Field(min_length=1, max_length=64)
     bodies: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _bodies_fit_the_role(self) -> TokenHolder:
+        problem = binding_problem(self.role, self.bodies, must_bind=False)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @classmethod
     def parse(cls, value: object) -> object:
@@ -54,6 +90,16 @@ class TokenHolder(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKILLFLOW_", extra="forbid", frozen=True)
+
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="production refuses development secrets, demo policies and unbound tokens",
+    )
+    demo_policies: bool = Field(
+        False,
+        description="admit demo policy versions (seconds-long public notice); "
+        "`skillflow up` and the tests turn it on, production refuses it",
+    )
 
     temporal_address: str = Field(
         "127.0.0.1:7233", description="host:port of the Temporal frontend"
@@ -80,7 +126,7 @@ class Settings(BaseSettings):
         description="PostgreSQL connection string (postgresql://user:password@host:port/db)",
     )
     person_key_secret: SecretStr = Field(
-        SecretStr("local-development-person-key-secret"),
+        SecretStr(DEVELOPMENT_PERSON_KEY_SECRET),
         description="HMAC key that turns an ID number into the person key carried by events",
     )
     api_host: str = "127.0.0.1"
@@ -132,6 +178,31 @@ class Settings(BaseSettings):
     def person_key_secret_bytes(self) -> bytes:
         return self.person_key_secret.get_secret_value().encode()
 
+    def production_problems(self) -> list[str]:
+        """What a production role refuses to start with, one line each naming what to set."""
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.person_key_secret.get_secret_value() == DEVELOPMENT_PERSON_KEY_SECRET:
+            problems.append(
+                "SKILLFLOW_PERSON_KEY_SECRET: the development key is refused in production; "
+                "set a random secret of 32+ characters (and keep it: it names every person key)"
+            )
+        if self.demo_policies:
+            problems.append(
+                "SKILLFLOW_DEMO_POLICIES: demo policies are refused in production; set it to false"
+            )
+        unbound = sorted(
+            {h.name for h in self.api_tokens.values() if h.role in BOUND_ROLES and not h.bodies}
+        )
+        if unbound:
+            problems.append(
+                "SKILLFLOW_API_TOKENS: tokens of "
+                + ", ".join(unbound)
+                + ' name no body; in production write them as "role:name@BODY1,BODY2"'
+            )
+        return problems
+
 
 class SettingsError(Exception):
     """Bad settings, one line per bad value, naming the environment variable."""
@@ -144,8 +215,9 @@ def load_settings(settings_file: Path | None = None) -> Settings:
         if settings_file is not None:
             if not settings_file.is_file():
                 raise SettingsError(f"settings file {settings_file} does not exist")
-            return Settings(_env_file=settings_file)
-        return Settings()
+            settings = Settings(_env_file=settings_file)
+        else:
+            settings = Settings()
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -153,6 +225,10 @@ def load_settings(settings_file: Path | None = None) -> Settings:
             field = str(error["loc"][0]) if error["loc"] else "settings"
             lines.append(f"SKILLFLOW_{field.upper()}: {error['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    problems = settings.production_problems()
+    if problems:
+        raise SettingsError("refused in production:\n  " + "\n  ".join(problems))
+    return settings
 
 
 def _settings_file_from_env() -> Path | None:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.services import Caller, Services, require_roles
+from api.access import Regulator
+from api.services import Services
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
 from policy.errors import RuleViolation
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
-from skillflow.settings import Role
 from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
-
-Regulator = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
 
 
 @router.get("/{certificate_number}")

@@ -31,9 +31,10 @@ from activities.competition_marks import (
     record_marks,
     scheme_of,
 )
+from api.access import Caller, require_roles
 from api.commands import execute_update, failure_of
 from api.registration import as_violations, read_csv
-from api.services import Caller, Services, require_roles
+from api.services import Services
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
 from policy.competition import (
@@ -46,7 +47,7 @@ from policy.competition import (
     rank,
     rule_set,
 )
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import mask_name, person_key, validate_id_number
 from schemas.competition import (
     COMPETITION_ID_PATTERN,
@@ -78,10 +79,14 @@ def competition_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         services: Services,
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
-        if caller.bodies and caller.role == Role.JUDGE:
-            caller.check_body(competition_id)
-        elif caller.bodies:
-            caller.check_body(await services.pool.fetchval(ORGANISER_SQL, competition_id))
+        if not caller.bodies:
+            return caller
+        organiser_id = await services.pool.fetchval(ORGANISER_SQL, competition_id)
+        if caller.role == Role.JUDGE and competition_id in caller.bodies:
+            return caller
+        # An organiser (or a judge bound to an organising body) acts on that body's
+        # competitions only.
+        caller.check_body(organiser_id)
         return caller
 
     return dependency
@@ -266,7 +271,7 @@ async def get_competition(competition_id: str, _: Overseer, services: Services) 
         competition_id,
     )
     if row is None:
-        raise LookupError("no competition with this id")
+        raise NotFound("no competition with this id")
     counts = await services.pool.fetchrow(
         """SELECT (SELECT count(*) FROM competitions.entries WHERE competition_id = $1) AS entries,
                   (SELECT count(*) FROM competitions.marks WHERE competition_id = $1) AS marks,
@@ -302,7 +307,7 @@ async def _enter(
         competition_id,
     )
     if competition is None:
-        raise LookupError("no competition with this id")
+        raise NotFound("no competition with this id")
     rules = rule_set(competition["rule_version"])
     facts_of_id = validate_id_number(
         request.id_number, today=competition["competed_on"], min_age=rules.min_age
@@ -397,7 +402,7 @@ async def nominate(
         "SELECT phase FROM competitions.competitions WHERE competition_id = $1", competition_id
     )
     if competition is None:
-        raise LookupError("no competition with this id")
+        raise NotFound("no competition with this id")
     keys = []
     for index, number in enumerate(request.id_numbers):
         try:
@@ -470,7 +475,7 @@ async def assign_judge(
             competition_id,
         )
         if competition is None:
-            raise LookupError("no competition with this id")
+            raise NotFound("no competition with this id")
         if competition["phase"] not in ("entries_open", "marking"):
             raise RuleViolation(
                 "competition_id", "judges.closed", f"judging is over ({competition['phase']})"
@@ -655,7 +660,7 @@ async def correct(
         request.entry,
     )
     if key is None:
-        raise LookupError("no entry with this number in this competition")
+        raise NotFound("no entry with this number in this competition")
     async with services.pool.acquire() as conn, conn.transaction():
         previous = await correct_mark(
             conn,
@@ -702,7 +707,7 @@ async def leaderboard(
             competition_id,
         )
         if competition is None:
-            raise LookupError("no competition with this id")
+            raise NotFound("no competition with this id")
         field = await competitor_totals(
             conn, competition_id, scheme_of(competition), accepted_only=True
         )
@@ -738,7 +743,7 @@ async def _published(services: Services, competition_id: str) -> list[dict[str, 
         "SELECT phase FROM competitions.competitions WHERE competition_id = $1", competition_id
     )
     if phase is None:
-        raise LookupError("no competition with this id")
+        raise NotFound("no competition with this id")
     if phase not in ("results_published", "advanced"):
         raise RuleViolation(
             "competition_id",

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.services import Caller, Services, require_roles
+from api.access import Caller, RecordsOfficer, Regulator, Supervisor
+from api.services import Services
 from consumers.incentives.ledger import (
     lock_certificate_claims,
     review_held_claim,
@@ -29,16 +30,13 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
-from skillflow.settings import Role
+from store import incentives
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
-RecordsLoader = Annotated[Caller, Depends(require_roles(Role.RECORDS_OFFICER))]
-Reviewer = Annotated[Caller, Depends(require_roles(Role.REGULATOR))]
-Reader = Annotated[Caller, Depends(require_roles(Role.REGULATOR, Role.RECORDS_OFFICER))]
 
 RowT = TypeVar("RowT")
 MAX_INSURED_MONTHS: Final = 12 * 60
@@ -186,14 +184,11 @@ async def _apply_insurance(
         return _report([], bad, [n for n, _ in good])
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(
-                """INSERT INTO incentives.insurance_records
-                     (person_key, as_of, insured_months, source, loaded_by)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (person_key, as_of) DO UPDATE
-                   SET insured_months = excluded.insured_months, source = excluded.source,
-                       loaded_by = excluded.loaded_by, loaded_at = now()""",
-                [(r.person_key, r.as_of, r.insured_months, source, caller.name) for _, r in good],
+            await incentives.save_insurance_records(
+                conn,
+                [(r.person_key, r.as_of, r.insured_months) for _, r in good],
+                source,
+                caller.name,
             )
     return _report([n for n, _ in good], bad, [])
 
@@ -202,7 +197,7 @@ async def _apply_insurance(
 async def load_insurance_records(
     body: InsuranceRecordsIn,
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Unemployment-insurance months per worker as of a date (the latest snapshot on or
@@ -229,7 +224,7 @@ async def load_insurance_records(
 )
 async def import_insurance_records(
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
@@ -268,17 +263,11 @@ async def _apply_training(
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
             await lock_certificate_claims(conn, [r.certificate_number for _, r in good])
-            await conn.executemany(
-                """INSERT INTO incentives.training_subsidies
-                     (certificate_number, amount_fen, granted_on, source, loaded_by)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (certificate_number) DO UPDATE
-                   SET amount_fen = excluded.amount_fen, granted_on = excluded.granted_on,
-                       source = excluded.source, loaded_by = excluded.loaded_by, loaded_at = now()""",
-                [
-                    (r.certificate_number, r.amount_fen, r.granted_on, source, caller.name)
-                    for _, r in good
-                ],
+            await incentives.save_training_subsidies(
+                conn,
+                [(r.certificate_number, r.amount_fen, r.granted_on) for _, r in good],
+                source,
+                caller.name,
             )
             # The two subsidies are never combined on one certificate: a skill-upgrading
             # subsidy decided before the training subsidy was known is taken back.
@@ -298,7 +287,7 @@ async def _apply_training(
 async def load_training_subsidies(
     body: TrainingSubsidiesIn,
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Training subsidies paid on a certificate: a skill-upgrading subsidy is then refused."""
@@ -324,7 +313,7 @@ async def load_training_subsidies(
 )
 async def import_training_subsidies(
     services: Services,
-    caller: RecordsLoader,
+    caller: RecordsOfficer,
     csv_text: Annotated[str, Body(media_type=CSV_MEDIA_TYPE)],
     all_or_nothing: bool = False,
 ) -> ImportReport:
@@ -361,13 +350,6 @@ class Claim(BaseModel):
     reviewed_at: datetime | None
 
 
-_CLAIMS_SQL: Final = """
-SELECT c.*, coalesce((SELECT sum(p.amount_fen) FROM incentives.payments p
-                      WHERE p.claim_id = c.claim_id), 0) AS paid_fen
-FROM incentives.claims c
-"""
-
-
 def _claim(row: Any) -> Claim:
     return Claim(**{k: row[k] for k in Claim.model_fields})
 
@@ -375,7 +357,7 @@ def _claim(row: Any) -> Claim:
 @router.get("/claims")
 async def list_claims(
     services: Services,
-    _: Reader,
+    _: Supervisor,
     status: ClaimStatus | None = None,
     person_key: Annotated[str | None, Query(pattern=PERSON_KEY_PATTERN)] = None,
     decided_since: Annotated[
@@ -384,24 +366,19 @@ async def list_claims(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Claim]:
     """Claims, oldest decision first; ``status=held`` is the review queue."""
-    rows = await services.pool.fetch(
-        _CLAIMS_SQL
-        + """ WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.person_key = $2)
-                AND ($3::timestamptz IS NULL OR c.decided_at >= $3)
-              ORDER BY c.decided_at, c.claim_id LIMIT $4""",
-        status,
-        person_key,
-        decided_since,
-        limit,
-    )
+    async with services.pool.acquire() as conn:
+        rows = await incentives.claims(
+            conn, status=status, person_key=person_key, decided_since=decided_since, limit=limit
+        )
     return [_claim(row) for row in rows]
 
 
 @router.get("/claims/{claim_id}")
-async def get_claim(claim_id: str, services: Services, _: Reader) -> Claim:
-    row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
+    async with services.pool.acquire() as conn:
+        row = await incentives.claim(conn, claim_id)
     if row is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound("no claim with this id")
     return _claim(row)
 
 
@@ -416,40 +393,43 @@ ClaimIdPath = Annotated[str, Path(max_length=64)]
 
 @router.post("/claims/{claim_id}/release")
 async def release_claim(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
     async with services.pool.acquire() as conn, conn.transaction():
         await review_held_claim(
             conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
         )
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
 @router.post("/claims/{claim_id}/reject")
 async def reject_claim(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
     async with services.pool.acquire() as conn, conn.transaction():
         await review_held_claim(
             conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
         )
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
 @router.post("/claims/{claim_id}/reconsideration")
 async def reconsider(
-    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Reviewer
+    claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Decide again a skill-upgrading claim refused for too few insured months, once the
     insurance records are loaded: granted (or held) with its event, or still refused with
     the rule (422) and nothing changed. The claim date, and so its window, stay."""
     async with services.pool.acquire() as conn, conn.transaction():
         await reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason)
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -464,28 +444,15 @@ class PersonIncentives(BaseModel):
 
 @router.get("/people/{person_key}")
 async def person_incentives(
-    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Reader
+    person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Supervisor
 ) -> PersonIncentives:
     async with services.pool.acquire() as conn:
-        claims = await conn.fetch(
-            _CLAIMS_SQL + " WHERE c.person_key = $1 ORDER BY c.decided_at, c.claim_id", person_key
-        )
-        rewards = await conn.fetch(
-            """SELECT competition_id, tier, medal, amount_fen, rule_version, competed_on
-               FROM incentives.rewards WHERE person_key = $1 ORDER BY competed_on""",
-            person_key,
-        )
-        promotions = await conn.fetch(
-            """SELECT promotion_id, competition_id, occupation_code, to_level, granted_on, status,
-                      rule, rule_version, workflow_id
-               FROM incentives.promotions WHERE person_key = $1 ORDER BY granted_on""",
-            person_key,
-        )
+        found = await incentives.person_incentives(conn, person_key)
     return PersonIncentives(
         person_key=person_key,
-        paid_fen=sum(row["paid_fen"] for row in claims),
-        rewards_fen=sum(row["amount_fen"] for row in rewards),
-        claims=[_claim(row) for row in claims],
-        rewards=[dict(row) for row in rewards],
-        promotions=[dict(row) for row in promotions],
+        paid_fen=sum(row["paid_fen"] for row in found["claims"]),
+        rewards_fen=sum(row["amount_fen"] for row in found["rewards"]),
+        claims=[_claim(row) for row in found["claims"]],
+        rewards=found["rewards"],
+        promotions=found["promotions"],
     )

@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.access import Caller
 from api.commands import execute_update, failure_of
 from api.routes.competitions import ORGANISER_SQL, CompetitionOrganiser, Organiser
-from api.services import Caller, Services
-from policy.errors import RuleViolation
+from api.services import Services
+from policy.errors import NotFound, RuleViolation
 from schemas.competition import (
     CompetitionState,
     WorldSkillsResult,
@@ -63,7 +65,7 @@ async def form_squad(request: SquadRequest, caller: Organiser, services: Service
     """Form the training squad from a WorldSkills selection's published results."""
     organiser_id = await services.pool.fetchval(ORGANISER_SQL, request.selection_competition_id)
     if organiser_id is None:
-        raise LookupError("no selection competition with this id")
+        raise NotFound("no selection competition with this id")
     caller.check_body(organiser_id)
     workflow_id = squad_workflow_id(request.squad_id)
     try:
@@ -89,7 +91,12 @@ async def form_squad(request: SquadRequest, caller: Organiser, services: Service
 @router.get("/squads/{squad_id}")
 async def get_squad(squad_id: str, _: SquadOrganiser, services: Services) -> SquadState:
     handle = services.temporal.get_workflow_handle(squad_workflow_id(squad_id))
-    state: SquadState = await handle.query(NationalSquadWorkflow.state)
+    try:
+        state: SquadState = await handle.query(NationalSquadWorkflow.state)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound("no squad with this id") from None
+        raise
     return state
 
 

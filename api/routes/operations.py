@@ -5,18 +5,16 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.services import Caller, Services, require_roles
+from api.access import Operator
+from api.services import Services
 from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
-from skillflow.settings import Role
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 page_router = APIRouter(tags=["operations"])
-
-Operator = Annotated[Caller, Depends(require_roles(Role.OPERATOR))]
 
 
 @router.get("/overview")

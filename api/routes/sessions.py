@@ -7,12 +7,19 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Query, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
+from api.access import (
+    NOT_IN_SESSION,
+    BodyActor,
+    SessionOwner,
+    SessionReader,
+    authorize_body,
+)
 from api.commands import execute_update, failure_of
 from api.errors import violations_of
 from api.registration import (
@@ -24,18 +31,19 @@ from api.registration import (
     read_csv,
     registration_from_row,
 )
-from api.routes.applications import (
-    PANELS_SQL,
+from api.routes.applications import send_scores
+from api.services import Services
+from policy.assessment import (
+    ExaminerGrade,
+    admit_policy_version,
     check_approval_allowed,
     check_examiners,
-    send_scores,
+    check_session_may_close,
+    check_staffing,
 )
-from api.routes.evaluation_bodies import Anyone
-from api.services import Caller, Services, require_roles, session_actor
-from policy.assessment import ExaminerGrade, check_staffing, load_assessment_policy
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
 from schemas.application import (
     ApplicationStart,
@@ -53,15 +61,12 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
-from skillflow.settings import Role
+from store import certification
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
-Centre = Annotated[Caller, Depends(require_roles(Role.CENTRE, Role.ENTERPRISE))]
-# The same callers, on a session of a body they act for.
-SessionCentre = Annotated[Caller, Depends(session_actor(Role.CENTRE, Role.ENTERPRISE))]
 UPDATE_CONCURRENCY = 64
 
 
@@ -131,13 +136,18 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def open_session(request: SessionRequest, caller: Centre, services: Services) -> SessionState:
+async def open_session(
+    request: SessionRequest, caller: BodyActor, services: Services
+) -> SessionState:
     """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
     checks that depend on the number of candidates run when the session starts."""
-    caller.check_body(request.body_id)
+    async with services.pool.acquire() as conn:
+        await authorize_body(conn, caller, request.body_id)
     occupation = get_occupation(request.occupation_code)
     components = required_components(occupation, request.level)
-    policy = load_assessment_policy(request.policy_version)
+    policy = admit_policy_version(
+        request.policy_version, demo_allowed=services.settings.demo_policies
+    )
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
             "registration_closes_on",
@@ -191,7 +201,7 @@ async def open_session(request: SessionRequest, caller: Centre, services: Servic
 
 
 @router.post("/{session_id}/start")
-async def start_exam(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
+async def start_exam(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """Check staffing against the approved roster; the session then takes scores."""
     state: SessionState = await execute_update(
         services.temporal,
@@ -204,21 +214,11 @@ async def start_exam(session_id: str, caller: SessionCentre, services: Services)
 
 
 @router.post("/{session_id}/close")
-async def close_session(session_id: str, caller: SessionCentre, services: Services) -> SessionState:
+async def close_session(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
     forever, so closing waits for their scores (0 for a candidate who did not sit)."""
-    outstanding = await services.pool.fetchval(
-        """SELECT count(*) FROM certification.applications
-           WHERE session_id = $1 AND stage = 'assessment'""",
-        session_id,
-    )
-    if outstanding:
-        raise RuleViolation(
-            "session_id",
-            "session.scores_outstanding",
-            f"{outstanding} approved candidate(s) still lack a first-round score: enter "
-            "their scores (0 for a candidate who did not sit) before closing",
-        )
+    async with services.pool.acquire() as conn:
+        check_session_may_close(await certification.first_round_outstanding(conn, session_id))
     state: SessionState = await execute_update(
         services.temporal,
         session_workflow_id(session_id),
@@ -230,46 +230,26 @@ async def close_session(session_id: str, caller: SessionCentre, services: Servic
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: str, _: Anyone, services: Services) -> dict[str, Any]:
-    row = await services.pool.fetchrow(
-        """SELECT session_id, body_id, occupation_code, level, exam_date,
-                  registration_closes_on, capacity, theory_rooms, proctors, policy_version,
-                  pass_mark, status
-           FROM certification.sessions WHERE session_id = $1""",
-        session_id,
-    )
-    if row is None:
-        raise LookupError("no session with this id")
-    stages = await services.pool.fetch(
-        """SELECT stage, count(*) AS n FROM certification.applications
-           WHERE session_id = $1 GROUP BY stage ORDER BY stage""",
-        session_id,
-    )
-    return {**dict(row), "applications": {r["stage"]: r["n"] for r in stages}}
+async def get_session(session_id: str, _: SessionReader, services: Services) -> dict[str, Any]:
+    async with services.pool.acquire() as conn:
+        view = await certification.session_view(conn, session_id)
+    if view is None:
+        raise NotFound("no session with this id")
+    return view
 
 
 @router.get("/{session_id}/applications")
 async def list_applications(
     session_id: str,
-    _: Anyone,
+    _: SessionReader,
     services: Services,
     stage: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """A session's applications with stage, scores and certificate number (masked names)."""
-    rows = await services.pool.fetch(
-        """SELECT application_id, holder_name_masked, stage, stage_rule, scores, attempts,
-                  notice_ends_on, resit_deadline, certificate_number
-           FROM certification.applications
-           WHERE session_id = $1 AND ($2::text IS NULL OR stage = $2)
-           ORDER BY application_id LIMIT $3 OFFSET $4""",
-        session_id,
-        stage,
-        limit,
-        offset,
-    )
-    return [dict(r) for r in rows]
+    async with services.pool.acquire() as conn:
+        return await certification.session_applications(conn, session_id, stage, limit, offset)
 
 
 # --- registration -----------------------------------------------------------------------
@@ -277,7 +257,7 @@ async def list_applications(
 
 @router.post("/{session_id}/applications", status_code=status.HTTP_201_CREATED)
 async def register(
-    session_id: str, registration: Registration, _: SessionCentre, services: Services
+    session_id: str, registration: Registration, _: SessionOwner, services: Services
 ) -> Admitted:
     """Register one candidate. Checks ID number, eligibility, duplicates, capacity and the
     body's scope; each refusal names its rule and writes nothing."""
@@ -295,7 +275,7 @@ async def register(
 @router.post("/{session_id}/applications.csv")
 async def import_registrations(
     session_id: str,
-    _: SessionCentre,
+    _: SessionOwner,
     services: Services,
     body: Annotated[str, Body(media_type="text/csv")],
 ) -> list[RowReport]:
@@ -351,27 +331,27 @@ class ReviewReport(BaseModel):
 
 @router.post("/{session_id}/reviews")
 async def review_many(
-    session_id: str, review: BulkReview, caller: SessionCentre, services: Services
+    session_id: str, review: BulkReview, caller: SessionOwner, services: Services
 ) -> list[ReviewReport]:
-    """Approve or reject many registrations at once, a bounded number in flight."""
-    ids = review.application_ids
-    if ids is None:
-        rows = await services.pool.fetch(
-            """SELECT application_id FROM certification.applications
-               WHERE session_id = $1 AND stage = 'awaiting_review' ORDER BY application_id""",
-            session_id,
-        )
-        ids = [r["application_id"] for r in rows]
-    if review.approve:
-        check_approval_allowed(
-            await services.pool.fetchval(
-                "SELECT status FROM certification.sessions WHERE session_id = $1", session_id
-            )
-        )
+    """Approve or reject many registrations of this session at once, a bounded number in
+    flight. An id of another session is refused for that application alone."""
+    async with services.pool.acquire() as conn:
+        ids = review.application_ids
+        if ids is None:
+            ids = await certification.awaiting_review(conn, session_id)
+        ours = await certification.in_session(conn, session_id, ids)
+        if review.approve:
+            check_approval_allowed(await certification.session_status(conn, session_id))
     decision = ReviewDecision(approve=review.approve, reason=review.reason, reviewed_by=caller.name)
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
     async def one(application_id: str) -> ReviewReport:
+        if application_id not in ours:
+            return ReviewReport(
+                application_id=application_id,
+                status="refused",
+                errors=[NOT_IN_SESSION],
+            )
         async with limit:
             try:
                 await execute_update(
@@ -412,7 +392,7 @@ class ScoreRowReport(BaseModel):
 @router.post("/{session_id}/scores.csv")
 async def import_scores(
     session_id: str,
-    _: SessionCentre,
+    _: SessionOwner,
     services: Services,
     body: Annotated[str, Body(media_type="text/csv")],
 ) -> list[ScoreRowReport]:
@@ -420,33 +400,12 @@ async def import_scores(
     practical,review; a blank cell is not scored). A bad row is refused whole."""
     rows = read_csv(body, {"application_id", "examiner_id"})
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
-    # What the examiner checks need, read once for the whole file rather than per row.
-    session = await services.pool.fetchrow(
-        f"SELECT s.status, {PANELS_SQL} AS panels FROM certification.sessions s "
-        "WHERE s.session_id = $1",
-        session_id,
-        None,
-    )
-    if session is None:
-        raise LookupError("no session with this id")
-    listed = sorted({row.get("application_id", "") for row in rows})
-    in_session = {
-        r["application_id"]
-        for r in await services.pool.fetch(
-            """SELECT application_id FROM certification.applications
-               WHERE session_id = $1 AND application_id = ANY($2::text[])""",
-            session_id,
-            listed,
-        )
-    }
-    recused: dict[str, set[str]] = {}
-    for r in await services.pool.fetch(
-        """SELECT application_id, examiner_id FROM certification.recusals
-           WHERE session_id = $1 AND application_id = ANY($2::text[])""",
-        session_id,
-        listed,
-    ):
-        recused.setdefault(r["application_id"], set()).add(r["examiner_id"])
+    listed = {row.get("application_id", "") for row in rows}
+    async with services.pool.acquire() as conn:
+        facts = await certification.scoring_facts_for_session(conn, session_id, listed)
+        ours = await certification.in_session(conn, session_id, listed)
+    if facts is None:
+        raise NotFound("no session with this id")
 
     async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
         application_id = row.get("application_id", "")
@@ -465,8 +424,8 @@ async def import_scores(
                 scored.append((component, score))
             if not scored:
                 raise RuleViolation("scores", "score.none", "the row has no score")
-            if application_id not in in_session:
-                raise LookupError("no application with this id in this session")
+            if application_id not in ours:
+                raise RuleViolations([NOT_IN_SESSION])
             try:
                 sheet = ScoreSheet(
                     entries=[
@@ -477,7 +436,10 @@ async def import_scores(
             except ValidationError as exc:
                 raise RuleViolations(violations_of(exc)) from None
             check_examiners(
-                sheet, session["status"], session["panels"], recused.get(application_id, ())
+                sheet.entries,
+                facts.session_status,
+                facts.panels,
+                facts.recused.get(application_id, ()),
             )
             async with limit:
                 status_: ApplicationStatus = await send_scores(services, application_id, sheet)

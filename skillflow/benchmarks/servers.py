@@ -36,6 +36,7 @@ async def benchmark_servers() -> AsyncIterator[Settings]:
                 person_key_secret=secrets.token_urlsafe(24),
                 api_tokens={secrets.token_urlsafe(16): role for role in Role},
                 task_queue="skillflow-bench",
+                demo_policies=True,  # the certification benchmark runs under demo-fast
                 worker_health_port=0,
                 consumers_health_port=0,
             )

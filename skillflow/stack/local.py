@@ -26,10 +26,21 @@ from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
 from skillflow.stack.process import ManagedProcess, StackError, port_is_free
 from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
-from store.database import apply_migrations, create_pool, ensure_database
+from store.database import Connection, apply_migrations, create_pool, ensure_database
 from store.outbox import requeue_unapplied
+from store.tokens import create_token, find_holder
 
 STACK_FILE = "stack.json"
+
+# The bodies the local stack's own tokens act for: the demo's assessment centre (S) and
+# enterprise (Y), and its competitions' organising body. Judges are bound to competitions,
+# which do not exist yet at start: the stack's judge token names the demo organiser's.
+DEMO_BODIES: dict[Role, tuple[str, ...]] = {
+    Role.CENTRE: ("S-LN-DEMO",),
+    Role.ENTERPRISE: ("Y-LN-DEMO",),
+    Role.ORGANISER: ("ORG-LN-DEMO",),
+    Role.JUDGE: ("ORG-LN-DEMO",),
+}
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,27 @@ class StackSecrets:
         path = data_dir / "secrets.json"
         if path.exists():
             raw = json.loads(path.read_text())
-            return cls(raw["person_key_secret"], raw["tokens"])
-        made = cls(
-            secrets.token_urlsafe(32), {role.value: secrets.token_urlsafe(24) for role in Role}
-        )
-        path.write_text(json.dumps(asdict(made), indent=2))
-        path.chmod(0o600)
+            made = cls(raw["person_key_secret"], raw["tokens"])
+            if set(made.tokens) == {role.value for role in Role}:
+                return made
+            # A data folder from before a role existed: give the new roles their tokens.
+            made = cls(made.person_key_secret, {**_new_tokens(), **made.tokens})
+        else:
+            made = cls(secrets.token_urlsafe(32), _new_tokens())
+        write_private(path, json.dumps(asdict(made), indent=2))
         return made
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from the first byte (tokens, secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
+def _new_tokens() -> dict[str, str]:
+    return {role.value: secrets.token_urlsafe(32) for role in Role}
 
 
 def read_stack_file(data_dir: Path) -> dict[str, Any]:
@@ -145,7 +170,9 @@ class LocalStack:
             person_key_secret=secrets_.person_key_secret,
             api_host="127.0.0.1",
             api_port=self.ports.api,
-            api_tokens={token: Role(role) for role, token in secrets_.tokens.items()},
+            # The stack's tokens live in PostgreSQL (registered by _prepare), not here.
+            # The local stack is for demos and trials: its walkthrough policy is admitted.
+            demo_policies=True,
             worker_health_port=self.ports.worker_health,
             consumers_health_port=self.ports.consumers_health,
         )
@@ -185,7 +212,7 @@ class LocalStack:
             server.start()
             if self._stop_requested:
                 return 130
-        asyncio.run(_prepare(settings))
+        asyncio.run(_prepare(settings, secrets_))
         env = {**os.environ, **_settings_env(settings)}
         for role in ("worker", "consumers", "api"):
             process = ManagedProcess(
@@ -199,7 +226,7 @@ class LocalStack:
             process.start()
         self._wait_ready(settings)
         addresses = self.addresses(settings, secrets_)
-        (self.data_dir / STACK_FILE).write_text(json.dumps(addresses, indent=2))
+        write_private(self.data_dir / STACK_FILE, json.dumps(addresses, indent=2))
         self._print_addresses(addresses, time.monotonic() - started)
         while not self._stop_requested:
             for process in self._servers + self._roles:
@@ -263,6 +290,7 @@ class LocalStack:
                 "api": f"{api}/health/ready",
             },
             "tokens": secrets_.tokens,
+            "bodies": {role.value: list(bodies) for role, bodies in DEMO_BODIES.items()},
             "pid": os.getpid(),
             "data_dir": str(self.data_dir),
         }
@@ -313,7 +341,23 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-async def _prepare(settings: Settings) -> None:
+async def _register_tokens(conn: Connection, secrets_: StackSecrets) -> None:
+    """The stack's own tokens, one per role, each bound to the demo's bodies; kept in
+    secrets.json so they survive a restart, registered once."""
+    for role_name, token in secrets_.tokens.items():
+        role = Role(role_name)
+        if await find_holder(conn, token) is None:
+            await create_token(
+                conn,
+                role=role,
+                name=f"local-{role.value}",
+                bodies=DEMO_BODIES.get(role, ()),
+                created_by="skillflow up",
+                token=token,
+            )
+
+
+async def _prepare(settings: Settings, secrets_: StackSecrets) -> None:
     """One-time set-up before the roles start, so they do not race to do it."""
     await ensure_database(settings.postgres_dsn)
     await kafka.ensure_topics(settings)
@@ -327,6 +371,7 @@ async def _prepare(settings: Settings) -> None:
     try:
         async with pool.acquire() as conn:
             await apply_migrations(conn)
+            await _register_tokens(conn, secrets_)
             # The embedded broker starts empty every time: publish again what a consumer had
             # not applied when the stack last stopped, so a restart loses no event.
             await requeue_unapplied(conn, subscriptions)
