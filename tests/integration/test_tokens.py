@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 def skillflow(stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SKILLFLOW_POSTGRES_DSN": stack.settings.postgres_dsn}
+    # Wide enough that the listing's table never shortens a name: the shared stack holds
+    # every earlier test's tokens, whose bodies widen the table.
+    env = {**os.environ, "SKILLFLOW_POSTGRES_DSN": stack.settings.postgres_dsn, "COLUMNS": "250"}
     return subprocess.run(
         [sys.executable, "-m", "skillflow", "tokens", *args],
         env=env,
