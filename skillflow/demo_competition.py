@@ -189,9 +189,11 @@ async def _run(
     api: DemoClient, competition_id: str, rng: random.Random, console: Console, label: str
 ) -> list[dict[str, Any]]:
     path = f"/competitions/{competition_id}"
+    # The judge marks under its token's name: ask, then assign that name.
+    judge = (await api.call(Role.JUDGE, "GET", f"{path}/judges/me"))["judge_id"]
     await api.call(
         Role.ORGANISER, "POST", f"{path}/judges",
-        json={"judge_id": "judge", "aspects": ["T1", "P1", "P2"]},
+        json={"judge_id": judge, "aspects": ["T1", "P1", "P2"]},
     )  # fmt: skip
     await api.call(Role.ORGANISER, "POST", f"{path}/close-entries")
     entries = await api.call(Role.ORGANISER, "GET", f"{path}/entries")

@@ -516,6 +516,31 @@ async def assign_judge(
     }
 
 
+@router.get("/{competition_id}/judges/me")
+async def my_assignment(
+    competition_id: str, caller: CompetitionJudge, services: Services
+) -> dict[str, Any]:
+    """What the calling judge marks here: the name marks are entered under, its aspects
+    (none until the organiser assigns them) and the competitors it is recused for."""
+    aspects = await services.pool.fetchval(
+        "SELECT aspects FROM competitions.judges WHERE competition_id = $1 AND judge_id = $2",
+        competition_id,
+        caller.name,
+    )
+    recused = await services.pool.fetch(
+        """SELECT e.entry_sequence FROM competitions.recusals r
+           JOIN competitions.entries e USING (competition_id, person_key)
+           WHERE r.competition_id = $1 AND r.judge_id = $2 ORDER BY 1""",
+        competition_id,
+        caller.name,
+    )
+    return {
+        "judge_id": caller.name,
+        "aspects": list(aspects or []),
+        "recused_for_entries": [r["entry_sequence"] for r in recused],
+    }
+
+
 MarkValue = Annotated[
     StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=16)],
     Field(description="a number; booleans, NaN and Infinity are refused"),

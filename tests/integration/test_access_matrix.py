@@ -109,6 +109,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/competitions/{competition_id}/entries"): Access(ORGANISER | JUDGE | SUPERVISORS),
     ("POST", "/competitions/{competition_id}/nominations"): Access(ORGANISER),
     ("POST", "/competitions/{competition_id}/judges"): Access(ORGANISER),
+    ("GET", "/competitions/{competition_id}/judges/me"): Access(JUDGE),
     ("POST", "/competitions/{competition_id}/marks"): Access(JUDGE),
     ("POST", "/competitions/{competition_id}/marks.csv"): Access(JUDGE),
     ("POST", "/competitions/{competition_id}/corrections"): Access(ORGANISER),
