@@ -61,17 +61,17 @@ from schemas.competition import (
     competition_workflow_id,
 )
 from skillflow.settings import Role
+from store import competitions
 from workflows.competition import CompetitionWorkflow
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
-
-ORGANISER_SQL = "SELECT organiser_id FROM competitions.competitions WHERE competition_id = $1"
 
 
 def competition_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """``require_roles`` for a route on ``/{competition_id}``: an organiser bound to bodies
     acts only on competitions those bodies organise; a judge bound to competitions only on
-    those. Refused with 403 before anything is read or written."""
+    those (or, bound to organising bodies, on theirs). An unknown competition is a 404, a
+    refusal a 403, before anything is read or written."""
     admitted = require_roles(*roles)
 
     async def dependency(
@@ -79,10 +79,11 @@ def competition_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         services: Services,
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
-        if not caller.bodies:
-            return caller
-        organiser_id = await services.pool.fetchval(ORGANISER_SQL, competition_id)
-        if caller.role == Role.JUDGE and competition_id in caller.bodies:
+        async with services.pool.acquire() as conn:
+            organiser_id = await competitions.organiser_of(conn, competition_id)
+        if organiser_id is None:
+            raise NotFound("no competition with this id")
+        if not caller.bodies or (caller.role == Role.JUDGE and competition_id in caller.bodies):
             return caller
         # An organiser (or a judge bound to an organising body) acts on that body's
         # competitions only.
@@ -153,10 +154,8 @@ async def create_competition(
             f"{rules.tier} results promote: name the evaluation body that certifies them",
         )
     if request.feeds_competition_id is not None:
-        fed = await services.pool.fetchval(
-            "SELECT rule_version FROM competitions.competitions WHERE competition_id = $1",
-            request.feeds_competition_id,
-        )
+        async with services.pool.acquire() as conn:
+            fed = await competitions.rule_version_of(conn, request.feeds_competition_id)
         if fed is None:
             raise RuleViolation(
                 "feeds_competition_id",
@@ -263,23 +262,11 @@ async def publish_results(
 
 @router.get("/{competition_id}")
 async def get_competition(competition_id: str, _: Overseer, services: Services) -> dict[str, Any]:
-    row = await services.pool.fetchrow(
-        """SELECT competition_id, name, tier, occupation_code, worldskills_skill, edition_year,
-                  competed_on, organiser_id, issuing_body_id, categories, rule_version,
-                  marking_scheme, feeds_competition_id, phase
-           FROM competitions.competitions WHERE competition_id = $1""",
-        competition_id,
-    )
-    if row is None:
+    async with services.pool.acquire() as conn:
+        view = await competitions.competition_view(conn, competition_id)
+    if view is None:
         raise NotFound("no competition with this id")
-    counts = await services.pool.fetchrow(
-        """SELECT (SELECT count(*) FROM competitions.entries WHERE competition_id = $1) AS entries,
-                  (SELECT count(*) FROM competitions.marks WHERE competition_id = $1) AS marks,
-                  (SELECT array_agg(module_id ORDER BY module_id) FROM competitions.module_locks
-                    WHERE competition_id = $1) AS locked""",
-        competition_id,
-    )
-    return {**dict(row), **dict(counts or {})}
+    return view
 
 
 # --- entries ---------------------------------------------------------------------------
@@ -301,11 +288,8 @@ async def _enter(
 ) -> Entered:
     """Validate the ID number, hash it, and admit the entry; a rule refusal of a valid ID
     number is published as ``competition.entry_refused`` and raised."""
-    competition = await services.pool.fetchrow(
-        """SELECT rule_version, competed_on FROM competitions.competitions
-           WHERE competition_id = $1""",
-        competition_id,
-    )
+    async with services.pool.acquire() as conn:
+        competition = await competitions.competition_facts(conn, competition_id)
     if competition is None:
         raise NotFound("no competition with this id")
     rules = rule_set(competition["rule_version"])
@@ -398,11 +382,6 @@ async def nominate(
     services: Services,
 ) -> dict[str, int]:
     """Record nominees: above the base tier they may enter without a lower-tier result."""
-    competition = await services.pool.fetchrow(
-        "SELECT phase FROM competitions.competitions WHERE competition_id = $1", competition_id
-    )
-    if competition is None:
-        raise NotFound("no competition with this id")
     keys = []
     for index, number in enumerate(request.id_numbers):
         try:
@@ -410,17 +389,11 @@ async def nominate(
         except RuleViolation as violation:
             raise RuleViolation(f"id_numbers[{index}]", violation.rule, violation.message) from None
         keys.append(person_key(number, services.settings.person_key_secret_bytes))
-    status_ = await services.pool.execute(
-        """INSERT INTO competitions.qualifications
-             (competition_id, person_key, source, recorded_by, recorded_at)
-           SELECT $1, k, 'nominated', $2, $3 FROM unnest($4::text[]) AS k
-           ON CONFLICT DO NOTHING""",
-        competition_id,
-        caller.name,
-        now(),
-        keys,
-    )
-    return {"recorded": int(status_.split()[-1])}
+    async with services.pool.acquire() as conn:
+        recorded = await competitions.save_nominations(
+            conn, competition_id, keys, caller.name, now()
+        )
+    return {"recorded": recorded}
 
 
 Reader = Annotated[
@@ -439,15 +412,8 @@ async def list_entries(
 ) -> list[dict[str, Any]]:
     """Entries by number, with masked names (the number is what judges mark; judges read
     them too)."""
-    rows = await services.pool.fetch(
-        """SELECT entry_sequence AS entry, holder_name_masked, category, source, status
-           FROM competitions.entries WHERE competition_id = $1
-           ORDER BY entry_sequence LIMIT $2 OFFSET $3""",
-        competition_id,
-        limit,
-        offset,
-    )
-    return [dict(r) for r in rows]
+    async with services.pool.acquire() as conn:
+        return await competitions.entries_view(conn, competition_id, limit, offset)
 
 
 # --- judges and marks ------------------------------------------------------------------
@@ -469,11 +435,7 @@ async def assign_judge(
     """Assign a judge to aspects (again: replaces the aspects). Conflicts with entered
     competitors are recorded once marking is open (at the close of entries before that)."""
     async with services.pool.acquire() as conn, conn.transaction():
-        competition = await conn.fetchrow(
-            """SELECT phase, rule_version, marking_scheme FROM competitions.competitions
-               WHERE competition_id = $1 FOR UPDATE""",
-            competition_id,
-        )
+        competition = await competitions.competition_facts(conn, competition_id, for_update=True)
         if competition is None:
             raise NotFound("no competition with this id")
         if competition["phase"] not in ("entries_open", "marking"):
@@ -488,14 +450,8 @@ async def assign_judge(
                 "marks.unknown_aspect",
                 f"the marking scheme has no aspect(s) {', '.join(unknown[:10])}",
             )
-        await conn.execute(
-            """INSERT INTO competitions.judges
-                 (competition_id, judge_id, employer, region, aspects, assigned_by, assigned_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (competition_id, judge_id) DO UPDATE
-                 SET employer = EXCLUDED.employer, region = EXCLUDED.region,
-                     aspects = EXCLUDED.aspects, assigned_by = EXCLUDED.assigned_by,
-                     assigned_at = EXCLUDED.assigned_at""",
+        await competitions.save_judge(
+            conn,
             competition_id,
             request.judge_id,
             request.employer,
@@ -522,23 +478,9 @@ async def my_assignment(
 ) -> dict[str, Any]:
     """What the calling judge marks here: the name marks are entered under, its aspects
     (none until the organiser assigns them) and the competitors it is recused for."""
-    aspects = await services.pool.fetchval(
-        "SELECT aspects FROM competitions.judges WHERE competition_id = $1 AND judge_id = $2",
-        competition_id,
-        caller.name,
-    )
-    recused = await services.pool.fetch(
-        """SELECT e.entry_sequence FROM competitions.recusals r
-           JOIN competitions.entries e USING (competition_id, person_key)
-           WHERE r.competition_id = $1 AND r.judge_id = $2 ORDER BY 1""",
-        competition_id,
-        caller.name,
-    )
-    return {
-        "judge_id": caller.name,
-        "aspects": list(aspects or []),
-        "recused_for_entries": [r["entry_sequence"] for r in recused],
-    }
+    async with services.pool.acquire() as conn:
+        aspects, recused = await competitions.judge_assignment(conn, competition_id, caller.name)
+    return {"judge_id": caller.name, "aspects": aspects, "recused_for_entries": recused}
 
 
 MarkValue = Annotated[
@@ -566,16 +508,10 @@ async def _record(
 ) -> list[MarkReport]:
     """Marks given by entry number: rows naming no entry of this competition are refused
     here, the rest go through the marking rules in one transaction."""
-    numbers = sorted({entry for entry, _, _ in rows})
-    people = {
-        r["entry_sequence"]: r["person_key"]
-        for r in await services.pool.fetch(
-            """SELECT entry_sequence, person_key FROM competitions.entries
-               WHERE competition_id = $1 AND entry_sequence = ANY($2::int[])""",
-            competition_id,
-            numbers,
+    async with services.pool.acquire() as conn:
+        people = await competitions.person_keys_of_entries(
+            conn, competition_id, [entry for entry, _, _ in rows]
         )
-    }
     marks = [
         MarkInput(person_key=people[entry], aspect_id=aspect, value=value)
         for entry, aspect, value in rows
@@ -678,12 +614,9 @@ async def correct(
     services: Services,
 ) -> dict[str, Any]:
     """Change a signed-off mark: a reason is required and the change is audited."""
-    key = await services.pool.fetchval(
-        """SELECT person_key FROM competitions.entries
-           WHERE competition_id = $1 AND entry_sequence = $2""",
-        competition_id,
-        request.entry,
-    )
+    async with services.pool.acquire() as conn:
+        keys = await competitions.person_keys_of_entries(conn, competition_id, [request.entry])
+    key = keys.get(request.entry)
     if key is None:
         raise NotFound("no entry with this number in this competition")
     async with services.pool.acquire() as conn, conn.transaction():
@@ -705,16 +638,8 @@ async def correct(
 
 @router.get("/{competition_id}/audit")
 async def audit(competition_id: str, _: Overseer, services: Services) -> list[dict[str, Any]]:
-    rows = await services.pool.fetch(
-        """SELECT e.entry_sequence AS entry, a.aspect_id, a.judge_id, a.kind,
-                  a.previous_value::text AS previous_value, a.new_value::text AS new_value,
-                  a.reason, a.changed_by, a.changed_at
-           FROM competitions.mark_audit a JOIN competitions.entries e USING
-                (competition_id, person_key)
-           WHERE a.competition_id = $1 ORDER BY a.audit_id""",
-        competition_id,
-    )
-    return [dict(r) for r in rows]
+    async with services.pool.acquire() as conn:
+        return await competitions.audit_view(conn, competition_id)
 
 
 # --- leaderboard and results -----------------------------------------------------------
@@ -726,11 +651,7 @@ async def leaderboard(
 ) -> list[dict[str, Any]]:
     """The live ranking while marking is open: accepted aspects only (poll it)."""
     async with services.pool.acquire() as conn:
-        competition = await conn.fetchrow(
-            """SELECT rule_version, marking_scheme FROM competitions.competitions
-               WHERE competition_id = $1""",
-            competition_id,
-        )
+        competition = await competitions.competition_facts(conn, competition_id)
         if competition is None:
             raise NotFound("no competition with this id")
         field = await competitor_totals(
@@ -755,18 +676,10 @@ async def leaderboard(
     return board
 
 
-RESULT_SQL = """SELECT e.entry_sequence AS entry, e.holder_name_masked, r.category, r.rank,
-                       r.field_size, r.total::text AS total, r.scale_score, r.award, r.titles,
-                       r.promoted_to, r.advanced
-                FROM competitions.results r JOIN competitions.entries e USING
-                     (competition_id, person_key)
-                WHERE r.competition_id = $1 ORDER BY r.category, r.rank, e.entry_sequence"""
-
-
 async def _published(services: Services, competition_id: str) -> list[dict[str, Any]]:
-    phase = await services.pool.fetchval(
-        "SELECT phase FROM competitions.competitions WHERE competition_id = $1", competition_id
-    )
+    async with services.pool.acquire() as conn:
+        phase = await competitions.phase_of(conn, competition_id)
+        published = await competitions.results_view(conn, competition_id)
     if phase is None:
         raise NotFound("no competition with this id")
     if phase not in ("results_published", "advanced"):
@@ -775,7 +688,7 @@ async def _published(services: Services, competition_id: str) -> list[dict[str, 
             "results.not_published",
             f"results are not published yet (phase {phase}); organisers see the leaderboard",
         )
-    return [dict(r) for r in await services.pool.fetch(RESULT_SQL, competition_id)]
+    return published
 
 
 @router.get("/{competition_id}/results")

@@ -11,7 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import Caller
 from api.commands import execute_update, failure_of
-from api.routes.competitions import ORGANISER_SQL, CompetitionOrganiser, Organiser
+from api.routes.competitions import CompetitionOrganiser, Organiser
 from api.services import Services
 from policy.errors import NotFound, RuleViolation
 from schemas.competition import (
@@ -30,6 +30,7 @@ from schemas.national_squad import (
     Withdrawal,
     squad_workflow_id,
 )
+from store import competitions
 from workflows.competition import CompetitionWorkflow
 from workflows.national_squad import NationalSquadWorkflow
 
@@ -39,12 +40,12 @@ router = APIRouter(tags=["competitions"])
 async def squad_organiser(squad_id: str, services: Services, caller: Organiser) -> Caller:
     """An organiser bound to bodies acts on a squad whose selection one of them organises."""
     if caller.bodies:
-        selection = await services.pool.fetchval(
-            "SELECT selection_competition_id FROM competitions.squads WHERE squad_id = $1",
-            squad_id,
-        )
-        if selection is not None:
-            caller.check_body(await services.pool.fetchval(ORGANISER_SQL, selection))
+        async with services.pool.acquire() as conn:
+            selection = await competitions.squad_selection(conn, squad_id)
+            organiser = (
+                None if selection is None else await competitions.organiser_of(conn, selection)
+            )
+        caller.check_body(organiser)
     return caller
 
 
@@ -63,7 +64,8 @@ class SquadRequest(BaseModel):
 @router.post("/squads", status_code=status.HTTP_201_CREATED)
 async def form_squad(request: SquadRequest, caller: Organiser, services: Services) -> SquadState:
     """Form the training squad from a WorldSkills selection's published results."""
-    organiser_id = await services.pool.fetchval(ORGANISER_SQL, request.selection_competition_id)
+    async with services.pool.acquire() as conn:
+        organiser_id = await competitions.organiser_of(conn, request.selection_competition_id)
     if organiser_id is None:
         raise NotFound("no selection competition with this id")
     caller.check_body(organiser_id)
@@ -169,15 +171,8 @@ async def worldskills_results(
     """The team's WorldSkills results (scale score, medal): medal, reward, title and
     promotion events follow as for any published result."""
     numbers = [r.entry for r in request.results]
-    keys = {
-        r["entry_sequence"]: r["person_key"]
-        for r in await services.pool.fetch(
-            """SELECT entry_sequence, person_key FROM competitions.entries
-               WHERE competition_id = $1 AND entry_sequence = ANY($2::int[])""",
-            competition_id,
-            numbers,
-        )
-    }
+    async with services.pool.acquire() as conn:
+        keys = await competitions.person_keys_of_entries(conn, competition_id, numbers)
     missing = sorted(set(numbers) - set(keys))
     if missing:
         raise RuleViolation(
