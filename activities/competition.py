@@ -35,6 +35,7 @@ from policy.competition import (
 )
 from policy.errors import RuleViolation
 from schemas.competition import (
+    PHASES,
     Advanced,
     AdvanceRecord,
     CompetitionOpenRecord,
@@ -639,12 +640,15 @@ async def _grant_promotion(
 
 
 async def _set_phase(conn: Connection, record: PhaseRecord) -> None:
+    """Phases only move forward: an activity run again late never takes one back."""
     await conn.execute(
         """UPDATE competitions.competitions SET phase = $2, updated_at = $3
-           WHERE competition_id = $1""",
+           WHERE competition_id = $1
+             AND array_position($4::text[], phase) < array_position($4::text[], $2)""",
         record.competition_id,
         record.phase,
         record.occurred_at,
+        list(PHASES),
     )
 
 

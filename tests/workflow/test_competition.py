@@ -14,7 +14,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,23 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities.competition import CompetitionActivities
 from activities.competition_entries import admit_entry, record_refusal
 from activities.competition_marks import Correction, correct_mark, record_marks
 from activities.resources import ActivityResources, competition_activities
 from policy.competition import Aspect, MarkingScheme, Module, default_rule_version, rule_set
 from policy.errors import RuleViolation
 from schemas.competition import (
+    AdvanceRecord,
     CloseEntries,
     CompetitionOpening,
     EntryFacts,
     LockModule,
     MarkInput,
+    ModuleLockRecord,
+    PhaseRecord,
     PublishResults,
+    ResultsRecord,
     WorldSkillsResult,
     WorldSkillsResults,
     competition_workflow_id,
@@ -794,3 +799,56 @@ async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
     }
     assert (results[at]["medal"], results[below]["medal"]) == ("excellence", "none")
     assert await ladder.events(worldskills, "promotion.granted") == []
+
+
+async def test_activities_run_again_change_nothing(ladder: Ladder) -> None:
+    """Temporal may run an activity twice: a second open, close, lock, publish or advance
+    writes no second row and no second event."""
+    provincial, _ = await ladder.open("provincial_class1")
+    city, handle = await ladder.open("city", feeds=provincial)
+    field_ = [person(f"i{i}") for i in range(4)]
+    for key in field_:
+        await ladder.enter(city, facts(key))
+    await ladder.panel(city)
+    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    for i, key in enumerate(field_):
+        await ladder.score(city, key, t=20, p=30 - i, j=2)
+    await lock_all_and_publish(handle)
+    await handle.result()
+
+    async def footprint() -> tuple[Any, ...]:
+        counts = await ladder.pool.fetchrow(
+            """SELECT (SELECT count(*) FROM outbox.events) AS events,
+                      (SELECT count(*) FROM competitions.results WHERE competition_id = $1) AS r,
+                      (SELECT count(*) FROM competitions.entries WHERE competition_id = $2) AS e,
+                      (SELECT count(*) FROM competitions.promotions WHERE competition_id = $1) AS p,
+                      (SELECT count(*) FROM competitions.module_locks WHERE competition_id = $1)
+                        AS l,
+                      (SELECT count(*) FROM competitions.recusals WHERE competition_id = $1) AS u,
+                      (SELECT phase FROM competitions.competitions WHERE competition_id = $1)
+                        AS phase""",
+            city,
+            provincial,
+        )
+        assert counts is not None
+        return tuple(counts)
+
+    before = await footprint()
+    activities = CompetitionActivities(
+        ActivityResources(ladder.pool, Settings(), ladder.env.client)
+    )
+    later = NOW + timedelta(hours=1)
+    await activities.close_entries(
+        PhaseRecord(competition_id=city, phase="marking", occurred_at=later)
+    )
+    for module in ("T", "P"):
+        await activities.lock_module(
+            ModuleLockRecord(
+                competition_id=city, module_id=module, locked_by="x", occurred_at=later
+            )
+        )
+    await activities.publish_results(
+        ResultsRecord(competition_id=city, published_by="x", occurred_at=later)
+    )
+    await activities.advance(AdvanceRecord(competition_id=city, occurred_at=later))
+    assert await footprint() == before

@@ -10,12 +10,14 @@ from policy.competition import (
     Module,
     Placing,
     ScaleFormula,
+    SquadStanding,
     advancing,
     aspect_marks,
     aspect_status,
     award_for,
     check_mark,
     check_marking_scheme,
+    check_squad_rounds,
     check_worldskills_age,
     default_rule_version,
     judge_conflicts,
@@ -24,6 +26,7 @@ from policy.competition import (
     rank,
     rule_set,
     rule_set_versions,
+    squad_cut,
     titles_for,
     worldskills_age_cap,
     worldskills_scale,
@@ -238,3 +241,23 @@ def test_titles_from_data() -> None:
     assert titles_for(_placing(1, "gold"), 20, "workers", worldskills) == ["全国技术能手"]
     assert promotion_level(_placing(1, "gold"), 20, "workers", 3, worldskills) == 1
     assert titles_for(_placing(2, "silver"), 20, "workers", worldskills) == []
+
+
+def test_squad_rounds_narrow_to_one_per_skill() -> None:
+    selection = rule_set("worldskills_selection-2024")
+    assert selection.rounds_for("cooking") == (10, 5, 2, 1)
+    assert selection.rounds_for("manufacturing-team-challenge") == (12, 6, 3, 1)
+    check_squad_rounds((10, 5, 2, 1))
+    for bad in ((10, 5, 2), (10, 10, 1), (5, 8, 1)):
+        with pytest.raises(ValueError, match="narrow"):
+            check_squad_rounds(bad)
+
+
+def test_squad_cut_keeps_the_best_and_breaks_ties_by_standing() -> None:
+    standings = [
+        SquadStanding(member=7, seed=3, score=D(80)),
+        SquadStanding(member=4, seed=1, score=D(80)),
+        SquadStanding(member=9, seed=2, score=D(95)),
+        SquadStanding(member=2, seed=4, score=D(60)),
+    ]
+    assert squad_cut(standings, 2) == ([9, 4], [7, 2])
