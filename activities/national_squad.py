@@ -9,6 +9,7 @@ from activities.competition import enter_qualifier
 from activities.competition_entries import PRODUCER, competition_row
 from activities.resources import ActivityResources
 from policy.competition import rule_set
+from policy.errors import NotFound
 from schemas.competition import competition_workflow_id
 from schemas.events import build_event
 from schemas.national_squad import (
@@ -35,7 +36,7 @@ class NationalSquadActivities:
             try:
                 selection = await competition_row(conn, opening.selection_competition_id)
                 worldskills = await competition_row(conn, opening.worldskills_competition_id)
-            except LookupError as missing:
+            except NotFound as missing:
                 raise rule_error(
                     "competition_id", "squad.unknown_competition", str(missing)
                 ) from None

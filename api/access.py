@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices, Services
 from policy.errors import NotFound, Violation
+from policy.rule_ids import Rule
 from skillflow.settings import BOUND_ROLES, Role
 from store.database import Connection
 from store.tokens import find_holder, token_digest
@@ -182,7 +183,7 @@ def acting_on(owned: OwnedObject, *roles: Role) -> Callable[..., Awaitable[Calle
 
 NOT_IN_SESSION: Final = Violation(
     field="application_id",
-    rule="access.not_in_session",
+    rule=Rule.ACCESS_NOT_IN_SESSION,
     message="no application with this id in this session",
 )
 

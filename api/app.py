@@ -23,9 +23,8 @@ from api.routes import (
 )
 from api.routes import evaluation_bodies as bodies
 from api.services import ApiServices
-from skillflow import temporal
+from skillflow.role import role_resources
 from skillflow.settings import Settings
-from store.database import apply_migrations, create_pool, ensure_database
 
 ROUTERS = [health.router, operations.router, operations.page_router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
@@ -35,12 +34,8 @@ ROUTERS += [records.router, incentives.router, competitions.router, national_squ
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_database(settings.postgres_dsn)
-        pool = await create_pool(settings.postgres_dsn, max_size=20)
-        try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
-            client = await temporal.connect(settings)
+        async with role_resources(settings, kafka_topics=False) as resources:
+            pool, client = resources.pool, resources.temporal
             app.state.services = ApiServices.create(settings, pool, client)
             # An API that stopped mid-registration left saved registrations unstarted;
             # starting them must not delay serving.
@@ -51,8 +46,6 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
-        finally:
-            await pool.close()
 
     app = FastAPI(
         title="SkillFlow",

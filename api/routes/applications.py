@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.access import ApplicationOwner, ApplicationReader, ObjectionRaiser, Regulator
 from api.commands import execute_update
@@ -22,21 +23,26 @@ from schemas.application import (
     ScoreCorrection,
     ScoreEntry,
     ScoreSheet,
-    application_workflow_id,
 )
+from schemas.workflow_ids import application_workflow_id
 from store import certification
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
 
+_Arg = TypeVar("_Arg")
+
+
 async def _command(
-    services: ApiServices, application_id: str, update: Any, arg: Any
+    services: ApiServices,
+    application_id: str,
+    update: UpdateMethodMultiParam[[ApplicationWorkflow, _Arg], ApplicationStatus],
+    arg: _Arg,
 ) -> ApplicationStatus:
-    status: ApplicationStatus = await execute_update(
+    return await execute_update(
         services.temporal, application_workflow_id(application_id), update, arg, what="application"
     )
-    return status
 
 
 @router.get("/{application_id}")

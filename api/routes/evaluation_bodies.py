@@ -18,6 +18,7 @@ from policy.assessment import admit_policy_version, effective_pass_mark
 from policy.catalogue import get_occupation, required_components
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.regions import MAINLAND_PROVINCES
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
     BodyDecision,
@@ -33,10 +34,11 @@ from schemas.evaluation_body import (
 )
 from schemas.events import build_event
 from schemas.payloads import CommissionRecorded
+from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role
 from store import certification
 from store.outbox import enqueue
-from workflows.evaluation_body import EvaluationBodyWorkflow, body_workflow_id
+from workflows.evaluation_body import EvaluationBodyWorkflow
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
 
@@ -62,7 +64,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
         violations.append(
             Violation(
                 field="province_code",
-                rule="body.province_unknown",
+                rule=Rule.BODY_PROVINCE_UNKNOWN,
                 message="not a mainland province code (GB/T 2260, e.g. 21 for Liaoning)",
             )
         )
@@ -79,7 +81,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
             violations.append(
                 Violation(
                     field="pass_mark",
-                    rule="enterprise.pass_mark_enterprise_only",
+                    rule=Rule.ENTERPRISE_PASS_MARK_ENTERPRISE_ONLY,
                     message="only an enterprise's self-evaluation sets its own pass mark",
                 )
             )
@@ -94,7 +96,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
             violations.append(
                 Violation(
                     field=f"sub_levels[{index}]",
-                    rule="enterprise.sub_level_enterprise_only",
+                    rule=Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
                     message="only an enterprise's self-evaluation adds sub-levels",
                 )
             )
@@ -102,7 +104,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
             violations.append(
                 Violation(
                     field=f"sub_levels[{index}].national_level",
-                    rule="enterprise.sub_level_unmapped",
+                    rule=Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
                     message=f"sub-level {sub.code} maps to level {sub.national_level}, "
                     "which is not in the filed scope",
                 )
@@ -127,7 +129,7 @@ async def file_body(
         # to it, so a rejected or revoked body files again under a new id.
         raise RuleViolation(
             "body_id",
-            "body.already_filed",
+            Rule.BODY_ALREADY_FILED,
             f"a body with this id was filed before (now {earlier}): file under a new id",
         )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
@@ -141,7 +143,7 @@ async def file_body(
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "body_id", "body.already_filed", "a body with this id is already filed"
+            "body_id", Rule.BODY_ALREADY_FILED, "a body with this id is already filed"
         ) from None
     return {
         "body_id": filing.body_id,

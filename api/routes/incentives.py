@@ -31,6 +31,7 @@ from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from store import incentives
@@ -66,9 +67,9 @@ def _int(value: str, field: str, low: int, high: int) -> int:
     try:
         number = int(value.strip())
     except ValueError:
-        raise RuleViolation(field, "import.integer", f"{field} must be a whole number") from None
+        raise RuleViolation(field, Rule.IMPORT_INTEGER, f"{field} must be a whole number") from None
     if not low <= number <= high:
-        raise RuleViolation(field, "import.range", f"{field} must be {low}-{high}")
+        raise RuleViolation(field, Rule.IMPORT_RANGE, f"{field} must be {low}-{high}")
     return number
 
 
@@ -76,9 +77,11 @@ def _date(value: str, field: str, *, not_after: date) -> date:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise RuleViolation(field, "import.date", f"{field} must be a date, YYYY-MM-DD") from None
+        raise RuleViolation(
+            field, Rule.IMPORT_DATE, f"{field} must be a date, YYYY-MM-DD"
+        ) from None
     if day > not_after:
-        raise RuleViolation(field, "import.future_date", f"{field} is in the future")
+        raise RuleViolation(field, Rule.IMPORT_FUTURE_DATE, f"{field} is in the future")
     return day
 
 
@@ -148,7 +151,7 @@ def _csv_rows(text: str, columns: tuple[str, ...]) -> list[Mapping[str, str]]:
     if missing:
         raise RuleViolation(
             "file",
-            "import.columns",
+            Rule.IMPORT_COLUMNS,
             f"the CSV header must name {', '.join(columns)}; missing {', '.join(missing)}",
         )
     return [{k: v or "" for k, v in row.items() if k is not None} for row in reader]

@@ -45,13 +45,13 @@ from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
+from policy.rule_ids import Rule
 from schemas.application import (
     ApplicationStart,
     ApplicationStatus,
     ReviewDecision,
     ScoreEntry,
     ScoreSheet,
-    application_workflow_id,
 )
 from schemas.exam_session import (
     SESSION_ID_PATTERN,
@@ -61,9 +61,13 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from store import certification
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
+from workflows.exam_session import (
+    ExamSessionWorkflow,
+    panels,
+)
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
@@ -151,7 +155,7 @@ async def open_session(
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
             "registration_closes_on",
-            "session.dates",
+            Rule.SESSION_DATES,
             "registration must close on or before the exam date",
         )
     secret = services.settings.person_key_secret_bytes
@@ -184,7 +188,7 @@ async def open_session(
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "session_id", "session.already_open", "a session with this id exists"
+            "session_id", Rule.SESSION_ALREADY_OPEN, "a session with this id exists"
         ) from None
     try:
         state: SessionState = await execute_update(
@@ -365,11 +369,13 @@ async def review_many(
                 return ReviewReport(
                     application_id=application_id, status="refused", errors=as_violations(exc)
                 )
-            except LookupError as exc:
+            except NotFound as exc:
                 return ReviewReport(
                     application_id=application_id,
                     status="refused",
-                    errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                    errors=[
+                        Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))
+                    ],
                 )
         return ReviewReport(
             application_id=application_id, status="approved" if review.approve else "rejected"
@@ -419,11 +425,11 @@ async def import_scores(
                     score = float(cell)
                 except ValueError:
                     raise RuleViolation(
-                        f"scores.{component}", "score.not_a_number", "a score must be a number"
+                        f"scores.{component}", Rule.SCORE_NOT_A_NUMBER, "a score must be a number"
                     ) from None
                 scored.append((component, score))
             if not scored:
-                raise RuleViolation("scores", "score.none", "the row has no score")
+                raise RuleViolation("scores", Rule.SCORE_NONE, "the row has no score")
             if application_id not in ours:
                 raise RuleViolations([NOT_IN_SESSION])
             try:
@@ -450,12 +456,12 @@ async def import_scores(
                 application_id=application_id or None,
                 errors=as_violations(exc),
             )
-        except LookupError as exc:
+        except NotFound as exc:
             return ScoreRowReport(
                 row=number,
                 status="rejected",
                 application_id=application_id or None,
-                errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                errors=[Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))],
             )
         return ScoreRowReport(
             row=number, status="accepted", application_id=application_id, stage=status_.stage
