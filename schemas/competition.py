@@ -9,13 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from policy.competition import Category, MarkingScheme, Tier
 
+# Built with the other workflow ids; re-exported beside the models it goes with.
+from schemas.workflow_ids import competition_workflow_id as competition_workflow_id
+
 Phase = Literal["entries_open", "marking", "locked", "results_published", "advanced"]
 PHASES: tuple[Phase, ...] = ("entries_open", "marking", "locked", "results_published", "advanced")
 COMPETITION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$"
-
-
-def competition_workflow_id(competition_id: str) -> str:
-    return f"competition-{competition_id}"
 
 
 class _Model(BaseModel):

@@ -7,12 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Built with the other workflow ids; re-exported beside the models it goes with.
+from schemas.workflow_ids import squad_workflow_id as squad_workflow_id
+
 SQUAD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,47}$"
 MemberStatus = Literal["active", "reserve", "eliminated", "withdrawn", "team_member"]
-
-
-def squad_workflow_id(squad_id: str) -> str:
-    return f"squad-{squad_id}"
 
 
 class _Model(BaseModel):

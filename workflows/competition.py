@@ -38,7 +38,10 @@ from schemas.competition import (
 from workflows import search_attributes
 from workflows.rules import rule_error
 
-_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    from activities.competition import CompetitionActivities
+    from activities.resources import STEP_TIMEOUT
+
 # Results of a large field are one transaction of a few thousand rows and events.
 _RESULTS_TIMEOUT = timedelta(minutes=5)
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
@@ -59,11 +62,10 @@ class CompetitionWorkflow:
 
     @workflow.run
     async def run(self, opening: CompetitionOpening) -> CompetitionState:
-        outcome: PhaseOutcome = await workflow.execute_activity(
-            "competition.open",
+        outcome: PhaseOutcome = await workflow.execute_activity_method(
+            CompetitionActivities.open_competition,
             CompetitionOpenRecord(opening=opening, occurred_at=workflow.now()),
-            result_type=PhaseOutcome,
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=_RETRY,
         )
         self._entries = outcome.entries
@@ -77,10 +79,9 @@ class CompetitionWorkflow:
         )
         await workflow.wait_condition(lambda: self._phase == "results_published")
         async with self._lock:
-            advanced: Advanced = await workflow.execute_activity(
-                "competition.advance",
+            advanced: Advanced = await workflow.execute_activity_method(
+                CompetitionActivities.advance,
                 AdvanceRecord(competition_id=opening.competition_id, occurred_at=workflow.now()),
-                result_type=Advanced,
                 start_to_close_timeout=_RESULTS_TIMEOUT,
                 retry_policy=_RETRY,
             )
@@ -112,14 +113,13 @@ class CompetitionWorkflow:
         await workflow.wait_condition(lambda: self._opened)
         async with self._lock:
             self.validate_close_entries(command)
-            outcome: PhaseOutcome = await workflow.execute_activity(
-                "competition.close_entries",
+            outcome: PhaseOutcome = await workflow.execute_activity_method(
+                CompetitionActivities.close_entries,
                 PhaseRecord(
                     competition_id=self._opening.competition_id,
                     phase="marking",
                     occurred_at=workflow.now(),
                 ),
-                result_type=PhaseOutcome,
                 start_to_close_timeout=_RESULTS_TIMEOUT,
                 retry_policy=_RETRY,
             )
@@ -138,8 +138,8 @@ class CompetitionWorkflow:
         module is locked the competition is ready for results."""
         async with self._lock:
             self.validate_lock_module(command)
-            await workflow.execute_activity(
-                "competition.lock_module",
+            await workflow.execute_activity_method(
+                CompetitionActivities.lock_module,
                 ModuleLockRecord(
                     competition_id=self._opening.competition_id,
                     module_id=command.module_id,
@@ -169,14 +169,13 @@ class CompetitionWorkflow:
         """Rank, award, promote and publish; the qualifiers then advance by themselves."""
         async with self._lock:
             self.validate_publish_results(command)
-            published: PublishedResults = await workflow.execute_activity(
-                "competition.publish_results",
+            published: PublishedResults = await workflow.execute_activity_method(
+                CompetitionActivities.publish_results,
                 ResultsRecord(
                     competition_id=self._opening.competition_id,
                     published_by=command.published_by,
                     occurred_at=workflow.now(),
                 ),
-                result_type=PublishedResults,
                 start_to_close_timeout=_RESULTS_TIMEOUT,
                 retry_policy=_RETRY,
             )
@@ -195,16 +194,15 @@ class CompetitionWorkflow:
         which are published as results (medal, reward, title and promotion events)."""
         async with self._lock:
             self.validate_worldskills_results(command)
-            published: PublishedResults = await workflow.execute_activity(
-                "competition.record_worldskills_results",
+            published: PublishedResults = await workflow.execute_activity_method(
+                CompetitionActivities.record_worldskills_results,
                 WorldSkillsResultsRecord(
                     competition_id=self._opening.competition_id,
                     results=command.results,
                     recorded_by=command.recorded_by,
                     occurred_at=workflow.now(),
                 ),
-                result_type=PublishedResults,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=_RETRY,
             )
             self._results = published.results
@@ -236,12 +234,12 @@ class CompetitionWorkflow:
             )
 
     async def _set_phase(self, phase: Phase) -> None:
-        await workflow.execute_activity(
-            "competition.record_phase",
+        await workflow.execute_activity_method(
+            CompetitionActivities.record_phase,
             PhaseRecord(
                 competition_id=self._opening.competition_id, phase=phase, occurred_at=workflow.now()
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=_RETRY,
         )
         self._phase = phase

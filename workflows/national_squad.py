@@ -35,7 +35,10 @@ from schemas.national_squad import (
 from workflows import search_attributes
 from workflows.rules import rule_error
 
-_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    from activities.national_squad import NationalSquadActivities
+    from activities.resources import STEP_TIMEOUT
+
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 
 
@@ -57,11 +60,10 @@ class NationalSquadWorkflow:
 
     @workflow.run
     async def run(self, opening: SquadOpening) -> SquadState:
-        formed: SquadFormed = await workflow.execute_activity(
-            "squad.form",
+        formed: SquadFormed = await workflow.execute_activity_method(
+            NationalSquadActivities.form,
             SquadFormRecord(opening=opening, occurred_at=workflow.now()),
-            result_type=SquadFormed,
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=_RETRY,
         )
         self._formed = formed
@@ -84,8 +86,8 @@ class NationalSquadWorkflow:
             await workflow.wait_condition(lambda n=round_number: self._closed_round >= n)  # type: ignore[misc]
         assert self._team_member is not None
         async with self._lock:
-            self._entered = await workflow.execute_activity(
-                "squad.enter_team_member",
+            self._entered = await workflow.execute_activity_method(
+                NationalSquadActivities.enter_team_member,
                 TeamMemberRecord(
                     squad_id=opening.squad_id,
                     selection_competition_id=opening.selection_competition_id,
@@ -93,8 +95,7 @@ class NationalSquadWorkflow:
                     member=self._team_member,
                     occurred_at=workflow.now(),
                 ),
-                result_type=bool,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=_RETRY,
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -218,8 +219,8 @@ class NationalSquadWorkflow:
             )
 
     async def _record(self) -> None:
-        await workflow.execute_activity(
-            "squad.record_change",
+        await workflow.execute_activity_method(
+            NationalSquadActivities.record_change,
             SquadChangeRecord(
                 squad_id=self._opening.squad_id,
                 round=self._round,
@@ -228,6 +229,6 @@ class NationalSquadWorkflow:
                 scores=dict(self._scores),
                 occurred_at=workflow.now(),
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=_RETRY,
         )
