@@ -34,6 +34,7 @@ from policy.competition import (
     titles_for,
 )
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from schemas.competition import (
     PHASES,
     Advanced,
@@ -169,7 +170,7 @@ class CompetitionActivities:
             )
             if competition["phase"] == "entries_open" and entries == 0:
                 raise rule_error(
-                    "competition_id", "competition.no_entries", "no one has entered yet"
+                    "competition_id", Rule.COMPETITION_NO_ENTRIES, "no one has entered yet"
                 )
             recusals = await record_recusals(
                 conn,
@@ -193,19 +194,19 @@ class CompetitionActivities:
             competition = await competition_row(conn, record.competition_id, lock="FOR UPDATE")
             module = scheme_of(competition).module(record.module_id)
             if module is None:
-                raise rule_error("module_id", "marks.unknown_module", "no such module")
+                raise rule_error("module_id", Rule.MARKS_UNKNOWN_MODULE, "no such module")
             check = await check_module(conn, record.competition_id, module)
             if check.incomplete:
                 raise rule_error(
                     "module_id",
-                    "marks.incomplete",
+                    Rule.MARKS_INCOMPLETE,
                     f"{len(check.incomplete)} competitor(s) lack marks in module "
                     f"{module.module_id} (entries {_first(check.incomplete)})",
                 )
             if check.remark_required:
                 raise rule_error(
                     "module_id",
-                    "marks.remark_required",
+                    Rule.MARKS_REMARK_REQUIRED,
                     f"judges differ by more than one point for {len(check.remark_required)} "
                     f"competitor(s) in module {module.module_id} (entries "
                     f"{_first(check.remark_required)}): they must re-mark",
@@ -314,7 +315,7 @@ class CompetitionActivities:
                 entry = entries.get(result.person_key)
                 if entry is None:
                     raise rule_error(
-                        "entry", "marks.not_entered", "no entry of this competitor here"
+                        "entry", Rule.MARKS_NOT_ENTERED, "no entry of this competitor here"
                     )
                 medal_rank = {"gold": 1, "silver": 2, "bronze": 3}.get(result.medal)
                 award = (

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from policy.competition import check_worldskills_age, rule_set
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.competition import EntryFacts, competition_workflow_id
 from schemas.events import build_event
 from schemas.payloads import CompetitionEntryAccepted, CompetitionEntryRefused, EntrySource
@@ -55,13 +56,13 @@ async def admit_entry(
     competition = await competition_row(conn, competition_id, lock="FOR UPDATE")
     if competition["phase"] != "entries_open":
         raise RuleViolation(
-            "competition_id", "entry.closed", f"entries are closed ({competition['phase']})"
+            "competition_id", Rule.ENTRY_CLOSED, f"entries are closed ({competition['phase']})"
         )
     rules = rule_set(competition["rule_version"])
     if facts.category not in competition["categories"]:
         raise RuleViolation(
             "category",
-            "entry.category",
+            Rule.ENTRY_CATEGORY,
             f"this competition has categories {', '.join(competition['categories'])}",
         )
     if await conn.fetchval(
@@ -71,7 +72,7 @@ async def admit_entry(
         facts.person_key,
     ):
         raise RuleViolation(
-            "id_number", "entry.duplicate", "this person has already entered this competition"
+            "id_number", Rule.ENTRY_DUPLICATE, "this person has already entered this competition"
         )
     source: EntrySource = "open"
     if rules.qualification.from_tiers:
@@ -86,7 +87,7 @@ async def admit_entry(
         ):
             raise RuleViolation(
                 "id_number",
-                "entry.not_qualified",
+                Rule.ENTRY_NOT_QUALIFIED,
                 f"a {rules.tier} competition takes qualifiers from "
                 f"{', '.join(rules.qualification.from_tiers)} competitions"
                 + (" or recorded nominees" if rules.qualification.nomination_allowed else ""),

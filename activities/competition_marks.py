@@ -30,6 +30,7 @@ from policy.competition import (
     check_mark,
 )
 from policy.errors import NotFound, RuleViolation, Violation
+from policy.rule_ids import Rule
 from schemas.competition import MarkInput
 from store.database import Connection
 
@@ -45,9 +46,9 @@ def parse_value(text: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except (InvalidOperation, AttributeError):
-        raise RuleViolation("value", "mark.not_a_number", "a mark must be a number") from None
+        raise RuleViolation("value", Rule.MARK_NOT_A_NUMBER, "a mark must be a number") from None
     if not value.is_finite():
-        raise RuleViolation("value", "mark.not_a_number", "a mark must be a finite number")
+        raise RuleViolation("value", Rule.MARK_NOT_A_NUMBER, "a mark must be a finite number")
     return value
 
 
@@ -67,12 +68,14 @@ async def record_marks(
     if competition["phase"] == "locked":
         raise RuleViolation(
             "competition_id",
-            "marks.locked",
+            Rule.MARKS_LOCKED,
             "every module is locked: a change needs a correction with a reason",
         )
     if competition["phase"] != "marking":
         raise RuleViolation(
-            "competition_id", "marks.not_marking", f"marking is not open ({competition['phase']})"
+            "competition_id",
+            Rule.MARKS_NOT_MARKING,
+            f"marking is not open ({competition['phase']})",
         )
     judge = await conn.fetchrow(
         """SELECT aspects FROM competitions.judges WHERE competition_id = $1 AND judge_id = $2""",
@@ -81,7 +84,7 @@ async def record_marks(
     )
     if judge is None:
         raise RuleViolation(
-            "judge_id", "marks.not_a_judge", "this judge is not assigned to this competition"
+            "judge_id", Rule.MARKS_NOT_A_JUDGE, "this judge is not assigned to this competition"
         )
     assigned = set(judge["aspects"])
     aspects = scheme_of(competition).aspects()
@@ -130,30 +133,30 @@ async def record_marks(
             found = aspects.get(mark.aspect_id)
             if found is None:
                 raise RuleViolation(
-                    "aspect_id", "marks.unknown_aspect", "the marking scheme has no such aspect"
+                    "aspect_id", Rule.MARKS_UNKNOWN_ASPECT, "the marking scheme has no such aspect"
                 )
             module, aspect = found
             if mark.aspect_id not in assigned:
                 raise RuleViolation(
                     "aspect_id",
-                    "marks.not_assigned",
+                    Rule.MARKS_NOT_ASSIGNED,
                     "the organiser has not assigned this aspect to this judge",
                 )
             if mark.person_key not in entered:
                 raise RuleViolation(
-                    "person_key", "marks.not_entered", "no entry of this competitor here"
+                    "person_key", Rule.MARKS_NOT_ENTERED, "no entry of this competitor here"
                 )
             if module.module_id in locked:
                 raise RuleViolation(
                     "aspect_id",
-                    "marks.locked",
+                    Rule.MARKS_LOCKED,
                     f"module {module.module_id} is locked: a change needs a correction "
                     "with a reason",
                 )
             if mark.person_key in recused:
                 raise RuleViolation(
                     "judge_id",
-                    "marks.recused",
+                    Rule.MARKS_RECUSED,
                     "this judge is recused for this competitor (conflict recorded)",
                 )
             value = parse_value(mark.value)
@@ -165,7 +168,7 @@ async def record_marks(
                 if len(panel) >= limit:
                     raise RuleViolation(
                         "aspect_id",
-                        "marks.panel_full",
+                        Rule.MARKS_PANEL_FULL,
                         f"this aspect already has its {limit} mark(s) for this competitor",
                     )
                 inserts.append((mark.person_key, mark.aspect_id, module.module_id, value))
@@ -282,15 +285,17 @@ async def correct_mark(
     if competition["phase"] not in ("marking", "locked"):
         raise RuleViolation(
             "competition_id",
-            "marks.results_published",
+            Rule.MARKS_RESULTS_PUBLISHED,
             f"marks are final once results are published ({competition['phase']})",
         )
     if not correction.reason.strip():
-        raise RuleViolation("reason", "correction.reason_required", "a correction needs a reason")
+        raise RuleViolation(
+            "reason", Rule.CORRECTION_REASON_REQUIRED, "a correction needs a reason"
+        )
     found = scheme_of(competition).aspects().get(correction.aspect_id)
     if found is None:
         raise RuleViolation(
-            "aspect_id", "marks.unknown_aspect", "the marking scheme has no such aspect"
+            "aspect_id", Rule.MARKS_UNKNOWN_ASPECT, "the marking scheme has no such aspect"
         )
     module, aspect = found
     if not await conn.fetchval(
@@ -300,7 +305,7 @@ async def correct_mark(
     ):
         raise RuleViolation(
             "aspect_id",
-            "correction.not_locked",
+            Rule.CORRECTION_NOT_LOCKED,
             f"module {module.module_id} is not signed off: the judge re-marks instead",
         )
     value = parse_value(correction.value)
@@ -322,7 +327,7 @@ async def correct_mark(
     if aspect_status(aspect, list(panel.values())) != "accepted":
         raise RuleViolation(
             "value",
-            "marks.remark_required",
+            Rule.MARKS_REMARK_REQUIRED,
             "the judges' scores would differ by more than one point",
         )
     await _change_mark(

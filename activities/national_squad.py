@@ -10,6 +10,7 @@ from activities.competition_entries import PRODUCER, competition_row
 from activities.resources import ActivityResources
 from policy.competition import rule_set
 from policy.errors import NotFound
+from policy.rule_ids import Rule
 from schemas.competition import competition_workflow_id
 from schemas.events import build_event
 from schemas.national_squad import (
@@ -38,23 +39,23 @@ class NationalSquadActivities:
                 worldskills = await competition_row(conn, opening.worldskills_competition_id)
             except NotFound as missing:
                 raise rule_error(
-                    "competition_id", "squad.unknown_competition", str(missing)
+                    "competition_id", Rule.SQUAD_UNKNOWN_COMPETITION, str(missing)
                 ) from None
             if selection["tier"] != "worldskills_selection" or worldskills["tier"] != "worldskills":
                 raise rule_error(
                     "competition_id",
-                    "squad.tiers",
+                    Rule.SQUAD_TIERS,
                     "a squad goes from a worldskills_selection to a worldskills competition",
                 )
             if selection["phase"] not in ("results_published", "advanced"):
                 raise rule_error(
                     "selection_competition_id",
-                    "results.not_published",
+                    Rule.RESULTS_NOT_PUBLISHED,
                     "the selection's results are not published yet",
                 )
             rounds = rule_set(selection["rule_version"]).rounds_for(opening.skill)
             if not rounds:
-                raise rule_error("skill", "squad.no_rounds", "the rule set has no squad rounds")
+                raise rule_error("skill", Rule.SQUAD_NO_ROUNDS, "the rule set has no squad rounds")
             ranked = await conn.fetch(
                 """SELECT e.entry_sequence, r.person_key FROM competitions.results r
                    JOIN competitions.entries e USING (competition_id, person_key)

@@ -21,6 +21,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 Tier = Literal[
     "enterprise",
@@ -97,20 +98,20 @@ def check_marking_scheme(scheme: MarkingScheme, theory_max_pct: int) -> None:
     """Raise the first rule the scheme breaks: unique ids, 100 marks, theory share."""
     module_ids = [m.module_id for m in scheme.modules]
     if len(set(module_ids)) != len(module_ids):
-        raise RuleViolation("marking_scheme", "scheme.duplicate_module", "module ids repeat")
+        raise RuleViolation("marking_scheme", Rule.SCHEME_DUPLICATE_MODULE, "module ids repeat")
     aspect_ids = [a.aspect_id for m in scheme.modules for a in m.aspects]
     if len(set(aspect_ids)) != len(aspect_ids):
-        raise RuleViolation("marking_scheme", "scheme.duplicate_aspect", "aspect ids repeat")
+        raise RuleViolation("marking_scheme", Rule.SCHEME_DUPLICATE_ASPECT, "aspect ids repeat")
     total = sum((m.max_marks for m in scheme.modules), Decimal(0))
     if total != MARKS_TOTAL:
         raise RuleViolation(
-            "marking_scheme", "scheme.total", f"the aspects total {total} marks, not 100"
+            "marking_scheme", Rule.SCHEME_TOTAL, f"the aspects total {total} marks, not 100"
         )
     theory = sum((m.max_marks for m in scheme.modules if m.kind == "theory"), Decimal(0))
     if theory * 100 > total * theory_max_pct:
         raise RuleViolation(
             "marking_scheme",
-            "scheme.theory_share",
+            Rule.SCHEME_THEORY_SHARE,
             f"theory is {theory} of 100 marks; at most {theory_max_pct}% is allowed",
         )
 
@@ -271,7 +272,7 @@ def rule_set(version: str) -> RuleSet:
         return _RULE_SETS[version]
     except KeyError:
         raise RuleViolation(
-            "rule_version", "competition.unknown_rule_set", f"no competition rule set {version}"
+            "rule_version", Rule.COMPETITION_UNKNOWN_RULE_SET, f"no competition rule set {version}"
         ) from None
 
 
@@ -283,7 +284,7 @@ def default_rule_version(tier: str) -> str:
     """The newest rule set of ``tier`` (versions of one tier sort by their year suffix)."""
     versions = sorted(v for v, r in _RULE_SETS.items() if r.tier == tier)
     if not versions:
-        raise RuleViolation("tier", "competition.unknown_tier", f"no rule set for tier {tier}")
+        raise RuleViolation("tier", Rule.COMPETITION_UNKNOWN_TIER, f"no rule set for tier {tier}")
     return versions[-1]
 
 
@@ -308,7 +309,7 @@ def worldskills_age_cap(edition: int, skill: str, table: AgeTable | None = None)
         if not earlier:
             raise RuleViolation(
                 "edition_year",
-                "worldskills.unknown_edition",
+                Rule.WORLDSKILLS_UNKNOWN_EDITION,
                 f"no WorldSkills age caps recorded for {edition} or earlier",
             )
         caps = max(earlier, key=lambda e: e.edition)
@@ -322,7 +323,7 @@ def check_worldskills_age(birth_date: date, edition: int, skill: str) -> None:
     if birth_date < earliest:
         raise RuleViolation(
             "id_number",
-            "entry.worldskills_age",
+            Rule.ENTRY_WORLDSKILLS_AGE,
             f"competitors in {skill} at the {edition} edition must be born on or after "
             f"{earliest.isoformat()} (age cap {cap})",
         )
@@ -334,21 +335,21 @@ def check_worldskills_age(birth_date: date, edition: int, skill: str) -> None:
 def check_mark(aspect: Aspect, value: Decimal) -> None:
     """A measurement mark lies in [0, max_mark]; a judgement score is one of 0-3."""
     if not value.is_finite():
-        raise RuleViolation("mark", "mark.not_a_number", "a mark must be a finite number")
+        raise RuleViolation("mark", Rule.MARK_NOT_A_NUMBER, "a mark must be a finite number")
     if aspect.kind == "judgement":
         if value not in JUDGEMENT_SCORES:
             raise RuleViolation(
-                "mark", "mark.judgement_range", "a judgement score is a whole number 0 to 3"
+                "mark", Rule.MARK_JUDGEMENT_RANGE, "a judgement score is a whole number 0 to 3"
             )
         return
     if value < 0 or value > aspect.max_mark:
         raise RuleViolation(
             "mark",
-            "mark.measurement_range",
+            Rule.MARK_MEASUREMENT_RANGE,
             f"aspect {aspect.aspect_id} takes 0 to {aspect.max_mark} marks",
         )
     if value != value.quantize(Decimal("0.01")):
-        raise RuleViolation("mark", "mark.precision", "a mark has at most two decimals")
+        raise RuleViolation("mark", Rule.MARK_PRECISION, "a mark has at most two decimals")
 
 
 AspectStatus = Literal["incomplete", "remark_required", "accepted"]

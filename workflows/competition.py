@@ -17,6 +17,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from policy.rule_ids import Rule
 from schemas.competition import (
     Advanced,
     AdvanceRecord,
@@ -159,10 +160,10 @@ class CompetitionWorkflow:
         self._require("marking")
         if self._opening.marking_scheme.module(command.module_id) is None:
             raise rule_error(
-                "module_id", "marks.unknown_module", "the marking scheme has no such module"
+                "module_id", Rule.MARKS_UNKNOWN_MODULE, "the marking scheme has no such module"
             )
         if command.module_id in self._locked:
-            raise rule_error("module_id", "marks.module_locked", "this module is already locked")
+            raise rule_error("module_id", Rule.MARKS_MODULE_LOCKED, "this module is already locked")
 
     @workflow.update
     async def publish_results(self, command: PublishResults) -> CompetitionState:
@@ -215,13 +216,13 @@ class CompetitionWorkflow:
         if self._opening.tier != "worldskills":
             raise rule_error(
                 "competition_id",
-                "competition.not_worldskills",
+                Rule.COMPETITION_NOT_WORLDSKILLS,
                 "only a WorldSkills competition takes results entered by the organiser",
             )
         if self._phase not in ("entries_open", "marking"):
             raise rule_error(
                 "competition_id",
-                "competition.results_recorded",
+                Rule.COMPETITION_RESULTS_RECORDED,
                 f"the competition is in phase {self._phase}",
             )
 
@@ -229,7 +230,7 @@ class CompetitionWorkflow:
         if self._phase != phase:
             raise rule_error(
                 "competition_id",
-                f"competition.not_{phase}",
+                Rule(f"competition.not_{phase}"),
                 f"the competition is in phase {self._phase}, not {phase}",
             )
 

@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from policy.competition import SquadStanding, squad_cut
+from policy.rule_ids import Rule
 from schemas.national_squad import (
     CloseRound,
     MemberStatus,
@@ -136,14 +137,14 @@ class NationalSquadWorkflow:
         for entry in scores.scores:
             if entry.member not in active:
                 raise rule_error(
-                    "member", "squad.not_active", f"member {entry.member} is not in this round"
+                    "member", Rule.SQUAD_NOT_ACTIVE, f"member {entry.member} is not in this round"
                 )
             try:
                 value = Decimal(entry.score)
             except InvalidOperation:
-                raise rule_error("score", "squad.score_range", "a score is a number") from None
+                raise rule_error("score", Rule.SQUAD_SCORE_RANGE, "a score is a number") from None
             if not value.is_finite() or not 0 <= value <= 100:
-                raise rule_error("score", "squad.score_range", "a score lies in 0-100")
+                raise rule_error("score", Rule.SQUAD_SCORE_RANGE, "a score lies in 0-100")
 
     @workflow.update
     async def withdraw(self, withdrawal: Withdrawal) -> SquadState:
@@ -164,9 +165,9 @@ class NationalSquadWorkflow:
     @withdraw.validator
     def validate_withdraw(self, withdrawal: Withdrawal) -> None:
         if self._round == 0 or self._team_member is not None:
-            raise rule_error("member", "squad.no_round", "no elimination round is running")
+            raise rule_error("member", Rule.SQUAD_NO_ROUND, "no elimination round is running")
         if withdrawal.member not in {m.member for m in self._members}:
-            raise rule_error("member", "squad.not_active", "this member is not in the round")
+            raise rule_error("member", Rule.SQUAD_NOT_ACTIVE, "this member is not in the round")
 
     @workflow.update
     async def close_round(self, command: CloseRound) -> SquadState:
@@ -208,14 +209,14 @@ class NationalSquadWorkflow:
         if missing:
             raise rule_error(
                 "round",
-                "squad.scores_missing",
+                Rule.SQUAD_SCORES_MISSING,
                 f"members {', '.join(map(str, missing))} have no score in round {command.round}",
             )
 
     def _require_round(self, round_number: int) -> None:
         if self._round == 0 or self._team_member is not None or round_number != self._round:
             raise rule_error(
-                "round", "squad.not_current_round", f"the current round is {self._round}"
+                "round", Rule.SQUAD_NOT_CURRENT_ROUND, f"the current round is {self._round}"
             )
 
     async def _record(self) -> None:

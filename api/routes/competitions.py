@@ -49,6 +49,7 @@ from policy.competition import (
 )
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import mask_name, person_key, validate_id_number
+from policy.rule_ids import Rule
 from schemas.competition import (
     COMPETITION_ID_PATTERN,
     CloseEntries,
@@ -142,7 +143,7 @@ async def create_competition(
     rules = rule_set(version)
     if rules.tier != request.tier:
         raise RuleViolation(
-            "rule_version", "competition.rule_tier", f"rule set {version} is for {rules.tier}"
+            "rule_version", Rule.COMPETITION_RULE_TIER, f"rule set {version} is for {rules.tier}"
         )
     get_occupation(request.occupation_code)
     scheme = request.marking_scheme or rules.marking_scheme
@@ -150,7 +151,7 @@ async def create_competition(
     if rules.promotions and not request.issuing_body_id:
         raise RuleViolation(
             "issuing_body_id",
-            "competition.issuing_body_required",
+            Rule.COMPETITION_ISSUING_BODY_REQUIRED,
             f"{rules.tier} results promote: name the evaluation body that certifies them",
         )
     if request.feeds_competition_id is not None:
@@ -159,13 +160,13 @@ async def create_competition(
         if fed is None:
             raise RuleViolation(
                 "feeds_competition_id",
-                "competition.feeds_unknown",
+                Rule.COMPETITION_FEEDS_UNKNOWN,
                 "the competition to feed must be created first",
             )
         if not may_feed(rules, rule_set(fed)):
             raise RuleViolation(
                 "feeds_competition_id",
-                "competition.feeds_tier",
+                Rule.COMPETITION_FEEDS_TIER,
                 f"a {rules.tier} competition does not qualify entrants for "
                 f"a {rule_set(fed).tier} one",
             )
@@ -186,7 +187,7 @@ async def create_competition(
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "competition_id", "competition.exists", "a competition with this id exists"
+            "competition_id", Rule.COMPETITION_EXISTS, "a competition with this id exists"
         ) from None
     try:
         state: CompetitionState = await execute_update(
@@ -351,7 +352,7 @@ async def import_entries(
             try:
                 request = EntryRequest.model_validate(values)
             except ValueError as exc:
-                raise RuleViolation("row", "csv.invalid_row", _first_error(exc)) from None
+                raise RuleViolation("row", Rule.CSV_INVALID_ROW, _first_error(exc)) from None
             entered = await _enter(services, competition_id, request, caller.name)
         except (RuleViolation, RuleViolations) as exc:
             reports.append(EntryRowReport(row=number, status="rejected", errors=as_violations(exc)))
@@ -440,14 +441,14 @@ async def assign_judge(
             raise NotFound("no competition with this id")
         if competition["phase"] not in ("entries_open", "marking"):
             raise RuleViolation(
-                "competition_id", "judges.closed", f"judging is over ({competition['phase']})"
+                "competition_id", Rule.JUDGES_CLOSED, f"judging is over ({competition['phase']})"
             )
         known = scheme_of(competition).aspects()
         unknown = sorted(set(request.aspects) - set(known))
         if unknown:
             raise RuleViolation(
                 "aspects",
-                "marks.unknown_aspect",
+                Rule.MARKS_UNKNOWN_ASPECT,
                 f"the marking scheme has no aspect(s) {', '.join(unknown[:10])}",
             )
         await competitions.save_judge(
@@ -534,7 +535,7 @@ async def _record(
                     errors=[
                         Violation(
                             field="entry",
-                            rule="marks.not_entered",
+                            rule=Rule.MARKS_NOT_ENTERED,
                             message="no entry with this number in this competition",
                         )
                     ],
@@ -575,12 +576,12 @@ async def import_marks(
         entry, aspect, value = row.get("entry", ""), row.get("aspect_id", ""), row.get("value", "")
         if not entry.isascii() or not entry.isdigit() or not 1 <= int(entry) <= 1_000_000:
             refused[number] = Violation(
-                field="entry", rule="marks.entry_number", message="entry must be a whole number"
+                field="entry", rule=Rule.MARKS_ENTRY_NUMBER, message="entry must be a whole number"
             )
         elif len(aspect) > 32 or len(value) > 16:
             refused[number] = Violation(
                 field="value" if len(value) > 16 else "aspect_id",
-                rule="csv.cell_too_long",
+                rule=Rule.CSV_CELL_TOO_LONG,
                 message="aspect ids have at most 32 characters and marks at most 16",
             )
         if number in refused:
@@ -685,7 +686,7 @@ async def _published(services: Services, competition_id: str) -> list[dict[str, 
     if phase not in ("results_published", "advanced"):
         raise RuleViolation(
             "competition_id",
-            "results.not_published",
+            Rule.RESULTS_NOT_PUBLISHED,
             f"results are not published yet (phase {phase}); organisers see the leaderboard",
         )
     return published

@@ -14,6 +14,7 @@ from api.commands import execute_update, failure_of
 from api.routes.competitions import CompetitionOrganiser, Organiser
 from api.services import Services
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.competition import (
     CompetitionState,
     WorldSkillsResult,
@@ -78,7 +79,7 @@ async def form_squad(request: SquadRequest, caller: Organiser, services: Service
             task_queue=services.settings.task_queue,
         )
     except WorkflowAlreadyStartedError:
-        raise RuleViolation("squad_id", "squad.exists", "a squad with this id exists") from None
+        raise RuleViolation("squad_id", Rule.SQUAD_EXISTS, "a squad with this id exists") from None
     try:
         state: SquadState = await execute_update(
             services.temporal, workflow_id, NationalSquadWorkflow.await_formed,
@@ -176,7 +177,7 @@ async def worldskills_results(
     missing = sorted(set(numbers) - set(keys))
     if missing:
         raise RuleViolation(
-            "results.entry", "marks.not_entered", f"no entries {missing} in this competition"
+            "results.entry", Rule.MARKS_NOT_ENTERED, f"no entries {missing} in this competition"
         )
     state: CompetitionState = await execute_update(
         services.temporal,
