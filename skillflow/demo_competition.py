@@ -22,7 +22,7 @@ from policy.idnumber import make_id_number
 from skillflow.settings import Role
 
 if TYPE_CHECKING:
-    from skillflow.demo import DemoClient
+    from skillflow.demo import DemoClient, DemoPersonalData
 
 SCHEME = {
     "modules": [
@@ -71,6 +71,7 @@ async def competition_act(
     today: date,
     rng: random.Random,
     step: int,
+    sent: DemoPersonalData,
 ) -> Ladder:
     ladder = Ladder()
     console.print(
@@ -124,6 +125,9 @@ async def competition_act(
     ladder.advanced["provincial"] = await _advanced(api, ladder.competitions["national"], 2)
 
     national_nominees = [_competitor(rng, 300 + n, 4) for n in range(6)]
+    for competitor in (*city, *provincial_nominees, *national_nominees):
+        sent.id_numbers.append(competitor.id_number)
+        sent.names.append(competitor.name)
     await api.call(
         Role.RECORDS_OFFICER,
         "POST",

@@ -22,7 +22,6 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -60,7 +59,7 @@ from schemas.national_squad import (
 from skillflow.settings import Settings
 from skillflow.stack.process import free_port
 from skillflow.stack.servers import PostgresServer
-from skillflow.temporal import workflow_runner
+from skillflow.temporal import data_converter, workflow_runner
 from store.database import apply_migrations, create_pool, ensure_database
 from tests.workflow.conftest import time_skipping_environment
 from workflows.competition import CompetitionWorkflow
@@ -254,7 +253,7 @@ async def replays_and_is_recorded(handle: WorkflowHandle[Any, Any], name: str) -
     replayer = Replayer(
         workflows=[CompetitionWorkflow, NationalSquadWorkflow],
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
