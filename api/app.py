@@ -16,6 +16,7 @@ from api.routes import (
     certificates,
     codec,
     competitions,
+    credentials,
     health,
     incentives,
     national_squad,
@@ -30,7 +31,8 @@ from skillflow.settings import Settings
 
 ROUTERS = [health.router, operations.router, operations.page_router, codec.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
-ROUTERS += [records.router, incentives.router, competitions.router, national_squad.router]
+ROUTERS += [records.router, incentives.router, credentials.router]
+ROUTERS += [competitions.router, national_squad.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
