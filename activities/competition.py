@@ -49,7 +49,7 @@ from schemas.competition import (
     WorldSkillsResultsRecord,
     competition_workflow_id,
 )
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.payloads import (
     CompetitionMarksLocked,
     CompetitionResultRecorded,
@@ -660,14 +660,10 @@ def _event(
     occurred_at: datetime,
     person_key: str | None,
 ) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=business_key,
-        occurred_at=occurred_at,
-        producer=PRODUCER,
-        correlation_id=competition_workflow_id(competition_id),
-        person_key=person_key,
-    )
+    return workflow_event(
+        payload, PRODUCER, competition_workflow_id(competition_id), business_key, occurred_at,
+        person_key,
+    )  # fmt: skip
 
 
 def _category(value: str) -> Category:

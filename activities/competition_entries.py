@@ -16,7 +16,7 @@ from policy.competition import check_worldskills_age, rule_set
 from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.competition import EntryFacts, competition_workflow_id
-from schemas.events import build_event
+from schemas.events import workflow_event
 from schemas.payloads import CompetitionEntryAccepted, CompetitionEntryRefused, EntrySource
 from store.database import Connection
 from store.outbox import enqueue
@@ -125,7 +125,7 @@ async def admit_entry(
     )
     await enqueue(
         conn,
-        build_event(
+        workflow_event(
             CompetitionEntryAccepted(
                 competition_id=competition_id,
                 tier=competition["tier"],
@@ -134,11 +134,11 @@ async def admit_entry(
                 source=source,
                 entry_sequence=sequence,
             ),
-            business_key=f"{competition_id}|{facts.person_key}",
-            occurred_at=occurred_at,
-            producer=PRODUCER,
-            correlation_id=competition_workflow_id(competition_id),
-            person_key=facts.person_key,
+            PRODUCER,
+            competition_workflow_id(competition_id),
+            f"{competition_id}|{facts.person_key}",
+            occurred_at,
+            facts.person_key,
         ),
     )
     return Entered(competition_id=competition_id, entry_sequence=sequence, source=source)
@@ -160,17 +160,17 @@ async def record_refusal(
         return
     await enqueue(
         conn,
-        build_event(
+        workflow_event(
             CompetitionEntryRefused(
                 competition_id=competition_id,
                 tier=tier,
                 rule=refusal.rule,
                 reason=refusal.message,
             ),
-            business_key=f"{competition_id}|{person_key}|{refusal.rule}",
-            occurred_at=occurred_at,
-            producer=PRODUCER,
-            correlation_id=competition_workflow_id(competition_id),
-            person_key=person_key,
+            PRODUCER,
+            competition_workflow_id(competition_id),
+            f"{competition_id}|{person_key}|{refusal.rule}",
+            occurred_at,
+            person_key,
         ),
     )

@@ -12,7 +12,7 @@ from policy.competition import rule_set
 from policy.errors import NotFound
 from policy.rule_ids import Rule
 from schemas.competition import competition_workflow_id
-from schemas.events import build_event
+from schemas.events import workflow_event
 from schemas.national_squad import (
     SquadChangeRecord,
     SquadFormed,
@@ -154,18 +154,18 @@ class NationalSquadActivities:
             )
             await enqueue(
                 conn,
-                build_event(
+                workflow_event(
                     CompetitorAdvanced(
                         competition_id=record.selection_competition_id,
                         tier=tier,
                         to_competition_id=record.worldskills_competition_id,
                         rank=1,
                     ),
-                    business_key=f"{record.selection_competition_id}|{person}|squad",
-                    occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=competition_workflow_id(record.selection_competition_id),
-                    person_key=person,
+                    PRODUCER,
+                    competition_workflow_id(record.selection_competition_id),
+                    f"{record.selection_competition_id}|{person}|squad",
+                    record.occurred_at,
+                    person,
                 ),
             )
             qualification = await conn.fetchrow(
