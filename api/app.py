@@ -16,9 +16,11 @@ from api.routes import (
     applications,
     certificates,
     codec,
+    competitions,
     credentials,
     health,
     incentives,
+    national_squad,
     operations,
     records,
     sessions,
@@ -32,6 +34,7 @@ from skillflow.settings import Settings
 ROUTERS = [operations.router, operations.page_router, codec.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router, credentials.router]
+ROUTERS += [competitions.router, national_squad.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
