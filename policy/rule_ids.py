@@ -188,7 +188,6 @@ class Rule(StrEnum):
     COMPETITION_UNKNOWN_TIER = "competition.unknown_tier"
     CORRECTION_NOT_LOCKED = "correction.not_locked"
     CORRECTION_REASON_REQUIRED = "correction.reason_required"
-    CSV_CELL_TOO_LONG = "csv.cell_too_long"
     CSV_INVALID_ROW = "csv.invalid_row"
     ENTRY_CATEGORY = "entry.category"
     ENTRY_CLOSED = "entry.closed"

@@ -33,7 +33,8 @@ from activities.competition_marks import (
 )
 from api.access import Caller, require_roles
 from api.commands import execute_update, failure_of
-from api.registration import as_violations, read_csv
+from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, number_cell, read_csv
+from api.registration import as_violations
 from api.services import Services
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
@@ -281,7 +282,7 @@ class EntryRequest(BaseModel):
     category: Category = "workers"
     employer: str = Field("", max_length=64)
     region: str = Field("", max_length=16)
-    level_held: int | None = Field(None, ge=1, le=5)
+    level_held: int | None = Field(None, strict=True, ge=1, le=5)
 
 
 async def _enter(
@@ -335,20 +336,26 @@ class EntryRowReport(BaseModel):
     errors: list[Violation] = Field(default_factory=list)
 
 
-@router.post("/{competition_id}/entries.csv")
+@router.post("/{competition_id}/entries.csv", openapi_extra=CSV_REQUEST_BODY)
 async def import_entries(
     competition_id: str,
     caller: CompetitionOrganiser,
     services: Services,
-    body: Annotated[str, Body(media_type="text/csv")],
+    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
 ) -> list[EntryRowReport]:
     """Entries from CSV (header: id_number,name and optionally category, employer, region,
     level_held). Each row is its own transaction and gets its own report."""
     rows = read_csv(body, {"id_number", "name"})
     reports: list[EntryRowReport] = []
-    for number, row in enumerate(rows, start=1):
+    for row in rows:
+        number = row.number
+        if row.error is not None:
+            reports.append(EntryRowReport(row=number, status="rejected", errors=[row.error]))
+            continue
         try:
-            values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
+            values: dict[str, Any] = {k: v for k, v in row.cells.items() if v != ""}
+            if "level_held" in values:
+                values["level_held"] = number_cell(values["level_held"])
             try:
                 request = EntryRequest.model_validate(values)
             except ValueError as exc:
@@ -561,20 +568,23 @@ async def enter_marks(
     return await _record(services, competition_id, caller.name, rows)
 
 
-@router.post("/{competition_id}/marks.csv")
+@router.post("/{competition_id}/marks.csv", openapi_extra=CSV_REQUEST_BODY)
 async def import_marks(
     competition_id: str,
     caller: CompetitionJudge,
     services: Services,
-    body: Annotated[str, Body(media_type="text/csv")],
+    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
 ) -> list[MarkReport]:
     """A judge's marks from CSV (header: entry,aspect_id,value)."""
     rows = read_csv(body, {"entry", "aspect_id", "value"})
     parsed: list[tuple[int, str, str]] = []
     refused: dict[int, Violation] = {}
-    for number, row in enumerate(rows, start=1):
+    for csv_row in rows:
+        number, row = csv_row.number, csv_row.cells
         entry, aspect, value = row.get("entry", ""), row.get("aspect_id", ""), row.get("value", "")
-        if not entry.isascii() or not entry.isdigit() or not 1 <= int(entry) <= 1_000_000:
+        if csv_row.error is not None:
+            refused[number] = csv_row.error
+        elif not entry.isascii() or not entry.isdigit() or not 1 <= int(entry) <= 1_000_000:
             refused[number] = Violation(
                 field="entry", rule=Rule.MARKS_ENTRY_NUMBER, message="entry must be a whole number"
             )
