@@ -10,14 +10,26 @@ from fastapi import FastAPI
 
 from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
-from api.routes import applications, certificates, health, incentives, operations, records, sessions
+from api.metrics import install_metrics
+from api.routes import (
+    applications,
+    certificates,
+    console,
+    health,
+    incentives,
+    operations,
+    records,
+    sessions,
+)
 from api.routes import evaluation_bodies as bodies
+from api.routes.health import api_readiness
 from api.services import ApiServices
 from skillflow import temporal
+from skillflow.operations.roles import role_heartbeat
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 
-ROUTERS = [health.router, operations.router, operations.page_router]
+ROUTERS = [health.router, operations.router, operations.page_router, console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router]
 
@@ -36,8 +48,13 @@ def create_app(settings: Settings) -> FastAPI:
             # starting them must not delay serving.
             repair = asyncio.create_task(repair_at_start_up(client, settings.task_queue, pool))
             app.state.start_up_repair = repair
+
+            async def readiness() -> dict[str, bool]:
+                return await api_readiness(pool, client)
+
             try:
-                yield
+                async with role_heartbeat(pool, "api", readiness):
+                    yield
             finally:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
@@ -54,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_metrics(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

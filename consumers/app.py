@@ -27,6 +27,8 @@ from schemas.events import EventEnvelope
 from schemas.topics import Topic
 from skillflow import kafka, temporal
 from skillflow.health import HealthServer
+from skillflow.metrics import CONSUMER_FAILED_BATCHES, count_outcome, lag_sampler, outbox_sampler
+from skillflow.operations.roles import role_heartbeat
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 
@@ -121,6 +123,7 @@ def _subscribe(
                 runtime.pool, consumer, records, max_attempts=settings.consumer_max_attempts
             )
         except TRANSIENT_ERRORS as exc:
+            CONSUMER_FAILED_BATCHES.labels(consumer.name).inc()
             # The database is down: wait, then let the batch be redelivered (nothing committed).
             log.warning("%s: database unavailable (%s); batch will be retried", consumer.name, exc)
             await asyncio.sleep(2.0)
@@ -141,6 +144,7 @@ def _subscribe(
             )
         runtime.applied += outcome.applied
         runtime.dead_lettered += len(outcome.dead_letters)
+        count_outcome(consumer.name, outcome)
 
     handle.__name__ = f"{consumer.name}_handler"
     broker.subscriber(
@@ -172,7 +176,8 @@ async def run_consumers(
         await kafka.ensure_topics(settings)
         client = await temporal.connect(settings)
         runtime = ConsumerRuntime(settings=settings, pool=pool)
-        broker = build_broker(runtime, build_consumers(ConsumerDependencies(settings, client)))
+        consumers = build_consumers(ConsumerDependencies(settings, client))
+        broker = build_broker(runtime, consumers)
 
         async def pool_ready() -> bool:
             return bool(await pool.fetchval("SELECT true"))
@@ -183,12 +188,17 @@ async def run_consumers(
         health = HealthServer("consumers", {"postgres": pool_ready, "kafka": broker_ready})
         port = await health.start(settings.api_host, settings.consumers_health_port)
         log.info("consumers: health on port %d", port)
-        relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
+        relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop, "consumers"))
         await broker.start()
         try:
-            if ready is not None:
-                ready.set()
-            await stop.wait()
+            async with (
+                role_heartbeat(pool, "consumers", health.readiness),
+                outbox_sampler(pool, "consumers"),
+                lag_sampler(settings, {c.name: [str(t) for t in c.topics] for c in consumers}),
+            ):
+                if ready is not None:
+                    ready.set()
+                await stop.wait()
         finally:
             await broker.stop()
             await relay_task

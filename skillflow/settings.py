@@ -140,6 +140,24 @@ class Settings(BaseSettings):
     worker_health_port: int = Field(8001, ge=0, le=65535, description="0 picks a free port")
     consumers_health_port: int = Field(8002, ge=0, le=65535, description="0 picks a free port")
 
+    temporal_ui_url: str = Field(
+        "", description="the Temporal Web UI, for the operator console's links (none if empty)"
+    )
+    service_levels: str = Field(
+        "2026-standard",
+        description="version of policy/data/service_levels: when waiting work counts as late",
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="json: one JSON object per line (role, workflow and event ids)"
+    )
+    worker_sdk_metrics_port: int = Field(
+        8003,
+        ge=0,
+        le=65535,
+        description="where the worker's Temporal SDK serves its metrics; its /metrics adds them "
+        "(0 picks a free port)",
+    )
+
     consumer_max_attempts: int = Field(
         3, ge=1, le=20, description="tries before a message goes to its .dlq topic"
     )

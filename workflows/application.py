@@ -34,6 +34,7 @@ from schemas.application import (
     ApplicationStatus,
     AssessmentRecord,
     CorrectionRecord,
+    HoldRecheck,
     Objection,
     ObjectionRecord,
     ObjectionResolution,
@@ -201,6 +202,15 @@ class ApplicationWorkflow:
                 self._changes += 1
         else:
             await self._record_stage("withheld", f"body.{result.status}", result.reason)
+
+    @workflow.signal(name="recheck_hold")
+    def recheck_hold(self, request: HoldRecheck) -> None:
+        """Check the body now rather than at the next scheduled recheck. Only a held issuance
+        has a recheck to bring forward; elsewhere the signal changes nothing."""
+        if self._stage == "held":
+            workflow.logger.info("hold recheck requested by %s", request.requested_by)
+            self._hold_until = workflow.now()
+            self._changes += 1
 
     # --- registration review -------------------------------------------------------------
 
