@@ -52,6 +52,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/operations/dead-letters"): Access(OPERATOR),
     ("POST", "/operations/dead-letters/{dead_letter_id}/replay"): Access(OPERATOR),
     ("POST", "/operations/dead-letters/{dead_letter_id}/discard"): Access(OPERATOR),
+    ("GET", "/operations/processes"): Access(OPERATOR),
+    ("GET", "/operations/waiting"): Access(OPERATOR),
+    ("GET", "/operations/event-flow"): Access(OPERATOR),
+    ("GET", "/operations/roles"): Access(OPERATOR),
+    ("GET", "/operations/history"): Access(OPERATOR),
+    ("GET", "/operations/summary"): Access(OPERATOR),
+    ("GET", "/operations/repairs"): Access(OPERATOR),
+    ("POST", "/operations/workflows/{workflow_id}/reset"): Access(OPERATOR),
+    ("POST", "/operations/workflows/{workflow_id}/terminate"): Access(OPERATOR),
+    ("POST", "/operations/workflows/{workflow_id}/recheck"): Access(OPERATOR),
+    ("POST", "/operations/outbox/{event_id}/republish"): Access(OPERATOR),
     ("POST", "/bodies"): Access(BODY_ROLES, owned=True),
     ("GET", "/bodies/{body_id}"): Access(BODY_ROLES | SUPERVISORS, owned=True),
     ("POST", "/bodies/{body_id}/decision"): Access(REGULATOR),
@@ -120,6 +131,8 @@ def fill(path: str, objects: dict[str, str]) -> str:
         "claim_id": "no-such-claim",
         "dead_letter_id": "999999999",
         "objection_id": "no-such-objection",
+        "workflow_id": "no-such-workflow",
+        "event_id": "00000000-0000-0000-0000-000000000000",
     }
     return re.sub(r"\{(\w+)\}", lambda m: objects.get(m[1], defaults.get(m[1], m[1])), path)
 

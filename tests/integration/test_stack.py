@@ -64,6 +64,7 @@ def _ports() -> dict[str, int]:
         "postgres",
         "worker_health",
         "consumers_health",
+        "worker_sdk_metrics",
     ]
     return {name: free_port() for name in names}
 
