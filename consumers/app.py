@@ -20,7 +20,13 @@ from faststream.middlewares import AckPolicy
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
-from consumers.delivery import TRANSIENT_ERRORS, Consumer, InboundRecord, apply_batch
+from consumers.delivery import (
+    TRANSIENT_ERRORS,
+    Consumer,
+    InboundRecord,
+    apply_batch,
+    log_context,
+)
 from consumers.incentives.consumer import incentives_consumer
 from consumers.records.consumer import records_consumer
 from schemas.events import EventEnvelope
@@ -141,6 +147,7 @@ def _subscribe(
                 letter.record.partition,
                 letter.record.offset,
                 letter.error,
+                extra=log_context(consumer.name, letter.event),
             )
         runtime.applied += outcome.applied
         runtime.dead_lettered += len(outcome.dead_letters)

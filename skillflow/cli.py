@@ -59,11 +59,11 @@ def _settings(settings_file: Path | None) -> Settings:
 
 
 def _run_role(
-    role: Callable[[Settings, asyncio.Event], Awaitable[None]], settings: Settings
+    role: Callable[[Settings, asyncio.Event], Awaitable[None]], settings: Settings, name: str
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from skillflow.logs import configure_logging
+
+    configure_logging(settings, name)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -124,7 +124,7 @@ def worker(settings_file: SettingsFile = None) -> None:
     """Run the Temporal worker (every workflow and activity) and the outbox relay."""
     from skillflow.worker import run_worker
 
-    _run_role(run_worker, _settings(settings_file))
+    _run_role(run_worker, _settings(settings_file), "worker")
 
 
 @app.command()
@@ -132,7 +132,7 @@ def consumers(settings_file: SettingsFile = None) -> None:
     """Run the Kafka consumers: the records service and the incentive service."""
     from consumers.app import run_consumers
 
-    _run_role(run_consumers, _settings(settings_file))
+    _run_role(run_consumers, _settings(settings_file), "consumers")
 
 
 @app.command()
@@ -140,7 +140,7 @@ def api(settings_file: SettingsFile = None) -> None:
     """Run the HTTP API (OpenAPI at /docs, operator page at /operator)."""
     from api.server import run_api
 
-    _run_role(run_api, _settings(settings_file))
+    _run_role(run_api, _settings(settings_file), "api")
 
 
 @app.command()

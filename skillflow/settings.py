@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from policy.service_levels import service_levels, versions
+
 
 class Role(StrEnum):
     """Who is calling the API. A bearer token maps to exactly one role."""
@@ -170,6 +172,13 @@ class Settings(BaseSettings):
             return {token: TokenHolder.parse(holder) for token, holder in value.items()}
         return value
 
+    @field_validator("service_levels")
+    @classmethod
+    def _known_service_levels(cls, value: str) -> str:
+        if value not in versions():
+            raise ValueError(f"unknown service levels; known: {', '.join(versions())}")
+        return value
+
     @field_validator("postgres_dsn")
     @classmethod
     def _postgres_scheme(cls, value: str) -> str:
@@ -209,6 +218,14 @@ class Settings(BaseSettings):
         if self.demo_policies:
             problems.append(
                 "SKILLFLOW_DEMO_POLICIES: demo policies are refused in production; set it to false"
+            )
+        if (
+            self.service_levels in versions()
+            and service_levels(self.service_levels, demo_allowed=True).demo
+        ):
+            problems.append(
+                f"SKILLFLOW_SERVICE_LEVELS: {self.service_levels} is for demos; set a real "
+                f"version ({', '.join(v for v in versions() if not v.startswith('demo'))})"
             )
         unbound = sorted(
             {h.name for h in self.api_tokens.values() if h.role in BOUND_ROLES and not h.bodies}
