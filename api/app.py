@@ -53,7 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
                 return await api_readiness(pool, client)
 
             try:
-                async with role_heartbeat(pool, "api", readiness):
+                async with role_heartbeat(pool, "api", readiness, settings.api_port):
                     yield
             finally:
                 repair.cancel()

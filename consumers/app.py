@@ -199,7 +199,7 @@ async def run_consumers(
         await broker.start()
         try:
             async with (
-                role_heartbeat(pool, "consumers", health.readiness),
+                role_heartbeat(pool, "consumers", health.readiness, port),
                 outbox_sampler(pool, "consumers"),
                 lag_sampler(settings, {c.name: [str(t) for t in c.topics] for c in consumers}),
             ):

@@ -65,7 +65,7 @@ async def run_worker(
         try:
             async with (
                 worker,
-                role_heartbeat(pool, "worker", health.readiness),
+                role_heartbeat(pool, "worker", health.readiness, port),
                 outbox_sampler(pool, "worker"),
             ):
                 repair_task = asyncio.create_task(

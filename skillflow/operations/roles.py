@@ -50,37 +50,39 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def _beat(pool: asyncpg.Pool, role: str, readiness: Readiness) -> None:
+async def _beat(pool: asyncpg.Pool, role: str, readiness: Readiness, port: int | None) -> None:
     try:
         checks = await readiness()
     except Exception:
         checks = {"readiness": False}
     await pool.execute(
         """INSERT INTO operations.role_instances
-               (role, instance, version, started_at, seen_at, ready, checks)
-           VALUES ($1, $2, $3, $4, now(), $5, $6::jsonb)
+               (role, instance, version, started_at, seen_at, ready, checks, port)
+           VALUES ($1, $2, $3, $4, now(), $5, $6::jsonb, $7)
            ON CONFLICT (role, instance) DO UPDATE
            SET seen_at = now(), ready = EXCLUDED.ready, checks = EXCLUDED.checks,
-               version = EXCLUDED.version""",
+               version = EXCLUDED.version, port = EXCLUDED.port""",
         role,
         instance_name(),
         skillflow_version(),
         STARTED_AT,
         all(checks.values()),
         json.dumps(checks),
+        port,
     )
 
 
 @contextlib.asynccontextmanager
 async def role_heartbeat(
-    pool: asyncpg.Pool, role: str, readiness: Readiness
+    pool: asyncpg.Pool, role: str, readiness: Readiness, port: int | None = None
 ) -> AsyncIterator[None]:
-    """Report this instance while the block runs; a clean stop removes its row."""
+    """Report this instance (and the ``port`` of its /health and /metrics) while the block
+    runs; a clean stop removes its row."""
 
     async def beat_forever() -> None:
         while True:
             try:
-                await _beat(pool, role, readiness)
+                await _beat(pool, role, readiness, port)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("%s: heartbeat not recorded (%s)", role, type(exc).__name__)
             await asyncio.sleep(HEARTBEAT_SECONDS)
@@ -103,7 +105,7 @@ async def role_states(conn: Connection) -> list[dict[str, Any]]:
     """Per role: ready, not ready or down (no fresh heartbeat), with each instance's version,
     uptime and checks. Instances gone within the last hour are listed as down."""
     rows = await conn.fetch(
-        """SELECT role, instance, version, started_at, seen_at, ready, checks,
+        """SELECT role, instance, version, started_at, seen_at, ready, checks, port,
                   extract(epoch FROM now() - seen_at) AS silent,
                   extract(epoch FROM now() - started_at) AS uptime
            FROM operations.role_instances
@@ -119,6 +121,7 @@ async def role_states(conn: Connection) -> list[dict[str, Any]]:
             instances.append(
                 {
                     "instance": r["instance"],
+                    "port": r["port"],
                     "version": r["version"],
                     "state": ("ready" if r["ready"] else "not ready") if fresh else "down",
                     "uptime_seconds": round(float(r["uptime"])) if fresh else None,

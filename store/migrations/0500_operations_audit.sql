@@ -25,6 +25,8 @@ CREATE TABLE operations.role_instances (
     seen_at       timestamptz NOT NULL,
     ready         boolean     NOT NULL,
     checks        jsonb       NOT NULL DEFAULT '{}',
+    -- where the instance serves /health and /metrics (its host is the instance's)
+    port          integer,
     PRIMARY KEY (role, instance)
 );
 
