@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -128,3 +129,34 @@ def test_masking_leaves_other_numbers_alone() -> None:
     assert mask_id_numbers("offset 1234567 and S000021000001264000015") == (
         "offset 1234567 and S000021000001264000015"
     )
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_roles_serve() -> None:
+    from pathlib import Path
+
+    from prometheus_client import REGISTRY
+
+    import skillflow.metrics  # noqa: F401  (registers the series)
+
+    served = {
+        sample.name
+        for metric in REGISTRY.collect()
+        for sample in metric.samples
+        if sample.name.startswith("skillflow_")
+    } | {m.name for m in REGISTRY.collect() if m.name.startswith("skillflow_")}
+    dashboard = json.loads(
+        (Path(__file__).parents[3] / "deploy" / "grafana" / "skillflow-dashboard.json").read_text()
+    )
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"skillflow_[a-z_]+", target["expr"])
+    }
+
+    # Histograms and counters show their series names (_bucket, _total) once observed; the
+    # family name is what a fresh registry knows.
+    def family(name: str) -> str:
+        return re.sub(r"_(bucket|count|sum|total)$", "", name)
+
+    assert used and {family(n) for n in used} <= {family(n) for n in served}, used
