@@ -196,13 +196,15 @@ async def run_consumers(
         port = await health.start(settings.api_host, settings.consumers_health_port)
         log.info("consumers: health on port %d", port)
         relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop, "consumers"))
-        await broker.start()
+        # Reported from before the group joins (which takes seconds), as the health port is.
+        heartbeat = role_heartbeat(pool, "consumers", health.readiness, port)
         try:
             async with (
-                role_heartbeat(pool, "consumers", health.readiness, port),
+                heartbeat,
                 outbox_sampler(pool, "consumers"),
                 lag_sampler(settings, {c.name: [str(t) for t in c.topics] for c in consumers}),
             ):
+                await broker.start()
                 if ready is not None:
                     ready.set()
                 await stop.wait()
