@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.resources import ActivityResources
 from policy.calendar import china_date
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
+from policy.errors import NotFound
 from schemas.certificate import (
     IssueRequest,
     IssueResult,
@@ -74,7 +75,7 @@ class CertificateActivities:
                     request.source_id,
                 )
                 if masked is None:
-                    raise LookupError(f"application {request.source_id} is not recorded")
+                    raise NotFound(f"application {request.source_id} is not recorded")
             issued_on = china_date(request.issued_at)
             prefix = (
                 f"{body['body_type']}{body['body_code']}{body['province_code']}"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import activity
 
 from activities.resources import ActivityResources
 from policy.assessment import effective_pass_mark, load_assessment_policy
+from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
-from schemas.events import build_event
+from policy.rule_ids import Rule
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
+from schemas.workflow_ids import session_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
 from workflows.rules import as_rule_error
@@ -31,18 +36,25 @@ async def check_body_may_run(
         body_id,
     )
     if body is None:
-        raise RuleViolation("body_id", "body.unknown", "no evaluation body has this id")
+        raise RuleViolation("body_id", Rule.BODY_UNKNOWN, "no evaluation body has this id")
     if body["status"] != "active":
         raise RuleViolation(
-            "body_id", "body.not_active", f"the body's filing is {body['status']}, not active"
+            "body_id", Rule.BODY_NOT_ACTIVE, f"the body's filing is {body['status']}, not active"
         )
     if f"{occupation_code}:{level}" not in body["scope"]:
         raise RuleViolation(
             "occupation_code",
-            "body.out_of_scope",
+            Rule.BODY_OUT_OF_SCOPE,
             f"the body is not filed for occupation {occupation_code} at level {level}",
         )
     return str(body["body_type"]), body["pass_mark"]
+
+
+def _session_event(payload: EventPayload, session_id: str, occurred_at: datetime) -> EventEnvelope:
+    """An event of a session: correlated with its workflow, about no worker."""
+    return workflow_event(
+        payload, PRODUCER, session_workflow_id(session_id), session_id, occurred_at
+    )
 
 
 class ExamSessionActivities:
@@ -54,6 +66,9 @@ class ExamSessionActivities:
         opening = record.opening
         try:
             policy = load_assessment_policy(opening.policy_version)
+            # Kept in the session's history: a later catalogue change does not change the
+            # staffing a running session is checked against.
+            components = required_components(get_occupation(opening.occupation_code), opening.level)
             async with self._pool.acquire() as conn, conn.transaction():
                 body_type, enterprise_mark = await check_body_may_run(
                     conn, opening.body_id, opening.occupation_code, opening.level
@@ -84,7 +99,7 @@ class ExamSessionActivities:
                 )
                 await enqueue(
                     conn,
-                    build_event(
+                    _session_event(
                         SessionOpened(
                             session_id=opening.session_id,
                             body_id=opening.body_id,
@@ -93,11 +108,8 @@ class ExamSessionActivities:
                             capacity=opening.capacity,
                             exam_date=opening.exam_date,
                         ),
-                        business_key=opening.session_id,
-                        occurred_at=record.occurred_at,
-                        producer=PRODUCER,
-                        correlation_id=f"session-{opening.session_id}",
-                        person_key=None,
+                        opening.session_id,
+                        record.occurred_at,
                     ),
                 )
         except RuleViolation as violation:
@@ -106,6 +118,7 @@ class ExamSessionActivities:
             pass_mark=pass_mark,
             policy=policy,
             body_type="Y" if body_type == "Y" else "S",
+            required_components=components,
         )
 
     @activity.defn(name="certification.session_roster")
@@ -135,12 +148,5 @@ class ExamSessionActivities:
             )
             await enqueue(
                 conn,
-                build_event(
-                    payload,
-                    business_key=record.session_id,
-                    occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=f"session-{record.session_id}",
-                    person_key=None,
-                ),
+                _session_event(payload, record.session_id, record.occurred_at),
             )

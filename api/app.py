@@ -24,10 +24,9 @@ from api.routes import (
 from api.routes import evaluation_bodies as bodies
 from api.routes.health import api_readiness
 from api.services import ApiServices
-from skillflow import temporal
 from skillflow.operations.roles import role_heartbeat
+from skillflow.role import role_resources
 from skillflow.settings import Settings
-from store.database import apply_migrations, create_pool, ensure_database
 
 ROUTERS = [health.router, operations.router, operations.page_router, console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
@@ -37,12 +36,8 @@ ROUTERS += [records.router, incentives.router]
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_database(settings.postgres_dsn)
-        pool = await create_pool(settings.postgres_dsn, max_size=20)
-        try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
-            client = await temporal.connect(settings)
+        async with role_resources(settings, kafka_topics=False) as resources:
+            pool, client = resources.pool, resources.temporal
             app.state.services = ApiServices.create(settings, pool, client)
             # An API that stopped mid-registration left saved registrations unstarted;
             # starting them must not delay serving.
@@ -58,8 +53,6 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
-        finally:
-            await pool.close()
 
     app = FastAPI(
         title="SkillFlow",

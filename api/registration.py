@@ -22,11 +22,16 @@ from api.errors import violations_of
 from policy.assessment import load_assessment_policy
 from policy.catalogue import get_occupation
 from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import age_on, mask_name, person_key, validate_id_number
-from schemas.application import OPEN_STAGES, ApplicationStart, application_workflow_id
+from policy.rule_ids import Rule
+from schemas.application import (
+    OPEN_STAGES,
+    ApplicationStart,
+)
 from schemas.events import build_event
 from schemas.payloads import CandidateCategory, RegistrationSubmitted
+from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
 
@@ -76,12 +81,14 @@ async def admit(
         session_id,
     )
     if session is None:
-        raise LookupError("no session with this id")
+        raise NotFound("no session with this id")
     if session["status"] != "open":
-        raise RuleViolation("session_id", "session.not_open", f"the session is {session['status']}")
+        raise RuleViolation(
+            "session_id", Rule.SESSION_NOT_OPEN, f"the session is {session['status']}"
+        )
     if today > session["registration_closes_on"]:
         raise RuleViolation(
-            "session_id", "session.registration_closed", "registration for this session closed"
+            "session_id", Rule.SESSION_REGISTRATION_CLOSED, "registration for this session closed"
         )
     policy = load_assessment_policy(session["policy_version"])
     facts = validate_id_number(
@@ -125,7 +132,7 @@ async def admit(
             ), start
         raise RuleViolation(
             "id_number",
-            "registration.duplicate",
+            Rule.REGISTRATION_DUPLICATE,
             f"this person already has an open application for {occupation.code} level "
             f"{level} ({open_application['application_id']})",
         )
@@ -134,7 +141,7 @@ async def admit(
     ):
         raise RuleViolation(
             "id_number",
-            "registration.closed_in_session",
+            Rule.REGISTRATION_CLOSED_IN_SESSION,
             "this person's application in this session is closed; register in a later session",
         )
 
@@ -166,7 +173,7 @@ async def admit(
     if taken >= session["capacity"]:
         raise RuleViolation(
             "session_id",
-            "session.capacity_full",
+            Rule.SESSION_CAPACITY_FULL,
             f"the session is full ({session['capacity']} places)",
         )
 
@@ -198,7 +205,7 @@ async def admit(
     except asyncpg.UniqueViolationError:
         raise RuleViolation(
             "id_number",
-            "registration.duplicate",
+            Rule.REGISTRATION_DUPLICATE,
             "this person already has an open application for this occupation and level",
         ) from None
     await enqueue(
@@ -229,25 +236,25 @@ def _check_body(session: Any, registration: Registration, level: int) -> None:
     if session["body_status"] != "active":
         raise RuleViolation(
             "session_id",
-            "body.not_active",
+            Rule.BODY_NOT_ACTIVE,
             f"the body's filing is {session['body_status']}: it takes no registrations",
         )
     if f"{session['occupation_code']}:{level}" not in session["scope"]:
         raise RuleViolation(
-            "session_id", "body.out_of_scope", "the session is outside the body's filed scope"
+            "session_id", Rule.BODY_OUT_OF_SCOPE, "the session is outside the body's filed scope"
         )
     if registration.sub_level is not None:
         if session["body_type"] != "Y":
             raise RuleViolation(
                 "sub_level",
-                "enterprise.sub_level_enterprise_only",
+                Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
                 "only an enterprise's self-evaluation has sub-levels",
             )
         mapped = {s["code"]: s["national_level"] for s in session["sub_levels"]}
         if mapped.get(registration.sub_level) != level:
             raise RuleViolation(
                 "sub_level",
-                "enterprise.sub_level_unmapped",
+                Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
                 f"sub-level {registration.sub_level} is not filed under national level {level}",
             )
 
@@ -267,13 +274,13 @@ async def _check_enterprise_candidate(
         if valid_until is None or valid_until < today:
             raise RuleViolation(
                 "commission_id",
-                "enterprise.commission_missing",
+                Rule.ENTERPRISE_COMMISSION_MISSING,
                 "no commission contract in force is recorded under this id",
             )
         return
     raise RuleViolation(
         "relationship",
-        "enterprise.not_own_worker",
+        Rule.ENTERPRISE_NOT_OWN_WORKER,
         "an enterprise evaluates its employees, dispatched and outsourced workers and interns; "
         "others only under a recorded commission",
     )
@@ -298,7 +305,7 @@ def read_csv(text: str, required: set[str]) -> list[dict[str, str]]:
     missing = sorted(required - header)
     if missing:
         raise RuleViolation(
-            "csv", "csv.missing_columns", f"the header lacks column(s): {', '.join(missing)}"
+            "csv", Rule.CSV_MISSING_COLUMNS, f"the header lacks column(s): {', '.join(missing)}"
         )
     return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
 

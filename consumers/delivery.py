@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import ValidationError
 
+from policy.errors import NotFound
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
 from store.database import Connection
@@ -272,7 +273,7 @@ async def replay_dead_letter(
             "SELECT * FROM delivery.dead_letters WHERE id = $1 FOR UPDATE", dead_letter_id
         )
         if row is None:
-            raise LookupError(f"dead letter {dead_letter_id} does not exist")
+            raise NotFound(f"dead letter {dead_letter_id} does not exist")
         if row["status"] != "open":
             raise ValueError(f"dead letter {dead_letter_id} is already {row['status']}")
         consumer = consumers[row["consumer"]]
@@ -311,4 +312,4 @@ async def discard_dead_letter(pool: asyncpg.Pool, dead_letter_id: int, operator:
             operator,
         )
         if status is None:
-            raise LookupError(f"dead letter {dead_letter_id} does not exist or is not open")
+            raise NotFound(f"dead letter {dead_letter_id} does not exist or is not open")

@@ -217,13 +217,15 @@ class CertificateRevoked(EventPayload):
 # --- skills.evaluation-body -------------------------------------------------------------
 
 
-class _Body(EventPayload):
+class BodyEvent(EventPayload):
+    """Base of every event about an evaluation body."""
+
     topic: ClassVar[Topic] = Topic.EVALUATION_BODY
     body_id: str
 
 
 @register_event
-class BodyFiled(_Body):
+class BodyFiled(BodyEvent):
     event_type: ClassVar[str] = "body.filed"
     body_type: BodyType
     name: str
@@ -232,37 +234,37 @@ class BodyFiled(_Body):
 
 
 @register_event
-class BodyApproved(_Body):
+class BodyApproved(BodyEvent):
     event_type: ClassVar[str] = "body.approved"
     filing_receipt: str
 
 
 @register_event
-class BodyRejected(_Body):
+class BodyRejected(BodyEvent):
     event_type: ClassVar[str] = "body.rejected"
     reason: str
 
 
 @register_event
-class BodySuspended(_Body):
+class BodySuspended(BodyEvent):
     event_type: ClassVar[str] = "body.suspended"
     reason: str
 
 
 @register_event
-class BodyReinstated(_Body):
+class BodyReinstated(BodyEvent):
     event_type: ClassVar[str] = "body.reinstated"
     reason: str
 
 
 @register_event
-class BodyRevoked(_Body):
+class BodyRevoked(BodyEvent):
     event_type: ClassVar[str] = "body.revoked"
     reason: str
 
 
 @register_event
-class CommissionRecorded(_Body):
+class CommissionRecorded(BodyEvent):
     """An enterprise may evaluate a client's workers under this contract until it ends."""
 
     event_type: ClassVar[str] = "body.commission_recorded"
@@ -272,7 +274,7 @@ class CommissionRecorded(_Body):
 
 
 @register_event
-class QualitySampled(_Body):
+class QualitySampled(BodyEvent):
     """The regulator drew certificates of an enterprise for quality review."""
 
     event_type: ClassVar[str] = "body.quality_sampled"
@@ -281,7 +283,7 @@ class QualitySampled(_Body):
 
 
 @register_event
-class QualityReviewed(_Body):
+class QualityReviewed(BodyEvent):
     event_type: ClassVar[str] = "body.quality_reviewed"
     certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
     passed: bool

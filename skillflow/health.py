@@ -27,11 +27,11 @@ class HealthServer:
         self,
         role: str,
         checks: Mapping[str, ReadinessCheck],
-        metrics: MetricsSource = _skillflow_metrics,
+        metrics: MetricsSource | None = None,
     ) -> None:
         self._role = role
         self._checks = checks
-        self._metrics = metrics
+        self._metrics = metrics or _skillflow_metrics
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:

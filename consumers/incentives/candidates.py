@@ -3,21 +3,23 @@ the facts its subsidy and fraud rules need later, when the certificate arrives."
 
 from __future__ import annotations
 
-from consumers.delivery import Handler
+from consumers.dispatch import PayloadHandler, PayloadHandlers
 from consumers.incentives.subsidies import decide_claims_awaiting
-from schemas.events import EventEnvelope, parse_payload
+from schemas.events import EventEnvelope
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
+    RegistrationExpired,
+    RegistrationRejected,
     RegistrationSubmitted,
     ScoreCorrected,
 )
 from store.database import Connection
 
 
-async def on_registration_submitted(conn: Connection, event: EventEnvelope) -> None:
-    registration = parse_payload(event)
-    assert isinstance(registration, RegistrationSubmitted)
+async def on_registration_submitted(
+    conn: Connection, event: EventEnvelope, registration: RegistrationSubmitted
+) -> None:
     if event.person_key is None:
         raise ValueError(f"registration.submitted {event.event_id} has no person_key")
     # One round trip: the row, and whether its certificate came first (another topic) and
@@ -60,18 +62,19 @@ async def _conclude(conn: Connection, application_id: str, event: EventEnvelope,
     )
 
 
-def _concluding(how: str) -> Handler:
-    async def handle(conn: Connection, event: EventEnvelope) -> None:
-        payload = parse_payload(event)
-        await _conclude(conn, getattr(payload, "application_id"), event, how)  # noqa: B009
+def _concluding(how: str) -> PayloadHandler[RegistrationRejected | RegistrationExpired]:
+    async def handle(
+        conn: Connection, event: EventEnvelope, payload: RegistrationRejected | RegistrationExpired
+    ) -> None:
+        await _conclude(conn, payload.application_id, event, how)
 
     handle.__name__ = f"on_registration_{how}"
     return handle
 
 
-async def on_assessment_outcome(conn: Connection, event: EventEnvelope) -> None:
-    outcome = parse_payload(event)
-    assert isinstance(outcome, AssessmentPassed | AssessmentFailed)
+async def on_assessment_outcome(
+    conn: Connection, event: EventEnvelope, outcome: AssessmentPassed | AssessmentFailed
+) -> None:
     passed = isinstance(outcome, AssessmentPassed)
     await conn.execute(
         """INSERT INTO incentives.assessment_outcomes
@@ -89,9 +92,9 @@ async def on_assessment_outcome(conn: Connection, event: EventEnvelope) -> None:
         await _conclude(conn, outcome.application_id, event, "failed")
 
 
-async def on_score_corrected(conn: Connection, event: EventEnvelope) -> None:
-    correction = parse_payload(event)
-    assert isinstance(correction, ScoreCorrected)
+async def on_score_corrected(
+    conn: Connection, event: EventEnvelope, correction: ScoreCorrected
+) -> None:
     await conn.execute(
         """INSERT INTO incentives.score_edits
              (source_event_id, application_id, component, reason, occurred_at)
@@ -104,12 +107,12 @@ async def on_score_corrected(conn: Connection, event: EventEnvelope) -> None:
     )
 
 
-def candidate_handlers() -> dict[str, Handler]:
-    return {
-        "registration.submitted": on_registration_submitted,
-        "registration.rejected": _concluding("rejected"),
-        "registration.expired": _concluding("expired"),
-        "assessment.passed": on_assessment_outcome,
-        "assessment.failed": on_assessment_outcome,
-        "assessment.score_corrected": on_score_corrected,
-    }
+def candidate_handlers(handlers: PayloadHandlers) -> PayloadHandlers:
+    return (
+        handlers.on(RegistrationSubmitted, on_registration_submitted)
+        .on(RegistrationRejected, _concluding("rejected"))
+        .on(RegistrationExpired, _concluding("expired"))
+        .on(AssessmentPassed, on_assessment_outcome)
+        .on(AssessmentFailed, on_assessment_outcome)
+        .on(ScoreCorrected, on_score_corrected)
+    )

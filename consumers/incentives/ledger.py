@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from policy.subsidy import SubsidyDecision
 from schemas.events import EventPayload, build_event
 from schemas.payloads import (
@@ -28,8 +29,8 @@ from store.database import Connection
 from store.outbox import enqueue
 
 PRODUCER: Final = "skillflow.incentives"
-REVIEW_REJECTED: Final = "review.rejected"
-CERTIFICATE_REVOKED: Final = "subsidy.certificate_revoked"
+REVIEW_REJECTED: Final = Rule.REVIEW_REJECTED
+CERTIFICATE_REVOKED: Final = Rule.SUBSIDY_CERTIFICATE_REVOKED
 
 
 def claim_id_for(kind: SubsidyKind, certificate_number: str) -> str:
@@ -308,10 +309,10 @@ async def review_held_claim(
         "SELECT * FROM incentives.claims WHERE claim_id = $1 FOR UPDATE", claim_id
     )
     if claim is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound(f"claim {claim_id} does not exist")
     if claim["status"] != "held":
         raise RuleViolation(
-            "claim_id", "review.not_held", f"claim {claim_id} is {claim['status']}, not held"
+            "claim_id", Rule.REVIEW_NOT_HELD, f"claim {claim_id} is {claim['status']}, not held"
         )
     status = "granted" if release else "rejected"
     await conn.execute(

@@ -19,5 +19,5 @@ def records_consumer(settings: Settings) -> Consumer:
             Topic.COMPETITION,
             Topic.INCENTIVE,
         ),
-        handlers=archive_handlers(),
+        handlers=archive_handlers().by_event_type(),
     )

@@ -33,6 +33,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumers.app import ConsumerRuntime, build_broker
 from consumers.delivery import Consumer
+from consumers.dispatch import PayloadHandlers
 from consumers.incentives.candidates import on_registration_submitted
 from schemas.events import build_event
 from schemas.payloads import RegistrationSubmitted
@@ -71,7 +72,9 @@ async def run(settings: Settings, events: int) -> dict[str, Any]:
         consumer = Consumer(
             name=consumer_name,
             topics=(topic,),
-            handlers={"registration.submitted": on_registration_submitted},
+            handlers=PayloadHandlers()
+            .on(RegistrationSubmitted, on_registration_submitted)
+            .by_event_type(),
         )
         broker = build_broker(runtime, [consumer], batch_max_records=BATCH)
         consumer_rate = await _timed(

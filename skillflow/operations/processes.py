@@ -19,7 +19,7 @@ from temporalio.client import Client
 from schemas.application import Stage
 from schemas.evaluation_body import BodyStatus
 from schemas.exam_session import SessionStatus
-from workflows import ALL_WORKFLOWS, search_attributes
+from workflows import all_workflows, search_attributes
 
 STATUSES: Final = ("Running", "Completed", "Failed", "TimedOut", "Terminated", "Canceled")
 
@@ -45,7 +45,7 @@ _CONCURRENT_QUERIES: Final = 8
 
 def workflow_types() -> list[str]:
     """Every process the worker runs, by workflow type name."""
-    names = [workflow._Definition.must_from_class(cls).name for cls in ALL_WORKFLOWS]
+    names = [workflow._Definition.must_from_class(cls).name for cls in all_workflows()]
     return [name for name in names if name is not None]
 
 

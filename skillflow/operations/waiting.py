@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from policy.service_levels import ServiceLevels
-from schemas.application import application_workflow_id
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from store.database import Connection
-from workflows.exam_session import session_workflow_id
 
 CHINA_TODAY = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
 

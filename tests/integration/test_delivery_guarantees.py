@@ -29,7 +29,10 @@ from consumers.delivery import (
     replay_dead_letter,
 )
 from schemas.events import EventEnvelope, build_event, parse_payload
-from schemas.payloads import CertificateIssued, ExaminerRecused
+from schemas.payloads import (
+    CertificateIssued,
+    ExaminerRecused,
+)
 from schemas.topics import Topic
 from skillflow.settings import Role
 from store.database import Connection
@@ -77,7 +80,7 @@ def effect_consumer(name: str, fail: Callable[[], bool] = lambda: False) -> Cons
         )
 
     return Consumer(
-        name=name, topics=(Topic.ASSESSMENT,), handlers={"examiner.recused": record_effect}
+        name=name, topics=(Topic.ASSESSMENT,), handlers={ExaminerRecused.event_type: record_effect}
     )
 
 
@@ -97,7 +100,7 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
     await publish_raw(Topic.CERTIFICATE.value, key.encode(), b"{this is not an event")
     bad_payload = EventEnvelope(
         event_id=uuid.uuid4(),
-        event_type="certificate.issued",
+        event_type=CertificateIssued.event_type,
         schema_version=1,
         occurred_at=datetime.now(UTC),
         producer="tests",
@@ -142,12 +145,12 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
     letters = await eventually(lambda: _letters(stack, key), timeout=30)
     assert sorted((r["consumer"], r["event_type"] or "") for r in letters) == [
         ("incentives", ""),
-        ("incentives", "certificate.issued"),
+        ("incentives", CertificateIssued.event_type),
         ("records", ""),
-        ("records", "certificate.issued"),
+        ("records", CertificateIssued.event_type),
     ]
     by_type = {(r["consumer"], r["event_type"]): r for r in letters}
-    handler_failure = by_type[("records", "certificate.issued")]
+    handler_failure = by_type[("records", CertificateIssued.event_type)]
     assert handler_failure["attempts"] == stack.settings.consumer_max_attempts
     assert "certificate_number" in handler_failure["error"]
     assert by_type[("records", None)]["error"].startswith("invalid event")

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from policy.rule_ids import Rule
 from skillflow.settings import Role
 
 from .steps import approved_body
@@ -55,7 +56,7 @@ async def test_a_created_token_acts_for_its_body_until_it_is_revoked(
     assert listed.returncode == 0 and name in listed.stdout and token not in listed.stdout
 
     again = skillflow(stack, "create", "--role", "centre", "--name", name, "--body", body)
-    assert again.returncode == 2 and "token.name_in_use" in again.stderr
+    assert again.returncode == 2 and Rule.TOKEN_NAME_IN_USE in again.stderr
 
     revoked = skillflow(stack, "revoke", name)
     assert revoked.returncode == 0, revoked.stderr
@@ -65,4 +66,4 @@ async def test_a_created_token_acts_for_its_body_until_it_is_revoked(
 async def test_a_centre_token_must_name_its_bodies(stack) -> None:
     refused = skillflow(stack, "create", "--role", Role.CENTRE.value, "--name", "nobody-bound")
     assert refused.returncode == 2
-    assert "token.unbound" in refused.stderr
+    assert Rule.TOKEN_UNBOUND in refused.stderr

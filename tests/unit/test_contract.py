@@ -10,7 +10,11 @@ from pydantic import ValidationError
 
 from policy.idnumber import make_id_number, person_key
 from schemas.events import EVENT_CATALOG, EventEnvelope, build_event, event_id_for, parse_payload
-from schemas.payloads import CertificateIssued, RegistrationExpired
+from schemas.payloads import (
+    CertificateIssued,
+    RegistrationApproved,
+    RegistrationExpired,
+)
 from schemas.topics import Topic, all_topic_names
 from skillflow.settings import Settings, SettingsError, load_settings
 
@@ -31,8 +35,8 @@ def _envelope(application_id: str = "a-1") -> EventEnvelope:
 def test_event_id_is_deterministic_per_type_and_business_key() -> None:
     assert _envelope().event_id == _envelope().event_id
     assert _envelope("a-1").event_id != _envelope("a-2").event_id
-    assert event_id_for("registration.expired", "a-1") != event_id_for(
-        "registration.approved", "a-1"
+    assert event_id_for(RegistrationExpired.event_type, "a-1") != event_id_for(
+        RegistrationApproved.event_type, "a-1"
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from policy.assessment import admit_policy_version
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from skillflow.settings import Role, SettingsError, load_settings
 from store.tokens import check_binding
 
@@ -80,7 +81,7 @@ def test_a_demo_policy_is_admitted_only_where_demo_policies_are_on() -> None:
 def test_a_stored_token_of_a_body_role_names_its_bodies(role: Role) -> None:
     with pytest.raises(RuleViolation) as refused:
         check_binding(role, [])
-    assert refused.value.rule == "token.unbound"
+    assert refused.value.rule == Rule.TOKEN_UNBOUND
     check_binding(role, ["S-LN-1"])
 
 
@@ -88,7 +89,7 @@ def test_a_stored_token_of_a_body_role_names_its_bodies(role: Role) -> None:
 def test_a_province_wide_role_names_no_bodies(role: Role) -> None:
     with pytest.raises(RuleViolation) as refused:
         check_binding(role, ["S-LN-1"])
-    assert refused.value.rule == "token.bodies_not_applicable"
+    assert refused.value.rule == Rule.TOKEN_BODIES_NOT_APPLICABLE
     check_binding(role, [])
 
 
