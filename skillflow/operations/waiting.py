@@ -103,8 +103,8 @@ async def late_work(conn: Connection, levels: ServiceLevels, limit: int = 200) -
         items.append(
             LateItem(
                 "held_issuance",
-                f"certificate for application {row['application_id']} held: body "
-                f"{row['body_id']} is not active",
+                f"certificate for application {row['application_id']} held since body "
+                f"{row['body_id']} was found inactive",
                 application_workflow_id(row["application_id"]),
                 row["since"],
                 float(row["waited"]),
