@@ -178,7 +178,12 @@ async def repair_log(
 async def _recorded(
     services: ApiServices, repair: Repair, result: dict[str, Any]
 ) -> dict[str, Any]:
-    async with services.pool.acquire() as conn:
+    async with services.pool.acquire() as conn, conn.transaction():
+        if repair.action in ("reset", "terminate"):
+            # The run whose activity kept failing is gone: it is no longer late work.
+            await conn.execute(
+                "DELETE FROM operations.activity_retries WHERE workflow_id = $1", repair.target
+            )
         result["repair_id"] = await repairs.record(
             conn, repair, result.get("status", "done"), result
         )

@@ -50,11 +50,17 @@ class _RecordRetries(ActivityInboundInterceptor):
 
     async def _record(self, info: activity.Info, error: str) -> None:
         try:
+            # An attempt that began before an operator reset or terminated the workflow
+            # belongs to a run already dealt with: it is not late work any more.
             await self._pool.execute(
                 """INSERT INTO operations.activity_retries
                        (workflow_id, run_id, activity_id, activity_type, workflow_type, attempt,
                         last_error)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   SELECT $1, $2, $3, $4, $5, $6, $7
+                   WHERE NOT EXISTS (
+                       SELECT 1 FROM operations.repairs
+                       WHERE target = $1 AND action IN ('reset', 'terminate')
+                         AND requested_at >= $8)
                    ON CONFLICT (workflow_id, run_id, activity_id) DO UPDATE
                    SET attempt = EXCLUDED.attempt, last_error = EXCLUDED.last_error,
                        last_failed_at = now()""",
@@ -65,6 +71,7 @@ class _RecordRetries(ActivityInboundInterceptor):
                 info.workflow_type,
                 info.attempt,
                 error,
+                info.current_attempt_scheduled_time,
             )
         except (OSError, asyncpg.PostgresError) as exc:
             # The database may be the very cause of the failure: say so, never mask it.

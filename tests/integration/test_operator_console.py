@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,14 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.app import create_app
 from schemas.events import build_event
 from schemas.payloads import CertificateIssued
+from skillflow.operations.activity_retries import ActivityRetries
 from skillflow.settings import Role
 from skillflow.stack.process import free_port
 from tests.integration.steps import Auth, approved_body, eventually, id_number, open_session
@@ -329,3 +333,112 @@ async def test_every_role_serves_metrics_after_a_scenario(
     assert _sum(api_series, "skillflow_api_request_seconds_count", route="/bodies/{body_id}") >= 2
     # Templates, never the ids themselves, so no label names a body or a person.
     assert not [k for k in api_series if body_id in k]
+
+
+# --- an activity that keeps failing: listed as late, then retried by a reset ---------------
+
+_ARCHIVE_DOWN: set[str] = set()
+
+
+@activity.defn(name="console_test_archive")
+async def _archive(key: str) -> str:
+    if key in _ARCHIVE_DOWN:
+        raise RuntimeError("archive unavailable")
+    return f"archived {key}"
+
+
+@workflow.defn(name="ConsoleTestArchiveWorkflow")
+class _ArchiveWorkflow:
+    @workflow.run
+    async def run(self, key: str) -> str:
+        return await workflow.execute_activity(
+            _archive,
+            key,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=200), backoff_coefficient=1
+            ),
+        )
+
+
+async def test_a_retrying_activity_is_late_work_and_a_reset_retries_it(
+    stack: Any, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    key = secrets.token_hex(4)
+    workflow_id = f"console-archive-{key}"
+    _ARCHIVE_DOWN.add(key)
+    task_queue = f"console-test-{key}"
+    async with Worker(
+        stack.temporal,
+        task_queue=task_queue,
+        workflows=[_ArchiveWorkflow],
+        activities=[_archive],
+        interceptors=[ActivityRetries(stack.pool)],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        handle = await stack.temporal.start_workflow(
+            _ArchiveWorkflow.run, key, id=workflow_id, task_queue=task_queue
+        )
+
+        async def listed_late() -> dict[str, Any] | None:
+            response = await api.get("/operations/waiting", headers=auth(Role.OPERATOR))
+            items = [i for i in response.json()["items"] if i["workflow_id"] == workflow_id]
+            return items[0] if items else None
+
+        # Listed once it failed as often as the service level says (5 under the standard).
+        late = await eventually(listed_late, timeout=30)
+        assert late["kind"] == "activity_retrying" and late["repairs"] == ["reset", "terminate"]
+        assert "console_test_archive" in late["what"] and "archive unavailable" in late["what"]
+
+        refused = await api.post(
+            f"/operations/workflows/{workflow_id}/reset",
+            headers=auth(Role.OPERATOR),
+            json={"reason": ""},
+        )
+        assert refused.status_code == 422
+        assert [e["field"] for e in refused.json()["errors"]] == ["reason"]
+        unknown = await api.post(
+            "/operations/workflows/no-such-workflow/reset",
+            headers=auth(Role.OPERATOR),
+            json={"reason": "typo"},
+        )
+        assert unknown.status_code == 404
+
+        _ARCHIVE_DOWN.discard(key)  # the cause is fixed: retry from the last good point
+        reset = await api.post(
+            f"/operations/workflows/{workflow_id}/reset",
+            headers=auth(Role.OPERATOR),
+            json={"reason": "archive restored"},
+        )
+        assert reset.status_code == 200, reset.text
+        new_run = reset.json()["run_id"]
+        assert new_run != handle.first_execution_run_id
+        result = await stack.temporal.get_workflow_handle(workflow_id, run_id=new_run).result()
+        assert result == f"archived {key}"
+        assert await listed_late() is None
+        audit = await stack.pool.fetchrow(
+            "SELECT action, reason, requested_by, outcome FROM operations.repairs WHERE target = $1",
+            workflow_id,
+        )
+        assert dict(audit) == {
+            "action": "reset",
+            "reason": "archive restored",
+            "requested_by": "operator",
+            "outcome": "reset",
+        }
+
+        # Terminating a closed workflow is refused and recorded nowhere.
+        closed = await api.post(
+            f"/operations/workflows/{workflow_id}/terminate",
+            headers=auth(Role.OPERATOR),
+            json={"reason": "done anyway"},
+        )
+        assert (
+            closed.status_code == 422 and closed.json()["errors"][0]["rule"] == "repair.not_running"
+        )
+        assert (
+            await stack.pool.fetchval(
+                "SELECT count(*) FROM operations.repairs WHERE target = $1", workflow_id
+            )
+            == 1
+        )
