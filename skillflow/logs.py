@@ -93,3 +93,6 @@ def configure_logging(settings: Settings, role: str, level: int = logging.INFO) 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Reading consumer lag looks the group coordinator up every few seconds; its INFO line
+    # each time would drown the log (warnings and errors still show).
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.WARNING)
