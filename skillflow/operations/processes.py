@@ -45,6 +45,7 @@ _CONCURRENT_QUERIES: Final = 8
 
 def workflow_types() -> list[str]:
     """Every process the worker runs, by workflow type name."""
+    # The SDK keeps a workflow's registered name on its definition (no public accessor).
     names = [workflow._Definition.must_from_class(cls).name for cls in all_workflows()]
     return [name for name in names if name is not None]
 
