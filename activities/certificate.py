@@ -156,9 +156,7 @@ class CertificateActivities:
             await enqueue(
                 conn,
                 build_event(
-                    CertificateWithheld(
-                        application_id=record.source_id, rule=record.rule, reason=record.reason
-                    ),
+                    CertificateWithheld(application_id=record.source_id, rule=record.rule),
                     business_key=record.source_id,
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,
@@ -201,11 +199,8 @@ class CertificateActivities:
             await enqueue(
                 conn,
                 build_event(
-                    CertificateRevoked(
-                        certificate_number=number,
-                        reason=record.request.reason,
-                        revoked_on=revoked_on,
-                    ),
+                    # The reason is free text: it stays in revoked_reason above.
+                    CertificateRevoked(certificate_number=number, revoked_on=revoked_on),
                     business_key=number,
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,

@@ -98,13 +98,14 @@ class EvaluationBodyActivities:
                 body_id=record.body_id, filing_receipt=record.filing_receipt or ""
             )
         elif record.event == "rejected":
-            payload = BodyRejected(body_id=record.body_id, reason=record.reason)
+            payload = BodyRejected(body_id=record.body_id)
         elif record.event == "suspended":
-            payload = BodySuspended(body_id=record.body_id, reason=record.reason)
+            payload = BodySuspended(body_id=record.body_id)
         elif record.event == "reinstated":
-            payload = BodyReinstated(body_id=record.body_id, reason=record.reason)
+            payload = BodyReinstated(body_id=record.body_id)
         else:
-            payload = BodyRevoked(body_id=record.body_id, reason=record.reason)
+            payload = BodyRevoked(body_id=record.body_id)
+        # The reason is free text: it stays in status_reason below, out of the event.
         event = _body_event(
             payload,
             business_key=f"{record.body_id}:{record.transition}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from temporalio import activity
@@ -17,6 +18,7 @@ from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from schemas.workflow_ids import session_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
+from store.sealed import examiner_names_place
 from workflows.rules import as_rule_error
 
 PRODUCER = "skillflow.exam_session"
@@ -60,6 +62,7 @@ def _session_event(payload: EventPayload, session_id: str, occurred_at: datetime
 class ExamSessionActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
+        self._key_ring = resources.settings.key_ring
 
     @activity.defn(name="certification.open_session")
     async def open_session(self, record: SessionOpenRecord) -> OpenedSession:
@@ -80,8 +83,10 @@ class ExamSessionActivities:
                     """INSERT INTO certification.sessions
                            (session_id, body_id, occupation_code, level, exam_date,
                             registration_closes_on, capacity, theory_rooms, proctors, examiners,
-                            policy_version, pass_mark, status, opened_at, updated_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)
+                            examiner_names_sealed, policy_version, pass_mark, status, opened_at,
+                            updated_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open',
+                               $14, $14)
                        ON CONFLICT (session_id) DO NOTHING""",
                     opening.session_id,
                     opening.body_id,
@@ -92,7 +97,12 @@ class ExamSessionActivities:
                     opening.capacity,
                     opening.theory_rooms,
                     opening.proctors,
-                    [examiner.model_dump() for examiner in opening.examiners],
+                    # Names apart, sealed: the conflict checks read this column in clear.
+                    [examiner.model_dump(exclude={"name"}) for examiner in opening.examiners],
+                    self._key_ring.seal_text(
+                        json.dumps({e.examiner_id: e.name for e in opening.examiners}),
+                        examiner_names_place(opening.session_id),
+                    ),
                     opening.policy_version,
                     pass_mark,
                     record.occurred_at,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
@@ -14,6 +15,7 @@ from api.metrics import install_metrics
 from api.routes import (
     applications,
     certificates,
+    codec,
     console,
     health,
     incentives,
@@ -28,7 +30,8 @@ from skillflow.operations.roles import role_heartbeat
 from skillflow.role import role_resources
 from skillflow.settings import Settings
 
-ROUTERS = [health.router, operations.router, operations.page_router, console.router]
+ROUTERS = [health.router, operations.router, operations.page_router, codec.router]
+ROUTERS += [console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router]
 
@@ -64,6 +67,14 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # The Temporal Web UI calls /codec from its own origin, with the operator's token.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.codec_cors_origins,
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+    )
     install_metrics(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -34,6 +34,7 @@ from schemas.payloads import CandidateCategory, RegistrationSubmitted
 from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
+from store.sealed import KeyRing, holder_name_place
 
 Relationship = Literal[
     "employee", "dispatched", "outsourced", "intern", "commissioned", "individual"
@@ -67,9 +68,15 @@ class Admitted(BaseModel):
 
 
 async def admit(
-    conn: Connection, session_id: str, registration: Registration, secret: bytes, today: date
+    conn: Connection,
+    session_id: str,
+    registration: Registration,
+    secret: bytes,
+    today: date,
+    key_ring: KeyRing,
 ) -> tuple[Admitted, ApplicationStart | None]:
-    """Check and record one registration in the caller's transaction."""
+    """Check and record one registration in the caller's transaction. The name is kept
+    sealed with ``key_ring`` (and masked, for lists): never in clear."""
     session = await conn.fetchrow(
         # Not s.*: the examiners (thousands in a large session) are no business of a
         # registration, and decoding them for every CSV row made an import quadratic.
@@ -182,7 +189,7 @@ async def admit(
         await conn.execute(
             """INSERT INTO certification.applications
                    (application_id, session_id, body_id, occupation_code, level, person_key,
-                    holder_name, holder_name_masked, employer, former_employers, relationship,
+                    holder_name_sealed, holder_name_masked, employer, former_employers, relationship,
                     commission_id, sub_level, eligibility_path, stage, submitted_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                        'awaiting_review', $15, $15)""",
@@ -192,7 +199,7 @@ async def admit(
             occupation.code,
             level,
             key,
-            registration.name.strip(),
+            key_ring.seal_text(registration.name.strip(), holder_name_place(application_id)),
             mask_name(registration.name),
             registration.employer,
             registration.former_employers,

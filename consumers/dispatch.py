@@ -9,21 +9,24 @@ messages each consumer receives.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from consumers.delivery import Handler
+from consumers.delivery import BatchHandler, Handler
 from schemas.events import EVENT_CATALOG, EventEnvelope, EventPayload
 from store.database import Connection
 
 P = TypeVar("P", bound=EventPayload)
 PayloadHandler = Callable[[Connection, EventEnvelope, P], Awaitable[None]]
 """Applies one event, given with its payload, inside the caller's transaction."""
+BatchPayloadHandler = Callable[[Connection, list[tuple[EventEnvelope, P]]], Awaitable[None]]
+"""Applies a run of events of one type, each with its payload, with set-based statements."""
 
 
 class PayloadHandlers:
     def __init__(self) -> None:
         self._by_event_type: dict[str, Handler] = {}
+        self._batches: dict[str, BatchHandler] = {}
 
     def on(self, payload_type: type[P], handler: PayloadHandler[P]) -> PayloadHandlers:
         """Apply events of ``payload_type`` with ``handler``; one handler per event type."""
@@ -41,8 +44,25 @@ class PayloadHandlers:
         self._by_event_type[event_type] = handle
         return self
 
+    def in_batches(self, payload_type: type[P], handler: BatchPayloadHandler[P]) -> PayloadHandlers:
+        """Also apply runs of ``payload_type`` events with ``handler``: the hot path of a
+        busy topic. The one-event handler given to ``on`` stays, for a refused batch."""
+        event_type = payload_type.event_type
+        if event_type not in self._by_event_type:
+            raise ValueError(f"{event_type} needs its one-event handler first")
+        validate = payload_type.model_validate
+
+        async def handle(conn: Connection, events: Sequence[EventEnvelope]) -> None:
+            await handler(conn, [(e, validate(e.payload, strict=False)) for e in events])
+
+        self._batches[event_type] = handle
+        return self
+
     def by_event_type(self) -> Mapping[str, Handler]:
         return dict(self._by_event_type)
+
+    def batches_by_event_type(self) -> Mapping[str, BatchHandler]:
+        return dict(self._batches)
 
 
 def payload_types(handlers: Mapping[str, Handler]) -> list[type[EventPayload]]:

@@ -271,7 +271,8 @@ class Examiner(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     examiner_id: str
-    name: str
+    # Conflict checks never need it; at rest it is sealed apart (sessions.examiner_names_sealed).
+    name: str = ""
     grade: ExaminerGrade
     employer: str = Field(description="Current employer's identifier; empty if none")
     former_employers: list[str] = Field(default_factory=list)

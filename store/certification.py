@@ -78,6 +78,16 @@ async def session_view(conn: Connection, session_id: str) -> dict[str, Any] | No
     return {**dict(row), "applications": {r["stage"]: r["n"] for r in stages}}
 
 
+async def session_examiners(conn: Connection, session_id: str) -> dict[str, Any] | None:
+    """The examiners (conflict facts, no names) and their sealed names of a session."""
+    row = await conn.fetchrow(
+        """SELECT examiners, examiner_names_sealed FROM certification.sessions
+           WHERE session_id = $1""",
+        session_id,
+    )
+    return None if row is None else dict(row)
+
+
 async def session_status(conn: Connection, session_id: str) -> str | None:
     status: str | None = await conn.fetchval(
         "SELECT status FROM certification.sessions WHERE session_id = $1", session_id
@@ -225,6 +235,16 @@ async def application_view(conn: Connection, application_id: str) -> dict[str, A
         ],
         "recusals": [dict(r) for r in recusals],
     }
+
+
+async def holder_name_sealed(conn: Connection, application_id: str) -> bytes | None:
+    """The holder's sealed name (``store.sealed``); None for no application, or one
+    registered before names were sealed."""
+    sealed: bytes | None = await conn.fetchval(
+        "SELECT holder_name_sealed FROM certification.applications WHERE application_id = $1",
+        application_id,
+    )
+    return sealed
 
 
 async def application_session_status(conn: Connection, application_id: str) -> str | None:

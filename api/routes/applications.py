@@ -26,6 +26,7 @@ from schemas.application import (
 )
 from schemas.workflow_ids import application_workflow_id
 from store import certification
+from store.sealed import holder_name_place
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -54,6 +55,23 @@ async def get_application(
     if view is None:
         raise NotFound("no application with this id")
     return view
+
+
+class HolderName(BaseModel):
+    application_id: str
+    holder_name: str = Field(description="in full, as the certificate is made out")
+
+
+@router.get("/{application_id}/holder-name")
+async def holder_name(application_id: str, _: ApplicationOwner, services: Services) -> HolderName:
+    """The candidate's full name, for the body that registered them (it prints the
+    certificate). Kept sealed at rest; every other view shows the masked name."""
+    async with services.pool.acquire() as conn:
+        sealed = await certification.holder_name_sealed(conn, application_id)
+    if sealed is None:
+        raise NotFound("no application with this id, or its name predates sealing")
+    name = services.settings.key_ring.open_text(sealed, holder_name_place(application_id))
+    return HolderName(application_id=application_id, holder_name=name)
 
 
 @router.post("/{application_id}/review")

@@ -4,6 +4,7 @@ import, and the session's list of applications."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -63,6 +64,7 @@ from schemas.exam_session import (
 )
 from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from store import certification
+from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import (
     ExamSessionWorkflow,
@@ -242,6 +244,41 @@ async def get_session(session_id: str, _: SessionReader, services: Services) -> 
     return view
 
 
+class PanelExaminer(BaseModel):
+    examiner_id: str
+    name: str
+    grade: ExaminerGrade
+    panel: Literal["practical", "review"]
+
+
+@router.get("/{session_id}/examiners")
+async def list_examiners(
+    session_id: str, _: SessionOwner, services: Services
+) -> list[PanelExaminer]:
+    """The session's panels with the examiners' names, for the body that runs it. The
+    names are kept sealed at rest, apart from the facts the conflict checks read."""
+    async with services.pool.acquire() as conn:
+        row = await certification.session_examiners(conn, session_id)
+    if row is None:
+        raise NotFound("no session with this id")
+    names: dict[str, str] = {}
+    if row["examiner_names_sealed"] is not None:
+        names = json.loads(
+            services.settings.key_ring.open_text(
+                row["examiner_names_sealed"], examiner_names_place(session_id)
+            )
+        )
+    return [
+        PanelExaminer(
+            examiner_id=e["examiner_id"],
+            name=names.get(e["examiner_id"], ""),
+            grade=e["grade"],
+            panel=e.get("panel", "practical"),
+        )
+        for e in row["examiners"]
+    ]
+
+
 @router.get("/{session_id}/applications")
 async def list_applications(
     session_id: str,
@@ -267,7 +304,12 @@ async def register(
     body's scope; each refusal names its rule and writes nothing."""
     async with services.pool.acquire() as conn, conn.transaction():
         admitted, start = await admit(
-            conn, session_id, registration, services.settings.person_key_secret_bytes, today()
+            conn,
+            session_id,
+            registration,
+            services.settings.person_key_secret_bytes,
+            today(),
+            services.settings.key_ring,
         )
     if start is not None:
         await start_applications(
@@ -291,13 +333,16 @@ async def import_registrations(
     reports: list[RowReport] = []
     starts: list[ApplicationStart] = []
     secret = services.settings.person_key_secret_bytes
+    key_ring = services.settings.key_ring
     on = today()
     async with services.pool.acquire() as conn:
         for number, row in enumerate(rows, start=1):
             try:
                 registration = registration_from_row(row)
                 async with conn.transaction():
-                    admitted, start = await admit(conn, session_id, registration, secret, on)
+                    admitted, start = await admit(
+                        conn, session_id, registration, secret, on, key_ring
+                    )
             except (RuleViolation, RuleViolations) as exc:
                 reports.append(RowReport(row=number, status="rejected", errors=as_violations(exc)))
                 continue

@@ -40,4 +40,5 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
             Topic.INCENTIVE,
         ),
         handlers=handlers.by_event_type(),
+        batch_handlers=handlers.batches_by_event_type(),
     )

@@ -196,16 +196,14 @@ async def announce_decision(
         )
 
 
-async def revoke_claims(
-    conn: Connection, certificate_number: str, revoked_on: date, reason: str
-) -> list[str]:
+async def revoke_claims(conn: Connection, certificate_number: str, revoked_on: date) -> list[str]:
     """Claw back what was paid on a revoked certificate and refuse what is still held."""
     return await withdraw_claims(
         conn,
         certificate_number,
         kinds=("skill_upgrade", "appraisal"),
         rule=CERTIFICATE_REVOKED,
-        clawback_reason=f"certificate revoked on {revoked_on}: {reason}",
+        clawback_reason=f"certificate revoked on {revoked_on}",
         held_reason="the certificate was revoked while the payment was held",
     )
 
@@ -333,7 +331,8 @@ async def review_held_claim(
     }
     await emit(
         conn,
-        SubsidyReviewed(claim_id=claim_id, released=release, reviewer=reviewer, reason=reason),
+        # The reviewer's reason is free text: it stays in incentives.claims.review_reason.
+        SubsidyReviewed(claim_id=claim_id, released=release, reviewer=reviewer),
         **keys,
     )
     if release:

@@ -378,4 +378,4 @@ async def on_certificate_revoked(
         revoked.revoked_on,
         revoked.reason,
     )
-    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on, revoked.reason)
+    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on)

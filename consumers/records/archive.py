@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from consumers.dispatch import PayloadHandler, PayloadHandlers
+from consumers.dispatch import BatchPayloadHandler, PayloadHandler, PayloadHandlers
 from schemas.events import EventEnvelope, EventPayload
 from schemas.payloads import (
     AssessmentFailed,
@@ -77,6 +77,36 @@ class MissingPersonError(ValueError):
     """An event about a worker arrived without a person key: it cannot be archived."""
 
 
+_TIMELINE_INSERT: Final = """
+INSERT INTO records.timeline
+  (person_key, entry_kind, occurred_at, source_event_id, source_event_type,
+   occupation_code, level, certificate_number, body_id, application_id, details)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+
+
+def _timeline_row(
+    event: EventEnvelope, entry_kind: str, person_key: str | None = None
+) -> tuple[Any, ...]:
+    person_key = person_key or event.person_key
+    if person_key is None:
+        raise MissingPersonError(f"{event.event_type} {event.event_id} has no person_key")
+    payload: dict[str, Any] = event.payload
+    return (
+        person_key,
+        entry_kind,
+        event.occurred_at,
+        event.event_id,
+        event.event_type,
+        payload.get("occupation_code"),
+        payload.get("level", payload.get("to_level")),
+        payload.get("certificate_number"),
+        payload.get("body_id"),
+        payload.get("application_id"),
+        payload,
+    )
+
+
 async def append_entry(
     conn: Connection,
     event: EventEnvelope,
@@ -84,27 +114,15 @@ async def append_entry(
     *,
     person_key: str | None = None,
 ) -> None:
-    person_key = person_key or event.person_key
-    if person_key is None:
-        raise MissingPersonError(f"{event.event_type} {event.event_id} has no person_key")
-    payload: dict[str, Any] = event.payload
-    level = payload.get("level", payload.get("to_level"))
-    await conn.execute(
-        """INSERT INTO records.timeline
-             (person_key, entry_kind, occurred_at, source_event_id, source_event_type,
-              occupation_code, level, certificate_number, body_id, application_id, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        person_key,
-        entry_kind,
-        event.occurred_at,
-        event.event_id,
-        event.event_type,
-        payload.get("occupation_code"),
-        level,
-        payload.get("certificate_number"),
-        payload.get("body_id"),
-        payload.get("application_id"),
-        payload,
+    await conn.execute(_TIMELINE_INSERT, *_timeline_row(event, entry_kind, person_key))
+
+
+async def append_entries(
+    conn: Connection, events: list[tuple[EventEnvelope, EventPayload]], entry_kind: str
+) -> None:
+    """``append_entry`` for a run of events of one kind, in one round trip."""
+    await conn.executemany(
+        _TIMELINE_INSERT, [_timeline_row(event, entry_kind) for event, _ in events]
     )
 
 
@@ -114,6 +132,15 @@ def _timeline_handler(entry_kind: str) -> PayloadHandler[EventPayload]:
         await append_entry(conn, event, entry_kind)
 
     handle.__name__ = f"archive_{entry_kind}"
+    return handle
+
+
+def _timeline_batch_handler(
+    entry_kind: str,
+) -> BatchPayloadHandler[EventPayload]:
+    async def handle(conn: Connection, events: list[tuple[EventEnvelope, EventPayload]]) -> None:
+        await append_entries(conn, events, entry_kind)
+
     return handle
 
 
@@ -186,6 +213,7 @@ def archive_handlers() -> PayloadHandlers:
     handlers = PayloadHandlers()
     for payload, kind in TIMELINE_ENTRIES.items():
         handlers.on(payload, _timeline_handler(kind))
+        handlers.in_batches(payload, _timeline_batch_handler(kind))
     handlers.on(CertificateIssued, archive_certificate_issued)
     handlers.on(CertificateRevoked, archive_certificate_revoked)
     for body_event, kind in BODY_EVENTS.items():

@@ -105,6 +105,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/incentives/claims/{claim_id}/reject"): Access(REGULATOR),
     ("POST", "/incentives/claims/{claim_id}/reconsideration"): Access(REGULATOR),
     ("GET", "/incentives/people/{person_key}"): Access(SUPERVISORS),
+    ("POST", "/codec/decode"): Access(OPERATOR),
+    ("POST", "/codec/encode"): Access(OPERATOR),
+    ("GET", "/applications/{application_id}/holder-name"): Access(BODY_ROLES, owned=True),
+    ("GET", "/sessions/{session_id}/examiners"): Access(BODY_ROLES, owned=True),
 }
 
 

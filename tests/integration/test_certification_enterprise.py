@@ -306,7 +306,12 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
             e.event_type == payloads.BodySuspended.event_type and e.payload["body_id"] == body_id
         ),
     )
-    assert first[0] in suspended.payload["reason"]
+    # The finding is free text: it stays in the body's row, out of the event.
+    assert suspended.payload["reason"] == ""
+    status_reason = await stack.pool.fetchval(
+        "SELECT status_reason FROM certification.bodies WHERE body_id = $1", body_id
+    )
+    assert first[0] in status_reason and "实操考核记录缺失" in status_reason
     sampled = await events.wait_for(
         "skills.evaluation-body",
         lambda e: (

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 def skillflow(stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SKILLFLOW_POSTGRES_DSN": stack.settings.postgres_dsn}
+    # A wide console: at rich's default 80 columns, the list cuts long names short once
+    # other tests' tokens (longer names) are in the table.
+    env = {**os.environ, "SKILLFLOW_POSTGRES_DSN": stack.settings.postgres_dsn, "COLUMNS": "240"}
     return subprocess.run(
         [sys.executable, "-m", "skillflow", "tokens", *args],
         env=env,

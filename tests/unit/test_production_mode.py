@@ -9,9 +9,11 @@ from policy.assessment import admit_policy_version
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from skillflow.settings import Role, SettingsError, load_settings
+from store.sealed import generate_key
 from store.tokens import check_binding
 
 STRONG_SECRET = "a-production-secret-of-enough-length-0123"
+PAYLOAD_KEYS = {"payload_keys": f'{{"2026-11": "{generate_key()}"}}', "payload_key_id": "2026-11"}
 
 
 def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -27,12 +29,21 @@ def test_production_refuses_the_development_person_key(monkeypatch: pytest.Monke
     assert "SKILLFLOW_PERSON_KEY_SECRET: the development key is refused" in str(error.value)
 
 
+def test_production_refuses_the_development_payload_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, person_key_secret=STRONG_SECRET)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [line] = str(error.value).splitlines()[1:]
+    assert line.strip().startswith("SKILLFLOW_PAYLOAD_KEYS: the development payload key")
+
+
 def test_production_refuses_demo_policies_and_unbound_body_tokens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        **PAYLOAD_KEYS,
         demo_policies="true",
         api_tokens='{"t1": "centre:wang.li", "t2": "regulator:zhao", "t3": "judge:liu@C1"}',
     )
@@ -54,6 +65,7 @@ def test_production_starts_with_real_secrets_and_bound_tokens(
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        **PAYLOAD_KEYS,
         api_tokens='{"t1": "centre:wang.li@S-LN-1"}',
     )
     settings = load_settings()

@@ -18,7 +18,6 @@ from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -56,8 +55,9 @@ from schemas.evaluation_body import (
     QualitySampleRecord,
 )
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from skillflow.settings import Settings
 from skillflow.stack.servers import temporal_test_server_binary
-from skillflow.temporal import workflow_runner
+from skillflow.temporal import data_converter, workflow_runner
 from workflows import all_workflows, search_attributes
 from workflows.rules import rule_error
 
@@ -86,7 +86,7 @@ def fake_of(
 async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
     )
     # The test server implements adding search attributes but not listing them, so the
     # set-up that skillflow.temporal does for real servers is done by hand here.

@@ -24,14 +24,14 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from schemas.application import Objection, ObjectionResolution, ReviewDecision
 from schemas.evaluation_body import BodyDecision, BodyRun, BodyStatusChange
 from schemas.exam_session import CloseSession, StartExam
 from schemas.workflow_ids import body_workflow_id
-from skillflow.temporal import workflow_runner
+from skillflow.settings import Settings
+from skillflow.temporal import data_converter, workflow_runner
 from tests.workflow import test_application as app
 from tests.workflow.conftest import Harness
 from tests.workflow.test_certificate import promotion_started, revocation_started
@@ -164,7 +164,8 @@ def _replayer() -> Replayer:
     return Replayer(
         workflows=all_workflows(),
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        # Decodes the recorded, unencrypted histories unchanged and fresh encrypted ones.
+        data_converter=data_converter(Settings()),
     )
 
 

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta, timezone
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.title_equivalence import TitleEquivalenceActivities
 from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
-from skillflow.temporal import workflow_runner
+from skillflow.settings import Settings
+from skillflow.temporal import data_converter, workflow_runner
 from tests.workflow.conftest import fake_of, time_skipping_environment
 from workflows.title_equivalence import TitleEquivalenceWorkflow
 
@@ -100,7 +100,7 @@ async def test_history_replays_deterministically(title_env: WorkflowEnvironment)
     history = await title_env.client.get_workflow_handle(workflow_id).fetch_history()
     replayer = Replayer(
         workflows=[TitleEquivalenceWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
     )
     await replayer.replay_workflow(history)
