@@ -224,7 +224,7 @@ class ApplicationWorkflow:
         """Check the body now rather than at the next scheduled recheck. Only a held issuance
         has a recheck to bring forward; elsewhere the signal changes nothing."""
         if self._stage == "held":
-            workflow.logger.info("hold recheck requested by %s", request.requested_by)
+            workflow.logger.info("hold recheck requested by an operator")
             self._hold_until = workflow.now()
             self._changes += 1
 

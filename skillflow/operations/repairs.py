@@ -81,6 +81,12 @@ async def audit_log(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
     ]
 
 
+def _temporal_reason(repair: Repair) -> str:
+    """What Temporal keeps in clear: the operator's reason and the audit row to read, never
+    who (an operator's name stays in PostgreSQL, in the audit log)."""
+    return f"{repair.action} by an operator: {repair.reason}"
+
+
 async def _describe(client: Client, workflow_id: str) -> Any:
     try:
         return await client.get_workflow_handle(workflow_id).describe()
@@ -138,7 +144,7 @@ async def reset_workflow(
             workflow_execution=WorkflowExecution(
                 workflow_id=workflow_id, run_id=description.run_id
             ),
-            reason=f"{repair.reason} (by {repair.requested_by})",
+            reason=_temporal_reason(repair),
             workflow_task_finish_event_id=event_id,
             request_id=str(uuid.uuid4()),
         )
@@ -155,7 +161,7 @@ async def terminate_workflow(client: Client, workflow_id: str, repair: Repair) -
             f"the workflow is {description.status.name.lower() if description.status else 'closed'}",
         )
     await client.get_workflow_handle(workflow_id, run_id=description.run_id).terminate(
-        reason=f"{repair.reason} (by {repair.requested_by})"
+        reason=_temporal_reason(repair)
     )
     return {"workflow_id": workflow_id, "run_id": description.run_id, "status": "terminated"}
 
