@@ -211,6 +211,22 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
         timeout=60,
     )
     assert letters.returncode == 0 and "0 open dead letter(s)" in letters.stdout, letters.stderr
+    audit = subprocess.run(
+        [*SKILLFLOW, "repair", "log", "--data-dir", str(up.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert audit.returncode == 0 and "0 repair(s)" in audit.stdout, audit.stderr
+    unknown_workflow = subprocess.run(
+        [*SKILLFLOW, "repair", "terminate", "no-such-workflow", "--reason", "test",
+         "--data-dir", str(up.data_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (
+        unknown_workflow.returncode == 1
+        and "no workflow no-such-workflow" in unknown_workflow.stderr
+    )
 
     _demo_leaves_no_personal_data_in_clear(up.data_dir, addresses)
     _assert_private(up.data_dir)

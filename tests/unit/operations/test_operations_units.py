@@ -160,3 +160,54 @@ def test_the_grafana_dashboard_uses_only_metrics_the_roles_serve() -> None:
         return re.sub(r"_(bucket|count|sum|total)$", "", name)
 
     assert used and {family(n) for n in used} <= {family(n) for n in served}, used
+
+
+def _summary(**changes: object) -> dict[str, object]:
+    summary: dict[str, object] = {
+        "roles": {"api": "ready", "consumers": "ready", "worker": "ready"},
+        "reachability": {"postgres": True, "temporal": True, "kafka": True},
+        "workflows": {"Running": 3, "Completed": 9},
+        "total_lag": 12,
+        "max_partition_lag": 7,
+        "lag_error": None,
+        "late_work": 1,
+        "outbox_unsent": 0,
+        "outbox_oldest_unsent_seconds": 0.0,
+        "open_dead_letters": 0,
+    }
+    return {**summary, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "max_lag", "problem"),
+    [
+        ({}, 1000, None),
+        ({}, 5, "consumer lag 7 on a partition exceeds 5"),
+        (
+            {"roles": {"api": "ready", "consumers": "down", "worker": "ready"}},
+            1000,
+            "consumers is down",
+        ),
+        (
+            {"reachability": {"postgres": True, "temporal": False, "kafka": True}},
+            1000,
+            "temporal unreachable",
+        ),
+        ({"lag_error": "broker unreachable (KafkaConnectionError)"}, 1000, "lag unknown"),
+    ],
+)
+def test_status_is_unhealthy_when_a_role_is_down_a_server_unreachable_or_lag_too_high(
+    changes: dict[str, object], max_lag: int, problem: str | None
+) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from skillflow.stack.status import Verdict, _print_summary
+
+    verdict = Verdict()
+    _print_summary(Console(file=StringIO()), _summary(**changes), max_lag, verdict)
+    if problem is None:
+        assert verdict.healthy, verdict.problems
+    else:
+        assert not verdict.healthy and any(problem in p for p in verdict.problems), verdict.problems
