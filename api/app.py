@@ -17,6 +17,7 @@ from api.routes import (
     certificates,
     codec,
     console,
+    credentials,
     health,
     incentives,
     operations,
@@ -33,7 +34,7 @@ from skillflow.settings import Settings
 ROUTERS = [health.router, operations.router, operations.page_router, codec.router]
 ROUTERS += [console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
-ROUTERS += [records.router, incentives.router]
+ROUTERS += [records.router, incentives.router, credentials.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
