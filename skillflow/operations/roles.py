@@ -50,7 +50,7 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def _beat(pool: asyncpg.Pool, role: str, readiness: Readiness, port: int | None) -> None:
+async def _beat(pool: asyncpg.Pool, role: str, readiness: Readiness, port: int | None) -> bool:
     try:
         checks = await readiness()
     except Exception:
@@ -70,6 +70,7 @@ async def _beat(pool: asyncpg.Pool, role: str, readiness: Readiness, port: int |
         json.dumps(checks),
         port,
     )
+    return all(checks.values())
 
 
 @contextlib.asynccontextmanager
@@ -81,11 +82,14 @@ async def role_heartbeat(
 
     async def beat_forever() -> None:
         while True:
+            ready = False
             try:
-                await _beat(pool, role, readiness, port)
+                ready = await _beat(pool, role, readiness, port)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("%s: heartbeat not recorded (%s)", role, type(exc).__name__)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            # Starting (or failing) roles report every second, so the console sees them
+            # become ready at once.
+            await asyncio.sleep(HEARTBEAT_SECONDS if ready else 1.0)
 
     task = asyncio.create_task(beat_forever())
     try:

@@ -81,7 +81,8 @@ def print_status(
         except (OSError, ValueError) as exc:
             verdict.problems.append(f"console summary unavailable ({exc})")
     if summary is not None:
-        _print_summary(console, summary, max_lag, verdict)
+        # A role probed directly above is judged by that probe, fresher than its heartbeat.
+        _print_summary(console, summary, max_lag, verdict, probed=set(health))
     for label in ("api", "operator_page", "temporal_ui"):
         if addresses.get(label):
             console.print(f"  {label:<14} {addresses[label]}")
@@ -93,10 +94,14 @@ def print_status(
 
 
 def _print_summary(
-    console: Console, summary: dict[str, Any], max_lag: int, verdict: Verdict
+    console: Console,
+    summary: dict[str, Any],
+    max_lag: int,
+    verdict: Verdict,
+    probed: set[str] | None = None,
 ) -> None:
     for role, state in summary["roles"].items():
-        if state != "ready":
+        if state != "ready" and role not in (probed or set()):
             verdict.problems.append(f"{role} is {state} (heartbeat)")
     for server, ok in summary["reachability"].items():
         if not ok:

@@ -211,3 +211,18 @@ def test_status_is_unhealthy_when_a_role_is_down_a_server_unreachable_or_lag_too
         assert verdict.healthy, verdict.problems
     else:
         assert not verdict.healthy and any(problem in p for p in verdict.problems), verdict.problems
+
+
+def test_a_role_probed_directly_is_judged_by_its_probe_not_its_heartbeat() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from skillflow.stack.status import Verdict, _print_summary
+
+    starting = _summary(roles={"api": "ready", "consumers": "ready", "worker": "not ready"})
+    verdict = Verdict()
+    _print_summary(Console(file=StringIO()), starting, 1000, verdict, probed={"worker"})
+    assert verdict.healthy, verdict.problems
+    _print_summary(Console(file=StringIO()), starting, 1000, verdict, probed=set())
+    assert verdict.problems == ["worker is not ready (heartbeat)"]
