@@ -16,10 +16,12 @@ from api.routes import (
     applications,
     certificates,
     codec,
+    competitions,
     console,
     credentials,
     health,
     incentives,
+    national_squad,
     operations,
     records,
     sessions,
@@ -35,6 +37,7 @@ ROUTERS = [health.router, operations.router, operations.page_router, codec.route
 ROUTERS += [console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router, credentials.router]
+ROUTERS += [competitions.router, national_squad.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

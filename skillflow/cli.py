@@ -719,6 +719,10 @@ def tokens_revoke(
     _exit(0)
 
 
+from skillflow.competition_cli import competition  # noqa: E402  (after _api_address)
+
+app.add_typer(competition, name="competition")
+
 imports = typer.Typer(
     help="Import a session's registrations or scores, or prior certificates, from a CSV file."
 )
@@ -823,7 +827,8 @@ def import_certificates(
 @app.command()
 def benchmark(
     which: Annotated[
-        list[str] | None, typer.Argument(help="consumers, certification (default: both)")
+        list[str] | None,
+        typer.Argument(help="consumers, certification, competition (default: the first two)"),
     ] = None,
     events: Annotated[
         int, typer.Option(min=100, help="events for the consumers benchmark")
@@ -831,11 +836,16 @@ def benchmark(
     candidates: Annotated[
         int, typer.Option(min=10, help="candidates for the certification benchmark")
     ] = 500,
+    entrants: Annotated[
+        int, typer.Option(min=10, help="entrants for the competition benchmark")
+    ] = 1000,
 ) -> None:
     """Measure throughput on fresh local servers, next to the raw engines in the same run."""
     from skillflow.benchmarks.report import run_benchmarks
 
-    ok = asyncio.run(run_benchmarks(which or ["consumers", "certification"], events, candidates))
+    ok = asyncio.run(
+        run_benchmarks(which or ["consumers", "certification"], events, candidates, entrants)
+    )
     _exit(0 if ok else 1)
 
 

@@ -10,6 +10,8 @@ certificate is verified publicly, and one is revoked, which claws its subsidy ba
 records officer imports a worker's certificate from before SkillFlow, and the worker takes
 their certificate away as a signed credential that verifies offline from saved files
 (and the revoked one's fails its status check).
+Then a city contest feeds a provincial competition feeds the national final
+(``demo_competition``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from rich.table import Table
 from credentials.verification import CredentialCheck, KeySet, check_credential
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
+from skillflow.demo_competition import ORGANISER_ID, competition_act, ladder_table
 from skillflow.settings import Role
 
 OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
@@ -137,12 +140,15 @@ async def run_demo(
         try:
             # The local stack's centre token acts for its demo body only.
             centre_bodies = addresses.get("bodies", {}).get(Role.CENTRE.value) or [None]
+            # ... and its organiser token for its demo organising body.
+            organisers = addresses.get("bodies", {}).get(Role.ORGANISER.value) or [ORGANISER_ID]
             await _scenario(
                 client,
                 console,
                 candidates,
                 centre_bodies[0],
                 personal_data or DemoPersonalData(),
+                organisers[0],
             )
         except (DemoFailed, TimeoutError, httpx.HTTPError) as exc:
             console.print(f"[red]demo stopped:[/red] {exc}")
@@ -179,6 +185,7 @@ async def _scenario(
     count: int,
     centre: str | None,
     sent: DemoPersonalData,
+    organiser: str,
 ) -> None:
     run = uuid.uuid4().hex[:6]
     started = datetime.now(UTC) - timedelta(seconds=5)
@@ -437,6 +444,11 @@ async def _scenario(
         f"status [red]{gone.status}[/red]."
     )
 
+    ladder = await competition_act(
+        api, console, run=run, body_id=body_id, organiser_id=organiser, occupation=OCCUPATION,
+        today=today, rng=rng, step=10, sent=sent,
+    )  # fmt: skip
+
     table = Table(title="What happened")
     table.add_column("")
     table.add_column("count", justify="right")
@@ -458,7 +470,17 @@ async def _scenario(
     )
     table.add_row("credential verified offline", f"{held.signature} / {held.status}")
     table.add_row("revoked certificate's credential", f"{gone.signature} / {gone.status}")
+    table.add_row(
+        "competitions run (city -> provincial -> national)", str(len(ladder.competitions))
+    )
+    table.add_row(
+        "qualifiers advanced (city, provincial)",
+        f"{ladder.advanced.get('city', 0)}, {ladder.advanced.get('provincial', 0)}",
+    )
+    table.add_row("promotion certificate (national medallist)", ladder.certificate or "none")
+    table.add_row("competition rewards in that archive (yuan)", f"{ladder.rewards_fen / 100:,.2f}")
     console.print(table)
+    console.print(ladder_table(ladder))
     held_application = await _held_issuance(
         api, console, rng, body_id, run, today, examiners, count
     )
@@ -486,7 +508,7 @@ async def _held_issuance(
     for an operator to re-check. Returns the application id."""
     session_id = f"ln-{run}-held"
     console.print(
-        f"10. A late candidate in session {session_id} passes while the regulator suspends the "
+        f"11. A late candidate in session {session_id} passes while the regulator suspends the "
         "centre; the certificate is held. The centre is reinstated a moment later."
     )
     await api.call(

@@ -14,10 +14,13 @@ from skillflow.benchmarks.servers import benchmark_servers
 BENCHMARKS = {
     "consumers": "skillflow.benchmarks.consumers",
     "certification": "skillflow.benchmarks.certification",
+    "competition": "skillflow.benchmarks.competition",
 }
 
 
-async def run_benchmarks(which: list[str], events: int, candidates: int) -> bool:
+async def run_benchmarks(
+    which: list[str], events: int, candidates: int, entrants: int = 1000
+) -> bool:
     console = Console()
     unknown = [name for name in which if name not in BENCHMARKS]
     if unknown:
@@ -25,7 +28,7 @@ async def run_benchmarks(which: list[str], events: int, candidates: int) -> bool
             f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
         )
         return False
-    size = {"consumers": events, "certification": candidates}
+    size = {"consumers": events, "certification": candidates, "competition": entrants}
     results: dict[str, Any] = {}
     for name in which:
         module = importlib.import_module(BENCHMARKS[name])

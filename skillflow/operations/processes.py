@@ -31,6 +31,8 @@ LABELS: Final = {
     "CertificateRevocationWorkflow": "revocation",
     "PromotionCertificationWorkflow": "promotion",
     "TitleEquivalenceWorkflow": "title schedule",
+    "CompetitionWorkflow": "competition",
+    "NationalSquadWorkflow": "national squad",
 }
 DECLARED_STAGES: Final[dict[str, tuple[str, ...]]] = {
     "EvaluationBodyWorkflow": get_args(BodyStatus),
