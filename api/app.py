@@ -11,12 +11,14 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from activities.registration import repair_at_start_up
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.metrics import install_metrics
 from api.rate_limit import PublicRateLimit
 from api.routes import (
     applications,
     certificates,
     codec,
     competitions,
+    console,
     credentials,
     health,
     incentives,
@@ -26,12 +28,15 @@ from api.routes import (
     sessions,
 )
 from api.routes import evaluation_bodies as bodies
+from api.routes.health import api_readiness
 from api.services import ApiServices
 from api.text_guard import RefuseNulCharacters
+from skillflow.operations.roles import role_heartbeat
 from skillflow.role import role_resources
 from skillflow.settings import Settings
 
 ROUTERS = [operations.router, operations.page_router, codec.router]
+ROUTERS += [console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router, credentials.router]
 ROUTERS += [competitions.router, national_squad.router]
@@ -47,8 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
             # starting them must not delay serving.
             repair = asyncio.create_task(repair_at_start_up(client, settings.task_queue, pool))
             app.state.start_up_repair = repair
+
+            async def readiness() -> dict[str, bool]:
+                return await api_readiness(pool, client)
+
             try:
-                yield
+                async with role_heartbeat(pool, "api", readiness, settings.api_port):
+                    yield
             finally:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
@@ -63,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(RefuseNulCharacters)
-    # Last, so its catch-all middleware is the outermost of ours.
+    # After the NUL guard, so its catch-all middleware is the outer of the two.
     install_error_handlers(app)
     # The Temporal Web UI calls /codec from its own origin, with the operator's token.
     app.add_middleware(
@@ -73,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         allow_methods=["POST"],
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
+    install_metrics(app)
     app.state.public_rate_limit = PublicRateLimit(
         per_minute=settings.public_calls_per_minute, burst=settings.public_calls_burst
     )

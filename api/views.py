@@ -167,6 +167,7 @@ class DeadLetterOutcome(BaseModel):
     id: int
     status: DeadLetterStatus
     error: str | None = None
+    repair_id: int | None = Field(None, description="the repair's entry in the audit log")
 
 
 # --- incentives ------------------------------------------------------------------------

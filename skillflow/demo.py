@@ -486,9 +486,100 @@ async def _scenario(
     table.add_row("competition rewards in that archive (yuan)", f"{ladder.rewards_fen / 100:,.2f}")
     console.print(table)
     console.print(ladder_table(ladder))
-    console.print(
-        "Open the operator page and the Temporal UI (addresses in stack.json) to look around."
+    held_application = await _held_issuance(
+        api, console, rng, body_id, run, today, examiners, count
     )
+    console.print(
+        "Open the operator page and the Temporal UI (addresses in stack.json) to look around: "
+        f"under 'Waiting too long', re-check application-{held_application} (with a reason) to issue its "
+        "certificate, or run "
+        f"[cyan]skillflow repair recheck application-{held_application} --reason 'body reinstated'[/cyan]."
+    )
+
+
+async def _held_issuance(
+    api: DemoClient,
+    console: Console,
+    rng: random.Random,
+    body_id: str,
+    run: str,
+    today: date,
+    examiners: list[dict[str, str]],
+    count: int,
+) -> str:
+    """A late candidate passes while the regulator suspends the centre: the certificate is
+    held. The centre is reinstated at once, but under ``demo-held`` the next automatic
+    recheck is an hour away, so the operator console lists the held issuance as late work
+    for an operator to re-check. Returns the application id."""
+    session_id = f"ln-{run}-held"
+    console.print(
+        f"11. A late candidate in session {session_id} passes while the regulator suspends the "
+        "centre; the certificate is held. The centre is reinstated a moment later."
+    )
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/sessions",
+        json={
+            "session_id": session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": LEVEL,
+            "exam_date": str(today + timedelta(days=14)),
+            "registration_closes_on": str(today + timedelta(days=7)),
+            "capacity": 1,
+            "theory_rooms": 1,
+            "proctors": 2,
+            "examiners": examiners[:3],
+            "policy_version": "demo-held",
+        },
+    )
+    person = _candidate(rng, count + 1)
+    answer = await api.call(
+        Role.CENTRE,
+        "POST",
+        f"/sessions/{session_id}/applications",
+        json={"id_number": person.id_number, "name": person.name, "years_in_occupation": 7},
+    )
+    application_id = str(answer["application_id"])
+    await api.call(
+        Role.CENTRE, "POST", f"/applications/{application_id}/review", json={"approve": True}
+    )
+    await _retry(lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/start"))
+    for component, score in (("theory", 88), ("practical", 91)):
+        await api.call(
+            Role.CENTRE,
+            "POST",
+            f"/applications/{application_id}/scores",
+            json={"examiner_id": "E1", "scores": {component: score}},
+        )
+    await api.call(
+        Role.REGULATOR,
+        "POST",
+        f"/bodies/{body_id}/status",
+        json={"action": "suspend", "reason": "site inspection pending (demo)"},
+    )
+    try:
+        await _wait_for(
+            lambda: _as_list(api.call(Role.CENTRE, "GET", f"/applications/{application_id}")),
+            lambda found: found[0]["stage"] == "held",
+            timeout=60,
+        )
+    finally:
+        await api.call(
+            Role.REGULATOR,
+            "POST",
+            f"/bodies/{body_id}/status",
+            json={"action": "reinstate", "reason": "inspection passed (demo)"},
+        )
+    console.print(
+        f"   application {application_id}: [yellow]held[/yellow]; the centre is active again."
+    )
+    return application_id
+
+
+async def _as_list(call: Awaitable[Any]) -> list[dict[str, Any]]:
+    return [await call]
 
 
 def rng_digits(seed: str) -> str:

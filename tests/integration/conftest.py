@@ -98,6 +98,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         },
         worker_health_port=0,
         consumers_health_port=0,
+        worker_sdk_metrics_port=0,
         demo_policies=True,  # sessions run under demo-fast (a 3-second notice)
     )
     await ensure_database(settings.postgres_dsn)
