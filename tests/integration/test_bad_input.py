@@ -205,7 +205,9 @@ async def test_a_query_number_out_of_range_or_a_bare_number_time_is_refused(
 async def test_a_dead_letter_id_past_64_bits_is_refused(api: httpx.AsyncClient, auth: Auth) -> None:
     for action in ("replay", "discard"):
         answer = await api.post(
-            f"/operations/dead-letters/{OUT_OF_RANGE}/{action}", headers=auth(Role.OPERATOR)
+            f"/operations/dead-letters/{OUT_OF_RANGE}/{action}",
+            headers=auth(Role.OPERATOR),
+            json={"reason": "the consumer bug is fixed"},
         )
         assert refusal(answer) == (422, [("path.dead_letter_id", "request.less_than_equal")])
 
