@@ -91,8 +91,15 @@ def up(
     worker_health_port: Annotated[int, typer.Option(help="worker health endpoint")] = 8001,
     consumers_health_port: Annotated[int, typer.Option(help="consumers health endpoint")] = 8002,
     headless: Annotated[bool, typer.Option(help="Do not serve the Temporal Web UI")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="worker processes sharing the task queue")
+    ] = 1,
+    consumers: Annotated[
+        int, typer.Option(min=1, max=16, help="consumer processes sharing the partitions")
+    ] = 1,
 ) -> None:
-    """Start the whole service on the embedded local stack, in the foreground (Ctrl-C stops it)."""
+    """Start the whole service on the embedded local stack, in the foreground (Ctrl-C stops it).
+    A process that exits is restarted; stack.json names every process and its pid."""
     from skillflow.stack.local import LocalStack, StackPorts
 
     ports = StackPorts(
@@ -105,7 +112,7 @@ def up(
         worker_health=worker_health_port,
         consumers_health=consumers_health_port,
     )
-    stack = LocalStack(data_dir, ports, ui=not headless)
+    stack = LocalStack(data_dir, ports, ui=not headless, workers=workers, consumers=consumers)
     try:
         code = stack.run()
     except StackError as exc:
