@@ -549,6 +549,49 @@ def benchmark(
 
 
 @app.command()
+def drill(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="worker-kill, consumer-kill, broker-stop, postgres-restart or temporal-restart"
+        ),
+    ],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Inject a real fault (SIGKILL, a stopped server) into the running local stack and show
+    how the service recovers, with figures. worker-kill needs `skillflow up --workers 2`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from skillflow.drills import DRILLS, run_drill
+    from skillflow.drills.stack import StackHandle
+
+    if name not in DRILLS:
+        _fail(f"no drill {name!r}: choose one of {', '.join(DRILLS)}", 2)
+    console = Console()
+    try:
+        stack = StackHandle(data_dir)
+    except StackError as exc:
+        _fail(str(exc), 1)
+        raise
+    console.print(f"[bold]{name}[/bold]: {DRILLS[name]}")
+    try:
+        report = asyncio.run(run_drill(name, stack))
+    except (StackError, TimeoutError, OSError) as exc:
+        _fail(f"{name}: {type(exc).__name__}: {exc}", 1)
+        raise
+    table = Table(title=f"{name}: {'passed' if report.passed else 'FAILED'}")
+    table.add_column("")
+    table.add_column("figure", justify="right")
+    for label, value in report.figures:
+        table.add_row(label, value)
+    console.print(table)
+    for problem in report.problems:
+        console.print(f"[red]problem:[/red] {problem}")
+    _exit(0 if report.passed else 1)
+
+
+@app.command()
 def asyncapi(
     output: Annotated[
         Path | None, typer.Option(help="write here instead of standard output")

@@ -91,11 +91,14 @@ class StackSecrets:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, from the first byte (tokens, secrets)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write a file only its owner can read, from the first byte (tokens, secrets). It is
+    written aside and renamed into place, so a reader never sees it half written."""
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
     with os.fdopen(fd, "w") as file:
         file.write(text)
+    os.replace(partial, path)
 
 
 def _new_tokens() -> dict[str, str]:
@@ -452,7 +455,7 @@ async def _register_tokens(conn: Connection, secrets_: StackSecrets) -> None:
             )
 
 
-async def _subscriptions(settings: Settings) -> dict[str, list[str]]:
+async def consumer_subscriptions(settings: Settings) -> dict[str, list[str]]:
     """Each consumer group's topics."""
     client = await temporal.connect(settings)
     return {
@@ -465,7 +468,7 @@ async def _after_broker_restart(settings: Settings) -> int:
     """The embedded broker came back empty: its topics again, then every event a consumer
     had not applied goes out again (consumers drop what they had)."""
     await kafka.ensure_topics(settings)
-    subscriptions = await _subscriptions(settings)
+    subscriptions = await consumer_subscriptions(settings)
     pool = await create_pool(settings.postgres_dsn, max_size=1)
     try:
         async with pool.acquire() as conn:
@@ -480,7 +483,7 @@ async def _prepare(settings: Settings, secrets_: StackSecrets) -> None:
     await kafka.ensure_topics(settings)
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
-    subscriptions = await _subscriptions(settings)
+    subscriptions = await consumer_subscriptions(settings)
     pool = await create_pool(settings.postgres_dsn, max_size=1)
     try:
         async with pool.acquire() as conn:
