@@ -532,7 +532,11 @@ def import_scores(
 @app.command()
 def benchmark(
     which: Annotated[
-        list[str] | None, typer.Argument(help="consumers, certification (default: both)")
+        list[str] | None,
+        typer.Argument(
+            help="consumers, certification, scale (1, 2 and 4 processes per role), memory "
+            "(worker RSS with many open workflows); default: consumers and certification"
+        ),
     ] = None,
     events: Annotated[
         int, typer.Option(min=100, help="events for the consumers benchmark")
@@ -540,11 +544,16 @@ def benchmark(
     candidates: Annotated[
         int, typer.Option(min=10, help="candidates for the certification benchmark")
     ] = 500,
+    workflows: Annotated[
+        int, typer.Option(min=100, help="open application workflows for the memory benchmark")
+    ] = 10_000,
 ) -> None:
     """Measure throughput on fresh local servers, next to the raw engines in the same run."""
     from skillflow.benchmarks.report import run_benchmarks
 
-    ok = asyncio.run(run_benchmarks(which or ["consumers", "certification"], events, candidates))
+    ok = asyncio.run(
+        run_benchmarks(which or ["consumers", "certification"], events, candidates, workflows)
+    )
     _exit(0 if ok else 1)
 
 

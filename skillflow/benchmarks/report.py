@@ -14,10 +14,16 @@ from skillflow.benchmarks.servers import benchmark_servers
 BENCHMARKS = {
     "consumers": "skillflow.benchmarks.consumers",
     "certification": "skillflow.benchmarks.certification",
+    "scale": "skillflow.benchmarks.scale",
+    "memory": "skillflow.benchmarks.memory",
 }
+# Server settings a benchmark needs beyond the defaults.
+POSTGRES_OPTIONS = {"scale": ["shared_preload_libraries=pg_stat_statements"]}
 
 
-async def run_benchmarks(which: list[str], events: int, candidates: int) -> bool:
+async def run_benchmarks(
+    which: list[str], events: int, candidates: int, workflows: int = 10_000
+) -> bool:
     console = Console()
     unknown = [name for name in which if name not in BENCHMARKS]
     if unknown:
@@ -25,7 +31,7 @@ async def run_benchmarks(which: list[str], events: int, candidates: int) -> bool
             f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
         )
         return False
-    size = {"consumers": events, "certification": candidates}
+    size = {"consumers": events, "certification": candidates, "memory": workflows}
     results: dict[str, Any] = {}
     for name in which:
         module = importlib.import_module(BENCHMARKS[name])
@@ -33,8 +39,11 @@ async def run_benchmarks(which: list[str], events: int, candidates: int) -> bool
             f"[bold]{name}[/bold]: starting fresh servers (PostgreSQL, broker, Temporal dev server with SQLite)"
         )
         started = time.monotonic()
-        async with benchmark_servers() as settings:
-            results[name] = await module.run(settings, size[name])
+        async with benchmark_servers(POSTGRES_OPTIONS.get(name, ())) as settings:
+            if name == "scale":
+                results[name] = await module.run(settings, candidates, events)
+            else:
+                results[name] = await module.run(settings, size[name])
         console.print(json.dumps(results[name], indent=2, default=str))
         console.print(f"[dim]{name} took {time.monotonic() - started:.1f}s[/dim]")
     return True
