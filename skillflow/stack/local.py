@@ -142,6 +142,7 @@ class LocalStack:
         self._started_at: dict[str, float] = {}
         self._quick_exits: dict[str, int] = {}
         self._server_starts: dict[str, Callable[[], None]] = {}
+        self._requeue_pending = False
         self._addresses: dict[str, Any] = {}
         self._stop_requested = False
 
@@ -259,8 +260,22 @@ class LocalStack:
                         self._say(f"SkillFlow: {process.exit_message()}")
                         return 1
                     self._restart(process, settings)
+            if self._requeue_pending:
+                self._requeue_after_broker_restart(settings)
             time.sleep(0.3)
         return 0
+
+    def _requeue_after_broker_restart(self, settings: Settings) -> None:
+        """Topics and lost events back on a restarted broker; tried again on the next turn of
+        the loop while PostgreSQL or Temporal are away too."""
+        try:
+            requeued = asyncio.run(_after_broker_restart(settings))
+        except Exception as exc:
+            self._say(f"SkillFlow: requeue after the broker restart failed ({exc}); retrying")
+            time.sleep(RESTART_DELAY_S)
+            return
+        self._requeue_pending = False
+        self._say(f"SkillFlow: kafka is back; {requeued} unapplied event(s) requeued")
 
     def _crash_looping(self, process: ManagedProcess) -> bool:
         """A process that died within seconds of each of its last starts will not get better
@@ -312,8 +327,7 @@ class LocalStack:
             if process.name in self._server_starts:
                 self._server_starts[process.name]()
                 if process.name == "kafka":
-                    requeued = asyncio.run(_after_broker_restart(settings))
-                    self._say(f"SkillFlow: kafka is back; {requeued} unapplied event(s) requeued")
+                    self._requeue_pending = True
             else:
                 process.start()
             self._started_at[process.name] = time.monotonic()
