@@ -13,6 +13,8 @@ from temporalio import activity
 from activities.resources import ActivityResources
 from policy.assessment import CandidateConflictFacts, ConflictIndex, Examiner
 from policy.calendar import china_date
+from policy.errors import NotFound
+from policy.rule_ids import Rule
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -22,7 +24,7 @@ from schemas.application import (
     ReviewRecord,
     StageRecord,
 )
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
@@ -37,6 +39,7 @@ from schemas.payloads import (
     RegistrationRejected,
     ScoreCorrected,
 )
+from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
 
@@ -52,14 +55,8 @@ def _event(
     person_key: str,
     occurred_at: datetime,
 ) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=business_key,
-        occurred_at=occurred_at,
-        producer=PRODUCER,
-        correlation_id=f"application-{application_id}",
-        person_key=person_key,
-    )
+    workflow_id = application_workflow_id(application_id)
+    return workflow_event(payload, PRODUCER, workflow_id, business_key, occurred_at, person_key)
 
 
 async def _set_stage(
@@ -107,7 +104,7 @@ class ApplicationActivities:
             "SELECT examiners FROM certification.sessions WHERE session_id = $1", session_id
         )
         if examiners is None:
-            raise LookupError(f"session {session_id} is not recorded")
+            raise NotFound(f"session {session_id} is not recorded")
         return ConflictIndex(
             [
                 Examiner.model_validate({k: v for k, v in e.items() if k != "panel"})
@@ -129,7 +126,7 @@ class ApplicationActivities:
                 app_id,
             )
             if row is None:
-                raise LookupError(f"application {app_id} is not recorded")
+                raise NotFound(f"application {app_id} is not recorded")
             events: list[EventEnvelope] = []
             found = []
             if record.approve:
@@ -185,8 +182,7 @@ class ApplicationActivities:
                         RegistrationRejected(
                             application_id=app_id,
                             session_id=record.session_id,
-                            rule="review.rejected",
-                            reason=record.reason,
+                            rule=Rule.REVIEW_REJECTED,
                         ),
                         app_id,
                         app_id,
@@ -195,7 +191,12 @@ class ApplicationActivities:
                     )
                 )
                 await _set_stage(
-                    conn, app_id, "rejected", record.occurred_at, "review.rejected", record.reason
+                    conn,
+                    app_id,
+                    "rejected",
+                    record.occurred_at,
+                    Rule.REVIEW_REJECTED,
+                    record.reason,
                 )
             await enqueue(conn, *events)
         return ReviewOutcome(recusals=len(found), eligibility_path=row["eligibility_path"])
@@ -276,8 +277,7 @@ class ApplicationActivities:
                    SET scores = $2, attempts = $3, stage = $4,
                        notice_ends_on = coalesce($5, notice_ends_on),
                        resit_deadline = coalesce($6, resit_deadline),
-                       stage_rule = CASE WHEN $4 = 'failed' THEN 'assessment.failed'
-                                         ELSE stage_rule END,
+                       stage_rule = CASE WHEN $4 = 'failed' THEN $8 ELSE stage_rule END,
                        updated_at = $7
                    WHERE application_id = $1""",
                 app_id,
@@ -287,6 +287,7 @@ class ApplicationActivities:
                 record.notice_ends_on,
                 record.resit_deadline,
                 record.occurred_at,
+                Rule.ASSESSMENT_FAILED,
             )
             await enqueue(conn, *events)
 
@@ -301,7 +302,6 @@ class ApplicationActivities:
                 component=correction.component,
                 previous_score=record.previous_score,
                 new_score=correction.score,
-                reason=correction.reason,
                 corrected_by=correction.corrected_by,
             ),
             f"{app_id}:{correction.correction_id}",
@@ -374,7 +374,6 @@ class ApplicationActivities:
                     application_id=app_id,
                     objection_id=resolution.objection_id,
                     upheld=resolution.upheld,
-                    resolution=resolution.resolution,
                 ),
                 f"{app_id}:{resolution.objection_id}",
                 app_id,
@@ -387,8 +386,7 @@ class ApplicationActivities:
                 _event(
                     CertificateWithheld(
                         application_id=app_id,
-                        rule="objection.upheld",
-                        reason=resolution.resolution,
+                        rule=Rule.OBJECTION_UPHELD,
                     ),
                     app_id,
                     app_id,
@@ -413,7 +411,7 @@ class ApplicationActivities:
                     app_id,
                     "withheld",
                     record.occurred_at,
-                    "objection.upheld",
+                    Rule.OBJECTION_UPHELD,
                     resolution.resolution,
                 )
             else:
@@ -440,7 +438,6 @@ class ApplicationActivities:
                     CertificateWithheld(
                         application_id=app_id,
                         rule=record.rule or "withheld",
-                        reason=record.reason or "",
                     ),
                     app_id,
                     app_id,

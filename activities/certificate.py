@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.resources import ActivityResources
 from policy.calendar import china_date
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
+from policy.errors import NotFound
 from schemas.certificate import (
     IssueRequest,
     IssueResult,
@@ -74,7 +75,7 @@ class CertificateActivities:
                     request.source_id,
                 )
                 if masked is None:
-                    raise LookupError(f"application {request.source_id} is not recorded")
+                    raise NotFound(f"application {request.source_id} is not recorded")
             issued_on = china_date(request.issued_at)
             prefix = (
                 f"{body['body_type']}{body['body_code']}{body['province_code']}"
@@ -155,9 +156,7 @@ class CertificateActivities:
             await enqueue(
                 conn,
                 build_event(
-                    CertificateWithheld(
-                        application_id=record.source_id, rule=record.rule, reason=record.reason
-                    ),
+                    CertificateWithheld(application_id=record.source_id, rule=record.rule),
                     business_key=record.source_id,
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,
@@ -200,11 +199,8 @@ class CertificateActivities:
             await enqueue(
                 conn,
                 build_event(
-                    CertificateRevoked(
-                        certificate_number=number,
-                        reason=record.request.reason,
-                        revoked_on=revoked_on,
-                    ),
+                    # The reason is free text: it stays in revoked_reason above.
+                    CertificateRevoked(certificate_number=number, revoked_on=revoked_on),
                     business_key=number,
                     occurred_at=record.occurred_at,
                     producer=PRODUCER,

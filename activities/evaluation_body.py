@@ -3,11 +3,14 @@ sampling. Each is idempotent on the workflow's business keys."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import activity
 
 from activities.resources import ActivityResources
 from policy.assessment import AssessmentPolicy, load_assessment_policy
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyFiledRecord,
     BodyStatusRecord,
@@ -15,7 +18,7 @@ from schemas.evaluation_body import (
     QualitySample,
     QualitySampleRecord,
 )
-from schemas.events import EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.payloads import (
     BodyApproved,
     BodyFiled,
@@ -26,14 +29,18 @@ from schemas.payloads import (
     QualityReviewed,
     QualitySampled,
 )
+from schemas.workflow_ids import body_workflow_id
 from store.outbox import enqueue
 from workflows.rules import as_rule_error, rule_error
 
 PRODUCER = "skillflow.evaluation_body"
 
 
-def _correlation(body_id: str) -> str:
-    return f"body-{body_id}"
+def _body_event(
+    payload: EventPayload, *, business_key: str, body_id: str, occurred_at: datetime
+) -> EventEnvelope:
+    """An event of a body's filing: correlated with the body's workflow, about no worker."""
+    return workflow_event(payload, PRODUCER, body_workflow_id(body_id), business_key, occurred_at)
 
 
 class EvaluationBodyActivities:
@@ -50,7 +57,7 @@ class EvaluationBodyActivities:
     @activity.defn(name="certification.record_body_filed")
     async def record_body_filed(self, record: BodyFiledRecord) -> None:
         filing = record.filing
-        event = build_event(
+        event = _body_event(
             BodyFiled(
                 body_id=filing.body_id,
                 body_type=filing.body_type,
@@ -59,10 +66,8 @@ class EvaluationBodyActivities:
                 scope=[entry.key for entry in filing.scope],
             ),
             business_key=filing.body_id,
+            body_id=filing.body_id,
             occurred_at=record.occurred_at,
-            producer=PRODUCER,
-            correlation_id=_correlation(filing.body_id),
-            person_key=None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -93,20 +98,19 @@ class EvaluationBodyActivities:
                 body_id=record.body_id, filing_receipt=record.filing_receipt or ""
             )
         elif record.event == "rejected":
-            payload = BodyRejected(body_id=record.body_id, reason=record.reason)
+            payload = BodyRejected(body_id=record.body_id)
         elif record.event == "suspended":
-            payload = BodySuspended(body_id=record.body_id, reason=record.reason)
+            payload = BodySuspended(body_id=record.body_id)
         elif record.event == "reinstated":
-            payload = BodyReinstated(body_id=record.body_id, reason=record.reason)
+            payload = BodyReinstated(body_id=record.body_id)
         else:
-            payload = BodyRevoked(body_id=record.body_id, reason=record.reason)
-        event = build_event(
+            payload = BodyRevoked(body_id=record.body_id)
+        # The reason is free text: it stays in status_reason below, out of the event.
+        event = _body_event(
             payload,
             business_key=f"{record.body_id}:{record.transition}",
+            body_id=record.body_id,
             occurred_at=record.occurred_at,
-            producer=PRODUCER,
-            correlation_id=_correlation(record.body_id),
-            person_key=None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -169,17 +173,15 @@ class EvaluationBodyActivities:
             )
             await enqueue(
                 conn,
-                build_event(
+                _body_event(
                     QualitySampled(
                         body_id=record.body_id,
                         sample_id=sample.sample_id,
                         certificate_numbers=sample.certificate_numbers,
                     ),
                     business_key=record.sample_id,
+                    body_id=record.body_id,
                     occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=_correlation(record.body_id),
-                    person_key=None,
                 ),
             )
         return sample
@@ -201,12 +203,12 @@ class EvaluationBodyActivities:
             if updated == "UPDATE 0":
                 raise rule_error(
                     "certificate_number",
-                    "quality.not_sampled",
+                    Rule.QUALITY_NOT_SAMPLED,
                     "this certificate was not sampled for review at this body",
                 )
             await enqueue(
                 conn,
-                build_event(
+                _body_event(
                     QualityReviewed(
                         body_id=record.body_id,
                         certificate_number=review.certificate_number,
@@ -216,9 +218,7 @@ class EvaluationBodyActivities:
                     # A certificate may be reviewed again: each review is its own event,
                     # the same one again for a retried activity.
                     business_key=f"{review.certificate_number}@{record.occurred_at.isoformat()}",
+                    body_id=record.body_id,
                     occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=_correlation(record.body_id),
-                    person_key=None,
                 ),
             )

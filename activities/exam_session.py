@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from temporalio import activity
 
 from activities.resources import ActivityResources
 from policy.assessment import effective_pass_mark, load_assessment_policy
+from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
-from schemas.events import build_event
+from policy.rule_ids import Rule
+from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
+from schemas.workflow_ids import session_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
+from store.sealed import examiner_names_place
 from workflows.rules import as_rule_error
 
 PRODUCER = "skillflow.exam_session"
@@ -31,29 +38,40 @@ async def check_body_may_run(
         body_id,
     )
     if body is None:
-        raise RuleViolation("body_id", "body.unknown", "no evaluation body has this id")
+        raise RuleViolation("body_id", Rule.BODY_UNKNOWN, "no evaluation body has this id")
     if body["status"] != "active":
         raise RuleViolation(
-            "body_id", "body.not_active", f"the body's filing is {body['status']}, not active"
+            "body_id", Rule.BODY_NOT_ACTIVE, f"the body's filing is {body['status']}, not active"
         )
     if f"{occupation_code}:{level}" not in body["scope"]:
         raise RuleViolation(
             "occupation_code",
-            "body.out_of_scope",
+            Rule.BODY_OUT_OF_SCOPE,
             f"the body is not filed for occupation {occupation_code} at level {level}",
         )
     return str(body["body_type"]), body["pass_mark"]
 
 
+def _session_event(payload: EventPayload, session_id: str, occurred_at: datetime) -> EventEnvelope:
+    """An event of a session: correlated with its workflow, about no worker."""
+    return workflow_event(
+        payload, PRODUCER, session_workflow_id(session_id), session_id, occurred_at
+    )
+
+
 class ExamSessionActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
+        self._key_ring = resources.settings.key_ring
 
     @activity.defn(name="certification.open_session")
     async def open_session(self, record: SessionOpenRecord) -> OpenedSession:
         opening = record.opening
         try:
             policy = load_assessment_policy(opening.policy_version)
+            # Kept in the session's history: a later catalogue change does not change the
+            # staffing a running session is checked against.
+            components = required_components(get_occupation(opening.occupation_code), opening.level)
             async with self._pool.acquire() as conn, conn.transaction():
                 body_type, enterprise_mark = await check_body_may_run(
                     conn, opening.body_id, opening.occupation_code, opening.level
@@ -65,8 +83,10 @@ class ExamSessionActivities:
                     """INSERT INTO certification.sessions
                            (session_id, body_id, occupation_code, level, exam_date,
                             registration_closes_on, capacity, theory_rooms, proctors, examiners,
-                            policy_version, pass_mark, status, opened_at, updated_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)
+                            examiner_names_sealed, policy_version, pass_mark, status, opened_at,
+                            updated_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open',
+                               $14, $14)
                        ON CONFLICT (session_id) DO NOTHING""",
                     opening.session_id,
                     opening.body_id,
@@ -77,14 +97,19 @@ class ExamSessionActivities:
                     opening.capacity,
                     opening.theory_rooms,
                     opening.proctors,
-                    [examiner.model_dump() for examiner in opening.examiners],
+                    # Names apart, sealed: the conflict checks read this column in clear.
+                    [examiner.model_dump(exclude={"name"}) for examiner in opening.examiners],
+                    self._key_ring.seal_text(
+                        json.dumps({e.examiner_id: e.name for e in opening.examiners}),
+                        examiner_names_place(opening.session_id),
+                    ),
                     opening.policy_version,
                     pass_mark,
                     record.occurred_at,
                 )
                 await enqueue(
                     conn,
-                    build_event(
+                    _session_event(
                         SessionOpened(
                             session_id=opening.session_id,
                             body_id=opening.body_id,
@@ -93,11 +118,8 @@ class ExamSessionActivities:
                             capacity=opening.capacity,
                             exam_date=opening.exam_date,
                         ),
-                        business_key=opening.session_id,
-                        occurred_at=record.occurred_at,
-                        producer=PRODUCER,
-                        correlation_id=f"session-{opening.session_id}",
-                        person_key=None,
+                        opening.session_id,
+                        record.occurred_at,
                     ),
                 )
         except RuleViolation as violation:
@@ -106,6 +128,7 @@ class ExamSessionActivities:
             pass_mark=pass_mark,
             policy=policy,
             body_type="Y" if body_type == "Y" else "S",
+            required_components=components,
         )
 
     @activity.defn(name="certification.session_roster")
@@ -135,12 +158,5 @@ class ExamSessionActivities:
             )
             await enqueue(
                 conn,
-                build_event(
-                    payload,
-                    business_key=record.session_id,
-                    occurred_at=record.occurred_at,
-                    producer=PRODUCER,
-                    correlation_id=f"session-{record.session_id}",
-                    person_key=None,
-                ),
+                _session_event(payload, record.session_id, record.occurred_at),
             )

@@ -28,8 +28,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.resources import ActivityResources
 from policy.assessment import ApplicationFigures, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
-from schemas.application import ApplicationStart, application_workflow_id
-from workflows.application import initial_search_attributes
+from schemas.application import ApplicationStart
+from schemas.workflow_ids import application_workflow_id
+from workflows.application import ApplicationWorkflow, initial_search_attributes
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ async def start_applications(
         async with limit:
             try:
                 await client.start_workflow(
-                    "ApplicationWorkflow",
+                    ApplicationWorkflow.run,
                     start,
                     id=application_workflow_id(start.application_id),
                     task_queue=task_queue,

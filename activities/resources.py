@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 import asyncpg
 from temporalio.client import Client
 
 from skillflow.settings import Settings
+
+STEP_TIMEOUT: Final = timedelta(seconds=30)
+"""What a workflow allows one step before Temporal retries it: each activity is one short
+PostgreSQL transaction (state plus its outbox events)."""
 
 
 @dataclass(frozen=True)

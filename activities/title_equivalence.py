@@ -19,7 +19,6 @@ from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome
 from schemas.events import build_event
 from schemas.payloads import TitleEligible
 from store.outbox import enqueue
-from workflows.title_equivalence import PUBLISH_DUE_TITLES_ACTIVITY
 
 PRODUCER: Final = "skillflow.records"
 
@@ -44,12 +43,12 @@ class TitleEquivalenceActivities:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    @activity.defn(name=PUBLISH_DUE_TITLES_ACTIVITY)
+    @activity.defn(name="records.publish_due_title_equivalences")
     async def publish_due_title_equivalences(
         self, batch: TitleEquivalenceBatch
     ) -> TitleEquivalenceOutcome:
         rules = title_table().rules
-        correlation_id = activity.info().workflow_id or PUBLISH_DUE_TITLES_ACTIVITY
+        correlation_id = activity.info().workflow_id or activity.info().activity_type
         async with self._pool.acquire() as conn, conn.transaction():
             due = await conn.fetch(
                 _DUE_SQL,

@@ -5,7 +5,7 @@ and, for centres, enterprises, organisers and judges, the bodies it acts for. On
 decides for every kind of object: the object's body must be among the caller's bodies,
 of the type the caller's role acts for, and the object must belong to the path's parent.
 Routes declare what they act on (``acting_on(SESSION, ...)``); bulk calls and CSV rows
-check each object against the same parent (``in_session``). A refusal happens before
+check each object against the same parent (``store.certification.in_session``). A refusal happens before
 anything is written.
 
 The role aliases the routers use are defined here, once.
@@ -13,7 +13,7 @@ The role aliases the routers use are defined here, once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices, Services
 from policy.errors import NotFound, Violation
+from policy.rule_ids import Rule
 from skillflow.settings import BOUND_ROLES, Role
 from store.database import Connection
 from store.tokens import find_holder, token_digest
@@ -182,23 +183,9 @@ def acting_on(owned: OwnedObject, *roles: Role) -> Callable[..., Awaitable[Calle
 
 NOT_IN_SESSION: Final = Violation(
     field="application_id",
-    rule="access.not_in_session",
+    rule=Rule.ACCESS_NOT_IN_SESSION,
     message="no application with this id in this session",
 )
-
-
-async def in_session(
-    conn: Connection, session_id: str, application_ids: Collection[str]
-) -> set[str]:
-    """Which of ``application_ids`` belong to the session: a bulk call or CSV row naming
-    any other is refused for that object alone."""
-    rows = await conn.fetch(
-        """SELECT application_id FROM certification.applications
-           WHERE session_id = $1 AND application_id = ANY($2::text[])""",
-        session_id,
-        sorted(set(application_ids)),
-    )
-    return {r["application_id"] for r in rows}
 
 
 # --- who may call what: the role aliases the routers use ---------------------------------

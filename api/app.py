@@ -7,17 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
-from api.routes import applications, certificates, health, incentives, operations, records, sessions
+from api.routes import (
+    applications,
+    certificates,
+    codec,
+    health,
+    incentives,
+    operations,
+    records,
+    sessions,
+)
 from api.routes import evaluation_bodies as bodies
 from api.services import ApiServices
-from skillflow import temporal
+from skillflow.role import role_resources
 from skillflow.settings import Settings
-from store.database import apply_migrations, create_pool, ensure_database
 
-ROUTERS = [health.router, operations.router, operations.page_router]
+ROUTERS = [health.router, operations.router, operations.page_router, codec.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router]
 
@@ -25,12 +34,8 @@ ROUTERS += [records.router, incentives.router]
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_database(settings.postgres_dsn)
-        pool = await create_pool(settings.postgres_dsn, max_size=20)
-        try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
-            client = await temporal.connect(settings)
+        async with role_resources(settings, kafka_topics=False) as resources:
+            pool, client = resources.pool, resources.temporal
             app.state.services = ApiServices.create(settings, pool, client)
             # An API that stopped mid-registration left saved registrations unstarted;
             # starting them must not delay serving.
@@ -41,8 +46,6 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
-        finally:
-            await pool.close()
 
     app = FastAPI(
         title="SkillFlow",
@@ -54,6 +57,14 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # The Temporal Web UI calls /codec from its own origin, with the operator's token.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.codec_cors_origins,
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+    )
     for router in ROUTERS:
         app.include_router(router)
     return app

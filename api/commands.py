@@ -10,17 +10,27 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from workflows.rules import rule_violations_from
 
-T = TypeVar("T")
+_Arg = TypeVar("_Arg")
+_Result = TypeVar("_Result")
 
 
 async def execute_update(
-    client: Client, workflow_id: str, update: Any, arg: Any, *, what: str
-) -> Any:
-    """Run ``update`` on ``workflow_id``; a refused command raises the rules it broke."""
+    client: Client,
+    workflow_id: str,
+    update: UpdateMethodMultiParam[[Any, _Arg], _Result],
+    arg: _Arg,
+    *,
+    what: str,
+) -> _Result:
+    """Run ``update`` (a workflow's update method) on ``workflow_id``; a refused command
+    raises the rules it broke. Typed by the method: the argument must be the update's, and
+    the answer is the update's result, so a changed update fails mypy, not a request."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.execute_update(update, arg)
@@ -33,9 +43,9 @@ async def execute_update(
         if exc.status == RPCStatusCode.NOT_FOUND:
             if "completed" in exc.message:
                 raise RuleViolation(
-                    what, f"{what}.closed", f"the {what} is closed and takes no more commands"
+                    what, Rule(f"{what}.closed"), f"the {what} is closed and takes no more commands"
                 ) from None
-            raise LookupError(f"no {what} with this id") from None
+            raise NotFound(f"no {what} with this id") from None
         raise
 
 

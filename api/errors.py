@@ -7,7 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.rule_ids import Rule
 
 
 def _body(errors: list[dict[str, str]]) -> dict[str, object]:
@@ -58,10 +59,11 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422, content=_body([v.model_dump() for v in violations_of(exc)])
         )
 
-    @app.exception_handler(LookupError)
-    async def not_found(_: Request, exc: LookupError) -> JSONResponse:
-        message = exc.args[0] if exc.args else "not found"
+    # Only a NotFound is a 404: any other LookupError (a KeyError, an IndexError) is a bug
+    # and stays a 500, instead of reading as "not found".
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(
             status_code=404,
-            content={"errors": [{"field": "", "rule": "not_found", "message": str(message)}]},
+            content=_body([{"field": "", "rule": Rule.NOT_FOUND, "message": exc.message}]),
         )

@@ -22,13 +22,19 @@ from api.errors import violations_of
 from policy.assessment import load_assessment_policy
 from policy.catalogue import get_occupation
 from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import age_on, mask_name, person_key, validate_id_number
-from schemas.application import OPEN_STAGES, ApplicationStart, application_workflow_id
+from policy.rule_ids import Rule
+from schemas.application import (
+    OPEN_STAGES,
+    ApplicationStart,
+)
 from schemas.events import build_event
 from schemas.payloads import CandidateCategory, RegistrationSubmitted
+from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
 from store.outbox import enqueue
+from store.sealed import KeyRing, holder_name_place
 
 Relationship = Literal[
     "employee", "dispatched", "outsourced", "intern", "commissioned", "individual"
@@ -62,9 +68,15 @@ class Admitted(BaseModel):
 
 
 async def admit(
-    conn: Connection, session_id: str, registration: Registration, secret: bytes, today: date
+    conn: Connection,
+    session_id: str,
+    registration: Registration,
+    secret: bytes,
+    today: date,
+    key_ring: KeyRing,
 ) -> tuple[Admitted, ApplicationStart | None]:
-    """Check and record one registration in the caller's transaction."""
+    """Check and record one registration in the caller's transaction. The name is kept
+    sealed with ``key_ring`` (and masked, for lists): never in clear."""
     session = await conn.fetchrow(
         # Not s.*: the examiners (thousands in a large session) are no business of a
         # registration, and decoding them for every CSV row made an import quadratic.
@@ -76,12 +88,14 @@ async def admit(
         session_id,
     )
     if session is None:
-        raise LookupError("no session with this id")
+        raise NotFound("no session with this id")
     if session["status"] != "open":
-        raise RuleViolation("session_id", "session.not_open", f"the session is {session['status']}")
+        raise RuleViolation(
+            "session_id", Rule.SESSION_NOT_OPEN, f"the session is {session['status']}"
+        )
     if today > session["registration_closes_on"]:
         raise RuleViolation(
-            "session_id", "session.registration_closed", "registration for this session closed"
+            "session_id", Rule.SESSION_REGISTRATION_CLOSED, "registration for this session closed"
         )
     policy = load_assessment_policy(session["policy_version"])
     facts = validate_id_number(
@@ -125,7 +139,7 @@ async def admit(
             ), start
         raise RuleViolation(
             "id_number",
-            "registration.duplicate",
+            Rule.REGISTRATION_DUPLICATE,
             f"this person already has an open application for {occupation.code} level "
             f"{level} ({open_application['application_id']})",
         )
@@ -134,7 +148,7 @@ async def admit(
     ):
         raise RuleViolation(
             "id_number",
-            "registration.closed_in_session",
+            Rule.REGISTRATION_CLOSED_IN_SESSION,
             "this person's application in this session is closed; register in a later session",
         )
 
@@ -166,7 +180,7 @@ async def admit(
     if taken >= session["capacity"]:
         raise RuleViolation(
             "session_id",
-            "session.capacity_full",
+            Rule.SESSION_CAPACITY_FULL,
             f"the session is full ({session['capacity']} places)",
         )
 
@@ -175,7 +189,7 @@ async def admit(
         await conn.execute(
             """INSERT INTO certification.applications
                    (application_id, session_id, body_id, occupation_code, level, person_key,
-                    holder_name, holder_name_masked, employer, former_employers, relationship,
+                    holder_name_sealed, holder_name_masked, employer, former_employers, relationship,
                     commission_id, sub_level, eligibility_path, stage, submitted_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                        'awaiting_review', $15, $15)""",
@@ -185,7 +199,7 @@ async def admit(
             occupation.code,
             level,
             key,
-            registration.name.strip(),
+            key_ring.seal_text(registration.name.strip(), holder_name_place(application_id)),
             mask_name(registration.name),
             registration.employer,
             registration.former_employers,
@@ -198,7 +212,7 @@ async def admit(
     except asyncpg.UniqueViolationError:
         raise RuleViolation(
             "id_number",
-            "registration.duplicate",
+            Rule.REGISTRATION_DUPLICATE,
             "this person already has an open application for this occupation and level",
         ) from None
     await enqueue(
@@ -229,25 +243,25 @@ def _check_body(session: Any, registration: Registration, level: int) -> None:
     if session["body_status"] != "active":
         raise RuleViolation(
             "session_id",
-            "body.not_active",
+            Rule.BODY_NOT_ACTIVE,
             f"the body's filing is {session['body_status']}: it takes no registrations",
         )
     if f"{session['occupation_code']}:{level}" not in session["scope"]:
         raise RuleViolation(
-            "session_id", "body.out_of_scope", "the session is outside the body's filed scope"
+            "session_id", Rule.BODY_OUT_OF_SCOPE, "the session is outside the body's filed scope"
         )
     if registration.sub_level is not None:
         if session["body_type"] != "Y":
             raise RuleViolation(
                 "sub_level",
-                "enterprise.sub_level_enterprise_only",
+                Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
                 "only an enterprise's self-evaluation has sub-levels",
             )
         mapped = {s["code"]: s["national_level"] for s in session["sub_levels"]}
         if mapped.get(registration.sub_level) != level:
             raise RuleViolation(
                 "sub_level",
-                "enterprise.sub_level_unmapped",
+                Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
                 f"sub-level {registration.sub_level} is not filed under national level {level}",
             )
 
@@ -267,13 +281,13 @@ async def _check_enterprise_candidate(
         if valid_until is None or valid_until < today:
             raise RuleViolation(
                 "commission_id",
-                "enterprise.commission_missing",
+                Rule.ENTERPRISE_COMMISSION_MISSING,
                 "no commission contract in force is recorded under this id",
             )
         return
     raise RuleViolation(
         "relationship",
-        "enterprise.not_own_worker",
+        Rule.ENTERPRISE_NOT_OWN_WORKER,
         "an enterprise evaluates its employees, dispatched and outsourced workers and interns; "
         "others only under a recorded commission",
     )
@@ -298,7 +312,7 @@ def read_csv(text: str, required: set[str]) -> list[dict[str, str]]:
     missing = sorted(required - header)
     if missing:
         raise RuleViolation(
-            "csv", "csv.missing_columns", f"the header lacks column(s): {', '.join(missing)}"
+            "csv", Rule.CSV_MISSING_COLUMNS, f"the header lacks column(s): {', '.join(missing)}"
         )
     return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
 

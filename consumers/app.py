@@ -25,10 +25,9 @@ from consumers.incentives.consumer import incentives_consumer
 from consumers.records.consumer import records_consumer
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
-from skillflow import kafka, temporal
-from skillflow.health import HealthServer
+from skillflow import kafka
+from skillflow.role import health_endpoint, role_resources
 from skillflow.settings import Settings
-from store.database import apply_migrations, create_pool, ensure_database
 
 log = logging.getLogger(__name__)
 
@@ -164,34 +163,24 @@ async def run_consumers(
 ) -> None:
     """The consumers role: every consumer group, plus an outbox relay for the events the
     incentive service decides (only one relay in the deployment leads at a time)."""
-    await ensure_database(settings.postgres_dsn)
-    pool = await create_pool(settings.postgres_dsn, max_size=20)
-    try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn)
-        await kafka.ensure_topics(settings)
-        client = await temporal.connect(settings)
+    async with role_resources(settings, kafka_topics=True) as resources:
+        pool = resources.pool
         runtime = ConsumerRuntime(settings=settings, pool=pool)
-        broker = build_broker(runtime, build_consumers(ConsumerDependencies(settings, client)))
-
-        async def pool_ready() -> bool:
-            return bool(await pool.fetchval("SELECT true"))
+        deps = ConsumerDependencies(settings, resources.temporal)
+        broker = build_broker(runtime, build_consumers(deps))
 
         async def broker_ready() -> bool:
             return bool(await broker.ping(timeout=2.0))
 
-        health = HealthServer("consumers", {"postgres": pool_ready, "kafka": broker_ready})
-        port = await health.start(settings.api_host, settings.consumers_health_port)
-        log.info("consumers: health on port %d", port)
-        relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
-        await broker.start()
-        try:
-            if ready is not None:
-                ready.set()
-            await stop.wait()
-        finally:
-            await broker.stop()
-            await relay_task
-            await health.stop()
-    finally:
-        await pool.close()
+        async with health_endpoint(
+            "consumers", resources, settings.consumers_health_port, {"kafka": broker_ready}
+        ):
+            relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
+            await broker.start()
+            try:
+                if ready is not None:
+                    ready.set()
+                await stop.wait()
+            finally:
+                await broker.stop()
+                await relay_task

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from importlib.resources import files
 from typing import Final, Literal, Protocol, Self
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.catalogue import NATIONAL_LEVELS, Component
 from policy.errors import RuleViolation, Violation
+from policy.rule_ids import Rule
 
 DEFAULT_ASSESSMENT_POLICY: Final = "2024-default"
 
@@ -179,7 +180,7 @@ def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> Assessme
         shown = f" {version}" if _VERSION_SHAPE.fullmatch(version) else ""
         raise RuleViolation(
             "policy_version",
-            "policy.unknown_version",
+            Rule.POLICY_UNKNOWN_VERSION,
             f"assessment policy version{shown} does not exist",
         ) from None
 
@@ -200,15 +201,15 @@ def validate_score(component: str, score: float | int, policy: ScoreScale) -> No
     field = f"scores.{component}"
     if component not in _COMPONENTS:
         raise RuleViolation(
-            field, "score.component", "a score is for theory, practical or review only"
+            field, Rule.SCORE_COMPONENT, "a score is for theory, practical or review only"
         )
     # bool is an int in Python; a True score is a caller bug, not 1 mark.
     if isinstance(score, bool) or math.isnan(score):
-        raise RuleViolation(field, "score.range", f"the {component} score must be a number")
+        raise RuleViolation(field, Rule.SCORE_RANGE, f"the {component} score must be a number")
     if not policy.score_min <= score <= policy.score_max:
         raise RuleViolation(
             field,
-            "score.range",
+            Rule.SCORE_RANGE,
             f"the {component} score must be from {policy.score_min} to {policy.score_max}",
         )
 
@@ -237,7 +238,7 @@ def check_sitting_order(
     if theory is None or theory < pass_mark:
         raise RuleViolation(
             "scores.practical",
-            "score.theory_before_practical",
+            Rule.SCORE_THEORY_BEFORE_PRACTICAL,
             "this occupation's standard requires the theory exam passed before the practical",
         )
 
@@ -251,13 +252,13 @@ def effective_pass_mark(
     if enterprise_pass_mark < national:
         raise RuleViolation(
             "pass_mark",
-            "enterprise.pass_mark_below_national",
+            Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL,
             f"an enterprise pass mark may not be below the national pass mark of {national}",
         )
     if enterprise_pass_mark > score_max:
         raise RuleViolation(
             "pass_mark",
-            "enterprise.pass_mark_above_max",
+            Rule.ENTERPRISE_PASS_MARK_ABOVE_MAX,
             f"an enterprise pass mark may not exceed the maximum score of {score_max}",
         )
     return enterprise_pass_mark
@@ -270,7 +271,8 @@ class Examiner(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     examiner_id: str
-    name: str
+    # Conflict checks never need it; at rest it is sealed apart (sessions.examiner_names_sealed).
+    name: str = ""
     grade: ExaminerGrade
     employer: str = Field(description="Current employer's identifier; empty if none")
     former_employers: list[str] = Field(default_factory=list)
@@ -308,28 +310,28 @@ def check_staffing(
     """Every staffing rule a session breaks; empty when it may run. A review panel is
     checked where the occupation's level has a comprehensive review."""
     if level not in NATIONAL_LEVELS:
-        return [Violation(field="level", rule="level.range", message="level must be 1-5")]
+        return [Violation(field="level", rule=Rule.LEVEL_RANGE, message="level must be 1-5")]
     violations: list[Violation] = []
     by_candidates = math.ceil(candidates / rules.candidates_per_proctor)
-    if proctors < by_candidates:
-        violations.append(
-            Violation(
-                field="proctors",
-                rule="staffing.proctors_per_candidates",
-                message=f"{candidates} candidates need at least {by_candidates} proctors "
-                f"(one per {rules.candidates_per_proctor}), {proctors} assigned",
-            )
-        )
     by_rooms = rules.min_proctors_per_theory_room * theory_rooms
-    if proctors < by_rooms:
-        violations.append(
-            Violation(
-                field="proctors",
-                rule="staffing.proctors_per_room",
-                message=f"{theory_rooms} theory rooms need at least {by_rooms} proctors "
-                f"({rules.min_proctors_per_theory_room} per room), {proctors} assigned",
+    for needed, rule, why in (
+        (
+            by_candidates,
+            Rule.STAFFING_PROCTORS_PER_CANDIDATES,
+            f"{candidates} candidates need at least {by_candidates} proctors "
+            f"(one per {rules.candidates_per_proctor})",
+        ),
+        (
+            by_rooms,
+            Rule.STAFFING_PROCTORS_PER_ROOM,
+            f"{theory_rooms} theory rooms need at least {by_rooms} proctors "
+            f"({rules.min_proctors_per_theory_room} per room)",
+        ),
+    ):
+        if proctors < needed:
+            violations.append(
+                Violation(field="proctors", rule=rule, message=f"{why}, {proctors} assigned")
             )
-        )
     violations += _panel_violations(
         "practical_examiners",
         practical_examiners,
@@ -368,7 +370,7 @@ def _panel_violations(
         violations.append(
             Violation(
                 field=field,
-                rule=f"staffing.{field}_too_few",
+                rule=Rule(f"staffing.{field}_too_few"),
                 message=f"{field.replace('_', ' ')} need at least {minimum} members, {size} "
                 "assigned",
             )
@@ -378,7 +380,7 @@ def _panel_violations(
         violations.append(
             Violation(
                 field=field,
-                rule=f"staffing.{field}_even",
+                rule=Rule(f"staffing.{field}_even"),
                 message=f"{field.replace('_', ' ')} must have an odd number of members, "
                 f"{size} assigned",
             )
@@ -387,7 +389,7 @@ def _panel_violations(
         violations.append(
             Violation(
                 field=field,
-                rule="staffing.duplicate_examiner",
+                rule=Rule.STAFFING_DUPLICATE_EXAMINER,
                 message=f"an examiner is listed more than once in {field.replace('_', ' ')}",
             )
         )
@@ -396,7 +398,7 @@ def _panel_violations(
             violations.append(
                 Violation(
                     field=f"{field}[{index}].grade",
-                    rule="staffing.examiner_grade",
+                    rule=Rule.STAFFING_EXAMINER_GRADE,
                     message=f"examiner {examiner.examiner_id} holds the {examiner.grade} grade, "
                     f"which does not cover level {level}",
                 )
@@ -463,6 +465,143 @@ class ConflictIndex:
         for index in indices:
             found += _examiner_recusals(self._examiners[index], candidate)
         return found
+
+
+# --- rounds -----------------------------------------------------------------------------
+# A round is one sitting of every component still to be taken: the first round takes them
+# all, a re-sit round the failed and never-sat ones (passed components stand).
+
+RoundOutcome = Literal["passed", "failed"]
+
+
+def still_to_sit(
+    components: Sequence[str], scores: Mapping[str, float], pass_mark: int
+) -> list[str]:
+    """Of ``components``, those never sat or scored below the mark, in their order."""
+    return [c for c in components if c not in scores or scores[c] < pass_mark]
+
+
+def round_outcome(
+    required: Sequence[str],
+    scores: Mapping[str, float],
+    awaiting: Collection[str],
+    *,
+    pass_mark: int,
+    theory_before_practical: bool,
+) -> RoundOutcome | None:
+    """The round's outcome once it is complete, else None (scores still awaited)."""
+    failing = [c for c in required if c not in awaiting and scores[c] < pass_mark]
+    if not awaiting:
+        return "failed" if failing else "passed"
+    # A failed theory ends the round where the practical may only follow a passed theory.
+    if theory_before_practical and "theory" in failing and set(awaiting) <= {"practical"}:
+        return "failed"
+    return None
+
+
+class FailedRound(BaseModel):
+    """What follows a failed round: a re-sit of ``awaiting``, or a final failure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    failed: list[str]
+    resit: bool
+    awaiting: list[str]
+
+
+def after_failed_round(
+    required: Sequence[str],
+    scores: Mapping[str, float],
+    attempts: Mapping[str, int],
+    awaiting: Collection[str],
+    *,
+    pass_mark: int,
+    max_resits: int,
+    today: date,
+    deadline: date,
+) -> FailedRound:
+    """A re-sit while every failed component has re-sits left and the window is open
+    (``deadline`` inclusive); it takes the failed and never-sat components."""
+    failed = [c for c in required if c in scores and scores[c] < pass_mark and c not in awaiting]
+    resits_left = all(attempts[c] - 1 < max_resits for c in failed)
+    if resits_left and today <= deadline:
+        return FailedRound(
+            failed=failed, resit=True, awaiting=still_to_sit(required, scores, pass_mark)
+        )
+    return FailedRound(failed=failed, resit=False, awaiting=[])
+
+
+# --- a session's phases: when it takes approvals, scores, and may close -----------------
+
+
+class ScoredBy(Protocol):
+    """One entry of a score sheet: which component, from which examiner."""
+
+    @property
+    def component(self) -> str: ...
+
+    @property
+    def examiner_id(self) -> str: ...
+
+
+def check_examiners(
+    entries: Collection[ScoredBy],
+    session_status: str,
+    panels: Mapping[str, str],
+    recused: Collection[str],
+) -> None:
+    """The examiners of a sheet are assigned to the session, on the right panel, and not
+    recused from the candidate; the session takes scores."""
+    # A closed session still takes re-sits (补考 is sat after the main sitting); closing
+    # waits until no candidate has a first-round score outstanding.
+    if session_status not in ("running", "closed"):
+        raise RuleViolation(
+            "session_id",
+            Rule.SESSION_NOT_RUNNING,
+            f"the session is {session_status}: scores are taken once it has started",
+        )
+    for entry in entries:
+        field = f"scores.{entry.component}"
+        if entry.examiner_id not in panels:
+            raise RuleViolation(
+                field,
+                Rule.SCORE_EXAMINER_NOT_ASSIGNED,
+                "the examiner is not assigned to this session",
+            )
+        if entry.component == "review" and panels[entry.examiner_id] != "review":
+            raise RuleViolation(
+                field, Rule.SCORE_EXAMINER_PANEL, "review scores come from the review panel"
+            )
+        if entry.examiner_id in recused:
+            raise RuleViolation(
+                field,
+                Rule.SCORE_EXAMINER_RECUSED,
+                "the examiner is recused from this candidate (conflict of interest)",
+            )
+
+
+def check_approval_allowed(session_status: str | None) -> None:
+    """Approvals end when the exam starts: staffing was checked against the roster then,
+    and a closed session takes no first-round scores."""
+    if session_status is not None and session_status != "open":
+        raise RuleViolation(
+            "decision",
+            Rule.REVIEW_SESSION_STARTED,
+            f"the session is {session_status}: approve the candidate for a later session "
+            "(rejecting is still possible)",
+        )
+
+
+def check_session_may_close(first_round_outstanding: int) -> None:
+    """Candidates with a component still unscored would otherwise wait forever, so closing
+    waits for their scores (0 for a candidate who did not sit)."""
+    if first_round_outstanding:
+        raise RuleViolation(
+            "session_id",
+            Rule.SESSION_SCORES_OUTSTANDING,
+            f"{first_round_outstanding} approved candidate(s) still lack a first-round score: "
+            "enter their scores (0 for a candidate who did not sit) before closing",
+        )
 
 
 # --- re-sits ----------------------------------------------------------------------------

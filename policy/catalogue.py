@@ -10,6 +10,7 @@ from typing import Final, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 Component = Literal["theory", "practical", "review"]
 
@@ -119,7 +120,7 @@ def get_occupation(code: str) -> Occupation:
         shown = f" {code}" if _CODE_SHAPE.fullmatch(code) else ""
         raise RuleViolation(
             "occupation_code",
-            "catalogue.unknown_occupation",
+            Rule.CATALOGUE_UNKNOWN_OCCUPATION,
             f"occupation code{shown} is not in the catalogue",
         ) from None
 
@@ -133,7 +134,7 @@ def required_components(occupation: Occupation, level: int) -> tuple[Component, 
     if level not in occupation.levels:
         raise RuleViolation(
             "level",
-            "catalogue.level_not_offered",
+            Rule.CATALOGUE_LEVEL_NOT_OFFERED,
             f"level {level} is not offered for occupation {occupation.code}",
         )
     return occupation.components[level]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from policy.catalogue import NATIONAL_LEVELS
 from policy.errors import RuleViolation
 from policy.regions import MAINLAND_PROVINCES
+from policy.rule_ids import Rule
 
 BodyType = Literal["Y", "S"]
 
@@ -57,7 +58,7 @@ def parse_certificate_number(value: str) -> CertificateNumberParts:
     if not _SHAPE.fullmatch(number) or not number.isascii():
         raise RuleViolation(
             "certificate_number",
-            "certificate_number.format",
+            Rule.CERTIFICATE_NUMBER_FORMAT,
             "a certificate number is Y or S followed by 21 digits",
         )
     parts = CertificateNumberParts(
@@ -80,29 +81,31 @@ def _part_faults(parts: CertificateNumberParts) -> list[tuple[str, str, str]]:
     """(part, rule, message) for every part that breaks a rule, in number order."""
     faults: list[tuple[str, str, str]] = []
     if parts.body_type not in ("Y", "S"):
-        faults.append(("body_type", "certificate_number.body_type", "body type must be Y or S"))
+        faults.append(("body_type", Rule.CERTIFICATE_NUMBER_BODY_TYPE, "body type must be Y or S"))
     if not _digits(parts.body_code, 4):
-        faults.append(("body_code", "certificate_number.body_code", "body code must be 4 digits"))
+        faults.append(
+            ("body_code", Rule.CERTIFICATE_NUMBER_BODY_CODE, "body code must be 4 digits")
+        )
     if parts.province_code not in MAINLAND_PROVINCES:
         faults.append(
             (
                 "province_code",
-                "certificate_number.province_code",
+                Rule.CERTIFICATE_NUMBER_PROVINCE_CODE,
                 "province code must be a GB/T 2260 province code",
             )
         )
     if not _digits(parts.site_serial, 6):
         faults.append(
-            ("site_serial", "certificate_number.site_serial", "site serial must be 6 digits")
+            ("site_serial", Rule.CERTIFICATE_NUMBER_SITE_SERIAL, "site serial must be 6 digits")
         )
     if not 0 <= parts.issue_year_yy <= 99:
         faults.append(
-            ("issue_year_yy", "certificate_number.issue_year", "issue year must be 00-99")
+            ("issue_year_yy", Rule.CERTIFICATE_NUMBER_ISSUE_YEAR, "issue year must be 00-99")
         )
     if parts.level not in NATIONAL_LEVELS:
-        faults.append(("level", "certificate_number.level", "level must be 1-5"))
+        faults.append(("level", Rule.CERTIFICATE_NUMBER_LEVEL, "level must be 1-5"))
     if not 1 <= parts.serial <= _MAX_SERIAL:
-        faults.append(("serial", "certificate_number.serial", f"serial must be 1-{_MAX_SERIAL}"))
+        faults.append(("serial", Rule.CERTIFICATE_NUMBER_SERIAL, f"serial must be 1-{_MAX_SERIAL}"))
     return faults
 
 

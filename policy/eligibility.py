@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.catalogue import NATIONAL_LEVELS
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 Education = Literal[
     "none",
@@ -149,7 +150,7 @@ def load_eligibility_table(version: str) -> EligibilityTable:
         shown = f" {version}" if _VERSION_SHAPE.fullmatch(version) else ""
         raise RuleViolation(
             "eligibility_table",
-            "eligibility.unknown_table",
+            Rule.ELIGIBILITY_UNKNOWN_TABLE,
             f"eligibility table{shown} does not exist",
         ) from None
 
@@ -180,7 +181,7 @@ def check_eligibility(
     level: int, history: CandidateHistory, on_date: date, table_version: str
 ) -> EligibilityDecision:
     if level not in NATIONAL_LEVELS:
-        raise RuleViolation("level", "level.range", "level must be 1-5")
+        raise RuleViolation("level", Rule.LEVEL_RANGE, "level must be 1-5")
     table = load_eligibility_table(table_version)
     reasons: list[str] = []
     for path in table.levels[level]:
@@ -202,7 +203,7 @@ def assert_eligible(
     if not decision.eligible:
         raise RuleViolation(
             "level",
-            "eligibility.no_path",
+            Rule.ELIGIBILITY_NO_PATH,
             f"not eligible for level {level} in {history.occupation_code} under "
             f"{table_version}: " + " | ".join(decision.reasons),
         )

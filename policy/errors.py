@@ -51,6 +51,17 @@ class RuleViolations(Exception):
         return "; ".join(str(violation) for violation in self.violations)
 
 
-class NotFound(LookupError):
-    """The object a request names does not exist (404). Only this means "not found": any
-    other ``LookupError`` (a ``KeyError`` in a bug, say) is a server error."""
+class NotFound(Exception):
+    """What the caller named does not exist (a session id, a claim, a dead letter): a 404.
+
+    Deliberately not a ``LookupError``: a ``KeyError`` from a bug is one too, and must
+    answer 500 rather than read as "not found". The message is shown to the caller, so it
+    names the object by its id, never by personal data.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

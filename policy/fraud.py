@@ -12,11 +12,13 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PHANTOM_TRAINEE: Final = "fraud.phantom_trainee"
-RETIREMENT_AGE: Final = "fraud.retirement_age"
-CONCURRENT_SESSIONS: Final = "fraud.concurrent_sessions"
-SCORE_EDITED_AFTER_SIGN_OFF: Final = "fraud.score_edited_after_sign_off"
-ABNORMAL_PASS_RATE: Final = "fraud.abnormal_pass_rate"
+from policy.rule_ids import Rule
+
+PHANTOM_TRAINEE: Final = Rule.FRAUD_PHANTOM_TRAINEE
+RETIREMENT_AGE: Final = Rule.FRAUD_RETIREMENT_AGE
+CONCURRENT_SESSIONS: Final = Rule.FRAUD_CONCURRENT_SESSIONS
+SCORE_EDITED_AFTER_SIGN_OFF: Final = Rule.FRAUD_SCORE_EDITED_AFTER_SIGN_OFF
+ABNORMAL_PASS_RATE: Final = Rule.FRAUD_ABNORMAL_PASS_RATE
 
 
 class FraudPolicy(BaseModel):

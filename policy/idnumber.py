@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from policy.errors import RuleViolation
 from policy.regions import ID_NUMBER_PROVINCES
+from policy.rule_ids import Rule
 
 Sex = Literal["M", "F"]
 
@@ -52,7 +53,7 @@ def check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character for the first 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise RuleViolation(
-            FIELD, "id_number.format", "the first 17 characters of an ID number must be digits"
+            FIELD, Rule.ID_NUMBER_FORMAT, "the first 17 characters of an ID number must be digits"
         )
     total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
     return _CHECK_CHARACTERS[total % 11]
@@ -68,30 +69,30 @@ def validate_id_number(value: str, *, today: date, min_age: int) -> IdNumberFact
     if not _SHAPE.fullmatch(number) or not number.isascii():
         raise RuleViolation(
             FIELD,
-            "id_number.format",
+            Rule.ID_NUMBER_FORMAT,
             "an ID number must be 18 characters: 17 digits then a digit or X",
         )
     if check_character(number[:17]) != number[17]:
         raise RuleViolation(
             FIELD,
-            "id_number.check_character",
+            Rule.ID_NUMBER_CHECK_CHARACTER,
             "the last character of the ID number does not match its ISO 7064 MOD 11-2 check",
         )
     if number[:2] not in ID_NUMBER_PROVINCES:
         raise RuleViolation(
             FIELD,
-            "id_number.region",
+            Rule.ID_NUMBER_REGION,
             "the first two digits of the ID number are not a GB/T 2260 province code",
         )
     birth_date = _birth_date(number)
     if birth_date > today:
         raise RuleViolation(
-            FIELD, "id_number.birth_date", "the birth date in the ID number is in the future"
+            FIELD, Rule.ID_NUMBER_BIRTH_DATE, "the birth date in the ID number is in the future"
         )
     if age_on(birth_date, today) < min_age:
         raise RuleViolation(
             FIELD,
-            "id_number.min_age",
+            Rule.ID_NUMBER_MIN_AGE,
             f"the holder of the ID number is younger than the minimum age of {min_age}",
         )
     sex: Sex = "M" if int(number[16]) % 2 == 1 else "F"
@@ -105,13 +106,13 @@ def _birth_date(number: str) -> date:
     except ValueError:
         raise RuleViolation(
             FIELD,
-            "id_number.birth_date",
+            Rule.ID_NUMBER_BIRTH_DATE,
             "the birth date in characters 7-14 of the ID number is not a real calendar date",
         ) from None
     if birth_date.year < _EARLIEST_BIRTH_YEAR:
         raise RuleViolation(
             FIELD,
-            "id_number.birth_date",
+            Rule.ID_NUMBER_BIRTH_DATE,
             f"the birth date in the ID number is before {_EARLIEST_BIRTH_YEAR}",
         )
     return birth_date
@@ -127,14 +128,14 @@ def make_id_number(region_code: str, birth_date: date, sequence: int, sex: Sex) 
     """Build a valid ID number: for demos and tests, never for real people."""
     if not re.fullmatch(r"\d{6}", region_code) or region_code[:2] not in ID_NUMBER_PROVINCES:
         raise RuleViolation(
-            "region_code", "id_number.region", "region code must be 6 digits of GB/T 2260"
+            "region_code", Rule.ID_NUMBER_REGION, "region code must be 6 digits of GB/T 2260"
         )
     if not 0 <= sequence <= 99:
-        raise RuleViolation("sequence", "id_number.sequence", "sequence must be 0-99")
+        raise RuleViolation("sequence", Rule.ID_NUMBER_SEQUENCE, "sequence must be 0-99")
     if birth_date.year < _EARLIEST_BIRTH_YEAR:
         raise RuleViolation(
             "birth_date",
-            "id_number.birth_date",
+            Rule.ID_NUMBER_BIRTH_DATE,
             f"birth date must be in {_EARLIEST_BIRTH_YEAR} or later",
         )
     # The 17th digit is odd for men and even for women; 1 and 2 keep it simple.

@@ -13,6 +13,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from policy.rule_ids import Rule
+
 Medal = Literal["gold", "silver", "bronze", "excellence", "none"]
 
 _PROMOTIONS_FILE: Final = "promotions.json"
@@ -89,5 +91,5 @@ def promotion_policy() -> PromotionPolicy:
 def promotion_refusal(started_this_year: int, policy: PromotionPolicy) -> str | None:
     """The rule code refusing one more promotion this calendar year, or None to allow it."""
     if started_this_year >= policy.max_per_person_per_year:
-        return "promotion.one_per_year"
+        return Rule.PROMOTION_ONE_PER_YEAR
     return None

@@ -18,14 +18,15 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 _NUMBER_SHAPE: Final = re.compile(r"[YS]\d{21}")
 # Position 16 (index 15) of a certificate number is the level it certifies.
 _LEVEL_INDEX: Final = 15
 
 
-COMBINED_WITH_TRAINING = "subsidy.combined_with_training_subsidy"
-INSURED_MONTHS = "subsidy.insured_months"
+COMBINED_WITH_TRAINING = Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
+INSURED_MONTHS = Rule.SUBSIDY_INSURED_MONTHS
 
 
 class SkillUpgradePolicy(BaseModel):
@@ -89,7 +90,7 @@ def skill_upgrade_policy_on(day: date) -> SkillUpgradePolicy:
     if not in_force:
         raise RuleViolation(
             "issued_on",
-            "subsidy.no_policy",
+            Rule.SUBSIDY_NO_POLICY,
             f"no skill-upgrading subsidy policy was in force on {day}",
         )
     return in_force[-1]
@@ -100,7 +101,9 @@ def appraisal_policy_on(day: date) -> AppraisalPolicy:
     in_force = [p for p in _APPRAISAL if p.effective_from <= day]
     if not in_force:
         raise RuleViolation(
-            "issued_on", "appraisal.no_policy", f"no appraisal subsidy policy was in force on {day}"
+            "issued_on",
+            Rule.APPRAISAL_NO_POLICY,
+            f"no appraisal subsidy policy was in force on {day}",
         )
     return in_force[-1]
 
@@ -181,22 +184,24 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
     version = policy.version
     if not certificate_verifies(claim.certificate_number, claim.level):
         return _refused(
-            "subsidy.certificate_unverified",
+            Rule.SUBSIDY_CERTIFICATE_UNVERIFIED,
             "the certificate number does not verify for the level claimed",
             version,
         )
     if claim.certificate_revoked:
-        return _refused("subsidy.certificate_revoked", "the certificate has been revoked", version)
+        return _refused(
+            Rule.SUBSIDY_CERTIFICATE_REVOKED, "the certificate has been revoked", version
+        )
     if claim.level not in policy.caps_fen:
         return _refused(
-            "subsidy.level_not_covered",
+            Rule.SUBSIDY_LEVEL_NOT_COVERED,
             f"level {claim.level} is not covered by {version}",
             version,
         )
     deadline = add_months(claim.issued_on, policy.claim_window_months)
     if claim.claimed_on > deadline:
         return _refused(
-            "subsidy.claim_window",
+            Rule.SUBSIDY_CLAIM_WINDOW,
             f"claimed on {claim.claimed_on}, after the {policy.claim_window_months}-month "
             f"window that closed on {deadline}",
             version,
@@ -218,7 +223,7 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
     same_occupation = [p for p in others if p.occupation_code == claim.occupation_code]
     if any(p.level == claim.level for p in same_occupation):
         return _refused(
-            "subsidy.once_per_occupation_level",
+            Rule.SUBSIDY_ONCE_PER_OCCUPATION_LEVEL,
             f"a subsidy was already granted for level {claim.level} in {claim.occupation_code}",
             version,
         )
@@ -226,7 +231,7 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
     higher = sorted(p.level for p in same_occupation if p.level < claim.level)
     if higher:
         return _refused(
-            "subsidy.lower_after_higher",
+            Rule.SUBSIDY_LOWER_AFTER_HIGHER,
             f"a subsidy was already granted for the higher level {higher[0]} in "
             f"{claim.occupation_code}",
             version,
@@ -234,7 +239,7 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
     this_year = [p for p in others if p.claimed_on.year == claim.claimed_on.year]
     if len(this_year) >= policy.max_per_person_per_year:
         return _refused(
-            "subsidy.annual_limit",
+            Rule.SUBSIDY_ANNUAL_LIMIT,
             f"already {len(this_year)} subsidies in {claim.claimed_on.year}, "
             f"at most {policy.max_per_person_per_year} a year",
             version,
@@ -279,22 +284,22 @@ def decide_appraisal(claim: AppraisalClaim, policy: AppraisalPolicy) -> SubsidyD
     version = policy.version
     if claim.certificate_revoked:
         return _refused(
-            "appraisal.certificate_revoked", "the certificate has been revoked", version
+            Rule.APPRAISAL_CERTIFICATE_REVOKED, "the certificate has been revoked", version
         )
     if not claim.first_appraisal or claim.prior_appraisal_subsidy:
         return _refused(
-            "appraisal.first_appraisal_only",
+            Rule.APPRAISAL_FIRST_APPRAISAL_ONLY,
             "the appraisal subsidy is paid for a first appraisal only",
             version,
         )
     if claim.candidate_category not in policy.eligible_groups:
         return _refused(
-            "appraisal.ineligible_group",
+            Rule.APPRAISAL_INELIGIBLE_GROUP,
             f"candidates in the group {claim.candidate_category} are not eligible",
             version,
         )
     if claim.appraisal_fee_fen <= 0:
-        return _refused("appraisal.no_fee", "no appraisal fee was paid", version)
+        return _refused(Rule.APPRAISAL_NO_FEE, "no appraisal fee was paid", version)
     amount = appraisal_amount(claim.appraisal_fee_fen, claim.key_industry, policy)
     rate = policy.key_industry_rate_pct if claim.key_industry else policy.rate_pct
     return SubsidyDecision(

@@ -41,10 +41,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def application_workflow_id(application_id: str) -> str:
-    return f"application-{application_id}"
-
-
 class ApplicationStart(_Model):
     application_id: str
     session_id: str

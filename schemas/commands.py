@@ -25,21 +25,3 @@ class PromotionCertificationRequest(BaseModel):
     issuing_body_id: str
     granted_on: date
     correlation_id: str = Field(description="the id of the promotion.granted event")
-
-
-PROMOTION_CERTIFICATION_WORKFLOW = "PromotionCertificationWorkflow"
-
-
-PROMOTION_PREFIX = "promotion-"
-
-
-def promotion_workflow_id(promotion_id: str) -> str:
-    """The certification workflow's id, and the source id of the certificate it issues."""
-    return f"{PROMOTION_PREFIX}{promotion_id}"
-
-
-def promotion_id_of(source_id: str) -> str | None:
-    """The promotion a certificate's source id names, or None for an assessed one."""
-    if source_id.startswith(PROMOTION_PREFIX):
-        return source_id.removeprefix(PROMOTION_PREFIX)
-    return None

@@ -1,8 +1,9 @@
 """The event envelope and the catalog of event types.
 
 Every event the service publishes is an :class:`EventEnvelope`. The payload is typed per
-``event_type`` (see :data:`EVENT_CATALOG`); consumers read the envelope first and parse the
-payload with :func:`parse_payload`, so a payload they do not know yet does not stop them.
+``event_type`` (see :data:`EVENT_CATALOG`); consumers read the envelope first and parse only
+the payloads they handle, each by its class (``consumers/dispatch.py``), so a payload they do
+not know yet does not stop them. :func:`parse_payload` parses any catalogued one.
 
 Events never carry an ID number: the worker is named by ``person_key``, a keyed HMAC of it.
 """
@@ -125,6 +126,25 @@ def build_event(
         correlation_id=correlation_id,
         person_key=person_key,
         payload=payload.model_dump(mode="json"),
+    )
+
+
+def workflow_event(
+    payload: EventPayload,
+    producer: str,
+    workflow_id: str,
+    business_key: str,
+    occurred_at: datetime,
+    person_key: str | None = None,
+) -> EventEnvelope:
+    """An event a workflow's step publishes: correlated with the workflow (its id)."""
+    return build_event(
+        payload,
+        business_key=business_key,
+        occurred_at=occurred_at,
+        producer=producer,
+        correlation_id=workflow_id,
+        person_key=person_key,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.assessment import AssessmentPolicy, Examiner
+from policy.catalogue import Component
 
 SessionStatus = Literal["open", "running", "closed"]
 SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$"
@@ -46,6 +47,11 @@ class OpenedSession(_Model):
     pass_mark: int
     policy: AssessmentPolicy
     body_type: Literal["S", "Y"]
+    required_components: tuple[Component, ...] | None = Field(
+        None,
+        description="the components the occupation and level required at opening; "
+        "None when recorded before sessions kept them",
+    )
 
 
 class SessionState(_Model):

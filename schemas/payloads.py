@@ -3,6 +3,13 @@
 Adding a field is fine within a schema version (give it a default); renaming or removing
 one needs a new ``schema_version`` that consumers accept side by side with the old one.
 Amounts are integer fen (0.01 yuan) so no float ever touches money.
+
+No free text travels: a person's reasons (a reviewer's rejection, a correction's, an
+objection's resolution, a revocation's or a suspension's) may name people or describe them,
+so events carry the rule id or code and the free text stays in its PostgreSQL table, where
+the audit trail reads it. The old free-text fields stay in the schema (empty, ``FREE_TEXT``
+below) so version-1 readers keep validating; reasons that code writes from a rule (a
+subsidy refused, a promotion refused) are not free text and stay.
 """
 
 from __future__ import annotations
@@ -63,7 +70,9 @@ class RegistrationApproved(_Registration):
 class RegistrationRejected(_Registration):
     event_type: ClassVar[str] = "registration.rejected"
     rule: str
-    reason: str
+    reason: str = Field(
+        "", description="no longer filled (free text stays in PostgreSQL); see rule"
+    )
 
 
 @register_event
@@ -130,7 +139,7 @@ class ScoreCorrected(_Registration):
     component: Component
     previous_score: float
     new_score: float = Field(ge=0, le=100)
-    reason: str = Field(min_length=1)
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
     corrected_by: str
 
 
@@ -182,7 +191,7 @@ class ObjectionResolved(_Certificate):
     event_type: ClassVar[str] = "certificate.objection_resolved"
     objection_id: str
     upheld: bool
-    resolution: str
+    resolution: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
@@ -202,7 +211,9 @@ class CertificateIssued(_Certificate):
 class CertificateWithheld(_Certificate):
     event_type: ClassVar[str] = "certificate.withheld"
     rule: str
-    reason: str
+    reason: str = Field(
+        "", description="no longer filled (free text stays in PostgreSQL); see rule"
+    )
 
 
 @register_event
@@ -210,20 +221,22 @@ class CertificateRevoked(EventPayload):
     topic: ClassVar[Topic] = Topic.CERTIFICATE
     event_type: ClassVar[str] = "certificate.revoked"
     certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
-    reason: str = Field(min_length=1)
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
     revoked_on: date
 
 
 # --- skills.evaluation-body -------------------------------------------------------------
 
 
-class _Body(EventPayload):
+class BodyEvent(EventPayload):
+    """Base of every event about an evaluation body."""
+
     topic: ClassVar[Topic] = Topic.EVALUATION_BODY
     body_id: str
 
 
 @register_event
-class BodyFiled(_Body):
+class BodyFiled(BodyEvent):
     event_type: ClassVar[str] = "body.filed"
     body_type: BodyType
     name: str
@@ -232,37 +245,37 @@ class BodyFiled(_Body):
 
 
 @register_event
-class BodyApproved(_Body):
+class BodyApproved(BodyEvent):
     event_type: ClassVar[str] = "body.approved"
     filing_receipt: str
 
 
 @register_event
-class BodyRejected(_Body):
+class BodyRejected(BodyEvent):
     event_type: ClassVar[str] = "body.rejected"
-    reason: str
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class BodySuspended(_Body):
+class BodySuspended(BodyEvent):
     event_type: ClassVar[str] = "body.suspended"
-    reason: str
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class BodyReinstated(_Body):
+class BodyReinstated(BodyEvent):
     event_type: ClassVar[str] = "body.reinstated"
-    reason: str
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class BodyRevoked(_Body):
+class BodyRevoked(BodyEvent):
     event_type: ClassVar[str] = "body.revoked"
-    reason: str
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class CommissionRecorded(_Body):
+class CommissionRecorded(BodyEvent):
     """An enterprise may evaluate a client's workers under this contract until it ends."""
 
     event_type: ClassVar[str] = "body.commission_recorded"
@@ -272,7 +285,7 @@ class CommissionRecorded(_Body):
 
 
 @register_event
-class QualitySampled(_Body):
+class QualitySampled(BodyEvent):
     """The regulator drew certificates of an enterprise for quality review."""
 
     event_type: ClassVar[str] = "body.quality_sampled"
@@ -281,7 +294,7 @@ class QualitySampled(_Body):
 
 
 @register_event
-class QualityReviewed(_Body):
+class QualityReviewed(BodyEvent):
     event_type: ClassVar[str] = "body.quality_reviewed"
     certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
     passed: bool
@@ -367,7 +380,7 @@ class SubsidyReviewed(_Incentive):
     claim_id: str
     released: bool
     reviewer: str
-    reason: str
+    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
@@ -376,7 +389,7 @@ class SubsidyClawedBack(_Incentive):
     claim_id: str
     certificate_number: str
     amount_fen: int = Field(ge=0)
-    reason: str
+    reason: str = Field(description="why, from the rule (never the revocation's free text)")
 
 
 @register_event
@@ -410,3 +423,20 @@ class TitleEligible(_Incentive):
     level: Level = Field(ge=1, le=5)
     certificate_number: str
     held_since: date
+
+
+# (event type, field): free text that producers no longer fill; a test holds them to it.
+FREE_TEXT: frozenset[tuple[str, str]] = frozenset(
+    {
+        (RegistrationRejected.event_type, "reason"),
+        (ScoreCorrected.event_type, "reason"),
+        (ObjectionResolved.event_type, "resolution"),
+        (CertificateWithheld.event_type, "reason"),
+        (CertificateRevoked.event_type, "reason"),
+        (BodyRejected.event_type, "reason"),
+        (BodySuspended.event_type, "reason"),
+        (BodyReinstated.event_type, "reason"),
+        (BodyRevoked.event_type, "reason"),
+        (SubsidyReviewed.event_type, "reason"),
+    }
+)

@@ -419,7 +419,10 @@ def tokens_list(
     rows = _with_tokens_table(_tokens_database(data_dir, settings_file), read)
     assert isinstance(rows, list)
     table = Table(title=f"{len(rows)} token(s)")
-    for column in ("name", "role", "bodies", "created", "by", "revoked"):
+    # The name is what revoking takes: other columns wrap before it is ever cut short.
+    names = [row.name for row in rows if isinstance(row, StoredToken)]
+    table.add_column("name", no_wrap=True, min_width=max(map(len, names), default=4))
+    for column in ("role", "bodies", "created", "by", "revoked"):
         table.add_column(column)
     for row in rows:
         assert isinstance(row, StoredToken)

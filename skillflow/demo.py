@@ -19,7 +19,7 @@ import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -71,6 +71,16 @@ class Candidate:
     application_id: str | None = None
 
 
+@dataclass
+class DemoPersonalData:
+    """What personal data the scenario sent in, so a test can look for it where it must not
+    be (Temporal histories, Kafka, logs, the database)."""
+
+    id_numbers: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    free_text: list[str] = field(default_factory=list)
+
+
 class DemoClient:
     """The API as each role sees it (one bearer token per role, from stack.json)."""
 
@@ -106,6 +116,7 @@ async def run_demo(
     *,
     http: httpx.AsyncClient | None = None,
     console: Console | None = None,
+    personal_data: DemoPersonalData | None = None,
 ) -> bool:
     """Run the scenario against ``addresses["api"]`` (or ``http``, e.g. an in-process app)."""
     console = console or Console()
@@ -118,7 +129,13 @@ async def run_demo(
         try:
             # The local stack's centre token acts for its demo body only.
             centre_bodies = addresses.get("bodies", {}).get(Role.CENTRE.value) or [None]
-            await _scenario(client, console, candidates, centre_bodies[0])
+            await _scenario(
+                client,
+                console,
+                candidates,
+                centre_bodies[0],
+                personal_data or DemoPersonalData(),
+            )
         except (DemoFailed, TimeoutError, httpx.HTTPError) as exc:
             console.print(f"[red]demo stopped:[/red] {exc}")
             return False
@@ -148,7 +165,13 @@ async def _file_centre(api: DemoClient, console: Console, body_id: str, rng: ran
     )
 
 
-async def _scenario(api: DemoClient, console: Console, count: int, centre: str | None) -> None:
+async def _scenario(
+    api: DemoClient,
+    console: Console,
+    count: int,
+    centre: str | None,
+    sent: DemoPersonalData,
+) -> None:
     run = uuid.uuid4().hex[:6]
     started = datetime.now(UTC) - timedelta(seconds=5)
     rng = random.Random(run)
@@ -180,6 +203,7 @@ async def _scenario(api: DemoClient, console: Console, count: int, centre: str |
         }
         for i in range(1, panel + 1)
     ]
+    sent.names += [examiner["name"] for examiner in examiners]
     console.print(
         f"2. The centre opens exam session {session_id}: {count} places, {panel} practical examiners."
     )
@@ -224,6 +248,8 @@ async def _scenario(api: DemoClient, console: Console, count: int, centre: str |
         person.application_id = answer["application_id"]
     too_young = make_id_number("210102", today - timedelta(days=365 * 15), 1, "F")
     wrong_check = by_csv[0].id_number[:-1] + ("0" if by_csv[0].id_number[-1] != "0" else "1")
+    sent.id_numbers += [p.id_number for p in people] + [too_young, wrong_check]
+    sent.names += [p.name for p in people] + ["赵小", "钱多"]
     report = await api.call(
         Role.CENTRE,
         "POST",
@@ -331,11 +357,13 @@ async def _scenario(api: DemoClient, console: Console, count: int, centre: str |
     console.print(
         f"8. The regulator revokes {revoked_number} (scores altered after sign-off); the subsidy is clawed back."
     )
+    reason = "scores altered after sign-off"
+    sent.free_text.append(reason)
     await api.call(
         Role.REGULATOR,
         "POST",
         f"/certificates/{revoked_number}/revocation",
-        json={"reason": "scores altered after sign-off"},
+        json={"reason": reason},
     )
     # A registered-unemployed holder also had the appraisal subsidy: every grant on the
     # certificate is clawed back, so wait for all of them, not the first.

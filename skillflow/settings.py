@@ -6,10 +6,12 @@ Apache Kafka and PostgreSQL: only these values change.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -21,6 +23,13 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.sealed import KEY_BYTES, KeyRing
+
+# Known to everyone who reads this file: fine for tests and a laptop, refused in production.
+# `skillflow up` replaces it with a key it generates and keeps in the data folder.
+DEVELOPMENT_PAYLOAD_KEY_ID = "development"
+DEVELOPMENT_PAYLOAD_KEY = base64.b64encode(b"skillflow-development-payload-ky").decode()
 
 
 class Role(StrEnum):
@@ -129,6 +138,19 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_PERSON_KEY_SECRET),
         description="HMAC key that turns an ID number into the person key carried by events",
     )
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEVELOPMENT_PAYLOAD_KEY_ID: SecretStr(DEVELOPMENT_PAYLOAD_KEY)},
+        description="AES-256 keys (base64) that encrypt Temporal payloads and name columns, as "
+        'a JSON object {"key id": "key"}; keep old keys here until nothing sealed with them is left',
+    )
+    payload_key_id: str = Field(
+        DEVELOPMENT_PAYLOAD_KEY_ID, description="the key in payload_keys that encrypts new values"
+    )
+    codec_cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="origins of the Temporal Web UIs that may call the API's /codec routes, "
+        "as a JSON list",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_tokens: dict[str, TokenHolder] = Field(
@@ -188,9 +210,46 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters: it protects every person key")
         return value
 
+    @field_validator("payload_keys")
+    @classmethod
+    def _aes_256_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if not value:
+            raise ValueError("needs at least one key")
+        for key_id, key in value.items():
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != KEY_BYTES:
+                # The key id only: the key itself never goes into an error message.
+                raise ValueError(f"key {key_id!r} must be {KEY_BYTES} bytes in base64")
+        return value
+
+    @model_validator(mode="after")
+    def _current_key_known(self) -> Self:
+        if self.payload_key_id not in self.payload_keys:
+            raise ValueError(
+                f"SKILLFLOW_PAYLOAD_KEY_ID {self.payload_key_id!r} is not a key id of "
+                "SKILLFLOW_PAYLOAD_KEYS"
+            )
+        return self
+
     @property
     def person_key_secret_bytes(self) -> bytes:
         return self.person_key_secret.get_secret_value().encode()
+
+    @property
+    def key_ring(self) -> KeyRing:
+        return KeyRing.from_base64(
+            {key_id: key.get_secret_value() for key_id, key in self.payload_keys.items()},
+            self.payload_key_id,
+        )
+
+    @property
+    def uses_development_payload_key(self) -> bool:
+        """True when new payloads would be sealed with the published development key."""
+        current = self.payload_keys[self.payload_key_id].get_secret_value()
+        return base64.b64decode(current) == base64.b64decode(DEVELOPMENT_PAYLOAD_KEY)
 
     def production_problems(self) -> list[str]:
         """What a production role refuses to start with, one line each naming what to set."""
@@ -201,6 +260,11 @@ class Settings(BaseSettings):
             problems.append(
                 "SKILLFLOW_PERSON_KEY_SECRET: the development key is refused in production; "
                 "set a random secret of 32+ characters (and keep it: it names every person key)"
+            )
+        if self.uses_development_payload_key:
+            problems.append(
+                "SKILLFLOW_PAYLOAD_KEYS: the development payload key is refused in production; "
+                "set a key of your own (store.sealed.generate_key) and SKILLFLOW_PAYLOAD_KEY_ID"
             )
         if self.demo_policies:
             problems.append(

@@ -8,10 +8,11 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from skillflow import codec
 from skillflow.settings import Settings
 from workflows import search_attributes
 
@@ -31,11 +32,17 @@ def _runtime(settings: Settings) -> Runtime | None:
     return _metrics_runtimes[address]
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic payloads encrypted with the settings' key ring: every client, worker, test
+    environment and replayer uses this one, so nothing reaches Temporal in clear."""
+    return codec.data_converter(settings.key_ring)
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         runtime=_runtime(settings),
     )
 

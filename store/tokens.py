@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from skillflow.settings import BOUND_ROLES, Role, binding_problem
 from store.database import Connection
 
@@ -41,7 +42,7 @@ def check_binding(role: Role, bodies: Sequence[str]) -> None:
     """A stored token of a centre, enterprise, organiser or judge always names its bodies."""
     problem = binding_problem(role, list(bodies), must_bind=True)
     if problem:
-        rule = "token.unbound" if role in BOUND_ROLES else "token.bodies_not_applicable"
+        rule = Rule.TOKEN_UNBOUND if role in BOUND_ROLES else Rule.TOKEN_BODIES_NOT_APPLICABLE
         raise RuleViolation("bodies", rule, problem)
 
 
@@ -63,7 +64,7 @@ async def create_token(
     )
     if live:
         raise RuleViolation(
-            "name", "token.name_in_use", f"{name} already holds a live token: revoke it first"
+            "name", Rule.TOKEN_NAME_IN_USE, f"{name} already holds a live token: revoke it first"
         )
     await conn.execute(
         """INSERT INTO access.tokens (token_id, digest, role, name, bodies, created_by)

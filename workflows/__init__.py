@@ -1,42 +1,34 @@
 """Temporal workflow definitions. Deterministic: no I/O, no clock but ``workflow.now()``.
 
-Workflow modules import only the standard library, temporalio, ``schemas`` and ``policy``.
+Workflow modules import only the standard library, temporalio, ``schemas`` and ``policy``,
+and the activity classes they call, passed through the sandbox
+(``workflow.unsafe.imports_passed_through``) so that each call is typed by the activity's
+own signature.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-ALL_WORKFLOWS: list[type[Any]] = []
-"""Every workflow class the worker runs. Each process module appends its classes here."""
 
+def all_workflows() -> list[type[Any]]:
+    """Every workflow class the worker runs.
 
-def _register_certification() -> None:
-    # Imported here, after ALL_WORKFLOWS exists, so the process modules stay importable alone.
+    Imported on call, not with the package: activities import ``workflows.rules``, and the
+    workflow modules import the activities they call.
+    """
     from workflows.application import ApplicationWorkflow
     from workflows.certificate import CertificateRevocationWorkflow
     from workflows.evaluation_body import EvaluationBodyWorkflow
     from workflows.exam_session import ExamSessionWorkflow
     from workflows.promotion import PromotionCertificationWorkflow
-
-    ALL_WORKFLOWS.extend(
-        [
-            EvaluationBodyWorkflow,
-            ExamSessionWorkflow,
-            ApplicationWorkflow,
-            CertificateRevocationWorkflow,
-            PromotionCertificationWorkflow,
-        ]
-    )
-
-
-_register_certification()
-
-
-def _register_records() -> None:
     from workflows.title_equivalence import TitleEquivalenceWorkflow
 
-    ALL_WORKFLOWS.append(TitleEquivalenceWorkflow)
-
-
-_register_records()
+    return [
+        EvaluationBodyWorkflow,
+        ExamSessionWorkflow,
+        ApplicationWorkflow,
+        CertificateRevocationWorkflow,
+        PromotionCertificationWorkflow,
+        TitleEquivalenceWorkflow,
+    ]

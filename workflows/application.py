@@ -20,14 +20,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.types import MethodAsyncSingleParam
 
-from policy.assessment import check_sitting_order, resit_deadline, validate_score
+from policy.assessment import (
+    RoundOutcome,
+    after_failed_round,
+    check_sitting_order,
+    resit_deadline,
+    round_outcome,
+    still_to_sit,
+    validate_score,
+)
 from policy.calendar import china_date, china_midnight
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from schemas.application import (
     FINAL_STAGES,
     ApplicationStart,
@@ -39,7 +49,6 @@ from schemas.application import (
     ObjectionResolution,
     ResolutionRecord,
     ReviewDecision,
-    ReviewOutcome,
     ReviewRecord,
     ScoreCorrection,
     ScoreRecorded,
@@ -47,11 +56,19 @@ from schemas.application import (
     Stage,
     StageRecord,
 )
-from schemas.certificate import IssueRequest, IssueResult
+from schemas.certificate import IssueRequest
 from workflows import search_attributes
 from workflows.rules import as_rule_error, rule_error
 
-_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    # Typed calls: a renamed activity or a changed argument fails mypy, not a running workflow.
+    from activities.application import ApplicationActivities
+    from activities.certificate import CertificateActivities
+    from activities.resources import STEP_TIMEOUT
+
+_Arg = TypeVar("_Arg")
+_Result = TypeVar("_Result")
+
 # Each step is one short PostgreSQL transaction. As a local activity it runs inside the
 # workflow task that decided it: an approval or a score sheet costs one workflow task and
 # a marker instead of two tasks and an activity task, which roughly halves a candidate's
@@ -162,18 +179,18 @@ class ApplicationWorkflow:
 
     async def _on_deadline(self) -> None:
         if self._stage == "awaiting_review":
-            await self._record_stage("expired", "review.deadline", "not reviewed in time")
+            await self._record_stage("expired", Rule.REVIEW_DEADLINE, "not reviewed in time")
         elif self._stage == "resit":
             await self._record_stage(
-                "failed", "resit.window_lapsed", "the re-sit window closed without a pass"
+                "failed", Rule.RESIT_WINDOW_LAPSED, "the re-sit window closed without a pass"
             )
         elif self._stage in ("public_notice", "held"):
             await self._issue()
 
     async def _issue(self) -> None:
         start = self._start
-        result: IssueResult = await self._record(
-            "certification.issue_certificate",
+        result = await self._record(
+            CertificateActivities.issue_certificate,
             IssueRequest(
                 source_id=start.application_id,
                 route="assessment",
@@ -184,7 +201,6 @@ class ApplicationWorkflow:
                 correlation_id=workflow.info().workflow_id,
                 issued_at=workflow.now(),
             ),
-            result_type=IssueResult,
         )
         if result.status == "issued":
             self._certificate = result.certificate_number
@@ -196,11 +212,11 @@ class ApplicationWorkflow:
                 seconds=self._figures.held_recheck_seconds
             )
             if self._stage != "held":
-                await self._record_stage("held", "body.not_active", result.reason)
+                await self._record_stage("held", Rule.BODY_NOT_ACTIVE, result.reason)
             else:
                 self._changes += 1
         else:
-            await self._record_stage("withheld", f"body.{result.status}", result.reason)
+            await self._record_stage("withheld", Rule(f"body.{result.status}"), result.reason)
 
     # --- registration review -------------------------------------------------------------
 
@@ -210,7 +226,7 @@ class ApplicationWorkflow:
             self.validate_review(decision)
             start = self._start
             await self._record(
-                "certification.record_review",
+                ApplicationActivities.record_review,
                 ReviewRecord(
                     application_id=start.application_id,
                     session_id=start.session_id,
@@ -220,12 +236,11 @@ class ApplicationWorkflow:
                     reviewed_by=decision.reviewed_by,
                     occurred_at=workflow.now(),
                 ),
-                result_type=ReviewOutcome,
             )
             if decision.approve:
                 self._set_stage("assessment")
             else:
-                self._rule = "review.rejected"
+                self._rule = Rule.REVIEW_REJECTED
                 self._set_stage("rejected")
             return self.status()
 
@@ -234,11 +249,13 @@ class ApplicationWorkflow:
         if self._stage != "awaiting_review":
             raise rule_error(
                 "decision",
-                "review.not_awaiting",
+                Rule.REVIEW_NOT_AWAITING,
                 f"the application is {self._stage}, not awaiting review",
             )
         if not decision.approve and not decision.reason.strip():
-            raise rule_error("reason", "review.reason_required", "a rejection must give a reason")
+            raise rule_error(
+                "reason", Rule.REVIEW_REASON_REQUIRED, "a rejection must give a reason"
+            )
 
     # --- scores -------------------------------------------------------------------------
 
@@ -268,7 +285,7 @@ class ApplicationWorkflow:
         if self._stage not in ("assessment", "resit"):
             raise rule_error(
                 "scores",
-                "score.not_open",
+                Rule.SCORE_NOT_OPEN,
                 f"scores are not taken while the application is {self._stage}",
             )
         start = self._start
@@ -282,19 +299,19 @@ class ApplicationWorkflow:
             if entry.component not in start.required_components:
                 raise rule_error(
                     field,
-                    "score.component_not_required",
+                    Rule.SCORE_COMPONENT_NOT_REQUIRED,
                     f"level {start.level} has no {entry.component} component",
                 )
             if entry.component not in self._awaiting:
                 if self._scores.get(entry.component, -1) >= pass_mark:
                     raise rule_error(
                         field,
-                        "score.component_passed",
+                        Rule.SCORE_COMPONENT_PASSED,
                         f"the {entry.component} component is passed and is not sat again",
                     )
                 raise rule_error(
                     field,
-                    "score.already_signed_off",
+                    Rule.SCORE_ALREADY_SIGNED_OFF,
                     f"the {entry.component} score is signed off; change it with a correction "
                     "and a reason",
                 )
@@ -314,27 +331,18 @@ class ApplicationWorkflow:
             except RuleViolation as violation:
                 raise as_rule_error(violation) from None
 
-    def _round_outcome(self) -> Literal["passed", "failed"] | None:
-        """The outcome once the round is complete, else None."""
-        pass_mark = self._start.pass_mark
-        failing = [
-            c
-            for c in self._start.required_components
-            if c not in self._awaiting and self._scores[c] < pass_mark
-        ]
-        if not self._awaiting:
-            return "failed" if failing else "passed"
-        # A failed theory ends the round where the practical may only follow a passed theory.
-        if (
-            self._start.theory_before_practical
-            and "theory" in failing
-            and set(self._awaiting) <= {"practical"}
-        ):
-            return "failed"
-        return None
+    def _round_outcome(self) -> RoundOutcome | None:
+        start = self._start
+        return round_outcome(
+            start.required_components,
+            self._scores,
+            self._awaiting,
+            pass_mark=start.pass_mark,
+            theory_before_practical=start.theory_before_practical,
+        )
 
     async def _record_assessment(
-        self, entered: list[ScoreRecorded], outcome: Literal["passed", "failed"] | None
+        self, entered: list[ScoreRecorded], outcome: RoundOutcome | None
     ) -> None:
         start = self._start
         now = workflow.now()
@@ -345,34 +353,30 @@ class ApplicationWorkflow:
             notice_ends_on = china_date(self._notice_ends_at)
             next_stage: Stage = "public_notice"
         elif outcome == "failed":
-            pass_mark = start.pass_mark
-            self._failed = [
-                c
-                for c in start.required_components
-                if c in self._scores and self._scores[c] < pass_mark and c not in self._awaiting
-            ]
-            resits_left = all(
-                self._attempts[c] - 1 < self._figures.max_resits for c in self._failed
-            )
             today = china_date(now)
             if self._resit_deadline is None:
                 self._resit_deadline = resit_deadline(today, self._figures)
-            if resits_left and today <= self._resit_deadline:
+            after = after_failed_round(
+                start.required_components,
+                self._scores,
+                self._attempts,
+                self._awaiting,
+                pass_mark=start.pass_mark,
+                max_resits=self._figures.max_resits,
+                today=today,
+                deadline=self._resit_deadline,
+            )
+            self._failed = after.failed
+            self._awaiting = after.awaiting
+            if after.resit:
                 next_stage = "resit"
-                # Passed components stand; failed and never-sat ones are taken next round.
-                self._awaiting = [
-                    c
-                    for c in start.required_components
-                    if c not in self._scores or self._scores[c] < pass_mark
-                ]
             else:
                 next_stage = "failed"
-                self._awaiting = []
-                self._rule = "assessment.failed"
+                self._rule = Rule.ASSESSMENT_FAILED
         else:
             next_stage = self._stage
         await self._record(
-            "certification.record_assessment",
+            ApplicationActivities.record_assessment,
             AssessmentRecord(
                 application_id=start.application_id,
                 session_id=start.session_id,
@@ -407,7 +411,7 @@ class ApplicationWorkflow:
             start = self._start
             previous = self._scores[correction.component]
             await self._record(
-                "certification.record_correction",
+                ApplicationActivities.record_correction,
                 CorrectionRecord(
                     application_id=start.application_id,
                     session_id=start.session_id,
@@ -427,7 +431,7 @@ class ApplicationWorkflow:
         if self._stage in FINAL_STAGES or self._stage in ("awaiting_review", "held"):
             raise rule_error(
                 "score",
-                "score.correction_closed",
+                Rule.SCORE_CORRECTION_CLOSED,
                 f"scores cannot be corrected while the application is {self._stage}",
             )
         if correction.correction_id in self._corrections:
@@ -435,7 +439,7 @@ class ApplicationWorkflow:
             # without leaving either.
             raise rule_error(
                 "correction_id",
-                "score.correction_duplicate",
+                Rule.SCORE_CORRECTION_DUPLICATE,
                 "a correction with this id was already recorded",
             )
         field = f"scores.{correction.component}"
@@ -444,7 +448,7 @@ class ApplicationWorkflow:
         if correction.component not in self._scores:
             raise rule_error(
                 field,
-                "score.not_signed_off",
+                Rule.SCORE_NOT_SIGNED_OFF,
                 f"no signed-off {correction.component} score to correct; enter it instead",
             )
         try:
@@ -452,32 +456,27 @@ class ApplicationWorkflow:
         except RuleViolation as violation:
             raise as_rule_error(violation) from None
         if correction.score == self._scores[correction.component]:
-            raise rule_error(field, "score.unchanged", "the corrected score equals the current one")
+            raise rule_error(
+                field, Rule.SCORE_UNCHANGED, "the corrected score equals the current one"
+            )
 
     async def _reconsider_after_correction(self) -> None:
         pass_mark = self._start.pass_mark
+        required = self._start.required_components
         if self._stage in ("public_notice", "objection"):
-            if any(self._scores[c] < pass_mark for c in self._start.required_components):
+            if still_to_sit(required, self._scores, pass_mark):
                 # The pass no longer stands: the notice ends and the round is a failure.
                 self._objections = {oid: False for oid in self._objections}
                 self._notice_ends_at = None
                 await self._record_assessment([], "failed")
         elif not workflow.patched(RECONSIDER_EVERY_COMPONENT):
             if self._stage == "resit":
-                self._awaiting = [
-                    c
-                    for c in self._awaiting
-                    if c not in self._scores or self._scores[c] < pass_mark
-                ]
+                self._awaiting = still_to_sit(self._awaiting, self._scores, pass_mark)
                 if not self._awaiting:
                     await self._record_assessment([], "passed")
         elif self._stage == "resit":
             # A correction can fail a component that had passed, so it is taken again too.
-            self._awaiting = [
-                c
-                for c in self._start.required_components
-                if c not in self._scores or self._scores[c] < pass_mark
-            ]
+            self._awaiting = still_to_sit(required, self._scores, pass_mark)
             if not self._awaiting:
                 await self._record_assessment([], "passed")
         elif self._stage == "assessment":
@@ -495,7 +494,7 @@ class ApplicationWorkflow:
             self.validate_objection(objection)
             start = self._start
             await self._record(
-                "certification.record_objection",
+                ApplicationActivities.record_objection,
                 ObjectionRecord(
                     application_id=start.application_id,
                     person_key=start.person_key,
@@ -512,18 +511,18 @@ class ApplicationWorkflow:
         if self._stage not in ("public_notice", "objection"):
             raise rule_error(
                 "objection",
-                "objection.not_in_notice",
+                Rule.OBJECTION_NOT_IN_NOTICE,
                 f"the application is {self._stage}, not in public notice",
             )
         assert self._notice_ends_at is not None
         if workflow.now() >= self._notice_ends_at:
             raise rule_error(
-                "objection", "objection.notice_over", "the public notice period is over"
+                "objection", Rule.OBJECTION_NOTICE_OVER, "the public notice period is over"
             )
         if objection.objection_id in self._objections:
             raise rule_error(
                 "objection_id",
-                "objection.duplicate",
+                Rule.OBJECTION_DUPLICATE,
                 "an objection with this id was already raised",
             )
 
@@ -534,14 +533,14 @@ class ApplicationWorkflow:
             self._objections[resolution.objection_id] = False
             if resolution.upheld:
                 next_stage: Stage = "withheld"
-                self._rule = "objection.upheld"
+                self._rule = Rule.OBJECTION_UPHELD
             elif any(self._objections.values()):
                 next_stage = "objection"
             else:
                 next_stage = "public_notice"
             start = self._start
             await self._record(
-                "certification.record_resolution",
+                ApplicationActivities.record_resolution,
                 ResolutionRecord(
                     application_id=start.application_id,
                     person_key=start.person_key,
@@ -558,28 +557,30 @@ class ApplicationWorkflow:
         is_open = self._objections.get(resolution.objection_id)
         if is_open is None:
             raise rule_error(
-                "objection_id", "objection.unknown", "no such objection on this application"
+                "objection_id", Rule.OBJECTION_UNKNOWN, "no such objection on this application"
             )
         if not is_open or self._stage != "objection":
             raise rule_error(
-                "objection_id", "objection.resolved", "this objection is already resolved"
+                "objection_id", Rule.OBJECTION_RESOLVED, "this objection is already resolved"
             )
 
     # --- shared -------------------------------------------------------------------------
 
-    async def _record(self, activity: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    async def _record(
+        self, activity: MethodAsyncSingleParam[Any, _Arg, _Result], arg: _Arg
+    ) -> _Result:
         if workflow.patched(LOCAL_RECORDS):
-            return await workflow.execute_local_activity(
-                activity, arg, result_type=result_type, start_to_close_timeout=_TIMEOUT
+            return await workflow.execute_local_activity_method(
+                activity, arg, start_to_close_timeout=STEP_TIMEOUT
             )
-        return await workflow.execute_activity(
-            activity, arg, result_type=result_type, start_to_close_timeout=_TIMEOUT
+        return await workflow.execute_activity_method(
+            activity, arg, start_to_close_timeout=STEP_TIMEOUT
         )
 
     async def _record_stage(self, stage: Stage, rule: str, reason: str) -> None:
         start = self._start
         await self._record(
-            "certification.record_stage",
+            ApplicationActivities.record_stage,
             StageRecord(
                 application_id=start.application_id,
                 session_id=start.session_id,

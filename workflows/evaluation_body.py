@@ -8,13 +8,13 @@ the ``certification.bodies`` projection that sessions and issuance read, with th
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Literal
 
 from temporalio import workflow
 
 from policy.assessment import AssessmentPolicy
 from policy.calendar import china_date
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyDecision,
     BodyFiledRecord,
@@ -33,13 +33,12 @@ from schemas.evaluation_body import (
 from workflows import search_attributes
 from workflows.rules import rule_error
 
-_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    from activities.evaluation_body import EvaluationBodyActivities
+    from activities.resources import STEP_TIMEOUT
+
 BodyEvent = Literal["approved", "rejected", "suspended", "reinstated", "revoked"]
 _FINAL: frozenset[BodyStatus] = frozenset({"rejected", "revoked"})
-
-
-def body_workflow_id(body_id: str) -> str:
-    return f"body-{body_id}"
 
 
 @workflow.defn(name="EvaluationBodyWorkflow")
@@ -57,16 +56,15 @@ class EvaluationBodyWorkflow:
     @workflow.run
     async def run(self, run: BodyRun) -> BodyState:
         if run.carried is None:
-            await workflow.execute_activity(
-                "certification.record_body_filed",
+            await workflow.execute_activity_method(
+                EvaluationBodyActivities.record_body_filed,
                 BodyFiledRecord(filing=run.filing, occurred_at=workflow.now()),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
-        self._policy = await workflow.execute_activity(
-            "certification.assessment_policy",
+        self._policy = await workflow.execute_activity_method(
+            EvaluationBodyActivities.assessment_policy,
             run.filing.policy_version,
-            result_type=AssessmentPolicy,
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         self._ready = True
         self._upsert_search_attributes()
@@ -107,9 +105,11 @@ class EvaluationBodyWorkflow:
     @decide.validator
     def validate_decision(self, decision: BodyDecision) -> None:
         if self.state.status != "submitted":
-            raise rule_error("decision", "body.not_submitted", "only a submitted filing is decided")
+            raise rule_error(
+                "decision", Rule.BODY_NOT_SUBMITTED, "only a submitted filing is decided"
+            )
         if not decision.approve and not decision.reason.strip():
-            raise rule_error("reason", "body.rejection_reason", "a rejection must give a reason")
+            raise rule_error("reason", Rule.BODY_REJECTION_REASON, "a rejection must give a reason")
 
     # --- suspension, reinstatement, revocation ------------------------------------------
 
@@ -132,7 +132,7 @@ class EvaluationBodyWorkflow:
             status = self.state.status
             raise rule_error(
                 "action",
-                f"body.cannot_{change.action}",
+                Rule(f"body.cannot_{change.action}"),
                 f"a {status} filing cannot be {change.action}d here "
                 f"(needs {' or '.join(allowed[change.action])})",
             )
@@ -154,16 +154,15 @@ class EvaluationBodyWorkflow:
             self.validate_sample(request)
             assert self._policy is not None
             number = self.state.quality_samples + 1
-            sample: QualitySample = await workflow.execute_activity(
-                "certification.sample_certificates",
+            sample = await workflow.execute_activity_method(
+                EvaluationBodyActivities.sample_certificates,
                 QualitySampleRecord(
                     body_id=self.filing.body_id,
                     sample_id=f"{self.filing.body_id}-q{number}",
                     share_pct=self._policy.quality_sample_pct,
                     occurred_at=workflow.now(),
                 ),
-                result_type=QualitySample,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             self._state = self.state.model_copy(update={"quality_samples": number})
             return sample
@@ -173,12 +172,12 @@ class EvaluationBodyWorkflow:
         if self.filing.body_type != "Y":
             raise rule_error(
                 "body_id",
-                "quality.enterprise_only",
+                Rule.QUALITY_ENTERPRISE_ONLY,
                 "quality sampling applies to enterprise self-evaluation filings",
             )
         if self.state.status not in ("active", "suspended"):
             raise rule_error(
-                "body_id", "quality.not_filed", "only an approved filing has certificates"
+                "body_id", Rule.QUALITY_NOT_FILED, "only an approved filing has certificates"
             )
 
     @workflow.update
@@ -186,12 +185,12 @@ class EvaluationBodyWorkflow:
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             self.validate_review(review)
-            await workflow.execute_activity(
-                "certification.record_quality_review",
+            await workflow.execute_activity_method(
+                EvaluationBodyActivities.record_quality_review,
                 QualityReviewRecord(
                     body_id=self.filing.body_id, review=review, occurred_at=workflow.now()
                 ),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             if not review.passed and review.suspend and self.state.status == "active":
                 reason = f"quality review of {review.certificate_number} failed: {review.finding}"
@@ -203,7 +202,7 @@ class EvaluationBodyWorkflow:
         self.validate_sample(QualitySampleRequest())
         if review.passed and review.suspend:
             raise rule_error(
-                "suspend", "quality.suspend_needs_failure", "only a failed review suspends"
+                "suspend", Rule.QUALITY_SUSPEND_NEEDS_FAILURE, "only a failed review suspends"
             )
 
     # --- shared -------------------------------------------------------------------------
@@ -216,8 +215,8 @@ class EvaluationBodyWorkflow:
         receipt: str | None,
     ) -> None:
         transition = self.state.transitions + 1
-        await workflow.execute_activity(
-            "certification.record_body_status",
+        await workflow.execute_activity_method(
+            EvaluationBodyActivities.record_body_status,
             BodyStatusRecord(
                 body_id=self.filing.body_id,
                 status=status,
@@ -227,7 +226,7 @@ class EvaluationBodyWorkflow:
                 transition=transition,
                 occurred_at=workflow.now(),
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         self._state = self.state.model_copy(
             update={

@@ -14,6 +14,7 @@ from temporalio import workflow
 
 from policy.assessment import check_staffing
 from policy.catalogue import get_occupation, required_components
+from policy.rule_ids import Rule
 from schemas.exam_session import (
     CloseSession,
     OpenedSession,
@@ -28,13 +29,16 @@ from schemas.exam_session import (
 from workflows import search_attributes
 from workflows.rules import rule_error, rules_error
 
-_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    from activities.exam_session import ExamSessionActivities
+    from activities.registration import RegistrationActivities
+    from activities.resources import STEP_TIMEOUT
+
+# The components a session staffs for are those recorded at its opening, not the live
+# catalogue's at start_exam. Sessions opened before read the catalogue, as they did.
+SNAPSHOT_COMPONENTS = "session-components-snapshot"
 # Starting a whole session's stranded registrations is a few thousand workflow starts.
 _REPAIR_TIMEOUT = timedelta(minutes=10)
-
-
-def session_workflow_id(session_id: str) -> str:
-    return f"session-{session_id}"
 
 
 def panels(
@@ -52,16 +56,18 @@ class ExamSessionWorkflow:
         self._opening = opening
         self._status: SessionStatus = "open"
         self._opened: OpenedSession | None = None
+        self._components_at_opening: tuple[str, ...] | None = None
         self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, opening: SessionOpening) -> SessionState:
-        self._opened = await workflow.execute_activity(
-            "certification.open_session",
+        self._opened = await workflow.execute_activity_method(
+            ExamSessionActivities.open_session,
             SessionOpenRecord(opening=opening, occurred_at=workflow.now()),
-            result_type=OpenedSession,
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
+        if workflow.patched(SNAPSHOT_COMPONENTS):
+            self._components_at_opening = self._opened.required_components
         workflow.upsert_search_attributes(
             [
                 search_attributes.BODY.value_set(opening.body_id),
@@ -99,17 +105,15 @@ class ExamSessionWorkflow:
             # Registrations saved by a process that stopped before starting their workflow
             # would otherwise miss the exam. Histories from before this step replay without it.
             if workflow.patched("start-unstarted-applications"):
-                await workflow.execute_activity(
-                    "certification.start_unstarted_applications",
+                await workflow.execute_activity_method(
+                    RegistrationActivities.start_unstarted_applications,
                     self._opening.session_id,
-                    result_type=int,
                     start_to_close_timeout=_REPAIR_TIMEOUT,
                 )
-            candidates: int = await workflow.execute_activity(
-                "certification.session_roster",
+            candidates = await workflow.execute_activity_method(
+                ExamSessionActivities.session_roster,
                 self._opening.session_id,
-                result_type=int,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             practical, review = panels(self._opening.examiners)
             violations = check_staffing(
@@ -128,13 +132,15 @@ class ExamSessionWorkflow:
             return self.state()
 
     def _components(self) -> tuple[str, ...]:
+        if self._components_at_opening is not None:
+            return self._components_at_opening
         opening = self._opening
         return required_components(get_occupation(opening.occupation_code), opening.level)
 
     @start_exam.validator
     def validate_start(self, _: StartExam) -> None:
         if self._status != "open":
-            raise rule_error("session_id", "session.not_open", f"the session is {self._status}")
+            raise rule_error("session_id", Rule.SESSION_NOT_OPEN, f"the session is {self._status}")
 
     @workflow.update
     async def close(self, _: CloseSession) -> SessionState:
@@ -146,15 +152,15 @@ class ExamSessionWorkflow:
     @close.validator
     def validate_close(self, _: CloseSession) -> None:
         if self._status == "closed":
-            raise rule_error("session_id", "session.closed", "the session is already closed")
+            raise rule_error("session_id", Rule.SESSION_CLOSED, "the session is already closed")
 
     async def _set_status(self, status: SessionStatus) -> None:
-        await workflow.execute_activity(
-            "certification.record_session_status",
+        await workflow.execute_activity_method(
+            ExamSessionActivities.record_session_status,
             SessionStatusRecord(
                 session_id=self._opening.session_id, status=status, occurred_at=workflow.now()
             ),
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
         self._status = status
         workflow.upsert_search_attributes([search_attributes.STAGE.value_set(status)])

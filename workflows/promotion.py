@@ -12,19 +12,21 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from policy.assessment import DEFAULT_ASSESSMENT_POLICY, AssessmentPolicy
+from policy.assessment import DEFAULT_ASSESSMENT_POLICY
+from policy.rule_ids import Rule
 from schemas.certificate import IssueRequest, IssueResult, PromotionResult, WithholdingRecord
-from schemas.commands import (
-    PROMOTION_CERTIFICATION_WORKFLOW,
-    PromotionCertificationRequest,
-    promotion_workflow_id,
-)
+from schemas.commands import PromotionCertificationRequest
+from schemas.workflow_ids import promotion_workflow_id
 
-_TIMEOUT = timedelta(seconds=30)
+with workflow.unsafe.imports_passed_through():
+    from activities.certificate import CertificateActivities
+    from activities.evaluation_body import EvaluationBodyActivities
+    from activities.resources import STEP_TIMEOUT
+
 WAIT_FOR_SUSPENDED_BODY = "wait-for-suspended-body"
 
 
-@workflow.defn(name=PROMOTION_CERTIFICATION_WORKFLOW)
+@workflow.defn(name="PromotionCertificationWorkflow")
 class PromotionCertificationWorkflow:
     @workflow.run
     async def run(self, request: PromotionCertificationRequest) -> PromotionResult:
@@ -33,33 +35,32 @@ class PromotionCertificationWorkflow:
         if result.status == "body_inactive" and workflow.patched(WAIT_FOR_SUSPENDED_BODY):
             # A suspended body's promotions wait for its reinstatement (or revocation), as
             # its candidates in public notice do, instead of being lost for good.
-            policy: AssessmentPolicy = await workflow.execute_activity(
-                "certification.assessment_policy",
+            policy = await workflow.execute_activity_method(
+                EvaluationBodyActivities.assessment_policy,
                 DEFAULT_ASSESSMENT_POLICY,
-                result_type=AssessmentPolicy,
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
             while result.status == "body_inactive":
                 await workflow.sleep(timedelta(seconds=policy.held_recheck_seconds))
                 result = await self._issue(request, source_id)
         if result.status != "issued":
-            await workflow.execute_activity(
-                "certification.record_withholding",
+            await workflow.execute_activity_method(
+                CertificateActivities.record_withholding,
                 WithholdingRecord(
                     source_id=source_id,
                     person_key=request.person_key,
-                    rule=f"body.{result.status}",
+                    rule=Rule(f"body.{result.status}"),
                     reason=result.reason,
                     correlation_id=workflow.info().workflow_id,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_TIMEOUT,
+                start_to_close_timeout=STEP_TIMEOUT,
             )
         return PromotionResult(status=result.status, certificate_number=result.certificate_number)
 
     async def _issue(self, request: PromotionCertificationRequest, source_id: str) -> IssueResult:
-        result: IssueResult = await workflow.execute_activity(
-            "certification.issue_certificate",
+        return await workflow.execute_activity_method(
+            CertificateActivities.issue_certificate,
             IssueRequest(
                 source_id=source_id,
                 route="promotion",
@@ -71,7 +72,5 @@ class PromotionCertificationWorkflow:
                 correlation_id=workflow.info().workflow_id,
                 issued_at=workflow.now(),
             ),
-            result_type=IssueResult,
-            start_to_close_timeout=_TIMEOUT,
+            start_to_close_timeout=STEP_TIMEOUT,
         )
-        return result

@@ -24,14 +24,16 @@ from temporalio.common import RetryPolicy
 
 from policy.calendar import china_date
 from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
+from schemas.workflow_ids import TITLE_EQUIVALENCE_WORKFLOW_ID
+
+with workflow.unsafe.imports_passed_through():
+    from activities.title_equivalence import TitleEquivalenceActivities
 
 if TYPE_CHECKING:
     from skillflow.settings import Settings
 
 TITLE_EQUIVALENCE_WORKFLOW: Final = "TitleEquivalenceWorkflow"
 TITLE_EQUIVALENCE_SCHEDULE_ID: Final = "title-equivalence-daily"
-TITLE_EQUIVALENCE_WORKFLOW_ID: Final = "title-equivalence"
-PUBLISH_DUE_TITLES_ACTIVITY: Final = "records.publish_due_title_equivalences"
 # 02:00 in China (UTC+8, no daylight saving), after the day's certificates are in.
 DAILY_AT: Final = "0 18 * * *"
 # Each batch is one short transaction; a long history is cut with continue-as-new.
@@ -46,10 +48,9 @@ class TitleEquivalenceWorkflow:
         as_of = request.as_of or china_date(workflow.now())
         published = 0
         while True:
-            batch: TitleEquivalenceOutcome = await workflow.execute_activity(
-                PUBLISH_DUE_TITLES_ACTIVITY,
+            batch = await workflow.execute_activity_method(
+                TitleEquivalenceActivities.publish_due_title_equivalences,
                 TitleEquivalenceBatch(as_of=as_of, limit=request.batch_size),
-                result_type=TitleEquivalenceOutcome,
                 start_to_close_timeout=_ACTIVITY_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
             )

@@ -10,9 +10,11 @@ from api.access import Regulator
 from api.services import Services
 from policy.catalogue import get_occupation
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
-from workflows.certificate import CertificateRevocationWorkflow, revocation_workflow_id
+from schemas.workflow_ids import revocation_workflow_id
+from workflows.certificate import CertificateRevocationWorkflow
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 
@@ -72,15 +74,15 @@ async def revoke(
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
             "certificate_number",
-            "certificate.revocation_in_progress",
+            Rule.CERTIFICATE_REVOCATION_IN_PROGRESS,
             "a revocation of this certificate is under way",
         ) from None
     if result.status == "unknown":
-        raise LookupError("no certificate with this number")
+        raise NotFound("no certificate with this number")
     if result.status == "already_revoked":
         raise RuleViolation(
             "certificate_number",
-            "certificate.already_revoked",
+            Rule.CERTIFICATE_ALREADY_REVOKED,
             "the certificate is already revoked",
         )
     return result

@@ -16,8 +16,9 @@ from api.commands import execute_update
 from api.services import Services
 from policy.assessment import admit_policy_version, effective_pass_mark
 from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.regions import MAINLAND_PROVINCES
+from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
     BodyDecision,
@@ -33,9 +34,11 @@ from schemas.evaluation_body import (
 )
 from schemas.events import build_event
 from schemas.payloads import CommissionRecorded
+from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role
+from store import certification
 from store.outbox import enqueue
-from workflows.evaluation_body import EvaluationBodyWorkflow, body_workflow_id
+from workflows.evaluation_body import EvaluationBodyWorkflow
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
 
@@ -61,7 +64,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
         violations.append(
             Violation(
                 field="province_code",
-                rule="body.province_unknown",
+                rule=Rule.BODY_PROVINCE_UNKNOWN,
                 message="not a mainland province code (GB/T 2260, e.g. 21 for Liaoning)",
             )
         )
@@ -78,7 +81,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
             violations.append(
                 Violation(
                     field="pass_mark",
-                    rule="enterprise.pass_mark_enterprise_only",
+                    rule=Rule.ENTERPRISE_PASS_MARK_ENTERPRISE_ONLY,
                     message="only an enterprise's self-evaluation sets its own pass mark",
                 )
             )
@@ -93,7 +96,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
             violations.append(
                 Violation(
                     field=f"sub_levels[{index}]",
-                    rule="enterprise.sub_level_enterprise_only",
+                    rule=Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
                     message="only an enterprise's self-evaluation adds sub-levels",
                 )
             )
@@ -101,7 +104,7 @@ def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) 
             violations.append(
                 Violation(
                     field=f"sub_levels[{index}].national_level",
-                    rule="enterprise.sub_level_unmapped",
+                    rule=Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
                     message=f"sub-level {sub.code} maps to level {sub.national_level}, "
                     "which is not in the filed scope",
                 )
@@ -119,15 +122,14 @@ async def file_body(
     caller.check_body(request.body_id)
     body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
     check_filing(request, body_type, demo_allowed=services.settings.demo_policies)
-    earlier = await services.pool.fetchval(
-        "SELECT status FROM certification.bodies WHERE body_id = $1", request.body_id
-    )
+    async with services.pool.acquire() as conn:
+        earlier = await certification.body_status(conn, request.body_id)
     if earlier is not None:
         # A body id names one filing for good: its events, receipt and certificates refer
         # to it, so a rejected or revoked body files again under a new id.
         raise RuleViolation(
             "body_id",
-            "body.already_filed",
+            Rule.BODY_ALREADY_FILED,
             f"a body with this id was filed before (now {earlier}): file under a new id",
         )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
@@ -141,7 +143,7 @@ async def file_body(
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "body_id", "body.already_filed", "a body with this id is already filed"
+            "body_id", Rule.BODY_ALREADY_FILED, "a body with this id is already filed"
         ) from None
     return {
         "body_id": filing.body_id,
@@ -153,15 +155,11 @@ async def file_body(
 
 @router.get("/{body_id}")
 async def get_body(body_id: str, _: BodyReader, services: Services) -> dict[str, Any]:
-    row = await services.pool.fetchrow(
-        """SELECT body_id, body_type, name, province_code, body_code, site_serial, scope,
-                  pass_mark, sub_levels, status, filing_receipt, status_reason, policy_version
-           FROM certification.bodies WHERE body_id = $1""",
-        body_id,
-    )
-    if row is None:
-        raise LookupError("no body with this id (a filing appears once it is recorded)")
-    return dict(row)
+    async with services.pool.acquire() as conn:
+        view = await certification.body_view(conn, body_id)
+    if view is None:
+        raise NotFound("no body with this id (a filing appears once it is recorded)")
+    return view
 
 
 @router.post("/{body_id}/decision")
@@ -210,26 +208,8 @@ async def record_commission(
     """Record a commission contract, under which an enterprise may evaluate workers it
     does not employ."""
     async with services.pool.acquire() as conn, conn.transaction():
-        body_type = await conn.fetchval(
-            "SELECT body_type FROM certification.bodies WHERE body_id = $1", body_id
-        )
-        if body_type is None:
-            raise LookupError("no body with this id")
-        if body_type != "Y":
-            raise RuleViolation(
-                "body_id",
-                "enterprise.commission_enterprise_only",
-                "only enterprises take commissions",
-            )
-        await conn.execute(
-            """INSERT INTO certification.commissions (body_id, commission_id, client, valid_until)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (body_id, commission_id)
-               DO UPDATE SET client = excluded.client, valid_until = excluded.valid_until""",
-            body_id,
-            commission.commission_id,
-            commission.client,
-            commission.valid_until,
+        await certification.save_commission(
+            conn, body_id, commission.commission_id, commission.client, commission.valid_until
         )
         await enqueue(
             conn,

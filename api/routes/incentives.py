@@ -30,9 +30,11 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
+from store import incentives
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
@@ -65,9 +67,9 @@ def _int(value: str, field: str, low: int, high: int) -> int:
     try:
         number = int(value.strip())
     except ValueError:
-        raise RuleViolation(field, "import.integer", f"{field} must be a whole number") from None
+        raise RuleViolation(field, Rule.IMPORT_INTEGER, f"{field} must be a whole number") from None
     if not low <= number <= high:
-        raise RuleViolation(field, "import.range", f"{field} must be {low}-{high}")
+        raise RuleViolation(field, Rule.IMPORT_RANGE, f"{field} must be {low}-{high}")
     return number
 
 
@@ -75,9 +77,11 @@ def _date(value: str, field: str, *, not_after: date) -> date:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise RuleViolation(field, "import.date", f"{field} must be a date, YYYY-MM-DD") from None
+        raise RuleViolation(
+            field, Rule.IMPORT_DATE, f"{field} must be a date, YYYY-MM-DD"
+        ) from None
     if day > not_after:
-        raise RuleViolation(field, "import.future_date", f"{field} is in the future")
+        raise RuleViolation(field, Rule.IMPORT_FUTURE_DATE, f"{field} is in the future")
     return day
 
 
@@ -147,7 +151,7 @@ def _csv_rows(text: str, columns: tuple[str, ...]) -> list[Mapping[str, str]]:
     if missing:
         raise RuleViolation(
             "file",
-            "import.columns",
+            Rule.IMPORT_COLUMNS,
             f"the CSV header must name {', '.join(columns)}; missing {', '.join(missing)}",
         )
     return [{k: v or "" for k, v in row.items() if k is not None} for row in reader]
@@ -183,14 +187,11 @@ async def _apply_insurance(
         return _report([], bad, [n for n, _ in good])
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(
-                """INSERT INTO incentives.insurance_records
-                     (person_key, as_of, insured_months, source, loaded_by)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (person_key, as_of) DO UPDATE
-                   SET insured_months = excluded.insured_months, source = excluded.source,
-                       loaded_by = excluded.loaded_by, loaded_at = now()""",
-                [(r.person_key, r.as_of, r.insured_months, source, caller.name) for _, r in good],
+            await incentives.save_insurance_records(
+                conn,
+                [(r.person_key, r.as_of, r.insured_months) for _, r in good],
+                source,
+                caller.name,
             )
     return _report([n for n, _ in good], bad, [])
 
@@ -265,17 +266,11 @@ async def _apply_training(
     if good:
         async with services.pool.acquire() as conn, conn.transaction():
             await lock_certificate_claims(conn, [r.certificate_number for _, r in good])
-            await conn.executemany(
-                """INSERT INTO incentives.training_subsidies
-                     (certificate_number, amount_fen, granted_on, source, loaded_by)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (certificate_number) DO UPDATE
-                   SET amount_fen = excluded.amount_fen, granted_on = excluded.granted_on,
-                       source = excluded.source, loaded_by = excluded.loaded_by, loaded_at = now()""",
-                [
-                    (r.certificate_number, r.amount_fen, r.granted_on, source, caller.name)
-                    for _, r in good
-                ],
+            await incentives.save_training_subsidies(
+                conn,
+                [(r.certificate_number, r.amount_fen, r.granted_on) for _, r in good],
+                source,
+                caller.name,
             )
             # The two subsidies are never combined on one certificate: a skill-upgrading
             # subsidy decided before the training subsidy was known is taken back.
@@ -358,13 +353,6 @@ class Claim(BaseModel):
     reviewed_at: datetime | None
 
 
-_CLAIMS_SQL: Final = """
-SELECT c.*, coalesce((SELECT sum(p.amount_fen) FROM incentives.payments p
-                      WHERE p.claim_id = c.claim_id), 0) AS paid_fen
-FROM incentives.claims c
-"""
-
-
 def _claim(row: Any) -> Claim:
     return Claim(**{k: row[k] for k in Claim.model_fields})
 
@@ -381,24 +369,19 @@ async def list_claims(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Claim]:
     """Claims, oldest decision first; ``status=held`` is the review queue."""
-    rows = await services.pool.fetch(
-        _CLAIMS_SQL
-        + """ WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.person_key = $2)
-                AND ($3::timestamptz IS NULL OR c.decided_at >= $3)
-              ORDER BY c.decided_at, c.claim_id LIMIT $4""",
-        status,
-        person_key,
-        decided_since,
-        limit,
-    )
+    async with services.pool.acquire() as conn:
+        rows = await incentives.claims(
+            conn, status=status, person_key=person_key, decided_since=decided_since, limit=limit
+        )
     return [_claim(row) for row in rows]
 
 
 @router.get("/claims/{claim_id}")
 async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
-    row = await services.pool.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+    async with services.pool.acquire() as conn:
+        row = await incentives.claim(conn, claim_id)
     if row is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound("no claim with this id")
     return _claim(row)
 
 
@@ -420,7 +403,8 @@ async def release_claim(
         await review_held_claim(
             conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
         )
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -433,7 +417,8 @@ async def reject_claim(
         await review_held_claim(
             conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
         )
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -446,7 +431,8 @@ async def reconsider(
     the rule (422) and nothing changed. The claim date, and so its window, stay."""
     async with services.pool.acquire() as conn, conn.transaction():
         await reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason)
-        row = await conn.fetchrow(_CLAIMS_SQL + " WHERE c.claim_id = $1", claim_id)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review above refuses an unknown claim
     return _claim(row)
 
 
@@ -464,25 +450,12 @@ async def person_incentives(
     person_key: Annotated[str, Path(pattern=PERSON_KEY_PATTERN)], services: Services, _: Supervisor
 ) -> PersonIncentives:
     async with services.pool.acquire() as conn:
-        claims = await conn.fetch(
-            _CLAIMS_SQL + " WHERE c.person_key = $1 ORDER BY c.decided_at, c.claim_id", person_key
-        )
-        rewards = await conn.fetch(
-            """SELECT competition_id, tier, medal, amount_fen, rule_version, competed_on
-               FROM incentives.rewards WHERE person_key = $1 ORDER BY competed_on""",
-            person_key,
-        )
-        promotions = await conn.fetch(
-            """SELECT promotion_id, competition_id, occupation_code, to_level, granted_on, status,
-                      rule, rule_version, workflow_id
-               FROM incentives.promotions WHERE person_key = $1 ORDER BY granted_on""",
-            person_key,
-        )
+        found = await incentives.person_incentives(conn, person_key)
     return PersonIncentives(
         person_key=person_key,
-        paid_fen=sum(row["paid_fen"] for row in claims),
-        rewards_fen=sum(row["amount_fen"] for row in rewards),
-        claims=[_claim(row) for row in claims],
-        rewards=[dict(row) for row in rewards],
-        promotions=[dict(row) for row in promotions],
+        paid_fen=sum(row["paid_fen"] for row in found["claims"]),
+        rewards_fen=sum(row["amount_fen"] for row in found["rewards"]),
+        claims=[_claim(row) for row in found["claims"]],
+        rewards=found["rewards"],
+        promotions=found["promotions"],
     )

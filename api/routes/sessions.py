@@ -4,6 +4,7 @@ import, and the session's list of applications."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,6 @@ from api.access import (
     SessionOwner,
     SessionReader,
     authorize_body,
-    in_session,
 )
 from api.commands import execute_update, failure_of
 from api.errors import violations_of
@@ -32,25 +32,27 @@ from api.registration import (
     read_csv,
     registration_from_row,
 )
-from api.routes.applications import (
-    PANELS_SQL,
+from api.routes.applications import send_scores
+from api.services import Services
+from policy.assessment import (
+    ExaminerGrade,
+    admit_policy_version,
     check_approval_allowed,
     check_examiners,
-    send_scores,
+    check_session_may_close,
+    check_staffing,
 )
-from api.services import Services
-from policy.assessment import ExaminerGrade, admit_policy_version, check_staffing
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
+from policy.rule_ids import Rule
 from schemas.application import (
     ApplicationStart,
     ApplicationStatus,
     ReviewDecision,
     ScoreEntry,
     ScoreSheet,
-    application_workflow_id,
 )
 from schemas.exam_session import (
     SESSION_ID_PATTERN,
@@ -60,8 +62,14 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
+from store import certification
+from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import ExamSessionWorkflow, panels, session_workflow_id
+from workflows.exam_session import (
+    ExamSessionWorkflow,
+    panels,
+)
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
@@ -149,7 +157,7 @@ async def open_session(
     if request.registration_closes_on > request.exam_date:
         raise RuleViolation(
             "registration_closes_on",
-            "session.dates",
+            Rule.SESSION_DATES,
             "registration must close on or before the exam date",
         )
     secret = services.settings.person_key_secret_bytes
@@ -182,7 +190,7 @@ async def open_session(
         )
     except WorkflowAlreadyStartedError:
         raise RuleViolation(
-            "session_id", "session.already_open", "a session with this id exists"
+            "session_id", Rule.SESSION_ALREADY_OPEN, "a session with this id exists"
         ) from None
     try:
         state: SessionState = await execute_update(
@@ -215,18 +223,8 @@ async def start_exam(session_id: str, caller: SessionOwner, services: Services) 
 async def close_session(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
     forever, so closing waits for their scores (0 for a candidate who did not sit)."""
-    outstanding = await services.pool.fetchval(
-        """SELECT count(*) FROM certification.applications
-           WHERE session_id = $1 AND stage = 'assessment'""",
-        session_id,
-    )
-    if outstanding:
-        raise RuleViolation(
-            "session_id",
-            "session.scores_outstanding",
-            f"{outstanding} approved candidate(s) still lack a first-round score: enter "
-            "their scores (0 for a candidate who did not sit) before closing",
-        )
+    async with services.pool.acquire() as conn:
+        check_session_may_close(await certification.first_round_outstanding(conn, session_id))
     state: SessionState = await execute_update(
         services.temporal,
         session_workflow_id(session_id),
@@ -239,21 +237,46 @@ async def close_session(session_id: str, caller: SessionOwner, services: Service
 
 @router.get("/{session_id}")
 async def get_session(session_id: str, _: SessionReader, services: Services) -> dict[str, Any]:
-    row = await services.pool.fetchrow(
-        """SELECT session_id, body_id, occupation_code, level, exam_date,
-                  registration_closes_on, capacity, theory_rooms, proctors, policy_version,
-                  pass_mark, status
-           FROM certification.sessions WHERE session_id = $1""",
-        session_id,
-    )
+    async with services.pool.acquire() as conn:
+        view = await certification.session_view(conn, session_id)
+    if view is None:
+        raise NotFound("no session with this id")
+    return view
+
+
+class PanelExaminer(BaseModel):
+    examiner_id: str
+    name: str
+    grade: ExaminerGrade
+    panel: Literal["practical", "review"]
+
+
+@router.get("/{session_id}/examiners")
+async def list_examiners(
+    session_id: str, _: SessionOwner, services: Services
+) -> list[PanelExaminer]:
+    """The session's panels with the examiners' names, for the body that runs it. The
+    names are kept sealed at rest, apart from the facts the conflict checks read."""
+    async with services.pool.acquire() as conn:
+        row = await certification.session_examiners(conn, session_id)
     if row is None:
-        raise LookupError("no session with this id")
-    stages = await services.pool.fetch(
-        """SELECT stage, count(*) AS n FROM certification.applications
-           WHERE session_id = $1 GROUP BY stage ORDER BY stage""",
-        session_id,
-    )
-    return {**dict(row), "applications": {r["stage"]: r["n"] for r in stages}}
+        raise NotFound("no session with this id")
+    names: dict[str, str] = {}
+    if row["examiner_names_sealed"] is not None:
+        names = json.loads(
+            services.settings.key_ring.open_text(
+                row["examiner_names_sealed"], examiner_names_place(session_id)
+            )
+        )
+    return [
+        PanelExaminer(
+            examiner_id=e["examiner_id"],
+            name=names.get(e["examiner_id"], ""),
+            grade=e["grade"],
+            panel=e.get("panel", "practical"),
+        )
+        for e in row["examiners"]
+    ]
 
 
 @router.get("/{session_id}/applications")
@@ -266,18 +289,8 @@ async def list_applications(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """A session's applications with stage, scores and certificate number (masked names)."""
-    rows = await services.pool.fetch(
-        """SELECT application_id, holder_name_masked, stage, stage_rule, scores, attempts,
-                  notice_ends_on, resit_deadline, certificate_number
-           FROM certification.applications
-           WHERE session_id = $1 AND ($2::text IS NULL OR stage = $2)
-           ORDER BY application_id LIMIT $3 OFFSET $4""",
-        session_id,
-        stage,
-        limit,
-        offset,
-    )
-    return [dict(r) for r in rows]
+    async with services.pool.acquire() as conn:
+        return await certification.session_applications(conn, session_id, stage, limit, offset)
 
 
 # --- registration -----------------------------------------------------------------------
@@ -291,7 +304,12 @@ async def register(
     body's scope; each refusal names its rule and writes nothing."""
     async with services.pool.acquire() as conn, conn.transaction():
         admitted, start = await admit(
-            conn, session_id, registration, services.settings.person_key_secret_bytes, today()
+            conn,
+            session_id,
+            registration,
+            services.settings.person_key_secret_bytes,
+            today(),
+            services.settings.key_ring,
         )
     if start is not None:
         await start_applications(
@@ -315,13 +333,16 @@ async def import_registrations(
     reports: list[RowReport] = []
     starts: list[ApplicationStart] = []
     secret = services.settings.person_key_secret_bytes
+    key_ring = services.settings.key_ring
     on = today()
     async with services.pool.acquire() as conn:
         for number, row in enumerate(rows, start=1):
             try:
                 registration = registration_from_row(row)
                 async with conn.transaction():
-                    admitted, start = await admit(conn, session_id, registration, secret, on)
+                    admitted, start = await admit(
+                        conn, session_id, registration, secret, on, key_ring
+                    )
             except (RuleViolation, RuleViolations) as exc:
                 reports.append(RowReport(row=number, status="rejected", errors=as_violations(exc)))
                 continue
@@ -363,24 +384,13 @@ async def review_many(
 ) -> list[ReviewReport]:
     """Approve or reject many registrations of this session at once, a bounded number in
     flight. An id of another session is refused for that application alone."""
-    ids = review.application_ids
-    if ids is None:
-        rows = await services.pool.fetch(
-            """SELECT application_id FROM certification.applications
-               WHERE session_id = $1 AND stage = 'awaiting_review' ORDER BY application_id""",
-            session_id,
-        )
-        ids = [r["application_id"] for r in rows]
-        ours = set(ids)
-    else:
-        async with services.pool.acquire() as conn:
-            ours = await in_session(conn, session_id, ids)
-    if review.approve:
-        check_approval_allowed(
-            await services.pool.fetchval(
-                "SELECT status FROM certification.sessions WHERE session_id = $1", session_id
-            )
-        )
+    async with services.pool.acquire() as conn:
+        ids = review.application_ids
+        if ids is None:
+            ids = await certification.awaiting_review(conn, session_id)
+        ours = await certification.in_session(conn, session_id, ids)
+        if review.approve:
+            check_approval_allowed(await certification.session_status(conn, session_id))
     decision = ReviewDecision(approve=review.approve, reason=review.reason, reviewed_by=caller.name)
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
@@ -404,11 +414,13 @@ async def review_many(
                 return ReviewReport(
                     application_id=application_id, status="refused", errors=as_violations(exc)
                 )
-            except LookupError as exc:
+            except NotFound as exc:
                 return ReviewReport(
                     application_id=application_id,
                     status="refused",
-                    errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                    errors=[
+                        Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))
+                    ],
                 )
         return ReviewReport(
             application_id=application_id, status="approved" if review.approve else "rejected"
@@ -439,26 +451,12 @@ async def import_scores(
     practical,review; a blank cell is not scored). A bad row is refused whole."""
     rows = read_csv(body, {"application_id", "examiner_id"})
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
-    # What the examiner checks need, read once for the whole file rather than per row.
-    session = await services.pool.fetchrow(
-        f"SELECT s.status, {PANELS_SQL} AS panels FROM certification.sessions s "
-        "WHERE s.session_id = $1",
-        session_id,
-        None,
-    )
-    if session is None:
-        raise LookupError("no session with this id")
-    listed = sorted({row.get("application_id", "") for row in rows})
+    listed = {row.get("application_id", "") for row in rows}
     async with services.pool.acquire() as conn:
-        ours = await in_session(conn, session_id, listed)
-    recused: dict[str, set[str]] = {}
-    for r in await services.pool.fetch(
-        """SELECT application_id, examiner_id FROM certification.recusals
-           WHERE session_id = $1 AND application_id = ANY($2::text[])""",
-        session_id,
-        listed,
-    ):
-        recused.setdefault(r["application_id"], set()).add(r["examiner_id"])
+        facts = await certification.scoring_facts_for_session(conn, session_id, listed)
+        ours = await certification.in_session(conn, session_id, listed)
+    if facts is None:
+        raise NotFound("no session with this id")
 
     async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
         application_id = row.get("application_id", "")
@@ -472,11 +470,11 @@ async def import_scores(
                     score = float(cell)
                 except ValueError:
                     raise RuleViolation(
-                        f"scores.{component}", "score.not_a_number", "a score must be a number"
+                        f"scores.{component}", Rule.SCORE_NOT_A_NUMBER, "a score must be a number"
                     ) from None
                 scored.append((component, score))
             if not scored:
-                raise RuleViolation("scores", "score.none", "the row has no score")
+                raise RuleViolation("scores", Rule.SCORE_NONE, "the row has no score")
             if application_id not in ours:
                 raise RuleViolations([NOT_IN_SESSION])
             try:
@@ -489,7 +487,10 @@ async def import_scores(
             except ValidationError as exc:
                 raise RuleViolations(violations_of(exc)) from None
             check_examiners(
-                sheet, session["status"], session["panels"], recused.get(application_id, ())
+                sheet.entries,
+                facts.session_status,
+                facts.panels,
+                facts.recused.get(application_id, ()),
             )
             async with limit:
                 status_: ApplicationStatus = await send_scores(services, application_id, sheet)
@@ -500,12 +501,12 @@ async def import_scores(
                 application_id=application_id or None,
                 errors=as_violations(exc),
             )
-        except LookupError as exc:
+        except NotFound as exc:
             return ScoreRowReport(
                 row=number,
                 status="rejected",
                 application_id=application_id or None,
-                errors=[Violation(field="application_id", rule="not_found", message=str(exc))],
+                errors=[Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))],
             )
         return ScoreRowReport(
             row=number, status="accepted", application_id=application_id, stage=status_.stage

@@ -3,49 +3,64 @@ the facts its subsidy and fraud rules need later, when the certificate arrives."
 
 from __future__ import annotations
 
-from consumers.delivery import Handler
+from consumers.dispatch import PayloadHandler, PayloadHandlers
 from consumers.incentives.subsidies import decide_claims_awaiting
-from schemas.events import EventEnvelope, parse_payload
+from schemas.events import EventEnvelope
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
+    RegistrationExpired,
+    RegistrationRejected,
     RegistrationSubmitted,
     ScoreCorrected,
 )
 from store.database import Connection
 
 
-async def on_registration_submitted(conn: Connection, event: EventEnvelope) -> None:
-    registration = parse_payload(event)
-    assert isinstance(registration, RegistrationSubmitted)
-    if event.person_key is None:
-        raise ValueError(f"registration.submitted {event.event_id} has no person_key")
-    # One round trip: the row, and whether its certificate came first (another topic) and
-    # waited for it to decide the subsidies.
-    certificate_waiting = await conn.fetchval(
+async def on_registration_submitted(
+    conn: Connection, event: EventEnvelope, registration: RegistrationSubmitted
+) -> None:
+    await on_registrations_submitted(conn, [(event, registration)])
+
+
+async def on_registrations_submitted(
+    conn: Connection, registrations: list[tuple[EventEnvelope, RegistrationSubmitted]]
+) -> None:
+    """``on_registration_submitted`` for a run of registrations (an exam day's CSV import
+    arrives as thousands): every row in one statement, which also says whose certificate
+    came first and waited for its registration."""
+    for event, _ in registrations:
+        if event.person_key is None:
+            raise ValueError(f"registration.submitted {event.event_id} has no person_key")
+    waiting = await conn.fetch(
         """WITH saved AS (
                INSERT INTO incentives.registrations
                  (application_id, person_key, session_id, body_id, occupation_code, level,
                   candidate_age, candidate_category, appraisal_fee_fen, first_appraisal,
                   submitted_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                    $5::text[], $6::int[], $7::int[], $8::text[],
+                                    $9::bigint[], $10::bool[], $11::timestamptz[])
                ON CONFLICT (application_id) DO NOTHING)
-           SELECT EXISTS (SELECT 1 FROM incentives.certificates
-                          WHERE application_id = $1 AND route = 'assessment')""",
-        registration.application_id,
-        event.person_key,
-        registration.session_id,
-        registration.body_id,
-        registration.occupation_code,
-        registration.level,
-        registration.candidate_age,
-        registration.candidate_category,
-        registration.appraisal_fee_fen,
-        registration.first_appraisal,
-        event.occurred_at,
+           SELECT c.application_id, r.correlation_id
+           FROM unnest($1::text[], $12::text[]) AS r(application_id, correlation_id)
+           JOIN incentives.certificates c
+             ON c.application_id = r.application_id AND c.route = 'assessment'""",
+        [r.application_id for _, r in registrations],
+        [e.person_key for e, _ in registrations],
+        [r.session_id for _, r in registrations],
+        [r.body_id for _, r in registrations],
+        [r.occupation_code for _, r in registrations],
+        [r.level for _, r in registrations],
+        [r.candidate_age for _, r in registrations],
+        [r.candidate_category for _, r in registrations],
+        [r.appraisal_fee_fen for _, r in registrations],
+        [r.first_appraisal for _, r in registrations],
+        [e.occurred_at for e, _ in registrations],
+        [e.correlation_id for e, _ in registrations],
     )
-    if certificate_waiting:
-        await decide_claims_awaiting(conn, registration.application_id, event.correlation_id)
+    for row in waiting:
+        await decide_claims_awaiting(conn, row["application_id"], row["correlation_id"])
 
 
 async def _conclude(conn: Connection, application_id: str, event: EventEnvelope, how: str) -> None:
@@ -60,18 +75,19 @@ async def _conclude(conn: Connection, application_id: str, event: EventEnvelope,
     )
 
 
-def _concluding(how: str) -> Handler:
-    async def handle(conn: Connection, event: EventEnvelope) -> None:
-        payload = parse_payload(event)
-        await _conclude(conn, getattr(payload, "application_id"), event, how)  # noqa: B009
+def _concluding(how: str) -> PayloadHandler[RegistrationRejected | RegistrationExpired]:
+    async def handle(
+        conn: Connection, event: EventEnvelope, payload: RegistrationRejected | RegistrationExpired
+    ) -> None:
+        await _conclude(conn, payload.application_id, event, how)
 
     handle.__name__ = f"on_registration_{how}"
     return handle
 
 
-async def on_assessment_outcome(conn: Connection, event: EventEnvelope) -> None:
-    outcome = parse_payload(event)
-    assert isinstance(outcome, AssessmentPassed | AssessmentFailed)
+async def on_assessment_outcome(
+    conn: Connection, event: EventEnvelope, outcome: AssessmentPassed | AssessmentFailed
+) -> None:
     passed = isinstance(outcome, AssessmentPassed)
     await conn.execute(
         """INSERT INTO incentives.assessment_outcomes
@@ -89,9 +105,9 @@ async def on_assessment_outcome(conn: Connection, event: EventEnvelope) -> None:
         await _conclude(conn, outcome.application_id, event, "failed")
 
 
-async def on_score_corrected(conn: Connection, event: EventEnvelope) -> None:
-    correction = parse_payload(event)
-    assert isinstance(correction, ScoreCorrected)
+async def on_score_corrected(
+    conn: Connection, event: EventEnvelope, correction: ScoreCorrected
+) -> None:
     await conn.execute(
         """INSERT INTO incentives.score_edits
              (source_event_id, application_id, component, reason, occurred_at)
@@ -104,12 +120,13 @@ async def on_score_corrected(conn: Connection, event: EventEnvelope) -> None:
     )
 
 
-def candidate_handlers() -> dict[str, Handler]:
-    return {
-        "registration.submitted": on_registration_submitted,
-        "registration.rejected": _concluding("rejected"),
-        "registration.expired": _concluding("expired"),
-        "assessment.passed": on_assessment_outcome,
-        "assessment.failed": on_assessment_outcome,
-        "assessment.score_corrected": on_score_corrected,
-    }
+def candidate_handlers(handlers: PayloadHandlers) -> PayloadHandlers:
+    return (
+        handlers.on(RegistrationSubmitted, on_registration_submitted)
+        .in_batches(RegistrationSubmitted, on_registrations_submitted)
+        .on(RegistrationRejected, _concluding("rejected"))
+        .on(RegistrationExpired, _concluding("expired"))
+        .on(AssessmentPassed, on_assessment_outcome)
+        .on(AssessmentFailed, on_assessment_outcome)
+        .on(ScoreCorrected, on_score_corrected)
+    )

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from consumers.delivery import Consumer, Handler
+from consumers.delivery import Consumer
+from consumers.dispatch import PayloadHandlers
 from consumers.incentives.candidates import candidate_handlers
 from consumers.incentives.promotions import on_certificate_withheld, promotion_handler
 from consumers.incentives.rewards import on_competition_result
 from consumers.incentives.subsidies import on_certificate_issued, on_certificate_revoked
+from schemas.payloads import (
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithheld,
+    CompetitionResultRecorded,
+    PromotionGranted,
+)
 from schemas.topics import Topic
 from skillflow.settings import Settings
 
 
 def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
-    handlers: dict[str, Handler] = {
-        **candidate_handlers(),
-        "certificate.issued": on_certificate_issued,
-        "certificate.revoked": on_certificate_revoked,
-        "certificate.withheld": on_certificate_withheld,
-        "competition.result_recorded": on_competition_result,
-        "promotion.granted": promotion_handler(temporal, settings.task_queue),
-    }
+    handlers = (
+        candidate_handlers(PayloadHandlers())
+        .on(CertificateIssued, on_certificate_issued)
+        .on(CertificateRevoked, on_certificate_revoked)
+        .on(CertificateWithheld, on_certificate_withheld)
+        .on(CompetitionResultRecorded, on_competition_result)
+        .on(PromotionGranted, promotion_handler(temporal, settings.task_queue))
+    )
     return Consumer(
         name="incentives",
         topics=(
@@ -31,5 +39,6 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
             Topic.COMPETITION,
             Topic.INCENTIVE,
         ),
-        handlers=handlers,
+        handlers=handlers.by_event_type(),
+        batch_handlers=handlers.batches_by_event_type(),
     )

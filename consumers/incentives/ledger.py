@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from policy.subsidy import SubsidyDecision
 from schemas.events import EventPayload, build_event
 from schemas.payloads import (
@@ -28,8 +29,8 @@ from store.database import Connection
 from store.outbox import enqueue
 
 PRODUCER: Final = "skillflow.incentives"
-REVIEW_REJECTED: Final = "review.rejected"
-CERTIFICATE_REVOKED: Final = "subsidy.certificate_revoked"
+REVIEW_REJECTED: Final = Rule.REVIEW_REJECTED
+CERTIFICATE_REVOKED: Final = Rule.SUBSIDY_CERTIFICATE_REVOKED
 
 
 def claim_id_for(kind: SubsidyKind, certificate_number: str) -> str:
@@ -195,16 +196,14 @@ async def announce_decision(
         )
 
 
-async def revoke_claims(
-    conn: Connection, certificate_number: str, revoked_on: date, reason: str
-) -> list[str]:
+async def revoke_claims(conn: Connection, certificate_number: str, revoked_on: date) -> list[str]:
     """Claw back what was paid on a revoked certificate and refuse what is still held."""
     return await withdraw_claims(
         conn,
         certificate_number,
         kinds=("skill_upgrade", "appraisal"),
         rule=CERTIFICATE_REVOKED,
-        clawback_reason=f"certificate revoked on {revoked_on}: {reason}",
+        clawback_reason=f"certificate revoked on {revoked_on}",
         held_reason="the certificate was revoked while the payment was held",
     )
 
@@ -308,10 +307,10 @@ async def review_held_claim(
         "SELECT * FROM incentives.claims WHERE claim_id = $1 FOR UPDATE", claim_id
     )
     if claim is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound(f"claim {claim_id} does not exist")
     if claim["status"] != "held":
         raise RuleViolation(
-            "claim_id", "review.not_held", f"claim {claim_id} is {claim['status']}, not held"
+            "claim_id", Rule.REVIEW_NOT_HELD, f"claim {claim_id} is {claim['status']}, not held"
         )
     status = "granted" if release else "rejected"
     await conn.execute(
@@ -332,7 +331,8 @@ async def review_held_claim(
     }
     await emit(
         conn,
-        SubsidyReviewed(claim_id=claim_id, released=release, reviewer=reviewer, reason=reason),
+        # The reviewer's reason is free text: it stays in incentives.claims.review_reason.
+        SubsidyReviewed(claim_id=claim_id, released=release, reviewer=reviewer),
         **keys,
     )
     if release:

@@ -11,25 +11,23 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from consumers.delivery import Handler, RetryLater
+from consumers.delivery import RetryLater
+from consumers.dispatch import PayloadHandler
 from consumers.incentives.ledger import emit
 from policy.rewards import promotion_policy, promotion_refusal
-from schemas.commands import (
-    PROMOTION_CERTIFICATION_WORKFLOW,
-    PromotionCertificationRequest,
-    promotion_id_of,
-    promotion_workflow_id,
-)
-from schemas.events import EventEnvelope, parse_payload
+from schemas.commands import PromotionCertificationRequest
+from schemas.events import EventEnvelope
 from schemas.payloads import CertificateWithheld, PromotionGranted, PromotionRefused
+from schemas.workflow_ids import promotion_id_of, promotion_workflow_id
 from store.database import Connection
 from workflows import search_attributes
+from workflows.promotion import PromotionCertificationWorkflow
 
 
-def promotion_handler(temporal: Client, task_queue: str) -> Handler:
-    async def on_promotion_granted(conn: Connection, event: EventEnvelope) -> None:
-        promotion = parse_payload(event)
-        assert isinstance(promotion, PromotionGranted)
+def promotion_handler(temporal: Client, task_queue: str) -> PayloadHandler[PromotionGranted]:
+    async def on_promotion_granted(
+        conn: Connection, event: EventEnvelope, promotion: PromotionGranted
+    ) -> None:
         if event.person_key is None:
             raise ValueError(f"promotion.granted {event.event_id} has no person_key")
         policy = promotion_policy()
@@ -101,7 +99,7 @@ def promotion_handler(temporal: Client, task_queue: str) -> Handler:
         )
         try:
             await temporal.start_workflow(
-                PROMOTION_CERTIFICATION_WORKFLOW,
+                PromotionCertificationWorkflow.run,
                 request,
                 id=promotion_workflow_id(promotion.promotion_id),
                 task_queue=task_queue,
@@ -118,11 +116,11 @@ def promotion_handler(temporal: Client, task_queue: str) -> Handler:
     return on_promotion_granted
 
 
-async def on_certificate_withheld(conn: Connection, event: EventEnvelope) -> None:
+async def on_certificate_withheld(
+    conn: Connection, event: EventEnvelope, withheld: CertificateWithheld
+) -> None:
     """A promotion whose certificate was withheld no longer counts toward the yearly limit,
     so a later promotion that year can still be certified."""
-    withheld = parse_payload(event)
-    assert isinstance(withheld, CertificateWithheld)
     promotion_id = promotion_id_of(withheld.application_id)
     if promotion_id is None:
         return

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from consumers.incentives.ledger import emit
 from policy.rewards import reward_for
-from schemas.events import EventEnvelope, parse_payload
+from schemas.events import EventEnvelope
 from schemas.payloads import CompetitionResultRecorded, RewardGranted
 from store.database import Connection
 
 
-async def on_competition_result(conn: Connection, event: EventEnvelope) -> None:
-    result = parse_payload(event)
-    assert isinstance(result, CompetitionResultRecorded)
+async def on_competition_result(
+    conn: Connection, event: EventEnvelope, result: CompetitionResultRecorded
+) -> None:
     if event.person_key is None:
         raise ValueError(f"competition.result_recorded {event.event_id} has no person_key")
     reward = reward_for(result.tier, result.medal, result.competed_on)

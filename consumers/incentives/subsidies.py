@@ -25,8 +25,9 @@ from consumers.incentives.ledger import (
 )
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
-from policy.errors import RuleViolation
+from policy.errors import NotFound, RuleViolation
 from policy.fraud import fraud_signals
+from policy.rule_ids import Rule
 from policy.subsidy import (
     INSURED_MONTHS,
     AppraisalClaim,
@@ -38,7 +39,7 @@ from policy.subsidy import (
     decide_skill_upgrade,
     skill_upgrade_policy_on,
 )
-from schemas.events import EventEnvelope, parse_payload
+from schemas.events import EventEnvelope
 from schemas.payloads import CertificateIssued, CertificateRevoked, SubsidyKind
 from store.database import Connection
 
@@ -106,9 +107,9 @@ class IssuedCertificate:
         )
 
 
-async def on_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
-    issued = parse_payload(event)
-    assert isinstance(issued, CertificateIssued)
+async def on_certificate_issued(
+    conn: Connection, event: EventEnvelope, issued: CertificateIssued
+) -> None:
     if event.person_key is None:
         raise ValueError(f"certificate.issued {event.event_id} has no person_key")
     await conn.execute(
@@ -235,11 +236,11 @@ async def reconsider_claim(conn: Connection, claim_id: str, *, reviewer: str, re
         "SELECT * FROM incentives.claims WHERE claim_id = $1 FOR UPDATE", claim_id
     )
     if claim is None:
-        raise LookupError(f"claim {claim_id} does not exist")
+        raise NotFound(f"claim {claim_id} does not exist")
     if claim["status"] != "refused" or claim["rule"] not in RECONSIDERABLE:
         raise RuleViolation(
             "claim_id",
-            "reconsider.not_reconsiderable",
+            Rule.RECONSIDER_NOT_RECONSIDERABLE,
             f"claim {claim_id} is {claim['status']} ({claim['rule'] or 'no rule'}): only a "
             f"claim refused under {', '.join(sorted(RECONSIDERABLE))} is decided again",
         )
@@ -365,9 +366,9 @@ async def _decide_skill_upgrade(
     )
 
 
-async def on_certificate_revoked(conn: Connection, event: EventEnvelope) -> None:
-    revoked = parse_payload(event)
-    assert isinstance(revoked, CertificateRevoked)
+async def on_certificate_revoked(
+    conn: Connection, event: EventEnvelope, revoked: CertificateRevoked
+) -> None:
     # Recorded even before the certificate is known here: a later certificate.issued (a
     # relay retry can reorder) then finds it and refuses the subsidy.
     await conn.execute(
@@ -377,4 +378,4 @@ async def on_certificate_revoked(conn: Connection, event: EventEnvelope) -> None
         revoked.revoked_on,
         revoked.reason,
     )
-    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on, revoked.reason)
+    await revoke_claims(conn, revoked.certificate_number, revoked.revoked_on)

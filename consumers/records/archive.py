@@ -10,44 +10,101 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from consumers.delivery import Handler
-from schemas.events import EventEnvelope, parse_payload
-from schemas.payloads import CertificateIssued, CertificateRevoked
+from consumers.dispatch import BatchPayloadHandler, PayloadHandler, PayloadHandlers
+from schemas.events import EventEnvelope, EventPayload
+from schemas.payloads import (
+    AssessmentFailed,
+    AssessmentPassed,
+    BodyApproved,
+    BodyEvent,
+    BodyFiled,
+    BodyReinstated,
+    BodyRejected,
+    BodyRevoked,
+    BodySuspended,
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithheld,
+    CompetitionResultRecorded,
+    PromotionGranted,
+    RegistrationApproved,
+    RegistrationExpired,
+    RegistrationRejected,
+    RegistrationSubmitted,
+    RewardGranted,
+    ScoreCorrected,
+    SubsidyClawedBack,
+    SubsidyGranted,
+    SubsidyHeld,
+    SubsidyRefused,
+    SubsidyReviewed,
+    TitleEligible,
+)
 from store.database import Connection
 
-# event type -> timeline entry kind, for events that only add an entry.
-TIMELINE_ENTRIES: Final[dict[str, str]] = {
-    "registration.submitted": "registration_submitted",
-    "registration.approved": "registration_approved",
-    "registration.rejected": "registration_rejected",
-    "registration.expired": "registration_expired",
-    "assessment.passed": "assessment_passed",
-    "assessment.failed": "assessment_failed",
-    "assessment.score_corrected": "score_corrected",
-    "certificate.withheld": "certificate_withheld",
-    "competition.result_recorded": "competition_result",
-    "promotion.granted": "promotion_granted",
-    "subsidy.granted": "subsidy_granted",
-    "subsidy.refused": "subsidy_refused",
-    "subsidy.held": "subsidy_held",
-    "subsidy.reviewed": "subsidy_reviewed",
-    "subsidy.clawed_back": "subsidy_clawed_back",
-    "reward.granted": "reward_granted",
-    "title.eligible": "title_eligible",
+# payload -> timeline entry kind, for events that only add an entry.
+TIMELINE_ENTRIES: Final[dict[type[EventPayload], str]] = {
+    RegistrationSubmitted: "registration_submitted",
+    RegistrationApproved: "registration_approved",
+    RegistrationRejected: "registration_rejected",
+    RegistrationExpired: "registration_expired",
+    AssessmentPassed: "assessment_passed",
+    AssessmentFailed: "assessment_failed",
+    ScoreCorrected: "score_corrected",
+    CertificateWithheld: "certificate_withheld",
+    CompetitionResultRecorded: "competition_result",
+    PromotionGranted: "promotion_granted",
+    SubsidyGranted: "subsidy_granted",
+    SubsidyRefused: "subsidy_refused",
+    SubsidyHeld: "subsidy_held",
+    SubsidyReviewed: "subsidy_reviewed",
+    SubsidyClawedBack: "subsidy_clawed_back",
+    RewardGranted: "reward_granted",
+    TitleEligible: "title_eligible",
 }
 
-BODY_EVENTS: Final[dict[str, str]] = {
-    "body.filed": "filed",
-    "body.approved": "approved",
-    "body.rejected": "rejected",
-    "body.suspended": "suspended",
-    "body.reinstated": "reinstated",
-    "body.revoked": "revoked",
+BODY_EVENTS: Final[dict[type[BodyEvent], str]] = {
+    BodyFiled: "filed",
+    BodyApproved: "approved",
+    BodyRejected: "rejected",
+    BodySuspended: "suspended",
+    BodyReinstated: "reinstated",
+    BodyRevoked: "revoked",
 }
 
 
 class MissingPersonError(ValueError):
     """An event about a worker arrived without a person key: it cannot be archived."""
+
+
+_TIMELINE_INSERT: Final = """
+INSERT INTO records.timeline
+  (person_key, entry_kind, occurred_at, source_event_id, source_event_type,
+   occupation_code, level, certificate_number, body_id, application_id, details)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+
+
+def _timeline_row(
+    event: EventEnvelope, entry_kind: str, person_key: str | None = None
+) -> tuple[Any, ...]:
+    person_key = person_key or event.person_key
+    if person_key is None:
+        raise MissingPersonError(f"{event.event_type} {event.event_id} has no person_key")
+    payload: dict[str, Any] = event.payload
+    return (
+        person_key,
+        entry_kind,
+        event.occurred_at,
+        event.event_id,
+        event.event_type,
+        payload.get("occupation_code"),
+        payload.get("level", payload.get("to_level")),
+        payload.get("certificate_number"),
+        payload.get("body_id"),
+        payload.get("application_id"),
+        payload,
+    )
 
 
 async def append_entry(
@@ -57,42 +114,39 @@ async def append_entry(
     *,
     person_key: str | None = None,
 ) -> None:
-    person_key = person_key or event.person_key
-    if person_key is None:
-        raise MissingPersonError(f"{event.event_type} {event.event_id} has no person_key")
-    payload: dict[str, Any] = event.payload
-    level = payload.get("level", payload.get("to_level"))
-    await conn.execute(
-        """INSERT INTO records.timeline
-             (person_key, entry_kind, occurred_at, source_event_id, source_event_type,
-              occupation_code, level, certificate_number, body_id, application_id, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        person_key,
-        entry_kind,
-        event.occurred_at,
-        event.event_id,
-        event.event_type,
-        payload.get("occupation_code"),
-        level,
-        payload.get("certificate_number"),
-        payload.get("body_id"),
-        payload.get("application_id"),
-        payload,
+    await conn.execute(_TIMELINE_INSERT, *_timeline_row(event, entry_kind, person_key))
+
+
+async def append_entries(
+    conn: Connection, events: list[tuple[EventEnvelope, EventPayload]], entry_kind: str
+) -> None:
+    """``append_entry`` for a run of events of one kind, in one round trip."""
+    await conn.executemany(
+        _TIMELINE_INSERT, [_timeline_row(event, entry_kind) for event, _ in events]
     )
 
 
-def _timeline_handler(entry_kind: str) -> Handler:
-    async def handle(conn: Connection, event: EventEnvelope) -> None:
-        parse_payload(event)  # a malformed payload must not enter the archive
+def _timeline_handler(entry_kind: str) -> PayloadHandler[EventPayload]:
+    # The payload was validated by its class before: a malformed one never enters the archive.
+    async def handle(conn: Connection, event: EventEnvelope, _: EventPayload) -> None:
         await append_entry(conn, event, entry_kind)
 
     handle.__name__ = f"archive_{entry_kind}"
     return handle
 
 
-async def archive_certificate_issued(conn: Connection, event: EventEnvelope) -> None:
-    issued = parse_payload(event)
-    assert isinstance(issued, CertificateIssued)
+def _timeline_batch_handler(
+    entry_kind: str,
+) -> BatchPayloadHandler[EventPayload]:
+    async def handle(conn: Connection, events: list[tuple[EventEnvelope, EventPayload]]) -> None:
+        await append_entries(conn, events, entry_kind)
+
+    return handle
+
+
+async def archive_certificate_issued(
+    conn: Connection, event: EventEnvelope, issued: CertificateIssued
+) -> None:
     if event.person_key is None:
         raise MissingPersonError(f"certificate.issued {event.event_id} has no person_key")
     # A re-issued number (a correction) keeps the first register row; the timeline keeps both.
@@ -116,9 +170,9 @@ async def archive_certificate_issued(conn: Connection, event: EventEnvelope) -> 
     await append_entry(conn, event, "certificate_issued")
 
 
-async def archive_certificate_revoked(conn: Connection, event: EventEnvelope) -> None:
-    revoked = parse_payload(event)
-    assert isinstance(revoked, CertificateRevoked)
+async def archive_certificate_revoked(
+    conn: Connection, event: EventEnvelope, revoked: CertificateRevoked
+) -> None:
     person_key = event.person_key or await conn.fetchval(
         "SELECT person_key FROM records.certificates WHERE certificate_number = $1",
         revoked.certificate_number,
@@ -138,14 +192,13 @@ async def archive_certificate_revoked(conn: Connection, event: EventEnvelope) ->
         await append_entry(conn, event, "certificate_revoked", person_key=person_key)
 
 
-def _body_handler(entry_kind: str) -> Handler:
-    async def handle(conn: Connection, event: EventEnvelope) -> None:
-        body = parse_payload(event)
+def _body_handler(entry_kind: str) -> PayloadHandler[BodyEvent]:
+    async def handle(conn: Connection, event: EventEnvelope, body: BodyEvent) -> None:
         await conn.execute(
             """INSERT INTO records.body_history
                  (body_id, entry_kind, occurred_at, source_event_id, details)
                VALUES ($1, $2, $3, $4, $5)""",
-            getattr(body, "body_id"),  # noqa: B009 - every body.* payload has one
+            body.body_id,
             entry_kind,
             event.occurred_at,
             event.event_id,
@@ -156,11 +209,13 @@ def _body_handler(entry_kind: str) -> Handler:
     return handle
 
 
-def archive_handlers() -> dict[str, Handler]:
-    handlers: dict[str, Handler] = {
-        event_type: _timeline_handler(kind) for event_type, kind in TIMELINE_ENTRIES.items()
-    }
-    handlers["certificate.issued"] = archive_certificate_issued
-    handlers["certificate.revoked"] = archive_certificate_revoked
-    handlers.update({t: _body_handler(kind) for t, kind in BODY_EVENTS.items()})
+def archive_handlers() -> PayloadHandlers:
+    handlers = PayloadHandlers()
+    for payload, kind in TIMELINE_ENTRIES.items():
+        handlers.on(payload, _timeline_handler(kind))
+        handlers.in_batches(payload, _timeline_batch_handler(kind))
+    handlers.on(CertificateIssued, archive_certificate_issued)
+    handlers.on(CertificateRevoked, archive_certificate_revoked)
+    for body_event, kind in BODY_EVENTS.items():
+        handlers.on(body_event, _body_handler(kind))
     return handlers

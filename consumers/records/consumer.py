@@ -9,6 +9,7 @@ from skillflow.settings import Settings
 
 
 def records_consumer(settings: Settings) -> Consumer:
+    handlers = archive_handlers()
     return Consumer(
         name="records",
         topics=(
@@ -19,5 +20,6 @@ def records_consumer(settings: Settings) -> Consumer:
             Topic.COMPETITION,
             Topic.INCENTIVE,
         ),
-        handlers=archive_handlers(),
+        handlers=handlers.by_event_type(),
+        batch_handlers=handlers.batches_by_event_type(),
     )

@@ -34,6 +34,7 @@ import httpx
 from api.app import create_app
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from skillflow import temporal
 from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
 from skillflow.settings import Role, Settings, TokenHolder
@@ -230,7 +231,7 @@ async def _scenario(settings: Settings, candidates: int) -> dict[str, Any]:
         figures["certified_per_s"] = _rate(issued, first)
 
         history = await services.temporal.get_workflow_handle(
-            f"application-{ids[0]}"
+            application_workflow_id(ids[0])
         ).fetch_history()
         figures["per_candidate"] = {
             "history_events": len(history.events),
@@ -250,7 +251,7 @@ async def _scenario(settings: Settings, candidates: int) -> dict[str, Any]:
             "history_bytes": len(history.to_json()),
         }
         session_history = await services.temporal.get_workflow_handle(
-            f"session-{session_id}"
+            session_workflow_id(session_id)
         ).fetch_history()
         figures["session_history_events"] = len(session_history.events)
         figures["session_history_bytes"] = len(session_history.to_json())

@@ -4,10 +4,11 @@ N ``registration.submitted`` events go to a topic of their own (so no running se
 them), then are applied twice, one after the other, from the same broker into the same
 database:
 
-* **consumer** — the production path: FastStream batch subscriber, envelope parsing, the
-  batch's ``delivery.processed_events`` rows and the incentive service's real handler (one
-  ``incentives.registrations`` row and the look-up for a certificate that came first) under
-  one savepoint per batch (per event only after a refusal), commit, then the offset commit;
+* **consumer** — the production path: FastStream batch subscriber, envelope and payload
+  parsing, the batch's ``delivery.processed_events`` rows and the incentive service's real
+  handlers (its batch handler: every ``incentives.registrations`` row of a run and the
+  look-up for certificates that came first in one statement) under one savepoint per batch
+  (per event only after a refusal), commit, then the offset commit;
 * **plain** — aiokafka ``getmany`` + ``json.loads`` + one asyncpg ``executemany`` of the
   same row per batch, commit, then the offset commit.
 
@@ -33,7 +34,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumers.app import ConsumerRuntime, build_broker
 from consumers.delivery import Consumer
-from consumers.incentives.candidates import on_registration_submitted
+from consumers.dispatch import PayloadHandlers
+from consumers.incentives.candidates import candidate_handlers
 from schemas.events import build_event
 from schemas.payloads import RegistrationSubmitted
 from skillflow import kafka
@@ -68,10 +70,12 @@ async def run(settings: Settings, events: int) -> dict[str, Any]:
         published_per_second = await _publish(settings, topic, run_id, session_id, events)
 
         runtime = ConsumerRuntime(settings=settings, pool=pool)
+        handlers = candidate_handlers(PayloadHandlers())
         consumer = Consumer(
             name=consumer_name,
             topics=(topic,),
-            handlers={"registration.submitted": on_registration_submitted},
+            handlers=handlers.by_event_type(),
+            batch_handlers=handlers.batches_by_event_type(),
         )
         broker = build_broker(runtime, [consumer], batch_max_records=BATCH)
         consumer_rate = await _timed(

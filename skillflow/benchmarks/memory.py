@@ -21,7 +21,8 @@ from temporalio.client import Client
 
 from policy.assessment import ApplicationFigures, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
-from schemas.application import ApplicationStart, application_workflow_id
+from schemas.application import ApplicationStart
+from schemas.workflow_ids import application_workflow_id
 from skillflow import temporal
 from skillflow.benchmarks.certification import _progress
 from skillflow.benchmarks.scale import _processes, _wait_pollers

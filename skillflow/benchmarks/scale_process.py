@@ -21,7 +21,8 @@ from temporalio.worker import Worker
 
 from consumers.app import ConsumerRuntime, build_broker
 from consumers.delivery import Consumer
-from consumers.incentives.candidates import on_registration_submitted
+from consumers.dispatch import PayloadHandlers
+from consumers.incentives.candidates import candidate_handlers
 from skillflow import temporal
 from skillflow.benchmarks.baseline import NoopWorkflow, noop
 from skillflow.benchmarks.consumers import BATCH, _PlainLoop
@@ -55,10 +56,14 @@ async def main(argv: list[str]) -> None:
     try:
         if kind == "consumer":
             topic, name = argv[1], argv[2]
+            # The same consumer as the consumers benchmark: the incentive service's
+            # registration handlers, one at a time and set-based for a run of events.
+            handlers = candidate_handlers(PayloadHandlers())
             consumer = Consumer(
                 name=name,
                 topics=(topic,),
-                handlers={"registration.submitted": on_registration_submitted},
+                handlers=handlers.by_event_type(),
+                batch_handlers=handlers.batches_by_event_type(),
             )
             broker = build_broker(
                 ConsumerRuntime(settings=settings, pool=pool), [consumer], batch_max_records=BATCH

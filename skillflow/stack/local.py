@@ -36,6 +36,7 @@ from skillflow.stack.process import ManagedProcess, StackError, free_port, port_
 from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
 from store.database import Connection, apply_migrations, create_pool, ensure_database
 from store.outbox import requeue_unapplied
+from store.sealed import generate_key
 from store.tokens import create_token, find_holder
 
 STACK_FILE = "stack.json"
@@ -73,19 +74,32 @@ class StackSecrets:
 
     person_key_secret: str
     tokens: dict[str, str]  # role -> token
+    # key id -> AES-256 key (base64) for Temporal payloads and the name columns
+    payload_keys: dict[str, str]
+    payload_key_id: str
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> StackSecrets:
         path = data_dir / "secrets.json"
         if path.exists():
             raw = json.loads(path.read_text())
-            made = cls(raw["person_key_secret"], raw["tokens"])
-            if set(made.tokens) == {role.value for role in Role}:
+            made = cls(
+                raw["person_key_secret"],
+                raw["tokens"],
+                *_payload_key(raw.get("payload_keys"), raw.get("payload_key_id")),
+            )
+            if set(made.tokens) == {role.value for role in Role} and "payload_keys" in raw:
                 return made
-            # A data folder from before a role existed: give the new roles their tokens.
-            made = cls(made.person_key_secret, {**_new_tokens(), **made.tokens})
+            # A data folder from before a role or the payload codec existed: give the new
+            # roles their tokens and the stack its payload key, keeping everything else.
+            made = cls(
+                made.person_key_secret,
+                {**_new_tokens(), **made.tokens},
+                made.payload_keys,
+                made.payload_key_id,
+            )
         else:
-            made = cls(secrets.token_urlsafe(32), _new_tokens())
+            made = cls(secrets.token_urlsafe(32), _new_tokens(), *_payload_key(None, None))
         write_private(path, json.dumps(asdict(made), indent=2))
         return made
 
@@ -103,6 +117,19 @@ def write_private(path: Path, text: str) -> None:
 
 def _new_tokens() -> dict[str, str]:
     return {role.value: secrets.token_urlsafe(32) for role in Role}
+
+
+def _payload_key(keys: dict[str, str] | None, key_id: str | None) -> tuple[dict[str, str], str]:
+    """The stack's payload keys, or a new one, never the published development key."""
+    if keys and key_id:
+        return keys, key_id
+    key_id = time.strftime("local-%Y%m%d%H%M%S", time.gmtime())
+    return {key_id: generate_key()}, key_id
+
+
+def _is_stack_folder(path: Path) -> bool:
+    """An empty folder, or one a stack has used (it keeps its secrets there)."""
+    return (path / "secrets.json").exists() or not any(path.iterdir())
 
 
 def read_stack_file(data_dir: Path) -> dict[str, Any]:
@@ -150,7 +177,13 @@ class LocalStack:
 
     def _claim_data_dir(self) -> None:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            ours = not self.data_dir.exists() or _is_stack_folder(self.data_dir)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if ours:
+                # Secrets, tokens, logs and the databases live here: the owner's only. A
+                # folder that holds other things (a home, /tmp) keeps its mode; the files
+                # and folders SkillFlow makes in it are private all the same.
+                self.data_dir.chmod(0o700)
             probe = self.data_dir / ".write-test"
             probe.write_text("ok")
             probe.unlink()
@@ -158,7 +191,11 @@ class LocalStack:
             raise StackError(
                 f"cannot write to data folder {self.data_dir} ({exc.strerror}): choose another with --data-dir"
             ) from None
-        self._lock_file = (self.data_dir / "stack.lock").open("a+")
+        lock = self.data_dir / "stack.lock"
+        self._lock_file = os.fdopen(
+            os.open(lock, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+"
+        )
+        lock.chmod(0o600)
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -200,8 +237,14 @@ class LocalStack:
             kafka_session_timeout_ms=6_000,
             postgres_dsn=f"postgresql://postgres@127.0.0.1:{self.ports.postgres}/skillflow",
             person_key_secret=secrets_.person_key_secret,
+            payload_keys=secrets_.payload_keys,
+            payload_key_id=secrets_.payload_key_id,
             api_host="127.0.0.1",
             api_port=self.ports.api,
+            codec_cors_origins=[
+                f"http://127.0.0.1:{self.ports.temporal_ui}",
+                f"http://localhost:{self.ports.temporal_ui}",
+            ],
             # The stack's tokens live in PostgreSQL (registered by _prepare), not here.
             # The local stack is for demos and trials: its walkthrough policy is admitted.
             demo_policies=True,
@@ -445,6 +488,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if name == "person_key_secret":
             value = settings.person_key_secret.get_secret_value()
+        if name == "payload_keys":
+            value = {k: key.get_secret_value() for k, key in settings.payload_keys.items()}
         if isinstance(value, dict | list):
             value = json.dumps(value)
         env[f"SKILLFLOW_{name.upper()}"] = (

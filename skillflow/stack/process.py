@@ -52,8 +52,11 @@ class ManagedProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        # Logs may quote a command or a row: the owner's eyes only, as the data folder.
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.log_path.parent.chmod(0o700)
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        self.log_path.chmod(0o600)  # a log from an older run kept its mode
         try:
             self.process = subprocess.Popen(
                 self.argv,
@@ -67,6 +70,9 @@ class ManagedProcess:
                 group=self.user,
                 extra_groups=[] if self.user else None,
                 cwd=self.cwd,
+                # What the servers write (the Temporal SQLite file, PostgreSQL's files) is
+                # private to the user running them.
+                umask=0o077,
                 preexec_fn=_die_with_parent,
             )
         finally:

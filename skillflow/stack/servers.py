@@ -63,9 +63,10 @@ class TemporalServer:
     def __init__(self, data_dir: Path, port: int, ui_port: int | None, http_port: int) -> None:
         self.port = port
         self.ui_port = ui_port
+        self.db_path = data_dir / "temporal.db"
         argv = [
             temporal_binary(), "server", "start-dev",
-            "--db-filename", str(data_dir / "temporal.db"),
+            "--db-filename", str(self.db_path),
             "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
             "--log-level", "warn", "--log-format", "json",
         ]  # fmt: skip
@@ -78,6 +79,10 @@ class TemporalServer:
         )
 
     def start(self, timeout: float = 60.0) -> None:
+        # Its histories are encrypted, but not its search attributes and ids: private, also
+        # when an older SkillFlow created the file world-readable.
+        for path in self.db_path.parent.glob(self.db_path.name + "*"):
+            path.chmod(0o600)
         self.process.start()
         wait_for_port(self.process, self.port, timeout)
         if self.ui_port is not None:
@@ -137,7 +142,8 @@ class PostgresServer:
     def _prepare(self) -> None:
         if self.user is not None:
             _ensure_system_user(self.user)
-            _allow_traversal(self.pgdata.parent)
+            _allow_group_traversal(self.pgdata.parent, self.user)
+            _allow_traversal(self.pgdata.parent.parent)
             _allow_traversal(postgres_bin_dir().parent)
         if (self.pgdata / "PG_VERSION").exists():
             return
@@ -180,6 +186,22 @@ def _allow_traversal(path: Path) -> None:
         mode = part.stat().st_mode
         if not mode & 0o001:
             part.chmod(mode | 0o001)
+
+
+def _allow_group_traversal(data_dir: Path, user: str) -> None:
+    """Let the PostgreSQL system user through a private data folder by its group (0710),
+    which stays closed to everyone else: it holds the secrets and the logs. A folder open
+    to others already (one the user chose that holds other things) is only made
+    traversable, as before."""
+    if data_dir.stat().st_mode & 0o077 and not data_dir.stat().st_gid == _gid(user):
+        _allow_traversal(data_dir)
+        return
+    os.chown(data_dir, -1, _gid(user))
+    data_dir.chmod(0o710)
+
+
+def _gid(user: str) -> int:
+    return pwd.getpwnam(user).pw_gid
 
 
 def _clear_stale_postmaster(pid_file: Path) -> None:

@@ -20,18 +20,18 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from consumers.app import run_consumers
 from schemas.events import EventEnvelope
-from skillflow import kafka
+from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
 from skillflow.stack.process import free_port
 from skillflow.stack.servers import KafkaBroker, PostgresServer, temporal_binary
 from skillflow.worker import run_worker
 from store.database import apply_migrations, create_pool, ensure_database
+from store.sealed import generate_key
 from workflows import search_attributes
 
 # Who holds the centre's token in these tests (what audit trails record).
@@ -54,9 +54,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
     broker = KafkaBroker(data_dir, free_port())
     postgres.start()
     broker.start()
+    # A key of its own, as `skillflow up` makes: nothing here relies on the development key.
+    payload_keys = Settings(
+        payload_keys={"integration": generate_key()}, payload_key_id="integration"
+    )
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=temporal.data_converter(payload_keys),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
     )
@@ -69,6 +73,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         kafka_session_timeout_ms=3_000,
         kafka_request_timeout_ms=3_000,
         task_queue=f"skillflow-test-{uuid.uuid4().hex[:8]}",
+        payload_keys=payload_keys.payload_keys,
+        payload_key_id=payload_keys.payload_key_id,
         person_key_secret="integration-test-person-key-secret",  # type: ignore[arg-type]
         # The centre's token names its holder, as production tokens should: audit trails
         # then record who, not only which role.

@@ -17,11 +17,10 @@ import httpx
 import pytest
 
 from api.app import create_app
-from schemas.application import application_workflow_id
+from policy.rule_ids import Rule
+from schemas.workflow_ids import application_workflow_id, body_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from store.tokens import create_token, revoke_token
-from workflows.evaluation_body import body_workflow_id
-from workflows.exam_session import session_workflow_id
 
 from .steps import FITTER, approved_body, new_id_number, open_session, session_request
 
@@ -95,6 +94,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/incentives/claims/{claim_id}/reject"): Access(REGULATOR),
     ("POST", "/incentives/claims/{claim_id}/reconsideration"): Access(REGULATOR),
     ("GET", "/incentives/people/{person_key}"): Access(SUPERVISORS),
+    ("POST", "/codec/decode"): Access(OPERATOR),
+    ("POST", "/codec/encode"): Access(OPERATOR),
+    ("GET", "/applications/{application_id}/holder-name"): Access(BODY_ROLES, owned=True),
+    ("GET", "/sessions/{session_id}/examiners"): Access(BODY_ROLES, owned=True),
 }
 
 
@@ -326,7 +329,7 @@ async def test_bulk_calls_and_csv_rows_refuse_another_sessions_applications(
     assert reviewed.status_code == 200, reviewed.text
     [report] = reviewed.json()
     assert report["status"] == "refused"
-    assert [e["rule"] for e in report["errors"]] == ["access.not_in_session"]
+    assert [e["rule"] for e in report["errors"]] == [Rule.ACCESS_NOT_IN_SESSION]
 
     scored = await api.post(
         f"/sessions/{mine['session_id']}/scores.csv",
@@ -334,6 +337,6 @@ async def test_bulk_calls_and_csv_rows_refuse_another_sessions_applications(
         content=f"application_id,examiner_id,theory\n{theirs['application_id']},E0,90\n",
     )
     assert scored.status_code == 200, scored.text
-    assert [e["rule"] for e in scored.json()[0]["errors"]] == ["access.not_in_session"]
+    assert [e["rule"] for e in scored.json()[0]["errors"]] == [Rule.ACCESS_NOT_IN_SESSION]
     # The other centre's application is still awaiting its own centre's review.
     assert await _state(stack, world) == before

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope
 from skillflow.settings import Role
 from tests.integration.steps import FITTER, Auth, approved_body, id_number, session_request
@@ -80,7 +82,8 @@ def refused_for(response: httpx.Response, rule: str) -> None:
 
 def issued_for(application_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
-        e.event_type == "certificate.issued" and e.payload["application_id"] == application_id
+        e.event_type == payloads.CertificateIssued.event_type
+        and e.payload["application_id"] == application_id
     )
 
 
@@ -96,10 +99,10 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
     assert intern.status_code == 201, intern.text
 
     outsider = candidate(303, relationship="individual", employer="OTHER-CO")
-    refused_for(await register(api, auth, session_id, outsider), "enterprise.not_own_worker")
+    refused_for(await register(api, auth, session_id, outsider), Rule.ENTERPRISE_NOT_OWN_WORKER)
     commissioned = {**outsider, "relationship": "commissioned", "commission_id": "WT-2026-01"}
     refused_for(
-        await register(api, auth, session_id, commissioned), "enterprise.commission_missing"
+        await register(api, auth, session_id, commissioned), Rule.ENTERPRISE_COMMISSION_MISSING
     )
     response = await api.post(
         f"/bodies/{body_id}/commissions",
@@ -113,7 +116,10 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
     assert response.status_code == 201, response.text
     recorded = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == "body.commission_recorded" and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.CommissionRecorded.event_type
+            and e.payload["body_id"] == body_id
+        ),
     )
     assert (recorded.payload["commission_id"], recorded.payload["client"]) == (
         "WT-2026-01",
@@ -133,7 +139,7 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
         },
     )
     lapsed = {**candidate(304, relationship="commissioned"), "commission_id": "WT-2025-09"}
-    refused_for(await register(api, auth, session_id, lapsed), "enterprise.commission_missing")
+    refused_for(await register(api, auth, session_id, lapsed), Rule.ENTERPRISE_COMMISSION_MISSING)
 
     count = await stack.pool.fetchval(
         "SELECT count(*) FROM certification.applications WHERE session_id = $1", session_id
@@ -159,11 +165,11 @@ async def test_a_sub_level_registers_under_its_national_level_only(
     # G4A is filed under level 4; this session is level 5.
     refused_for(
         await register(api, auth, session_id, candidate(312, sub_level="G4A")),
-        "enterprise.sub_level_unmapped",
+        Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
     )
     refused_for(
         await register(api, auth, session_id, candidate(313, sub_level="G9Z")),
-        "enterprise.sub_level_unmapped",
+        Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
     )
 
 
@@ -182,7 +188,7 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
             "pass_mark": 55,
         },
     )
-    refused_for(response, "enterprise.pass_mark_below_national")
+    refused_for(response, Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL)
 
     body_id, body_code = await enterprise(api, auth, pass_mark=70)
     session = await enterprise_session(api, auth, body_id)
@@ -208,7 +214,10 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
     assert response.json()["stage"] == "resit"
     failed = await events.wait_for(
         "skills.assessment",
-        lambda e: e.event_type == "assessment.failed" and e.payload["application_id"] == between,
+        lambda e: (
+            e.event_type == payloads.AssessmentFailed.event_type
+            and e.payload["application_id"] == between
+        ),
     )
     assert failed.payload["failed_components"] == ["theory"]
 
@@ -274,7 +283,7 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
         headers=auth(Role.REGULATOR),
         json={"certificate_number": unsampled, "passed": False, "finding": "x", "suspend": True},
     )
-    refused_for(response, "quality.not_sampled")
+    refused_for(response, Rule.QUALITY_NOT_SAMPLED)
     assert (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).json()[
         "status"
     ] == "active"
@@ -293,24 +302,35 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
     assert response.json()["status"] == "suspended"
     suspended = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == "body.suspended" and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.BodySuspended.event_type and e.payload["body_id"] == body_id
+        ),
     )
-    assert first[0] in suspended.payload["reason"]
+    # The finding is free text: it stays in the body's row, out of the event.
+    assert suspended.payload["reason"] == ""
+    status_reason = await stack.pool.fetchval(
+        "SELECT status_reason FROM certification.bodies WHERE body_id = $1", body_id
+    )
+    assert first[0] in status_reason and "实操考核记录缺失" in status_reason
     sampled = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == "body.quality_sampled" and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.QualitySampled.event_type and e.payload["body_id"] == body_id
+        ),
     )
     assert sampled.payload["certificate_numbers"] in (first, second)
     reviewed = await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == "body.quality_reviewed" and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.QualityReviewed.event_type and e.payload["body_id"] == body_id
+        ),
     )
     assert (reviewed.payload["certificate_number"], reviewed.payload["passed"]) == (first[0], False)
 
     response = await api.post(
         "/sessions", headers=auth(Role.ENTERPRISE), json=session_request(body_id)
     )
-    refused_for(response, "body.not_active")
+    refused_for(response, Rule.BODY_NOT_ACTIVE)
 
 
 async def test_quality_supervision_is_for_enterprise_filings_only(
@@ -318,4 +338,4 @@ async def test_quality_supervision_is_for_enterprise_filings_only(
 ) -> None:
     centre = await approved_body(api, auth)
     response = await api.post(f"/bodies/{centre}/quality-samples", headers=auth(Role.REGULATOR))
-    refused_for(response, "quality.enterprise_only")
+    refused_for(response, Rule.QUALITY_ENTERPRISE_ONLY)

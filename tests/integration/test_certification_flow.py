@@ -13,6 +13,8 @@ import pytest
 
 from api.app import create_app
 from policy.idnumber import make_id_number
+from policy.rule_ids import Rule
+from schemas import payloads
 from skillflow.settings import Role, TokenHolder
 from tests.integration.conftest import CENTRE_STAFF
 from tests.integration.steps import (
@@ -60,7 +62,8 @@ async def test_registration_to_verified_certificate(
     issued = await events.wait_for(
         "skills.certificate",
         lambda e: (
-            e.event_type == "certificate.issued" and e.payload["application_id"] == application_id
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload["application_id"] == application_id
         ),
         timeout=60,
     )
@@ -88,7 +91,7 @@ async def test_registration_to_verified_certificate(
     revoked = await events.wait_for(
         "skills.certificate",
         lambda e: (
-            e.event_type == "certificate.revoked"
+            e.event_type == payloads.CertificateRevoked.event_type
             and e.payload["certificate_number"] == certificate_number
         ),
     )
@@ -108,7 +111,7 @@ async def test_registration_to_verified_certificate(
         json={"reason": "another reason"},
     )
     assert other.status_code == 422
-    assert other.json()["errors"][0]["rule"] == "certificate.already_revoked"
+    assert other.json()["errors"][0]["rule"] == Rule.CERTIFICATE_ALREADY_REVOKED
     reason = await stack.pool.fetchval(
         "SELECT revoked_reason FROM certification.certificates WHERE certificate_number = $1",
         certificate_number,
@@ -127,7 +130,7 @@ async def test_registration_rules_name_the_rule_and_write_nothing(
     cases = [
         (
             {"id_number": bad_check, "name": "李四", "years_in_occupation": 2},
-            "id_number.check_character",
+            Rule.ID_NUMBER_CHECK_CHARACTER,
         ),
         (
             {
@@ -137,11 +140,11 @@ async def test_registration_rules_name_the_rule_and_write_nothing(
                 "name": "李四",
                 "years_in_occupation": 2,
             },
-            "id_number.min_age",
+            Rule.ID_NUMBER_MIN_AGE,
         ),
         (
             {"id_number": id_number(3), "name": "李四", "years_in_occupation": 0.5},
-            "eligibility.no_path",
+            Rule.ELIGIBILITY_NO_PATH,
         ),
     ]
     for payload, rule in cases:
@@ -160,7 +163,7 @@ async def test_registration_rules_name_the_rule_and_write_nothing(
     duplicate = await api.post(
         f"/sessions/{other_session}/applications", headers=auth(Role.CENTRE), json=ok
     )
-    assert duplicate.json()["errors"][0]["rule"] == "registration.duplicate"
+    assert duplicate.json()["errors"][0]["rule"] == Rule.REGISTRATION_DUPLICATE
     count = await stack.pool.fetchval(
         "SELECT count(*) FROM certification.applications WHERE session_id = $1", session_id
     )
@@ -185,7 +188,7 @@ async def test_csv_import_reports_row_by_row(
     report = response.json()
     assert [r["status"] for r in report] == ["accepted"] * 5 + ["rejected", "rejected"]
     assert report[5]["errors"][0]["rule"].startswith("id_number.")
-    assert report[6]["errors"][0]["rule"] == "eligibility.no_path"
+    assert report[6]["errors"][0]["rule"] == Rule.ELIGIBILITY_NO_PATH
 
     reviews = await api.post(
         f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
@@ -212,8 +215,8 @@ async def test_csv_import_reports_row_by_row(
     report = response.json()
     assert [r["status"] for r in report] == ["accepted", "accepted"] + ["rejected"] * 3
     assert report[1]["stage"] == "resit"
-    assert report[2]["errors"][0]["rule"] == "score.range"
-    assert report[3]["errors"][0]["rule"] == "score.examiner_not_assigned"
+    assert report[2]["errors"][0]["rule"] == Rule.SCORE_RANGE
+    assert report[3]["errors"][0]["rule"] == Rule.SCORE_EXAMINER_NOT_ASSIGNED
     assert report[4]["errors"][0]["field"].endswith("examiner_id"), report[4]
     assert report[4]["errors"][0]["rule"] == "request.string_too_short"
     for refused in ids[2:]:
@@ -221,12 +224,18 @@ async def test_csv_import_reports_row_by_row(
         assert (untouched["stage"], untouched["scores"]) == ("assessment", {}), untouched
     await events.wait_for(
         "skills.certificate",
-        lambda e: e.event_type == "certificate.issued" and e.payload["application_id"] == ids[0],
+        lambda e: (
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload["application_id"] == ids[0]
+        ),
         timeout=60,
     )
     failed = await events.wait_for(
         "skills.assessment",
-        lambda e: e.event_type == "assessment.failed" and e.payload["application_id"] == ids[1],
+        lambda e: (
+            e.event_type == payloads.AssessmentFailed.event_type
+            and e.payload["application_id"] == ids[1]
+        ),
     )
     assert failed.payload["failed_components"] == ["theory"]
 
@@ -248,7 +257,7 @@ async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
     )
     assert response.status_code == 422, response.text
     [error] = response.json()["errors"]
-    assert (error["field"], error["rule"]) == ("province_code", "body.province_unknown")
+    assert (error["field"], error["rule"]) == ("province_code", Rule.BODY_PROVINCE_UNKNOWN)
     # Refused before the filing workflow: no body to approve, so none can issue.
     assert (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).status_code == 404
 
@@ -282,7 +291,7 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     # One candidate has no score yet: closing now would strand them in assessment.
     response = await api.post(f"/sessions/{session_id}/close", headers=auth(Role.CENTRE))
     assert response.status_code == 422
-    assert response.json()["errors"][0]["rule"] == "session.scores_outstanding"
+    assert response.json()["errors"][0]["rule"] == Rule.SESSION_SCORES_OUTSTANDING
     session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
     assert session["status"] == "running"
 
@@ -312,7 +321,10 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     assert response.json()["stage"] == "public_notice"
     await events.wait_for(
         "skills.certificate",
-        lambda e: e.event_type == "certificate.issued" and e.payload["application_id"] == sat,
+        lambda e: (
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload["application_id"] == sat
+        ),
         timeout=60,
     )
 
@@ -358,7 +370,7 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
         headers=auth(Role.CENTRE),
         json={**correction, "score": 70, "reason": "again"},
     )
-    assert again.json()["errors"][0]["rule"] == "score.correction_duplicate"
+    assert again.json()["errors"][0]["rule"] == Rule.SCORE_CORRECTION_DUPLICATE
 
     application = (
         await api.get(f"/applications/{application_id}", headers=auth(Role.CENTRE))
@@ -369,11 +381,13 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
     corrected = await events.wait_for(
         "skills.assessment",
         lambda e: (
-            e.event_type == "assessment.score_corrected"
+            e.event_type == payloads.ScoreCorrected.event_type
             and e.payload["application_id"] == application_id
         ),
     )
-    assert corrected.payload["reason"] == "page 4 was not marked"
+    # The audit trail above keeps the reason; the event, read by other services, does not.
+    assert corrected.payload["reason"] == ""
+    assert corrected.payload["corrected_by"] == CENTRE_STAFF
 
 
 async def test_a_rejected_body_files_again_under_a_new_id(
@@ -403,7 +417,7 @@ async def test_a_rejected_body_files_again_under_a_new_id(
     response = await api.post("/bodies", headers=auth(Role.CENTRE), json=wider)
 
     assert response.status_code == 422
-    assert response.json()["errors"][0]["rule"] == "body.already_filed"
+    assert response.json()["errors"][0]["rule"] == Rule.BODY_ALREADY_FILED
     body = (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).json()
     assert (body["status"], body["scope"]) == ("rejected", [f"{FITTER}:5"])
 
@@ -432,11 +446,11 @@ async def test_approvals_end_when_the_exam_starts(
         f"/applications/{late}/review", headers=auth(Role.CENTRE), json={"approve": True}
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["rule"] == "review.session_started"
+    assert response.json()["errors"][0]["rule"] == Rule.REVIEW_SESSION_STARTED
     response = await api.post(
         f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
     )
-    assert response.json()["errors"][0]["rule"] == "review.session_started"
+    assert response.json()["errors"][0]["rule"] == Rule.REVIEW_SESSION_STARTED
     late_status = (await api.get(f"/applications/{late}", headers=auth(Role.CENTRE))).json()
     assert late_status["stage"] == "awaiting_review"
     # Rejecting stays possible.

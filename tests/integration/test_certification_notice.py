@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope
 from skillflow.settings import Role
 from tests.integration.steps import Auth, approved_body, id_number, open_session
@@ -90,15 +92,22 @@ async def test_suspension_during_notice_holds_issuance_until_reinstated(
 
     held = await reaches(api, auth, application_id, "held")
     assert held["certificate_number"] is None
-    assert held["stage_rule"] == "body.not_active"
+    assert held["stage_rule"] == Rule.BODY_NOT_ACTIVE
     # Still held after rechecks: a suspended body issues nothing.
     await asyncio.sleep(RECHECK_S * 1.5)
     assert (await application(api, auth, application_id))["stage"] == "held"
-    assert await events.all("skills.certificate", about("certificate.issued", application_id)) == []
+    assert (
+        await events.all(
+            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
+        )
+        == []
+    )
 
     await body_status(api, auth, body_id, "reinstate")
     issued = await events.wait_for(
-        "skills.certificate", about("certificate.issued", application_id), timeout=30
+        "skills.certificate",
+        about(payloads.CertificateIssued.event_type, application_id),
+        timeout=30,
     )
     found = await reaches(api, auth, application_id, "issued")
     assert found["certificate_number"] == issued.payload["certificate_number"]
@@ -113,12 +122,19 @@ async def test_revocation_during_hold_withholds_the_certificate(
     await body_status(api, auth, body_id, "revoke")
 
     withheld = await events.wait_for(
-        "skills.certificate", about("certificate.withheld", application_id), timeout=30
+        "skills.certificate",
+        about(payloads.CertificateWithheld.event_type, application_id),
+        timeout=30,
     )
-    assert withheld.payload["rule"] == "body.body_revoked"
+    assert withheld.payload["rule"] == Rule.BODY_BODY_REVOKED
     found = await reaches(api, auth, application_id, "withheld")
     assert found["certificate_number"] is None
-    assert await events.all("skills.certificate", about("certificate.issued", application_id)) == []
+    assert (
+        await events.all(
+            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
+        )
+        == []
+    )
 
 
 async def test_an_upheld_objection_withholds_the_certificate(
@@ -139,17 +155,22 @@ async def test_an_upheld_objection_withholds_the_certificate(
     assert response.json()["stage"] == "withheld", response.text
 
     withheld = await events.wait_for(
-        "skills.certificate", about("certificate.withheld", application_id)
+        "skills.certificate", about(payloads.CertificateWithheld.event_type, application_id)
     )
-    assert withheld.payload["rule"] == "objection.upheld"
+    assert withheld.payload["rule"] == Rule.OBJECTION_UPHELD
     resolved = await events.wait_for(
-        "skills.certificate", about("certificate.objection_resolved", application_id)
+        "skills.certificate", about(payloads.ObjectionResolved.event_type, application_id)
     )
     assert resolved.payload["upheld"] is True
     # Well past the notice: still no certificate.
     await asyncio.sleep(NOTICE_S)
     assert (await application(api, auth, application_id))["certificate_number"] is None
-    assert await events.all("skills.certificate", about("certificate.issued", application_id)) == []
+    assert (
+        await events.all(
+            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
+        )
+        == []
+    )
 
 
 async def test_a_dismissed_objection_lets_the_certificate_issue_after_resolution(
@@ -174,10 +195,12 @@ async def test_a_dismissed_objection_lets_the_certificate_issue_after_resolution
     )
     assert response.status_code == 200, response.text
     issued = await events.wait_for(
-        "skills.certificate", about("certificate.issued", application_id), timeout=30
+        "skills.certificate",
+        about(payloads.CertificateIssued.event_type, application_id),
+        timeout=30,
     )
     resolved = await events.wait_for(
-        "skills.certificate", about("certificate.objection_resolved", application_id)
+        "skills.certificate", about(payloads.ObjectionResolved.event_type, application_id)
     )
     assert resolved.occurred_at <= issued.occurred_at
     assert (await reaches(api, auth, application_id, "issued"))["certificate_number"] == (

@@ -17,9 +17,12 @@ import pytest
 
 from policy.eligibility import years_between
 from policy.idnumber import person_key
-from schemas.application import ApplicationStatus, application_workflow_id
+from policy.rule_ids import Rule
+from schemas import payloads
+from schemas.application import ApplicationStatus
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
+from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
@@ -34,7 +37,6 @@ from tests.integration.steps import (
     workflow_exists,
 )
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import session_workflow_id
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +165,7 @@ async def test_a_recused_examiner_cannot_score_the_candidate(
     message = refused(
         await enter_scores(api, auth, first, "E0", theory=80, practical=85),
         "scores.theory",
-        "score.examiner_recused",
+        Rule.SCORE_EXAMINER_RECUSED,
     )
     assert "recused" in message
     await assert_unscored(stack, first)
@@ -178,7 +180,7 @@ async def test_a_recused_examiner_cannot_score_the_candidate(
     [row] = report.json()
     assert row["status"] == "rejected"
     assert [(e["field"], e["rule"]) for e in row["errors"]] == [
-        ("scores.practical", "score.examiner_recused")
+        ("scores.practical", Rule.SCORE_EXAMINER_RECUSED)
     ]
     await assert_unscored(stack, second)
 
@@ -212,7 +214,7 @@ async def test_review_scores_come_only_from_the_review_panel(
     message = refused(
         await enter_scores(api, auth, application_id, "E0", review=88),
         "scores.review",
-        "score.examiner_panel",
+        Rule.SCORE_EXAMINER_PANEL,
     )
     assert "review panel" in message
     await assert_unscored(stack, application_id)
@@ -240,7 +242,7 @@ async def test_scores_are_refused_until_the_session_has_started(
     message = refused(
         await enter_scores(api, auth, application_id, "E1", theory=70, practical=70),
         "session_id",
-        "session.not_running",
+        Rule.SESSION_NOT_RUNNING,
     )
     assert "open" in message
     report = await api.post(
@@ -252,7 +254,7 @@ async def test_scores_are_refused_until_the_session_has_started(
     [row] = report.json()
     assert row["status"] == "rejected"
     assert [(e["field"], e["rule"]) for e in row["errors"]] == [
-        ("session_id", "session.not_running")
+        ("session_id", Rule.SESSION_NOT_RUNNING)
     ]
     await assert_unscored(stack, application_id)
     session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
@@ -279,7 +281,7 @@ async def test_registration_refused_when_the_session_is_full(
     message = refused(
         await register(api, auth, session_id, candidate(waiting)),
         "session_id",
-        "session.capacity_full",
+        Rule.SESSION_CAPACITY_FULL,
     )
     assert "1 places" in message
     assert await application_count(stack, session_id) == 1
@@ -303,7 +305,7 @@ async def test_registration_refused_when_the_session_is_full(
     refused(
         await register(api, auth, session_id, candidate(new_id_number())),
         "session_id",
-        "session.capacity_full",
+        Rule.SESSION_CAPACITY_FULL,
     )
     assert await application_count(stack, session_id) == 2
 
@@ -319,7 +321,7 @@ async def test_registration_refused_after_registration_closed(
     message = refused(
         await register(api, auth, closed, candidate(late)),
         "session_id",
-        "session.registration_closed",
+        Rule.SESSION_REGISTRATION_CLOSED,
     )
     assert late not in message
     await assert_no_application(stack, closed, late)
@@ -331,7 +333,7 @@ async def test_registration_refused_after_registration_closed(
         content=f"id_number,name,years_in_occupation\n{late},迟到者,2\n",
     )
     assert [(e["field"], e["rule"]) for e in report.json()[0]["errors"]] == [
-        ("session_id", "session.registration_closed")
+        ("session_id", Rule.SESSION_REGISTRATION_CLOSED)
     ], report.text
     await assert_no_application(stack, closed, late)
 
@@ -348,7 +350,7 @@ async def test_registration_refused_outside_the_bodys_filed_scope(
     # A session cannot even be opened outside the filed scope.
     request = session_request(body_id, level=3)
     response = await api.post("/sessions", headers=auth(Role.CENTRE), json=request)
-    refused(response, "occupation_code", "body.out_of_scope")
+    refused(response, "occupation_code", Rule.BODY_OUT_OF_SCOPE)
     assert (
         await stack.pool.fetchval(
             "SELECT count(*) FROM certification.sessions WHERE session_id = $1",
@@ -370,7 +372,7 @@ async def test_registration_refused_outside_the_bodys_filed_scope(
     refused(
         await register(api, auth, session_id, candidate(outsider, years_in_occupation=7)),
         "session_id",
-        "body.out_of_scope",
+        Rule.BODY_OUT_OF_SCOPE,
     )
     await assert_no_application(stack, session_id, outsider)
 
@@ -437,7 +439,7 @@ async def test_conflicts_of_interest_are_recorded_and_published(
 
     def recused_for(application_id: str) -> Callable[[EventEnvelope], bool]:
         return lambda e: (
-            e.event_type == "examiner.recused"
+            e.event_type == payloads.ExaminerRecused.event_type
             and e.correlation_id == application_workflow_id(application_id)
         )
 
@@ -459,7 +461,8 @@ async def test_conflicts_of_interest_are_recorded_and_published(
     await events.wait_for(
         Topic.REGISTRATION.value,
         lambda e: (
-            e.event_type == "registration.approved" and e.payload["application_id"] == neutral_app
+            e.event_type == payloads.RegistrationApproved.event_type
+            and e.payload["application_id"] == neutral_app
         ),
         timeout=60,
     )
@@ -497,7 +500,8 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     issued = await events.wait_for(
         Topic.CERTIFICATE.value,
         lambda e: (
-            e.event_type == "certificate.issued" and e.payload["application_id"] == application_id
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload["application_id"] == application_id
         ),
         timeout=60,
     )
@@ -506,7 +510,7 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     assert (await api.get(f"/certificates/{number}")).json()["status"] == "valid"
 
     level4 = await open_session(api, auth, body_id, level=4)
-    message = refused(await register(api, auth, level4, person), "level", "eligibility.no_path")
+    message = refused(await register(api, auth, level4, person), "level", Rule.ELIGIBILITY_NO_PATH)
     assert "needs 4 years since a level-5 certificate" in message and "(has 0.0)" in message
     await assert_no_application(stack, level4, id_number)
 
@@ -523,7 +527,7 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     one_day_short = years_ago(on, 4) + timedelta(days=1)
     assert years_between(one_day_short, on) < 4
     await issued_on(one_day_short)
-    message = refused(await register(api, auth, level4, person), "level", "eligibility.no_path")
+    message = refused(await register(api, auth, level4, person), "level", Rule.ELIGIBILITY_NO_PATH)
     assert "(has 3.9)" in message
     await assert_no_application(stack, level4, id_number)
 

@@ -29,7 +29,10 @@ from consumers.delivery import (
     replay_dead_letter,
 )
 from schemas.events import EventEnvelope, build_event, parse_payload
-from schemas.payloads import CertificateIssued, ExaminerRecused
+from schemas.payloads import (
+    CertificateIssued,
+    ExaminerRecused,
+)
 from schemas.topics import Topic
 from skillflow.settings import Role
 from store.database import Connection
@@ -77,7 +80,7 @@ def effect_consumer(name: str, fail: Callable[[], bool] = lambda: False) -> Cons
         )
 
     return Consumer(
-        name=name, topics=(Topic.ASSESSMENT,), handlers={"examiner.recused": record_effect}
+        name=name, topics=(Topic.ASSESSMENT,), handlers={ExaminerRecused.event_type: record_effect}
     )
 
 
@@ -97,7 +100,7 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
     await publish_raw(Topic.CERTIFICATE.value, key.encode(), b"{this is not an event")
     bad_payload = EventEnvelope(
         event_id=uuid.uuid4(),
-        event_type="certificate.issued",
+        event_type=CertificateIssued.event_type,
         schema_version=1,
         occurred_at=datetime.now(UTC),
         producer="tests",
@@ -142,12 +145,12 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
     letters = await eventually(lambda: _letters(stack, key), timeout=30)
     assert sorted((r["consumer"], r["event_type"] or "") for r in letters) == [
         ("incentives", ""),
-        ("incentives", "certificate.issued"),
+        ("incentives", CertificateIssued.event_type),
         ("records", ""),
-        ("records", "certificate.issued"),
+        ("records", CertificateIssued.event_type),
     ]
     by_type = {(r["consumer"], r["event_type"]): r for r in letters}
-    handler_failure = by_type[("records", "certificate.issued")]
+    handler_failure = by_type[("records", CertificateIssued.event_type)]
     assert handler_failure["attempts"] == stack.settings.consumer_max_attempts
     assert "certificate_number" in handler_failure["error"]
     assert by_type[("records", None)]["error"].startswith("invalid event")
@@ -341,3 +344,82 @@ async def test_rebalance_between_two_instances(stack: Any, effects: None, publis
     assert Counter(r["event_id"] for r in rows) == Counter(e.event_id for e in sent)  # each once
     for worker in workers:
         assert [r["seq"] for r in rows if r["person_key"] == worker] == list(range(seq[worker]))
+
+
+async def test_runs_of_one_type_apply_together_in_order_and_a_poison_one_alone(
+    stack: Any, effects: None
+) -> None:
+    """Batch handlers take consecutive events of their type; any other event splits the
+    run, so the order of effects is the order of the records. A run that a batch handler
+    refuses is applied again one by one: only the poison event is dead-lettered."""
+    name = f"runs-{uuid.uuid4().hex[:8]}"
+    marker = uuid.uuid4().hex
+    worker = secrets.token_hex(32)
+    single = effect_consumer(name)
+    runs: list[list[int]] = []
+
+    async def record_run(conn: Connection, events: Any) -> None:
+        seqs = [int(parse_payload(e).examiner_id) for e in events]  # type: ignore[union-attr]
+        if 4 in seqs:
+            raise RuntimeError("the batch refuses the poison event")
+        runs.append(seqs)
+        for event in events:
+            await single.handlers[ExaminerRecused.event_type](conn, event)
+
+    async def poison_check(conn: Connection, event: EventEnvelope) -> None:
+        if int(parse_payload(event).examiner_id) == 4:  # type: ignore[union-attr]
+            raise RuntimeError("poison")
+        await single.handlers[ExaminerRecused.event_type](conn, event)
+
+    async def other(conn: Connection, event: EventEnvelope) -> None:
+        await conn.execute(
+            """INSERT INTO delivery_tests.effects (consumer, marker, event_id, person_key, seq)
+               VALUES ($1, $2, $3, $4, -1)""",
+            name,
+            marker,
+            event.event_id,
+            event.person_key,
+        )
+
+    consumer = Consumer(
+        name=name,
+        topics=(Topic.ASSESSMENT,),
+        handlers={ExaminerRecused.event_type: poison_check, CertificateIssued.event_type: other},
+        batch_handlers={ExaminerRecused.event_type: record_run},
+    )
+    issued = build_event(
+        CertificateIssued(
+            application_id="app-between-runs",
+            certificate_number="S000121000001254000001",
+            body_id="S0001",
+            body_type="S",
+            occupation_code="6-31-01-03",
+            level=4,
+            issued_on=date.today(),
+            holder_name_masked="孙*",
+        ),
+        business_key=marker,
+        occurred_at=datetime.now(UTC),
+        producer="tests",
+        correlation_id=marker,
+        person_key=worker,
+    )
+    events = [recusal(marker, worker, 1), recusal(marker, worker, 2), issued]
+    events += [recusal(marker, worker, 3)]
+
+    def records(batch: list[EventEnvelope], start: int) -> list[InboundRecord]:
+        return [
+            InboundRecord(Topic.ASSESSMENT.value, 0, start + i, b"k", e.model_dump_json().encode())
+            for i, e in enumerate(batch)
+        ]
+
+    outcome = await apply_batch(stack.pool, consumer, records(events, 0), max_attempts=2)
+    assert outcome.applied == 4 and runs == [[1, 2], [3]]
+    assert [r["seq"] for r in await effect_rows(stack, marker)] == [1, 2, -1, 3]
+
+    poisoned = [recusal(marker, worker, 4), recusal(marker, worker, 5)]
+    outcome = await apply_batch(stack.pool, consumer, records(poisoned, 100), max_attempts=2)
+    assert outcome.applied == 1 and len(outcome.dead_letters) == 1
+    assert outcome.dead_letters[0].event is not None
+    assert outcome.dead_letters[0].event.event_id == poisoned[0].event_id
+    assert [r["seq"] for r in await effect_rows(stack, marker)] == [1, 2, -1, 3, 5]

@@ -41,7 +41,9 @@ async def test_retry_later_fails_the_whole_batch_and_records_nothing(stack) -> N
             raise RetryLater("Temporal unavailable")
 
     consumer = Consumer(
-        name=name, topics=("skills.registration",), handlers={"registration.expired": handler}
+        name=name,
+        topics=("skills.registration",),
+        handlers={RegistrationExpired.event_type: handler},
     )
     records = [_record(n) for n in range(3)]
     with pytest.raises(RetryLater):
@@ -78,7 +80,9 @@ async def test_one_refused_event_is_dead_lettered_and_the_rest_of_the_batch_appl
         applied.append(str(event.event_id))
 
     consumer = Consumer(
-        name=name, topics=("skills.registration",), handlers={"registration.expired": handler}
+        name=name,
+        topics=("skills.registration",),
+        handlers={RegistrationExpired.event_type: handler},
     )
     outcome = await apply_batch(stack.pool, consumer, [r for r, _ in records], max_attempts=2)
     assert outcome.applied == 3

@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 
 from policy.idnumber import person_key
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope, EventPayload, build_event
-from schemas.payloads import CertificateIssued, CertificateRevoked, RegistrationSubmitted
+from schemas.payloads import (
+    CertificateIssued,
+    CertificateRevoked,
+    RegistrationSubmitted,
+)
 from schemas.topics import Topic
 from skillflow.settings import Role
 from tests.integration.steps import eventually, insured, new_id_number
@@ -80,7 +86,9 @@ async def test_grant_then_revocation_claws_back_end_to_end(
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.granted" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert granted.payload["amount_fen"] == 240_000 and granted.person_key == person
 
@@ -96,7 +104,10 @@ async def test_grant_then_revocation_claws_back_end_to_end(
     )
     clawed = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.clawed_back" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyClawedBack.event_type
+            and e.payload["claim_id"] == claim_id
+        ),
     )
     assert clawed.payload["amount_fen"] == 240_000
 
@@ -136,7 +147,9 @@ async def test_duplicate_delivery_changes_nothing(
     decisions = await events.all(
         Topic.INCENTIVE.value, lambda e: e.payload.get("claim_id") == claim_id, settle=2.0
     )
-    assert [e.event_type for e in decisions] == ["subsidy.refused"]  # no insurance record
+    assert [e.event_type for e in decisions] == [
+        payloads.SubsidyRefused.event_type
+    ]  # no insurance record
     entries = await stack.pool.fetchval(
         "SELECT count(*) FROM records.timeline WHERE source_event_id = $1", issued.event_id
     )
@@ -210,9 +223,9 @@ async def test_insurance_csv_import_reports_row_by_row(stack: Any, api: Any, aut
         (5, "applied"),
     ]
     assert [r["errors"][0]["rule"] for r in report["rows"] if r["errors"]] == [
-        "id_number.check_character",
-        "import.range",
-        "import.date",
+        Rule.ID_NUMBER_CHECK_CHARACTER,
+        Rule.IMPORT_RANGE,
+        Rule.IMPORT_DATE,
     ]
     for id_number in (good, bad_check, also_good):
         assert id_number not in answer.text
@@ -232,7 +245,7 @@ async def test_insurance_csv_import_reports_row_by_row(stack: Any, api: Any, aut
     missing = await api.post(
         "/incentives/insurance-records/import", content=b"id,months\n1,2\n", headers=headers
     )
-    assert missing.status_code == 422 and missing.json()["errors"][0]["rule"] == "import.columns"
+    assert missing.status_code == 422 and missing.json()["errors"][0]["rule"] == Rule.IMPORT_COLUMNS
     forbidden = await api.post(
         "/incentives/insurance-records/import",
         content=csv_text.encode(),
@@ -264,8 +277,8 @@ async def test_training_subsidy_import_then_skill_upgrade_refused(
         Topic.INCENTIVE.value,
         lambda e: e.payload.get("claim_id") == f"skill_upgrade:{issued.certificate_number}",
     )
-    assert refused.event_type == "subsidy.refused"
-    assert refused.payload["rule"] == "subsidy.combined_with_training_subsidy"
+    assert refused.event_type == payloads.SubsidyRefused.event_type
+    assert refused.payload["rule"] == Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
 
 
 async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
@@ -283,7 +296,10 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
     await publish_certified(publish, issued, person)
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.payload.get("claim_id") == claim_id and e.event_type == "subsidy.granted",
+        lambda e: (
+            e.payload.get("claim_id") == claim_id
+            and e.event_type == payloads.SubsidyGranted.event_type
+        ),
     )
     answer = await api.post(
         "/incentives/training-subsidies",
@@ -301,7 +317,10 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
     assert answer.status_code == 200, answer.text
     clawed = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.payload.get("claim_id") == claim_id and e.event_type == "subsidy.clawed_back",
+        lambda e: (
+            e.payload.get("claim_id") == claim_id
+            and e.event_type == payloads.SubsidyClawedBack.event_type
+        ),
     )
     assert clawed.payload["amount_fen"] == granted.payload["amount_fen"] > 0
     claim = (await api.get(f"/incentives/claims/{claim_id}", headers=auth(Role.REGULATOR))).json()
@@ -338,9 +357,11 @@ async def test_held_payment_is_released_by_a_reviewer(
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     held = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.held" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyHeld.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
-    assert held.payload["signals"] == ["fraud.phantom_trainee", "fraud.retirement_age"]
+    assert held.payload["signals"] == [Rule.FRAUD_PHANTOM_TRAINEE, Rule.FRAUD_RETIREMENT_AGE]
 
     queue = await api.get(
         "/incentives/claims",
@@ -367,14 +388,19 @@ async def test_held_payment_is_released_by_a_reviewer(
         json={"reason": "too late"},
         headers=auth(Role.REGULATOR),
     )
-    assert again.status_code == 422 and again.json()["errors"][0]["rule"] == "review.not_held"
+    assert again.status_code == 422 and again.json()["errors"][0]["rule"] == Rule.REVIEW_NOT_HELD
     await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.reviewed" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyReviewed.event_type
+            and e.payload["claim_id"] == claim_id
+        ),
     )
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.granted" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert granted.payload["amount_fen"] == 120_000
     assert (
@@ -392,9 +418,11 @@ async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
     await publish_certified(publish, issued, person)
     refused = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.refused" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyRefused.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
-    assert refused.payload["rule"] == "subsidy.insured_months"
+    assert refused.payload["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
     loaded = await insured(api, auth, id_number, NOW.date() - timedelta(days=3), months=18)
     assert loaded.json()["applied"] == 1, loaded.text
@@ -414,6 +442,8 @@ async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
     assert (answer.json()["status"], answer.json()["paid_fen"]) == ("granted", 180_000)
     granted = await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.granted" and e.payload["claim_id"] == claim_id,
+        lambda e: (
+            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
+        ),
     )
     assert granted.payload["amount_fen"] == 180_000

@@ -18,7 +18,8 @@ from consumers.incentives.consumer import incentives_consumer
 from consumers.incentives.ledger import review_held_claim
 from consumers.incentives.subsidies import reconsider_claim
 from policy.errors import RuleViolation
-from schemas.commands import promotion_workflow_id
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     AssessmentPassed,
@@ -29,6 +30,7 @@ from schemas.payloads import (
     RegistrationSubmitted,
     ScoreCorrected,
 )
+from schemas.workflow_ids import promotion_workflow_id
 
 pytestmark = pytest.mark.integration
 
@@ -193,7 +195,11 @@ async def test_grant_pays_the_level_cap_and_emits_the_rule_version(incentives: I
     number = await incentives.certify(person, level=4)
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["amount_fen"], claim["paid"]) == ("granted", 150_000, 150_000)
-    [granted] = [e for e in await incentives.outbox(person) if e["event_type"] == "subsidy.granted"]
+    [granted] = [
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.SubsidyGranted.event_type
+    ]
     assert granted["payload"]["amount_fen"] == 150_000
     assert granted["payload"]["rule_version"] == "skill-upgrade-2024"
     assert granted["producer"] == "skillflow.incentives" and granted["person_key"] == person
@@ -213,15 +219,16 @@ async def test_insured_months_from_the_insurance_records(incentives: Incentives)
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["rule"], claim["paid"]) == (
         "refused",
-        "subsidy.insured_months",
+        Rule.SUBSIDY_INSURED_MONTHS,
         0,
     )
     [refused] = [
         e
         for e in await incentives.outbox(person)
-        if e["event_type"] == "subsidy.refused" and e["payload"]["kind"] == "skill_upgrade"
+        if e["event_type"] == payloads.SubsidyRefused.event_type
+        and e["payload"]["kind"] == "skill_upgrade"
     ]
-    assert refused["payload"]["rule"] == "subsidy.insured_months"
+    assert refused["payload"]["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
 
 async def test_insurance_snapshot_after_the_claim_does_not_count(incentives: Incentives) -> None:
@@ -229,7 +236,7 @@ async def test_insurance_snapshot_after_the_claim_does_not_count(incentives: Inc
     await incentives.insured(person, 5, TODAY.date() - timedelta(days=30))
     await incentives.insured(person, 30, TODAY.date() + timedelta(days=30))
     number = await incentives.certify(person)
-    assert (await incentives.claim("skill_upgrade", number))["rule"] == "subsidy.insured_months"
+    assert (await incentives.claim("skill_upgrade", number))["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
 
 async def test_older_policy_needs_36_months(incentives: Incentives) -> None:
@@ -239,7 +246,7 @@ async def test_older_policy_needs_36_months(incentives: Incentives) -> None:
     number = await incentives.certify(person, issued_on=date(2018, 6, 20), occurred_at=occurred)
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["rule"], claim["rule_version"]) == (
-        "subsidy.insured_months",
+        Rule.SUBSIDY_INSURED_MONTHS,
         "skill-upgrade-2017",
     )
 
@@ -248,7 +255,7 @@ async def test_claim_window(incentives: Incentives) -> None:
     person = new_person()
     await incentives.insured(person, 24)
     late = await incentives.certify(person, issued_on=TODAY.date() - timedelta(days=400))
-    assert (await incentives.claim("skill_upgrade", late))["rule"] == "subsidy.claim_window"
+    assert (await incentives.claim("skill_upgrade", late))["rule"] == Rule.SUBSIDY_CLAIM_WINDOW
 
 
 async def test_at_most_three_a_year(incentives: Incentives) -> None:
@@ -258,7 +265,7 @@ async def test_at_most_three_a_year(incentives: Incentives) -> None:
         number = await incentives.certify(person, level=5, occupation=occupation)
         assert (await incentives.claim("skill_upgrade", number))["status"] == "granted"
     fourth = await incentives.certify(person, level=5, occupation=ELECTRICIAN)
-    assert (await incentives.claim("skill_upgrade", fourth))["rule"] == "subsidy.annual_limit"
+    assert (await incentives.claim("skill_upgrade", fourth))["rule"] == Rule.SUBSIDY_ANNUAL_LIMIT
 
 
 async def test_once_per_person_occupation_and_level(incentives: Incentives) -> None:
@@ -268,7 +275,7 @@ async def test_once_per_person_occupation_and_level(incentives: Incentives) -> N
     again = await incentives.certify(person, level=4)
     assert (await incentives.claim("skill_upgrade", again))[
         "rule"
-    ] == "subsidy.once_per_occupation_level"
+    ] == Rule.SUBSIDY_ONCE_PER_OCCUPATION_LEVEL
 
 
 async def test_no_lower_level_after_a_higher_one(incentives: Incentives) -> None:
@@ -276,7 +283,9 @@ async def test_no_lower_level_after_a_higher_one(incentives: Incentives) -> None
     await incentives.insured(person, 24)
     await incentives.certify(person, level=3)
     lower = await incentives.certify(person, level=4)
-    assert (await incentives.claim("skill_upgrade", lower))["rule"] == "subsidy.lower_after_higher"
+    assert (await incentives.claim("skill_upgrade", lower))[
+        "rule"
+    ] == Rule.SUBSIDY_LOWER_AFTER_HIGHER
 
 
 async def test_not_combined_with_a_training_subsidy(incentives: Incentives) -> None:
@@ -292,7 +301,7 @@ async def test_not_combined_with_a_training_subsidy(incentives: Incentives) -> N
     await incentives.certify(person, number=number)
     assert (await incentives.claim("skill_upgrade", number))[
         "rule"
-    ] == "subsidy.combined_with_training_subsidy"
+    ] == Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
 
 
 async def test_reissued_certificate_is_not_a_second_claim(incentives: Incentives) -> None:
@@ -300,7 +309,11 @@ async def test_reissued_certificate_is_not_a_second_claim(incentives: Incentives
     await incentives.insured(person, 24)
     number = await incentives.certify(person)
     await incentives.certify(person, number=number)  # another event id, same certificate
-    granted = [e for e in await incentives.outbox(person) if e["event_type"] == "subsidy.granted"]
+    granted = [
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.SubsidyGranted.event_type
+    ]
     assert len(granted) == 1
     assert (await incentives.claim("skill_upgrade", number))["paid"] == 150_000
 
@@ -313,7 +326,9 @@ async def test_revocation_after_payment_claws_back(incentives: Incentives) -> No
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["paid"]) == ("clawed_back", 0)
     [clawed] = [
-        e for e in await incentives.outbox(person) if e["event_type"] == "subsidy.clawed_back"
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.SubsidyClawedBack.event_type
     ]
     assert clawed["payload"]["amount_fen"] == 240_000
     await incentives.revoke(person, number)  # a second revocation event claws back nothing more
@@ -329,7 +344,7 @@ async def test_revocation_before_the_certificate_refuses_it(incentives: Incentiv
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["rule"], claim["paid"]) == (
         "refused",
-        "subsidy.certificate_revoked",
+        Rule.SUBSIDY_CERTIFICATE_REVOKED,
         0,
     )
 
@@ -341,7 +356,7 @@ async def test_retiree_is_held_then_released_by_a_reviewer(incentives: Incentive
     number = await incentives.certify(person, application_id=application)
     claim = await incentives.claim("skill_upgrade", number)
     assert claim["status"] == "held" and claim["paid"] == 0
-    assert claim["signals"] == ["fraud.phantom_trainee", "fraud.retirement_age"]
+    assert claim["signals"] == [Rule.FRAUD_PHANTOM_TRAINEE, Rule.FRAUD_RETIREMENT_AGE]
     await review_held_claim(
         incentives.conn,
         claim["claim_id"],
@@ -352,15 +367,15 @@ async def test_retiree_is_held_then_released_by_a_reviewer(incentives: Incentive
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["paid"]) == ("granted", 150_000)
     kinds = [e["event_type"] for e in await incentives.outbox(person)]
-    assert kinds.count("subsidy.held") == 1 and kinds[-2:] == [
-        "subsidy.reviewed",
-        "subsidy.granted",
+    assert kinds.count(payloads.SubsidyHeld.event_type) == 1 and kinds[-2:] == [
+        payloads.SubsidyReviewed.event_type,
+        payloads.SubsidyGranted.event_type,
     ]
     with pytest.raises(RuleViolation) as error:
         await review_held_claim(
             incentives.conn, claim["claim_id"], release=True, reviewer="r", reason="again"
         )
-    assert error.value.rule == "review.not_held"
+    assert error.value.rule == Rule.REVIEW_NOT_HELD
 
 
 async def test_rejected_hold_pays_nothing(incentives: Incentives) -> None:
@@ -378,7 +393,7 @@ async def test_rejected_hold_pays_nothing(incentives: Incentives) -> None:
         reason="not a worker",
     )
     claim = await incentives.claim("skill_upgrade", number)
-    assert (claim["status"], claim["rule"], claim["paid"]) == ("rejected", "review.rejected", 0)
+    assert (claim["status"], claim["rule"], claim["paid"]) == ("rejected", Rule.REVIEW_REJECTED, 0)
 
 
 async def test_revocation_while_held_refuses(incentives: Incentives) -> None:
@@ -390,7 +405,7 @@ async def test_revocation_while_held_refuses(incentives: Incentives) -> None:
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["rule"], claim["paid"]) == (
         "refused",
-        "subsidy.certificate_revoked",
+        Rule.SUBSIDY_CERTIFICATE_REVOKED,
         0,
     )
 
@@ -402,7 +417,7 @@ async def test_same_id_in_two_sessions_at_once_is_held(incentives: Incentives) -
     await incentives.register(person, occurred_at=TODAY - timedelta(days=50))  # still open
     number = await incentives.certify(person, application_id=application)
     assert (await incentives.claim("skill_upgrade", number))["signals"] == [
-        "fraud.concurrent_sessions"
+        Rule.FRAUD_CONCURRENT_SESSIONS
     ]
 
 
@@ -453,7 +468,7 @@ async def test_score_edit_after_sign_off_is_held(incentives: Incentives) -> None
     )
     number = await incentives.certify(person, application_id=application)
     assert (await incentives.claim("skill_upgrade", number))["signals"] == [
-        "fraud.score_edited_after_sign_off"
+        Rule.FRAUD_SCORE_EDITED_AFTER_SIGN_OFF
     ]
 
 
@@ -479,7 +494,7 @@ async def test_body_with_abnormal_pass_rate_is_held(incentives: Incentives) -> N
     application = await incentives.register(person, body_id=body)
     number = await incentives.certify(person, application_id=application, body_id=body)
     assert (await incentives.claim("skill_upgrade", number))["signals"] == [
-        "fraud.abnormal_pass_rate"
+        Rule.FRAUD_ABNORMAL_PASS_RATE
     ]
 
 
@@ -496,7 +511,7 @@ async def test_appraisal_subsidy_for_an_eligible_group(incentives: Incentives) -
         "appraisal-2024",
     )
     # No insurance: the skill-upgrading subsidy is refused on its own rule, independently.
-    assert (await incentives.claim("skill_upgrade", number))["rule"] == "subsidy.insured_months"
+    assert (await incentives.claim("skill_upgrade", number))["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
 
 async def test_appraisal_key_industry_rate_and_first_appraisal_only(incentives: Incentives) -> None:
@@ -510,7 +525,9 @@ async def test_appraisal_key_industry_rate_and_first_appraisal_only(incentives: 
         person, candidate_category="registered_unemployed", appraisal_fee_fen=50_000
     )
     again = await incentives.certify(person, level=4, application_id=second, occupation=WELDER)
-    assert (await incentives.claim("appraisal", again))["rule"] == "appraisal.first_appraisal_only"
+    assert (await incentives.claim("appraisal", again))[
+        "rule"
+    ] == Rule.APPRAISAL_FIRST_APPRAISAL_ONLY
 
 
 async def test_appraisal_refused_outside_eligible_groups(incentives: Incentives) -> None:
@@ -519,7 +536,7 @@ async def test_appraisal_refused_outside_eligible_groups(incentives: Incentives)
         person, candidate_category="employed", appraisal_fee_fen=50_000
     )
     number = await incentives.certify(person, application_id=application)
-    assert (await incentives.claim("appraisal", number))["rule"] == "appraisal.ineligible_group"
+    assert (await incentives.claim("appraisal", number))["rule"] == Rule.APPRAISAL_INELIGIBLE_GROUP
 
 
 async def test_promotion_certificate_goes_through_the_same_rules(incentives: Incentives) -> None:
@@ -544,7 +561,11 @@ async def test_worldskills_gold_reward_once(incentives: Incentives) -> None:
     )
     await incentives.apply(event(result, person))
     await incentives.apply(event(result, person))  # the same result announced again
-    rewards = [e for e in await incentives.outbox(person) if e["event_type"] == "reward.granted"]
+    rewards = [
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.RewardGranted.event_type
+    ]
     assert [r["payload"]["amount_fen"] for r in rewards] == [30_000_000]
     assert rewards[0]["payload"]["rule_version"] == "worldskills-2017"
 
@@ -578,12 +599,16 @@ async def test_one_competition_promotion_per_year(incentives: Incentives, stack:
     statuses = {r["promotion_id"]: (r["status"], r["rule"]) for r in rows}
     assert statuses == {
         first.promotion_id: ("started", None),
-        second.promotion_id: ("refused", "promotion.one_per_year"),
+        second.promotion_id: ("refused", Rule.PROMOTION_ONE_PER_YEAR),
         next_year.promotion_id: ("started", None),
     }
-    refused = [e for e in await incentives.outbox(person) if e["event_type"] == "promotion.refused"]
+    refused = [
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.PromotionRefused.event_type
+    ]
     assert [(r["payload"]["promotion_id"], r["payload"]["rule"]) for r in refused] == [
-        (second.promotion_id, "promotion.one_per_year")
+        (second.promotion_id, Rule.PROMOTION_ONE_PER_YEAR)
     ]
     described = await stack.temporal.get_workflow_handle(
         promotion_workflow_id(first.promotion_id)
@@ -598,12 +623,12 @@ async def test_a_refusal_for_insured_months_is_reconsidered_once_the_records_arr
     await incentives.insured(person, 6, TODAY.date() - timedelta(days=20))
     number = await incentives.certify(person, level=4)
     claim_id = f"skill_upgrade:{number}"
-    assert (await incentives.claim("skill_upgrade", number))["rule"] == "subsidy.insured_months"
+    assert (await incentives.claim("skill_upgrade", number))["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
     # Nothing new is known: still refused, and nothing changes.
     with pytest.raises(RuleViolation) as still:
         await reconsider_claim(incentives.conn, claim_id, reviewer="r", reason="asked")
-    assert still.value.rule == "subsidy.insured_months"
+    assert still.value.rule == Rule.SUBSIDY_INSURED_MONTHS
     assert (await incentives.claim("skill_upgrade", number))["status"] == "refused"
 
     # The social-security record arrives late, dated before the claim: it counts.
@@ -625,10 +650,10 @@ async def test_a_refusal_for_insured_months_is_reconsidered_once_the_records_arr
         for e in await incentives.outbox(person)
         if e["payload"].get("claim_id") == claim_id
     ]
-    assert kinds == ["subsidy.refused", "subsidy.granted"]
+    assert kinds == [payloads.SubsidyRefused.event_type, payloads.SubsidyGranted.event_type]
     with pytest.raises(RuleViolation) as again:
         await reconsider_claim(incentives.conn, claim_id, reviewer="r", reason="again")
-    assert again.value.rule == "reconsider.not_reconsiderable"
+    assert again.value.rule == Rule.RECONSIDER_NOT_RECONSIDERABLE
 
 
 async def test_only_an_insured_months_refusal_is_reconsidered(incentives: Incentives) -> None:
@@ -639,4 +664,4 @@ async def test_only_an_insured_months_refusal_is_reconsidered(incentives: Incent
         await reconsider_claim(
             incentives.conn, f"skill_upgrade:{late}", reviewer="r", reason="please"
         )
-    assert refused.value.rule == "reconsider.not_reconsiderable"
+    assert refused.value.rule == Rule.RECONSIDER_NOT_RECONSIDERABLE

@@ -14,11 +14,13 @@ import httpx
 import pytest
 
 from policy.idnumber import person_key
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.certificate import PromotionResult
-from schemas.commands import promotion_workflow_id
 from schemas.events import EventEnvelope, build_event
 from schemas.payloads import PromotionGranted
 from schemas.topics import Topic
+from schemas.workflow_ids import promotion_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
@@ -71,8 +73,8 @@ def granted_event(payload: PromotionGranted, person: str) -> EventEnvelope:
 
 def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
     return lambda e: (
-        e.event_type == "certificate.issued"
-        and e.payload.get("application_id") == f"promotion-{promotion_id}"
+        e.event_type == payloads.CertificateIssued.event_type
+        and e.payload.get("application_id") == promotion_workflow_id(promotion_id)
     )
 
 
@@ -127,7 +129,7 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
         lambda e: e.payload.get("claim_id") == claim_id,
         timeout=60,
     )
-    assert granted.event_type == "subsidy.granted", granted.payload
+    assert granted.event_type == payloads.SubsidyGranted.event_type, granted.payload
     assert granted.payload["amount_fen"] == LEVEL_4_CAP_FEN and granted.person_key == person
     claim = await api.get(f"/incentives/claims/{claim_id}", headers=auth(Role.REGULATOR))
     assert claim.status_code == 200, claim.text
@@ -173,11 +175,12 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
     refusal = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.event_type == "promotion.refused" and e.payload["promotion_id"] == second.promotion_id
+            e.event_type == payloads.PromotionRefused.event_type
+            and e.payload["promotion_id"] == second.promotion_id
         ),
         timeout=60,
     )
-    assert refusal.payload["rule"] == "promotion.one_per_year"
+    assert refusal.payload["rule"] == Rule.PROMOTION_ONE_PER_YEAR
     assert refusal.person_key == person
     assert str(on.year) in refusal.payload["reason"]
 
@@ -193,7 +196,7 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
         promotions[second.promotion_id]["status"],
         promotions[second.promotion_id]["rule"],
         promotions[second.promotion_id]["workflow_id"],
-    ) == ("refused", "promotion.one_per_year", None)
+    ) == ("refused", Rule.PROMOTION_ONE_PER_YEAR, None)
     assert people.json()["paid_fen"] == LEVEL_4_CAP_FEN
     assert [c["claim_id"] for c in people.json()["claims"]] == [claim_id]
 
@@ -224,12 +227,12 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
     withheld = await events.wait_for(
         Topic.CERTIFICATE.value,
         lambda e: (
-            e.event_type == "certificate.withheld"
-            and e.payload["application_id"] == f"promotion-{granted.promotion_id}"
+            e.event_type == payloads.CertificateWithheld.event_type
+            and e.payload["application_id"] == promotion_workflow_id(granted.promotion_id)
         ),
         timeout=60,
     )
-    assert withheld.payload["rule"] == "body.out_of_scope"
+    assert withheld.payload["rule"] == Rule.BODY_OUT_OF_SCOPE
     assert withheld.person_key == person
     result = await stack.temporal.get_workflow_handle(
         promotion_workflow_id(granted.promotion_id), result_type=PromotionResult
@@ -252,7 +255,7 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
                 granted.promotion_id,
             )
         )
-        == "body.out_of_scope"
+        == Rule.BODY_OUT_OF_SCOPE
     )
     in_scope = promotion(body_id, today(), to_level=5)
     await publish(granted_event(in_scope, person))

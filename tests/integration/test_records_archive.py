@@ -13,6 +13,7 @@ import pytest
 
 from consumers.records.consumer import records_consumer
 from policy.idnumber import person_key
+from policy.rule_ids import Rule
 from schemas.events import EventEnvelope, EventPayload, build_event
 from schemas.payloads import (
     AssessmentFailed,
@@ -151,7 +152,7 @@ async def test_lookup_needs_an_authorised_role_and_a_valid_number(
         "/records/archives/lookup", json={"id_number": bad}, headers=auth(Role.REGULATOR)
     )
     assert invalid.status_code == 422
-    assert invalid.json()["errors"][0]["rule"] == "id_number.check_character"
+    assert invalid.json()["errors"][0]["rule"] == Rule.ID_NUMBER_CHECK_CHARACTER
     assert bad not in invalid.text
     unknown = await api.post(
         "/records/archives/lookup", json={"id_number": id_number}, headers=auth(Role.REGULATOR)
@@ -179,7 +180,7 @@ async def test_anyone_verifies_a_certificate_number(stack: Any, api: Any) -> Non
     malformed = await api.get("/records/certificates/X123")
     assert (
         malformed.status_code == 422
-        and malformed.json()["errors"][0]["rule"] == "certificate_number.format"
+        and malformed.json()["errors"][0]["rule"] == Rule.CERTIFICATE_NUMBER_FORMAT
     )
 
 

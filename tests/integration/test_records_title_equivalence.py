@@ -14,8 +14,12 @@ import pytest
 
 from consumers.records.consumer import records_consumer
 from schemas.archive import TitleEquivalenceRequest
-from schemas.events import build_event
-from schemas.payloads import CertificateIssued, CertificateRevoked
+from schemas.events import EventEnvelope, build_event
+from schemas.payloads import (
+    CertificateIssued,
+    CertificateRevoked,
+    TitleEligible,
+)
 from schemas.topics import Topic
 from workflows.title_equivalence import (
     DAILY_AT,
@@ -109,7 +113,10 @@ async def test_due_workers_get_title_eligible_once(
 
     # A second run the same day publishes nothing for them.
     await run_titles(stack)
-    mine = lambda e: e.event_type == "title.eligible" and e.person_key in (senior, technician)  # noqa: E731
+
+    def mine(e: EventEnvelope) -> bool:
+        return e.event_type == TitleEligible.event_type and e.person_key in (senior, technician)
+
     await events.wait_for(Topic.INCENTIVE.value, mine)
     published = await events.all(Topic.INCENTIVE.value, mine, settle=2.0)
     assert sorted((e.person_key, e.payload["title"]) for e in published) == titles

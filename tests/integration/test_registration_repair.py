@@ -15,6 +15,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from api.app import create_app
 from api.routes import sessions
+from schemas.workflow_ids import application_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import Auth, approved_body, id_number, open_session
 
@@ -92,7 +93,7 @@ async def test_an_api_starting_up_starts_registrations_a_crash_left_behind(
     restarted = create_app(stack.settings)
     async with restarted.router.lifespan_context(restarted):
         await asyncio.wait_for(restarted.state.start_up_repair, 30)
-    handle = stack.temporal.get_workflow_handle(f"application-{application_id}")
+    handle = stack.temporal.get_workflow_handle(application_workflow_id(application_id))
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     response = await api.post(
         f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
@@ -119,7 +120,7 @@ async def test_a_repair_never_revives_a_finished_application(
         json={"approve": False, "reason": "材料不全"},
     )
     assert response.json()["stage"] == "rejected"
-    handle = stack.temporal.get_workflow_handle(f"application-{application_id}")
+    handle = stack.temporal.get_workflow_handle(application_workflow_id(application_id))
     await handle.result()
     # As if the process had stopped after starting the workflow but before noting it.
     await stack.pool.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
 import signal
@@ -13,8 +15,22 @@ from pathlib import Path
 
 import psutil
 import pytest
+from rich.console import Console
+from temporalio.client import Client
+from temporalio.converter import DataConverter
 
+from skillflow.demo import DemoPersonalData, run_demo
+from skillflow.settings import Settings
+from skillflow.stack.local import StackSecrets
 from skillflow.stack.process import free_port, port_is_free
+from skillflow.temporal import data_converter
+from tests.integration.exposure import (
+    Haystack,
+    files,
+    kafka_messages,
+    pg_dump,
+    temporal_histories,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +69,64 @@ class UpProcess:
         self.process.send_signal(sig)
         out, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, out, time.monotonic() - started
+
+
+def _stack_data_converter(data_dir: Path) -> DataConverter:
+    """The stack's own payload key, from its secrets: the roles encrypt every payload."""
+    secrets_ = StackSecrets.load_or_create(data_dir)
+    return data_converter(
+        Settings(payload_keys=secrets_.payload_keys, payload_key_id=secrets_.payload_key_id)  # type: ignore[arg-type]
+    )
+
+
+def _demo_leaves_no_personal_data_in_clear(data_dir: Path, addresses: dict[str, object]) -> None:
+    """The demo through the real roles, then everything on disk and on the wire, raw: the
+    Temporal server's SQLite file and its histories (no codec), every Kafka message, every
+    role's log file, a pg_dump. None may hold an ID number, a name or a free-text reason."""
+    sent, histories, kafka = asyncio.run(_demo_and_what_travelled(addresses))
+    needles = [*sent.id_numbers, *sent.names, *sent.free_text]
+    places = [
+        histories,
+        files("temporal database", sorted(data_dir.glob("temporal.db*"))),
+        kafka,
+        files("logs", sorted((data_dir / "logs").glob("*.log"))),
+        pg_dump(str(addresses["postgres"])),
+    ]
+    for place in places:
+        figures = ", ".join(f"{n} {what}" for what, n in place.counts.items())
+        print(f"skillflow up, scanned {place.place}: {figures}")
+        found = place.find(needles)
+        if place.place == "pg_dump":
+            # The audit trail keeps the revocation's reason (certificates.revoked_reason).
+            assert set(found) <= set(sent.free_text), found
+        else:
+            assert found == {}, place.place
+    assert histories.counts["encrypted"] >= 100 and kafka.counts["messages"] >= 50
+    assert places[-1].find(sent.free_text), "the scan must see the audit trail's reason"
+
+
+async def _demo_and_what_travelled(
+    addresses: dict[str, object],
+) -> tuple[DemoPersonalData, Haystack, Haystack]:
+    console = Console(file=io.StringIO(), width=120)
+    sent = DemoPersonalData()
+    assert await run_demo(addresses, 12, console=console, personal_data=sent), console.file
+    # Without the codec: what anyone with access to the Temporal server reads.
+    raw = await Client.connect(str(addresses["temporal"]))
+    return sent, await temporal_histories(raw), await kafka_messages(str(addresses["kafka"]))
+
+
+def _assert_private(data_dir: Path) -> None:
+    """Tokens, keys, logs and the databases are closed to other users of the machine."""
+    mode = data_dir.stat().st_mode & 0o777
+    # As root PostgreSQL runs as a system user that passes through by group (0710).
+    assert mode in (0o700, 0o710), oct(mode)
+    private = [data_dir / name for name in ("stack.json", "secrets.json", "stack.lock", "logs")]
+    private += sorted((data_dir / "logs").iterdir()) + sorted(data_dir.glob("temporal.db*"))
+    assert len(private) >= 4 + 6 + 1, private  # six logs (three servers, three roles), the db
+    for path in private:
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name}: {oct(path.stat().st_mode)}"
+    assert (data_dir / "stack.json").stat().st_mode & 0o777 == 0o600
 
 
 def _ports() -> dict[str, int]:
@@ -112,6 +186,9 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
     )
     assert letters.returncode == 0 and "0 open dead letter(s)" in letters.stdout, letters.stderr
 
+    _demo_leaves_no_personal_data_in_clear(up.data_dir, addresses)
+    _assert_private(up.data_dir)
+
     children = up.descendants()
     assert len(children) >= 6  # three servers, three roles
     code, out, seconds = up.stop(signal.SIGINT)
@@ -170,9 +247,6 @@ def test_second_start_port_conflict_and_unwritable_folder_are_refused(
 
 
 async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: Path) -> None:
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
     from schemas.evaluation_body import BodyDecision, BodyFiling, BodyRun, BodyState, ScopeEntry
 
     data_dir, ports = tmp_path / "data", _ports()
@@ -180,7 +254,7 @@ async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: 
     try:
         addresses = first.wait_up()
         client = await Client.connect(
-            str(addresses["temporal"]), data_converter=pydantic_data_converter
+            str(addresses["temporal"]), data_converter=_stack_data_converter(data_dir)
         )
         filing = BodyFiling(
             body_id="S-RESTART-1",
@@ -207,7 +281,7 @@ async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: 
     try:
         addresses = second.wait_up()
         client = await Client.connect(
-            str(addresses["temporal"]), data_converter=pydantic_data_converter
+            str(addresses["temporal"]), data_converter=_stack_data_converter(data_dir)
         )
         handle = client.get_workflow_handle("body-S-RESTART-1")
         state = await handle.execute_update(

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from policy.rule_ids import Rule
 from skillflow.settings import Role
 
 from .steps import approved_body
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 def skillflow(stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SKILLFLOW_POSTGRES_DSN": stack.settings.postgres_dsn}
+    # A wide console: at rich's default 80 columns, the list cuts long names short once
+    # other tests' tokens (longer names) are in the table.
+    env = {**os.environ, "SKILLFLOW_POSTGRES_DSN": stack.settings.postgres_dsn, "COLUMNS": "240"}
     return subprocess.run(
         [sys.executable, "-m", "skillflow", "tokens", *args],
         env=env,
@@ -55,7 +58,7 @@ async def test_a_created_token_acts_for_its_body_until_it_is_revoked(
     assert listed.returncode == 0 and name in listed.stdout and token not in listed.stdout
 
     again = skillflow(stack, "create", "--role", "centre", "--name", name, "--body", body)
-    assert again.returncode == 2 and "token.name_in_use" in again.stderr
+    assert again.returncode == 2 and Rule.TOKEN_NAME_IN_USE in again.stderr
 
     revoked = skillflow(stack, "revoke", name)
     assert revoked.returncode == 0, revoked.stderr
@@ -65,4 +68,4 @@ async def test_a_created_token_acts_for_its_body_until_it_is_revoked(
 async def test_a_centre_token_must_name_its_bodies(stack) -> None:
     refused = skillflow(stack, "create", "--role", Role.CENTRE.value, "--name", "nobody-bound")
     assert refused.returncode == 2
-    assert "token.unbound" in refused.stderr
+    assert Rule.TOKEN_UNBOUND in refused.stderr

@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from policy.idnumber import make_id_number, person_key
 from schemas.events import EVENT_CATALOG, EventEnvelope, build_event, event_id_for, parse_payload
-from schemas.payloads import CertificateIssued, RegistrationExpired
+from schemas.payloads import (
+    FREE_TEXT,
+    CertificateIssued,
+    CertificateRevoked,
+    RegistrationApproved,
+    RegistrationExpired,
+)
 from schemas.topics import Topic, all_topic_names
 from skillflow.settings import Settings, SettingsError, load_settings
 
@@ -31,8 +37,8 @@ def _envelope(application_id: str = "a-1") -> EventEnvelope:
 def test_event_id_is_deterministic_per_type_and_business_key() -> None:
     assert _envelope().event_id == _envelope().event_id
     assert _envelope("a-1").event_id != _envelope("a-2").event_id
-    assert event_id_for("registration.expired", "a-1") != event_id_for(
-        "registration.approved", "a-1"
+    assert event_id_for(RegistrationExpired.event_type, "a-1") != event_id_for(
+        RegistrationApproved.event_type, "a-1"
     )
 
 
@@ -60,6 +66,22 @@ def test_no_payload_can_carry_an_id_number_field() -> None:
     for event_type, payload in EVENT_CATALOG.items():
         fields = set(payload.model_fields)
         assert not fields & {"id_number", "id_card", "identity_number", "holder_name"}, event_type
+
+
+def test_free_text_fields_are_optional_and_read_as_before() -> None:
+    """Producers leave them empty; events written before, with the text, still parse."""
+    for event_type, field in FREE_TEXT:
+        model = EVENT_CATALOG[event_type].model_fields[field]
+        assert not model.is_required() and model.default == "", (event_type, field)
+    old = CertificateRevoked.model_validate_json(
+        '{"certificate_number": "S000000000000000000000", "reason": "伪造学历", '
+        '"revoked_on": "2026-01-01"}'
+    )
+    assert old.reason == "伪造学历"
+    assert (
+        CertificateRevoked(certificate_number="S" + "0" * 21, revoked_on=old.revoked_on).reason
+        == ""
+    )
 
 
 def test_certificate_issued_payload_validates_the_number_shape() -> None:

@@ -148,7 +148,13 @@ def test_production_manifests_run_in_production_mode_with_secrets_from_a_secret(
     config = next(doc for _, doc in _manifests() if doc["kind"] == "ConfigMap")["data"]
     assert config["SKILLFLOW_ENVIRONMENT"] == "production"
     assert _compose()["x-skillflow-settings"]["SKILLFLOW_ENVIRONMENT"] == "production"
-    secret_keys = {"SKILLFLOW_PERSON_KEY_SECRET", "SKILLFLOW_POSTGRES_DSN", "SKILLFLOW_API_TOKENS"}
+    secret_keys = {
+        "SKILLFLOW_PERSON_KEY_SECRET",
+        "SKILLFLOW_POSTGRES_DSN",
+        "SKILLFLOW_API_TOKENS",
+        "SKILLFLOW_PAYLOAD_KEYS",
+        "SKILLFLOW_PAYLOAD_KEY_ID",
+    }
     assert not secret_keys & set(config), "secrets belong in the Secret, not the ConfigMap"
     secret = next(doc for _, doc in _manifests() if doc["kind"] == "Secret")
     assert set(secret["stringData"]) == secret_keys
@@ -157,7 +163,8 @@ def test_production_manifests_run_in_production_mode_with_secrets_from_a_secret(
         assert {"secretRef": {"name": secret["metadata"]["name"]}} in env_from, role
     # compose takes them from .env by interpolation, refusing to start without them
     settings = _compose()["x-skillflow-settings"]
-    assert ":?" in settings["SKILLFLOW_PERSON_KEY_SECRET"]
+    for key in ("SKILLFLOW_PERSON_KEY_SECRET", "SKILLFLOW_PAYLOAD_KEYS"):
+        assert ":?" in settings[key], key
 
 
 def test_every_role_run_is_a_skillflow_command() -> None:

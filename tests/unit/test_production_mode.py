@@ -7,10 +7,13 @@ import pytest
 
 from policy.assessment import admit_policy_version
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from skillflow.settings import Role, SettingsError, load_settings
+from store.sealed import generate_key
 from store.tokens import check_binding
 
 STRONG_SECRET = "a-production-secret-of-enough-length-0123"
+PAYLOAD_KEYS = {"payload_keys": f'{{"2026-11": "{generate_key()}"}}', "payload_key_id": "2026-11"}
 
 
 def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -26,12 +29,21 @@ def test_production_refuses_the_development_person_key(monkeypatch: pytest.Monke
     assert "SKILLFLOW_PERSON_KEY_SECRET: the development key is refused" in str(error.value)
 
 
+def test_production_refuses_the_development_payload_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, person_key_secret=STRONG_SECRET)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [line] = str(error.value).splitlines()[1:]
+    assert line.strip().startswith("SKILLFLOW_PAYLOAD_KEYS: the development payload key")
+
+
 def test_production_refuses_demo_policies_and_unbound_body_tokens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        **PAYLOAD_KEYS,
         demo_policies="true",
         api_tokens='{"t1": "centre:wang.li", "t2": "regulator:zhao", "t3": "judge:liu@C1"}',
     )
@@ -53,6 +65,7 @@ def test_production_starts_with_real_secrets_and_bound_tokens(
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        **PAYLOAD_KEYS,
         api_tokens='{"t1": "centre:wang.li@S-LN-1"}',
     )
     settings = load_settings()
@@ -80,7 +93,7 @@ def test_a_demo_policy_is_admitted_only_where_demo_policies_are_on() -> None:
 def test_a_stored_token_of_a_body_role_names_its_bodies(role: Role) -> None:
     with pytest.raises(RuleViolation) as refused:
         check_binding(role, [])
-    assert refused.value.rule == "token.unbound"
+    assert refused.value.rule == Rule.TOKEN_UNBOUND
     check_binding(role, ["S-LN-1"])
 
 
@@ -88,7 +101,7 @@ def test_a_stored_token_of_a_body_role_names_its_bodies(role: Role) -> None:
 def test_a_province_wide_role_names_no_bodies(role: Role) -> None:
     with pytest.raises(RuleViolation) as refused:
         check_binding(role, ["S-LN-1"])
-    assert refused.value.rule == "token.bodies_not_applicable"
+    assert refused.value.rule == Rule.TOKEN_BODIES_NOT_APPLICABLE
     check_binding(role, [])
 
 

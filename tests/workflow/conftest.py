@@ -1,27 +1,36 @@
 """Workflow tests on the time-skipping test server, with activities replaced by in-memory
-fakes registered under the real activity names."""
+fakes: each is declared with ``fake_of(RealClass.method)``, which registers it under the
+real activity's name and refuses it unless its argument and result types are the real ones."""
 
 from __future__ import annotations
 
 import contextlib
+import typing
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.application import ApplicationActivities
+from activities.certificate import CertificateActivities
+from activities.evaluation_body import EvaluationBodyActivities
+from activities.exam_session import ExamSessionActivities
+from activities.registration import RegistrationActivities
 from policy.assessment import AssessmentPolicy, effective_pass_mark, load_assessment_policy
+from policy.catalogue import Component, get_occupation, required_components
 from policy.certificate_number import CertificateNumberParts, format_certificate_number
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.application import (
     AssessmentRecord,
     CorrectionRecord,
@@ -46,17 +55,38 @@ from schemas.evaluation_body import (
     QualitySampleRecord,
 )
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from skillflow.settings import Settings
 from skillflow.stack.servers import temporal_test_server_binary
-from skillflow.temporal import workflow_runner
-from workflows import ALL_WORKFLOWS, search_attributes
+from skillflow.temporal import data_converter, workflow_runner
+from workflows import all_workflows, search_attributes
 from workflows.rules import rule_error
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def fake_of(
+    real: Callable[Concatenate[Any, _P], Awaitable[_R]],
+) -> Callable[[Callable[_P, Awaitable[_R]]], Callable[_P, Awaitable[_R]]]:
+    """Declare a fake of the activity method ``real``: same name, same signature."""
+    name = activity._Definition.must_from_callable(real).name
+    real_types = typing.get_type_hints(real)
+    real_types.pop("self", None)
+
+    def register(fake: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+        fake_types = typing.get_type_hints(fake)
+        if fake_types != real_types:
+            raise TypeError(f"fake of {name} takes/returns {fake_types}, the real {real_types}")
+        return activity.defn(name=name)(fake)
+
+    return register
 
 
 @contextlib.asynccontextmanager
 async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
     )
     # The test server implements adding search attributes but not listing them, so the
     # set-up that skillflow.temporal does for real servers is done by hand here.
@@ -108,6 +138,8 @@ class FakeCertification:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sampled: list[str] = field(default_factory=list)
     recorded_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # What open_session records as the session's components (else the catalogue's).
+    components_at_opening: tuple[Component, ...] | None = None
 
     def _event(self, event_type: str, key: str) -> None:
         # Deterministic ids dedupe retries: the fake keeps the first.
@@ -118,11 +150,11 @@ class FakeCertification:
         return [event_type for event_type, _ in self.events]
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name="certification.assessment_policy")
+        @fake_of(EvaluationBodyActivities.assessment_policy)
         async def assessment_policy(version: str) -> AssessmentPolicy:
             return load_assessment_policy(version)
 
-        @activity.defn(name="certification.record_body_filed")
+        @fake_of(EvaluationBodyActivities.record_body_filed)
         async def record_body_filed(record: BodyFiledRecord) -> None:
             filing = record.filing
             self.bodies.setdefault(
@@ -134,64 +166,66 @@ class FakeCertification:
                     filing.pass_mark,
                 ),
             )
-            self._event("body.filed", filing.body_id)
+            self._event(payloads.BodyFiled.event_type, filing.body_id)
 
-        @activity.defn(name="certification.record_body_status")
+        @fake_of(EvaluationBodyActivities.record_body_status)
         async def record_body_status(record: BodyStatusRecord) -> None:
             self.bodies[record.body_id].status = record.status
             self._event(f"body.{record.event}", f"{record.body_id}:{record.transition}")
 
-        @activity.defn(name="certification.sample_certificates")
+        @fake_of(EvaluationBodyActivities.sample_certificates)
         async def sample_certificates(record: QualitySampleRecord) -> QualitySample:
             numbers = sorted(self.certificates.values())
             count = -(-len(numbers) * record.share_pct // 100)
             self.sampled = numbers[:count]
             return QualitySample(sample_id=record.sample_id, certificate_numbers=self.sampled)
 
-        @activity.defn(name="certification.record_quality_review")
+        @fake_of(EvaluationBodyActivities.record_quality_review)
         async def record_quality_review(record: QualityReviewRecord) -> None:
             if record.review.certificate_number not in self.sampled:
-                raise rule_error("certificate_number", "quality.not_sampled", "not sampled")
+                raise rule_error("certificate_number", Rule.QUALITY_NOT_SAMPLED, "not sampled")
 
-        @activity.defn(name="certification.open_session")
+        @fake_of(ExamSessionActivities.open_session)
         async def open_session(record: SessionOpenRecord) -> OpenedSession:
             opening = record.opening
             body = self.bodies[opening.body_id]
             if body.status != "active":
-                raise rule_error("body_id", "body.not_active", "not active")
+                raise rule_error("body_id", Rule.BODY_NOT_ACTIVE, "not active")
             policy = load_assessment_policy(opening.policy_version)
-            self._event("session.opened", opening.session_id)
+            self._event(payloads.SessionOpened.event_type, opening.session_id)
             return OpenedSession(
                 pass_mark=effective_pass_mark(policy.pass_mark, body.pass_mark),
                 policy=policy,
                 body_type="Y" if body.body_type == "Y" else "S",
+                required_components=self.components_at_opening
+                or required_components(get_occupation(opening.occupation_code), opening.level),
             )
 
-        @activity.defn(name="certification.session_roster")
+        @fake_of(ExamSessionActivities.session_roster)
         async def session_roster(session_id: str) -> int:
             return self.roster
 
-        @activity.defn(name="certification.start_unstarted_applications")
+        @fake_of(RegistrationActivities.start_unstarted_applications)
         async def start_unstarted_applications(session_id: str) -> int:
             self.calls["start_unstarted_applications"] += 1
             return 0
 
-        @activity.defn(name="certification.record_session_status")
+        @fake_of(ExamSessionActivities.record_session_status)
         async def record_session_status(record: SessionStatusRecord) -> None:
             self.stages[record.session_id] = record.status
 
-        @activity.defn(name="certification.record_review")
+        @fake_of(ApplicationActivities.record_review)
         async def record_review(record: ReviewRecord) -> ReviewOutcome:
             app = record.application_id
             if record.approve:
                 self.stages[app] = "assessment"
-                self._event("registration.approved", app)
+                self._event(payloads.RegistrationApproved.event_type, app)
             else:
                 self.stages[app] = "rejected"
-                self._event("registration.rejected", app)
+                self._event(payloads.RegistrationRejected.event_type, app)
             return ReviewOutcome(recusals=0, eligibility_path="L5.years_in_occupation")
 
-        @activity.defn(name="certification.record_assessment")
+        @fake_of(ApplicationActivities.record_assessment)
         async def record_assessment(record: AssessmentRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
@@ -199,49 +233,51 @@ class FakeCertification:
             self.recorded_at[(app, f"scored-{record.stage}")] = record.occurred_at
             for entry in record.entered:
                 self._event(
-                    "assessment.component_scored", f"{app}:{entry.component}:{entry.attempt}"
+                    payloads.ComponentScored.event_type, f"{app}:{entry.component}:{entry.attempt}"
                 )
             if record.outcome == "passed":
-                self._event("assessment.passed", f"{app}:passed:{record.round}")
-                self._event("certificate.notice_started", f"{app}:{record.round}")
+                self._event(payloads.AssessmentPassed.event_type, f"{app}:passed:{record.round}")
+                self._event(payloads.PublicNoticeStarted.event_type, f"{app}:{record.round}")
             elif record.outcome == "failed":
-                self._event("assessment.failed", f"{app}:failed:{record.round}")
+                self._event(payloads.AssessmentFailed.event_type, f"{app}:failed:{record.round}")
 
-        @activity.defn(name="certification.record_correction")
+        @fake_of(ApplicationActivities.record_correction)
         async def record_correction(record: CorrectionRecord) -> None:
             self.audit.append(record)
             self._event(
-                "assessment.score_corrected",
+                payloads.ScoreCorrected.event_type,
                 f"{record.application_id}:{record.correction.correction_id}",
             )
 
-        @activity.defn(name="certification.record_objection")
+        @fake_of(ApplicationActivities.record_objection)
         async def record_objection(record: ObjectionRecord) -> None:
             self.stages[record.application_id] = "objection"
             self._event(
-                "certificate.objection_raised",
+                payloads.ObjectionRaised.event_type,
                 f"{record.application_id}:{record.objection.objection_id}",
             )
 
-        @activity.defn(name="certification.record_resolution")
+        @fake_of(ApplicationActivities.record_resolution)
         async def record_resolution(record: ResolutionRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
-            self._event("certificate.objection_resolved", f"{app}:{record.resolution.objection_id}")
+            self._event(
+                payloads.ObjectionResolved.event_type, f"{app}:{record.resolution.objection_id}"
+            )
             if record.stage == "withheld":
-                self._event("certificate.withheld", app)
+                self._event(payloads.CertificateWithheld.event_type, app)
 
-        @activity.defn(name="certification.record_stage")
+        @fake_of(ApplicationActivities.record_stage)
         async def record_stage(record: StageRecord) -> None:
             app = record.application_id
             self.stages[app] = record.stage
             self.recorded_at[(app, record.stage)] = record.occurred_at
             if record.stage == "expired":
-                self._event("registration.expired", app)
+                self._event(payloads.RegistrationExpired.event_type, app)
             elif record.stage == "withheld":
-                self._event("certificate.withheld", app)
+                self._event(payloads.CertificateWithheld.event_type, app)
 
-        @activity.defn(name="certification.issue_certificate")
+        @fake_of(CertificateActivities.issue_certificate)
         async def issue_certificate(request: IssueRequest) -> IssueResult:
             self.calls["issue_certificate"] += 1
             if request.source_id in self.certificates:
@@ -272,16 +308,16 @@ class FakeCertification:
             self.recorded_at[(request.source_id, "issued")] = request.issued_at
             if request.route == "assessment":
                 self.stages[request.source_id] = "issued"
-            self._event("certificate.issued", request.source_id)
+            self._event(payloads.CertificateIssued.event_type, request.source_id)
             return IssueResult(
                 status="issued", certificate_number=number, issued_on=request.issued_at.date()
             )
 
-        @activity.defn(name="certification.record_withholding")
+        @fake_of(CertificateActivities.record_withholding)
         async def record_withholding(record: WithholdingRecord) -> None:
-            self._event("certificate.withheld", record.source_id)
+            self._event(payloads.CertificateWithheld.event_type, record.source_id)
 
-        @activity.defn(name="certification.revoke_certificate")
+        @fake_of(CertificateActivities.revoke_certificate)
         async def revoke_certificate(record: RevocationRecord) -> RevocationResult:
             number = record.request.certificate_number
             if number not in self.certificates.values():
@@ -289,7 +325,7 @@ class FakeCertification:
             if number in self.revoked:
                 return RevocationResult(status="already_revoked")
             self.revoked.add(number)
-            self._event("certificate.revoked", number)
+            self._event(payloads.CertificateRevoked.event_type, number)
             return RevocationResult(status="revoked", revoked_on=record.occurred_at.date())
 
         return [
@@ -347,7 +383,7 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=ALL_WORKFLOWS,
+        workflows=all_workflows(),
         activities=store.activities(),
         workflow_runner=workflow_runner(),
     ):

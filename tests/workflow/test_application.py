@@ -10,6 +10,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from policy.assessment import ApplicationFigures, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.application import (
     ApplicationStart,
     ApplicationStatus,
@@ -20,6 +22,7 @@ from schemas.application import (
     ScoreEntry,
     ScoreSheet,
 )
+from schemas.workflow_ids import application_workflow_id
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.application import ApplicationWorkflow
 from workflows.rules import rule_violations_from
@@ -65,7 +68,7 @@ def application(
 
 async def start(harness: Harness, start: ApplicationStart) -> Handle:
     handle: Handle = await harness.start(
-        ApplicationWorkflow.run, start, f"application-{start.application_id}"
+        ApplicationWorkflow.run, start, application_workflow_id(start.application_id)
     )
     return handle
 
@@ -116,12 +119,12 @@ async def test_approved_candidate_who_passes_gets_a_certificate_after_notice(
     assert re.fullmatch(r"S\d{21}", result.certificate_number)
     assert result.certificate_number[15] == "5"
     assert harness.store.event_types() == [
-        "registration.approved",
-        "assessment.component_scored",
-        "assessment.component_scored",
-        "assessment.passed",
-        "certificate.notice_started",
-        "certificate.issued",
+        payloads.RegistrationApproved.event_type,
+        payloads.ComponentScored.event_type,
+        payloads.ComponentScored.event_type,
+        payloads.AssessmentPassed.event_type,
+        payloads.PublicNoticeStarted.event_type,
+        payloads.CertificateIssued.event_type,
     ]
     assert harness.store.stages[start_input.application_id] == "issued"
 
@@ -141,15 +144,15 @@ async def test_rejection_needs_a_reason_and_ends_the_application(harness: Harnes
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.review, ReviewDecision(approve=False))
     )
-    assert rule == "review.reason_required"
+    assert rule == Rule.REVIEW_REASON_REQUIRED
 
     status = await handle.execute_update(
         ApplicationWorkflow.review, ReviewDecision(approve=False, reason="forged work record")
     )
 
     assert status.stage == "rejected"
-    assert (await handle.result()).rule == "review.rejected"
-    assert harness.store.event_types() == ["registration.rejected"]
+    assert (await handle.result()).rule == Rule.REVIEW_REJECTED
+    assert harness.store.event_types() == [payloads.RegistrationRejected.event_type]
 
 
 async def test_unreviewed_registration_expires_at_the_deadline(harness: Harness) -> None:
@@ -163,7 +166,7 @@ async def test_unreviewed_registration_expires_at_the_deadline(harness: Harness)
     elapsed = recorded(harness, start_input.application_id, "expired") - started
     days = load_assessment_policy().registration_review_days
     assert timedelta(days=days) <= elapsed < timedelta(days=days, hours=1)
-    assert harness.store.event_types() == ["registration.expired"]
+    assert harness.store.event_types() == [payloads.RegistrationExpired.event_type]
 
 
 async def test_second_review_is_refused(harness: Harness) -> None:
@@ -171,7 +174,7 @@ async def test_second_review_is_refused(harness: Harness) -> None:
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.review, ReviewDecision(approve=True))
     )
-    assert rule == "review.not_awaiting"
+    assert rule == Rule.REVIEW_NOT_AWAITING
 
 
 # --- scores -----------------------------------------------------------------------------
@@ -180,9 +183,9 @@ async def test_second_review_is_refused(harness: Harness) -> None:
 @pytest.mark.parametrize(
     ("scores", "rule"),
     [
-        ({"theory": 101}, "score.range"),
-        ({"theory": -1}, "score.range"),
-        ({"review": 70}, "score.component_not_required"),
+        ({"theory": 101}, Rule.SCORE_RANGE),
+        ({"theory": -1}, Rule.SCORE_RANGE),
+        ({"review": 70}, Rule.SCORE_COMPONENT_NOT_REQUIRED),
     ],
 )
 async def test_bad_scores_are_refused_before_they_enter_history(
@@ -209,7 +212,7 @@ async def test_scores_are_not_taken_before_approval(harness: Harness) -> None:
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=70))
     )
-    assert rule == "score.not_open"
+    assert rule == Rule.SCORE_NOT_OPEN
 
 
 async def test_a_signed_off_score_is_changed_only_by_a_correction_with_audit(
@@ -220,7 +223,7 @@ async def test_a_signed_off_score_is_changed_only_by_a_correction_with_audit(
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=65))
     )
-    assert rule == "score.already_signed_off"
+    assert rule == Rule.SCORE_ALREADY_SIGNED_OFF
 
     status = await handle.execute_update(
         ApplicationWorkflow.correct_score,
@@ -237,7 +240,7 @@ async def test_a_signed_off_score_is_changed_only_by_a_correction_with_audit(
     [audit] = harness.store.audit
     assert (audit.previous_score, audit.correction.score) == (55, 65)
     assert audit.application_id == start_input.application_id
-    assert "assessment.score_corrected" in harness.store.event_types()
+    assert payloads.ScoreCorrected.event_type in harness.store.event_types()
 
 
 def correction(component: str, score: float, correction_id: str = "c1") -> ScoreCorrection:
@@ -260,7 +263,7 @@ async def test_a_correction_id_is_used_once(harness: Harness) -> None:
     )
 
     # Reused, it would change the score with no audit row and no event of its own.
-    assert rule == "score.correction_duplicate"
+    assert rule == Rule.SCORE_CORRECTION_DUPLICATE
     assert (await handle.query(ApplicationWorkflow.status)).scores["theory"] == 65
     assert len(harness.store.audit) == 1
 
@@ -270,7 +273,7 @@ async def test_only_an_entered_score_is_corrected(harness: Harness) -> None:
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.correct_score, correction("theory", 65))
     )
-    assert rule == "score.not_signed_off"
+    assert rule == Rule.SCORE_NOT_SIGNED_OFF
 
 
 async def test_a_mis_marked_failure_awaiting_its_resit_is_corrected_to_a_pass(
@@ -335,7 +338,7 @@ async def test_theory_must_pass_before_the_practical_where_the_standard_says_so(
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=80))
     )
-    assert rule == "score.theory_before_practical"
+    assert rule == Rule.SCORE_THEORY_BEFORE_PRACTICAL
 
     status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=40))
 
@@ -387,7 +390,7 @@ async def test_failed_component_is_resat_without_repeating_the_passed_one(
     rule = await rejected_rule(
         handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=90))
     )
-    assert rule == "score.component_passed"
+    assert rule == Rule.SCORE_COMPONENT_PASSED
 
     status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=66))
 
@@ -395,7 +398,7 @@ async def test_failed_component_is_resat_without_repeating_the_passed_one(
     assert status.attempts == {"theory": 2, "practical": 1}
     result = await handle.result()
     assert result.stage == "issued"
-    assert harness.store.event_types().count("assessment.failed") == 1
+    assert harness.store.event_types().count(payloads.AssessmentFailed.event_type) == 1
 
 
 async def test_failing_the_resit_ends_in_failure(harness: Harness) -> None:
@@ -408,7 +411,7 @@ async def test_failing_the_resit_ends_in_failure(harness: Harness) -> None:
     assert status.stage == "failed"
     result = await handle.result()
     assert result.stage == "failed"
-    assert result.rule == "assessment.failed"
+    assert result.rule == Rule.ASSESSMENT_FAILED
 
 
 async def test_resit_window_lapses_into_failure(harness: Harness) -> None:
@@ -418,7 +421,7 @@ async def test_resit_window_lapses_into_failure(harness: Harness) -> None:
     result = await handle.result()
 
     assert result.stage == "failed"
-    assert result.rule == "resit.window_lapsed"
+    assert result.rule == Rule.RESIT_WINDOW_LAPSED
     app = start_input.application_id
     elapsed = recorded(harness, app, "failed") - recorded(harness, app, "scored-resit")
     days = load_assessment_policy().resit_window_days
@@ -451,11 +454,11 @@ async def test_upheld_objection_withholds_the_certificate(harness: Harness) -> N
     result = await handle.result()
     assert result.stage == "withheld"
     assert result.certificate_number is None
-    assert result.rule == "objection.upheld"
-    assert "certificate.issued" not in harness.store.event_types()
+    assert result.rule == Rule.OBJECTION_UPHELD
+    assert payloads.CertificateIssued.event_type not in harness.store.event_types()
     assert harness.store.event_types()[-2:] == [
-        "certificate.objection_resolved",
-        "certificate.withheld",
+        payloads.ObjectionResolved.event_type,
+        payloads.CertificateWithheld.event_type,
     ]
 
 
@@ -492,7 +495,7 @@ async def test_objection_after_the_notice_is_refused(harness: Harness) -> None:
             ApplicationWorkflow.raise_objection, Objection(objection_id="late", reason="late")
         )
     )
-    assert rule == "objection.notice_over"
+    assert rule == Rule.OBJECTION_NOTICE_OVER
     await handle.execute_update(
         ApplicationWorkflow.resolve_objection,
         ObjectionResolution(objection_id="o1", upheld=False, resolution="no evidence"),
@@ -507,7 +510,7 @@ async def test_objection_outside_notice_is_refused(harness: Harness) -> None:
             ApplicationWorkflow.raise_objection, Objection(objection_id="o1", reason="x")
         )
     )
-    assert rule == "objection.not_in_notice"
+    assert rule == Rule.OBJECTION_NOT_IN_NOTICE
 
 
 async def test_correction_that_breaks_the_pass_ends_the_notice(harness: Harness) -> None:
@@ -556,8 +559,8 @@ async def test_revocation_during_hold_withholds_the_certificate(harness: Harness
     result = await handle.result()
 
     assert result.stage == "withheld"
-    assert result.rule == "body.body_revoked"
-    assert "certificate.issued" not in harness.store.event_types()
+    assert result.rule == Rule.BODY_BODY_REVOKED
+    assert payloads.CertificateIssued.event_type not in harness.store.event_types()
 
 
 async def test_demo_policy_notice_lasts_seconds(harness: Harness) -> None:

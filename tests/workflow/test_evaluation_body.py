@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.evaluation_body import (
     BodyDecision,
     BodyFiling,
@@ -16,6 +18,7 @@ from schemas.evaluation_body import (
     QualitySampleRequest,
     ScopeEntry,
 )
+from schemas.workflow_ids import body_workflow_id
 from tests.workflow.conftest import Harness
 from workflows.evaluation_body import EvaluationBodyWorkflow
 from workflows.rules import rule_violations_from
@@ -36,7 +39,7 @@ def filing(harness: Harness, body_type: str = "S", pass_mark: int | None = None)
 async def filed(harness: Harness, body_type: str = "S") -> Any:
     body = filing(harness, body_type)
     return await harness.start(
-        EvaluationBodyWorkflow.run, BodyRun(filing=body), f"body-{body.body_id}"
+        EvaluationBodyWorkflow.run, BodyRun(filing=body), body_workflow_id(body.body_id)
     )
 
 
@@ -53,7 +56,10 @@ async def test_approved_filing_becomes_active_with_a_receipt(harness: Harness) -
     state = await handle.execute_update(EvaluationBodyWorkflow.decide, BodyDecision(approve=True))
     assert state.status == "active"
     assert state.filing_receipt
-    assert harness.store.event_types() == ["body.filed", "body.approved"]
+    assert harness.store.event_types() == [
+        payloads.BodyFiled.event_type,
+        payloads.BodyApproved.event_type,
+    ]
 
 
 async def test_rejection_needs_a_reason_and_ends_the_filing(harness: Harness) -> None:
@@ -62,7 +68,7 @@ async def test_rejection_needs_a_reason_and_ends_the_filing(harness: Harness) ->
         await rule_of(
             handle.execute_update(EvaluationBodyWorkflow.decide, BodyDecision(approve=False))
         )
-        == "body.rejection_reason"
+        == Rule.BODY_REJECTION_REASON
     )
     await handle.execute_update(
         EvaluationBodyWorkflow.decide, BodyDecision(approve=False, reason="no examiners on file")
@@ -79,7 +85,7 @@ async def test_only_an_active_filing_is_suspended(harness: Harness) -> None:
             EvaluationBodyWorkflow.change_status, BodyStatusChange(action="suspend", reason="x")
         )
     )
-    assert rule == "body.cannot_suspend"
+    assert rule == Rule.BODY_CANNOT_SUSPEND
 
 
 async def test_suspend_reinstate_revoke(harness: Harness) -> None:
@@ -100,7 +106,7 @@ async def test_suspend_reinstate_revoke(harness: Harness) -> None:
     )
     assert (await handle.result()).status == "revoked"
     # Each transition has its own event id, so a second suspension is a second event.
-    assert harness.store.event_types().count("body.suspended") == 2
+    assert harness.store.event_types().count(payloads.BodySuspended.event_type) == 2
 
 
 async def test_failed_quality_review_suspends_an_enterprise(harness: Harness) -> None:
@@ -134,7 +140,7 @@ async def test_review_of_an_unsampled_certificate_is_refused(harness: Harness) -
             QualityReview(certificate_number="Y" + "0" * 21, passed=True, finding="ok"),
         )
     )
-    assert rule == "quality.not_sampled"
+    assert rule == Rule.QUALITY_NOT_SAMPLED
 
 
 async def test_quality_sampling_is_for_enterprises(harness: Harness) -> None:
@@ -143,4 +149,4 @@ async def test_quality_sampling_is_for_enterprises(harness: Harness) -> None:
     rule = await rule_of(
         handle.execute_update(EvaluationBodyWorkflow.quality_sample, QualitySampleRequest())
     )
-    assert rule == "quality.enterprise_only"
+    assert rule == Rule.QUALITY_ENTERPRISE_ONLY

@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
+from policy.rule_ids import Rule
 from schemas.exam_session import CloseSession, SessionExaminer, SessionOpening, StartExam
+from schemas.payloads import SessionOpened
+from schemas.workflow_ids import session_workflow_id
 from tests.workflow.conftest import FakeBody, Harness
 from workflows.exam_session import ExamSessionWorkflow
 from workflows.rules import rule_violations_from
@@ -43,7 +46,18 @@ def opening(
 
 
 async def opened(harness: Harness, session: SessionOpening) -> Any:
-    return await harness.start(ExamSessionWorkflow.run, session, f"session-{session.session_id}")
+    return await harness.start(
+        ExamSessionWorkflow.run, session, session_workflow_id(session.session_id)
+    )
+
+
+async def start_refused(handle: Any) -> set[str]:
+    """The rules ``start_exam`` broke (it must refuse)."""
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    violations = rule_violations_from(caught.value)
+    assert violations is not None
+    return {v.rule for v in violations.violations}
 
 
 async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) -> None:
@@ -56,19 +70,17 @@ async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) ->
     assert harness.store.calls["start_unstarted_applications"] == 1
     await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
     assert (await handle.result()).status == "closed"
-    assert harness.store.event_types() == ["session.opened"]
+    assert harness.store.event_types() == [SessionOpened.event_type]
 
 
 async def test_session_does_not_run_understaffed(harness: Harness) -> None:
     handle = await opened(harness, opening(harness))
     # 40 candidates need 3 proctors and 8 practical examiners (odd: 9).
     harness.store.roster = 40
-    with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
-    violations = rule_violations_from(caught.value)
-    assert violations is not None
-    rules = {v.rule for v in violations.violations}
-    assert rules == {"staffing.proctors_per_candidates", "staffing.practical_examiners_too_few"}
+    assert await start_refused(handle) == {
+        Rule.STAFFING_PROCTORS_PER_CANDIDATES,
+        Rule.STAFFING_PRACTICAL_EXAMINERS_TOO_FEW,
+    }
     assert (await handle.query(ExamSessionWorkflow.state)).status == "open"
 
 
@@ -80,4 +92,18 @@ async def test_a_suspended_body_cannot_open_a_session(harness: Harness) -> None:
         await handle.result()
     violations = rule_violations_from(caught.value)
     assert violations is not None
-    assert violations.violations[0].rule == "body.not_active"
+    assert violations.violations[0].rule == Rule.BODY_NOT_ACTIVE
+
+
+async def test_staffing_is_checked_against_the_components_recorded_at_opening(
+    harness: Harness,
+) -> None:
+    # The occupation required a review at opening; the catalogue has since dropped it for
+    # level 5. The session is staffed for what it opened with, so it needs a review panel.
+    harness.store.components_at_opening = ("theory", "practical", "review")
+    handle = await opened(harness, opening(harness))
+    harness.store.roster = 10
+    assert await start_refused(handle) == {
+        Rule.STAFFING_REVIEW_PANEL_TOO_FEW,
+        Rule.STAFFING_REVIEW_PANEL_EVEN,
+    }

@@ -8,10 +8,14 @@ break running executions makes ``test_recorded_histories_replay`` fail.
 the whole policy, ran their steps as local activities and had the session start stranded
 registrations. No scenario writes them, so re-recording never replaces them: they keep
 proving that executions started by that code still run on this one.
+
+``v2_session_running.json`` is a level-2 session started (and still running) by the code
+before sessions kept their components at opening (``session-components-snapshot``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -20,25 +24,23 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from schemas.application import Objection, ObjectionResolution, ReviewDecision
-from schemas.certificate import RevocationRequest
 from schemas.evaluation_body import BodyDecision, BodyRun, BodyStatusChange
 from schemas.exam_session import CloseSession, StartExam
-from skillflow.temporal import workflow_runner
+from schemas.workflow_ids import body_workflow_id
+from skillflow.settings import Settings
+from skillflow.temporal import data_converter, workflow_runner
 from tests.workflow import test_application as app
-from tests.workflow.conftest import FakeBody, Harness
-from tests.workflow.test_certificate import promotion
+from tests.workflow.conftest import Harness
+from tests.workflow.test_certificate import promotion_started, revocation_started
 from tests.workflow.test_evaluation_body import filing
 from tests.workflow.test_exam_session import opened, opening
-from workflows import ALL_WORKFLOWS
+from workflows import all_workflows
 from workflows.application import ApplicationWorkflow
-from workflows.certificate import CertificateRevocationWorkflow
 from workflows.evaluation_body import EvaluationBodyWorkflow
-from workflows.exam_session import ExamSessionWorkflow
-from workflows.promotion import PromotionCertificationWorkflow
+from workflows.exam_session import SNAPSHOT_COMPONENTS, ExamSessionWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -101,7 +103,7 @@ async def _application_held_then_issued(harness: Harness) -> Any:
 async def _body_lifecycle(harness: Harness) -> Any:
     body = filing(harness, "Y")
     handle = await harness.start(
-        EvaluationBodyWorkflow.run, BodyRun(filing=body), f"body-{body.body_id}"
+        EvaluationBodyWorkflow.run, BodyRun(filing=body), body_workflow_id(body.body_id)
     )
     await handle.execute_update(EvaluationBodyWorkflow.decide, BodyDecision(approve=True))
     await handle.execute_update(
@@ -124,21 +126,13 @@ async def _session(harness: Harness) -> Any:
 
 
 async def _promotion(harness: Harness) -> Any:
-    harness.store.bodies["S-P"] = FakeBody("S", "active", ["6-18-02-04:3"])
-    request = promotion(harness)
-    handle = await harness.start(
-        PromotionCertificationWorkflow.run, request, f"promotion-{request.promotion_id}"
-    )
+    handle = await promotion_started(harness, "active")
     await handle.result()
     return handle
 
 
 async def _promotion_after_suspension(harness: Harness) -> Any:
-    harness.store.bodies["S-P"] = FakeBody("S", "suspended", ["6-18-02-04:3"])
-    request = promotion(harness)
-    handle = await harness.start(
-        PromotionCertificationWorkflow.run, request, f"promotion-{request.promotion_id}"
-    )
+    handle = await promotion_started(harness, "suspended")
     await harness.env.sleep(timedelta(days=2))
     harness.store.bodies["S-P"].status = "active"
     await handle.result()
@@ -147,11 +141,7 @@ async def _promotion_after_suspension(harness: Harness) -> Any:
 
 async def _revocation(harness: Harness) -> Any:
     harness.store.certificates["x"] = "S000021000001265000001"
-    handle = await harness.start(
-        CertificateRevocationWorkflow.run,
-        RevocationRequest(certificate_number="S000021000001265000001", reason="altered"),
-        harness.unique("revocation"),
-    )
+    handle = await revocation_started(harness, "S000021000001265000001")
     await handle.result()
     return handle
 
@@ -172,9 +162,10 @@ SCENARIOS: dict[str, Callable[[Harness], Awaitable[Any]]] = {
 
 def _replayer() -> Replayer:
     return Replayer(
-        workflows=ALL_WORKFLOWS,
+        workflows=all_workflows(),
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        # Decodes the recorded, unencrypted histories unchanged and fresh encrypted ones.
+        data_converter=data_converter(Settings()),
     )
 
 
@@ -205,3 +196,30 @@ async def test_recorded_histories_replay() -> None:
     for path in paths:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         await replayer.replay_workflow(history)
+
+
+async def test_a_session_opened_before_the_components_snapshot_replays() -> None:
+    """Its staffing was checked against the live catalogue; replay takes that path."""
+    path = HISTORIES / "v2_session_running.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    assert SNAPSHOT_COMPONENTS not in _patches(history)
+    await _replayer().replay_workflow(history)
+
+
+async def test_a_new_session_records_the_components_snapshot(harness: Harness) -> None:
+    handle = await _session(harness)
+    assert SNAPSHOT_COMPONENTS in _patches(await handle.fetch_history())
+
+
+def _patches(history: WorkflowHistory) -> set[str]:
+    """The patch ids a history's markers record."""
+    found: set[str] = set()
+    for event in history.events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        for payloads in event.marker_recorded_event_attributes.details.values():
+            for payload in payloads.payloads:
+                data = json.loads(payload.data or b"null")
+                if isinstance(data, dict) and "id" in data:
+                    found.add(str(data["id"]))
+    return found

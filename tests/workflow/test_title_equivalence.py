@@ -1,5 +1,5 @@
 """The daily title-equivalence workflow on the time-skipping server, with the records
-activity replaced by an in-memory fake under its real name."""
+activity replaced by an in-memory fake of the same name and signature."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta, timezone
 
 import pytest
-from temporalio import activity
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities.title_equivalence import TitleEquivalenceActivities
 from schemas.archive import TitleEquivalenceBatch, TitleEquivalenceOutcome, TitleEquivalenceRequest
-from skillflow.temporal import workflow_runner
-from tests.workflow.conftest import time_skipping_environment
-from workflows.title_equivalence import PUBLISH_DUE_TITLES_ACTIVITY, TitleEquivalenceWorkflow
+from skillflow.settings import Settings
+from skillflow.temporal import data_converter, workflow_runner
+from tests.workflow.conftest import fake_of, time_skipping_environment
+from workflows.title_equivalence import TitleEquivalenceWorkflow
 
 QUEUE = "title-equivalence-test"
 
@@ -34,16 +34,21 @@ class DueWorkers:
         self.due = due
         self.calls: list[TitleEquivalenceBatch] = []
 
-    @activity.defn(name=PUBLISH_DUE_TITLES_ACTIVITY)
-    async def publish(self, batch: TitleEquivalenceBatch) -> TitleEquivalenceOutcome:
-        self.calls.append(batch)
-        published = min(self.due, batch.limit)
-        self.due -= published
-        return TitleEquivalenceOutcome(as_of=batch.as_of, published=published)
+        @fake_of(TitleEquivalenceActivities.publish_due_title_equivalences)
+        async def publish(batch: TitleEquivalenceBatch) -> TitleEquivalenceOutcome:
+            self.calls.append(batch)
+            published = min(self.due, batch.limit)
+            self.due -= published
+            return TitleEquivalenceOutcome(as_of=batch.as_of, published=published)
+
+        self.publish = publish
 
 
 async def _run(
-    env: WorkflowEnvironment, fake: DueWorkers, request: TitleEquivalenceRequest
+    env: WorkflowEnvironment,
+    fake: DueWorkers,
+    request: TitleEquivalenceRequest,
+    workflow_id: str | None = None,
 ) -> TitleEquivalenceOutcome:
     async with Worker(
         env.client,
@@ -55,7 +60,7 @@ async def _run(
         return await env.client.execute_workflow(
             TitleEquivalenceWorkflow.run,
             request,
-            id=f"title-equivalence-{uuid.uuid4().hex[:8]}",
+            id=workflow_id or f"title-equivalence-{uuid.uuid4().hex[:8]}",
             task_queue=QUEUE,
         )
 
@@ -91,23 +96,11 @@ async def test_judges_today_in_china_by_default(title_env: WorkflowEnvironment) 
 async def test_history_replays_deterministically(title_env: WorkflowEnvironment) -> None:
     fake = DueWorkers(due=5)
     workflow_id = f"title-equivalence-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        title_env.client,
-        task_queue=QUEUE,
-        workflows=[TitleEquivalenceWorkflow],
-        activities=[fake.publish],
-        workflow_runner=workflow_runner(),
-    ):
-        await title_env.client.execute_workflow(
-            TitleEquivalenceWorkflow.run,
-            TitleEquivalenceRequest(batch_size=2),
-            id=workflow_id,
-            task_queue=QUEUE,
-        )
+    await _run(title_env, fake, TitleEquivalenceRequest(batch_size=2), workflow_id)
     history = await title_env.client.get_workflow_handle(workflow_id).fetch_history()
     replayer = Replayer(
         workflows=[TitleEquivalenceWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
     )
     await replayer.replay_workflow(history)

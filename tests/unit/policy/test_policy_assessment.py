@@ -21,6 +21,7 @@ from policy.assessment import (
 )
 from policy.catalogue import Component
 from policy.errors import RuleViolation, Violation
+from policy.rule_ids import Rule
 
 POLICY = load_assessment_policy()
 RULES = POLICY.staffing
@@ -72,7 +73,7 @@ def test_scores_in_range_are_accepted(score: float) -> None:
 def test_scores_out_of_range_are_refused(score: float) -> None:
     with pytest.raises(RuleViolation) as caught:
         validate_score("practical", score, POLICY)
-    assert (caught.value.field, caught.value.rule) == ("scores.practical", "score.range")
+    assert (caught.value.field, caught.value.rule) == ("scores.practical", Rule.SCORE_RANGE)
 
 
 def test_score_for_unknown_component_is_refused() -> None:
@@ -116,7 +117,7 @@ def test_enterprise_may_raise_but_not_lower_the_pass_mark() -> None:
         effective_pass_mark(60, 55)
     assert (caught.value.field, caught.value.rule) == (
         "pass_mark",
-        "enterprise.pass_mark_below_national",
+        Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL,
     )
     with pytest.raises(RuleViolation, match=r"\[enterprise.pass_mark_above_max\]"):
         effective_pass_mark(60, 101, score_max=100)
@@ -138,34 +139,34 @@ def test_well_staffed_session_passes() -> None:
 def test_proctors_follow_candidates() -> None:
     violations = check_staffing(4, 31, 1, 2, _examiners(7), [], RULES, review_panel_needed=False)
     assert [v.field for v in violations] == ["proctors"]
-    assert _rules(violations) == {"staffing.proctors_per_candidates"}
+    assert _rules(violations) == {Rule.STAFFING_PROCTORS_PER_CANDIDATES}
 
 
 def test_proctors_follow_theory_rooms() -> None:
     violations = check_staffing(4, 10, 2, 3, _examiners(3), [], RULES, review_panel_needed=False)
-    assert _rules(violations) == {"staffing.proctors_per_room"}
+    assert _rules(violations) == {Rule.STAFFING_PROCTORS_PER_ROOM}
 
 
 def test_practical_examiners_follow_candidates() -> None:
     violations = check_staffing(4, 20, 1, 2, _examiners(3), [], RULES, review_panel_needed=False)
-    assert _rules(violations) == {"staffing.practical_examiners_too_few"}
+    assert _rules(violations) == {Rule.STAFFING_PRACTICAL_EXAMINERS_TOO_FEW}
     assert violations[0].field == "practical_examiners"
 
 
 def test_practical_panel_needs_at_least_three() -> None:
     violations = check_staffing(4, 2, 1, 2, _examiners(1), [], RULES, review_panel_needed=False)
-    assert _rules(violations) == {"staffing.practical_examiners_too_few"}
+    assert _rules(violations) == {Rule.STAFFING_PRACTICAL_EXAMINERS_TOO_FEW}
 
 
 def test_even_practical_panel_is_refused() -> None:
     violations = check_staffing(4, 15, 1, 2, _examiners(4), [], RULES, review_panel_needed=False)
-    assert _rules(violations) == {"staffing.practical_examiners_even"}
+    assert _rules(violations) == {Rule.STAFFING_PRACTICAL_EXAMINERS_EVEN}
 
 
 def test_duplicate_examiner_is_refused() -> None:
     panel = [*_examiners(2), _examiners(1)[0]]
     assert _rules(check_staffing(4, 5, 1, 2, panel, [], RULES, review_panel_needed=False)) == {
-        "staffing.duplicate_examiner"
+        Rule.STAFFING_DUPLICATE_EXAMINER
     }
 
 
@@ -182,8 +183,8 @@ def test_review_panel_is_required_for_levels_2_and_1() -> None:
             review_panel_needed=level in (1, 2),
         )
         assert _rules(violations) == {
-            "staffing.review_panel_too_few",
-            "staffing.review_panel_even",
+            Rule.STAFFING_REVIEW_PANEL_TOO_FEW,
+            Rule.STAFFING_REVIEW_PANEL_EVEN,
         }
     assert check_staffing(3, 5, 1, 2, _examiners(3), [], RULES, review_panel_needed=False) == []
 
@@ -192,7 +193,7 @@ def test_even_review_panel_is_refused() -> None:
     violations = check_staffing(
         1, 5, 1, 2, _examiners(3), _examiners(4, prefix="R"), RULES, review_panel_needed=True
     )
-    assert _rules(violations) == {"staffing.review_panel_even"}
+    assert _rules(violations) == {Rule.STAFFING_REVIEW_PANEL_EVEN}
 
 
 def test_ordinary_grade_examiner_may_not_examine_level_2() -> None:
@@ -200,8 +201,8 @@ def test_ordinary_grade_examiner_may_not_examine_level_2() -> None:
     review = [*_examiners(2, prefix="R"), *_examiners(1, grade="ordinary", prefix="Q")]
     violations = check_staffing(2, 5, 1, 2, practical, review, RULES, review_panel_needed=True)
     assert {(v.field, v.rule) for v in violations} == {
-        ("practical_examiners[2].grade", "staffing.examiner_grade"),
-        ("review_panel[2].grade", "staffing.examiner_grade"),
+        ("practical_examiners[2].grade", Rule.STAFFING_EXAMINER_GRADE),
+        ("review_panel[2].grade", Rule.STAFFING_EXAMINER_GRADE),
     }
     assert (
         check_staffing(
@@ -214,7 +215,7 @@ def test_ordinary_grade_examiner_may_not_examine_level_2() -> None:
 def test_staffing_refuses_a_level_outside_1_to_5() -> None:
     assert _rules(
         check_staffing(6, 5, 1, 2, _examiners(3), [], RULES, review_panel_needed=False)
-    ) == {"level.range"}
+    ) == {Rule.LEVEL_RANGE}
 
 
 # --- recusal

@@ -4,6 +4,7 @@ from pydantic import ValidationError
 from policy.catalogue import Occupation, get_occupation, list_occupations, required_components
 from policy.eligibility import load_eligibility_table
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 
 def test_catalogue_lists_real_occupations() -> None:
@@ -31,7 +32,7 @@ def test_unknown_occupation_is_refused() -> None:
     with pytest.raises(RuleViolation) as caught:
         get_occupation("9-99-99-99")
     assert caught.value.field == "occupation_code"
-    assert caught.value.rule == "catalogue.unknown_occupation"
+    assert caught.value.rule == Rule.CATALOGUE_UNKNOWN_OCCUPATION
 
 
 def test_unknown_occupation_message_does_not_echo_other_input() -> None:
@@ -55,7 +56,7 @@ def test_levels_2_and_1_add_the_review() -> None:
 def test_level_not_offered_is_refused() -> None:
     with pytest.raises(RuleViolation) as caught:
         required_components(get_occupation("4-10-01-02"), 2)
-    assert caught.value.rule == "catalogue.level_not_offered"
+    assert caught.value.rule == Rule.CATALOGUE_LEVEL_NOT_OFFERED
 
 
 def _occupation(**changes: object) -> dict[str, object]:

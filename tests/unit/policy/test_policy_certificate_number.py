@@ -6,6 +6,7 @@ from policy.certificate_number import (
     parse_certificate_number,
 )
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 
 def _parts(**changes: object) -> CertificateNumberParts:
@@ -36,16 +37,16 @@ def test_employer_number_round_trips() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "rule"),
     [
-        ({"body_type": "X"}, "body_type", "certificate_number.body_type"),
-        ({"body_code": "12a4"}, "body_code", "certificate_number.body_code"),
-        ({"body_code": "123"}, "body_code", "certificate_number.body_code"),
-        ({"province_code": "99"}, "province_code", "certificate_number.province_code"),
-        ({"site_serial": "12345"}, "site_serial", "certificate_number.site_serial"),
-        ({"issue_year_yy": 100}, "issue_year_yy", "certificate_number.issue_year"),
-        ({"level": 6}, "level", "certificate_number.level"),
-        ({"level": 0}, "level", "certificate_number.level"),
-        ({"serial": 0}, "serial", "certificate_number.serial"),
-        ({"serial": 1_000_000}, "serial", "certificate_number.serial"),
+        ({"body_type": "X"}, "body_type", Rule.CERTIFICATE_NUMBER_BODY_TYPE),
+        ({"body_code": "12a4"}, "body_code", Rule.CERTIFICATE_NUMBER_BODY_CODE),
+        ({"body_code": "123"}, "body_code", Rule.CERTIFICATE_NUMBER_BODY_CODE),
+        ({"province_code": "99"}, "province_code", Rule.CERTIFICATE_NUMBER_PROVINCE_CODE),
+        ({"site_serial": "12345"}, "site_serial", Rule.CERTIFICATE_NUMBER_SITE_SERIAL),
+        ({"issue_year_yy": 100}, "issue_year_yy", Rule.CERTIFICATE_NUMBER_ISSUE_YEAR),
+        ({"level": 6}, "level", Rule.CERTIFICATE_NUMBER_LEVEL),
+        ({"level": 0}, "level", Rule.CERTIFICATE_NUMBER_LEVEL),
+        ({"serial": 0}, "serial", Rule.CERTIFICATE_NUMBER_SERIAL),
+        ({"serial": 1_000_000}, "serial", Rule.CERTIFICATE_NUMBER_SERIAL),
     ],
 )
 def test_bad_part_is_refused_by_name(changes: dict[str, object], field: str, rule: str) -> None:
@@ -59,7 +60,7 @@ def test_level_digit_6_is_refused_when_parsing() -> None:
         parse_certificate_number("S000021000123256000042")
     assert (caught.value.field, caught.value.rule) == (
         "certificate_number",
-        "certificate_number.level",
+        Rule.CERTIFICATE_NUMBER_LEVEL,
     )
 
 
@@ -77,7 +78,7 @@ def test_level_digit_6_is_refused_when_parsing() -> None:
 def test_malformed_number_is_refused(value: str) -> None:
     with pytest.raises(RuleViolation) as caught:
         parse_certificate_number(value)
-    assert caught.value.rule == "certificate_number.format"
+    assert caught.value.rule == Rule.CERTIFICATE_NUMBER_FORMAT
 
 
 def test_serial_zero_is_refused_when_parsing() -> None:

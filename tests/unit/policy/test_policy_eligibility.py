@@ -13,6 +13,7 @@ from policy.eligibility import (
     years_between,
 )
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 ELECTRICIAN = "6-31-01-03"
 WELDER = "6-18-02-04"
@@ -130,7 +131,7 @@ def test_assert_eligible_refuses_with_the_reasons() -> None:
     with pytest.raises(RuleViolation) as caught:
         assert_eligible(4, _holding(5, date(2023, 1, 1)), ON, "national-2018")
     error = caught.value
-    assert (error.field, error.rule) == ("level", "eligibility.no_path")
+    assert (error.field, error.rule) == ("level", Rule.ELIGIBILITY_NO_PATH)
     assert "needs 4 years since a level-5 certificate" in error.message
     assert assert_eligible(5, _history(years_in_occupation=2), ON, "national-2018").eligible
 

@@ -1,19 +1,26 @@
 import pickle
 
 from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.rule_ids import Rule
 
 
 def test_rule_violation_names_field_and_rule() -> None:
-    error = RuleViolation("pass_mark", "enterprise.pass_mark_below_national", "too low")
+    error = RuleViolation("pass_mark", Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL, "too low")
     assert str(error) == "pass_mark: too low [enterprise.pass_mark_below_national]"
     assert error.as_violation() == Violation(
-        field="pass_mark", rule="enterprise.pass_mark_below_national", message="too low"
+        field="pass_mark", rule=Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL, message="too low"
     )
 
 
 def test_rule_violation_survives_pickling() -> None:
-    error = pickle.loads(pickle.dumps(RuleViolation("level", "level.range", "level must be 1-5")))
-    assert (error.field, error.rule, error.message) == ("level", "level.range", "level must be 1-5")
+    error = pickle.loads(
+        pickle.dumps(RuleViolation("level", Rule.LEVEL_RANGE, "level must be 1-5"))
+    )
+    assert (error.field, error.rule, error.message) == (
+        "level",
+        Rule.LEVEL_RANGE,
+        "level must be 1-5",
+    )
 
 
 def test_rule_violations_reports_every_violation() -> None:

@@ -13,6 +13,7 @@ from policy.idnumber import (
     person_key,
     validate_id_number,
 )
+from policy.rule_ids import Rule
 
 KNOWN_VALID = "11010519491231002X"
 TODAY = date(2025, 6, 1)
@@ -58,36 +59,36 @@ def test_check_character_follows_iso_7064_mod_11_2() -> None:
     "value", ["1101051949123100", "11010519491231002XX", "1101051949123100AX", ""]
 )
 def test_wrong_shape_is_refused(value: str) -> None:
-    assert _rejected(value).rule == "id_number.format"
+    assert _rejected(value).rule == Rule.ID_NUMBER_FORMAT
 
 
 def test_wrong_check_character_is_refused() -> None:
-    assert _rejected("110105194912310021").rule == "id_number.check_character"
+    assert _rejected("110105194912310021").rule == Rule.ID_NUMBER_CHECK_CHARACTER
 
 
 def test_unknown_province_is_refused() -> None:
     first17 = "99010519491231002"
-    assert _rejected(first17 + check_character(first17)).rule == "id_number.region"
+    assert _rejected(first17 + check_character(first17)).rule == Rule.ID_NUMBER_REGION
 
 
 def test_impossible_birth_date_is_refused() -> None:
     first17 = "11010519490230002"  # 30 February
-    assert _rejected(first17 + check_character(first17)).rule == "id_number.birth_date"
+    assert _rejected(first17 + check_character(first17)).rule == Rule.ID_NUMBER_BIRTH_DATE
 
 
 def test_birth_date_in_the_future_is_refused() -> None:
     number = make_id_number("110105", date(2030, 1, 1), 1, "M")
-    assert _rejected(number).rule == "id_number.birth_date"
+    assert _rejected(number).rule == Rule.ID_NUMBER_BIRTH_DATE
 
 
 def test_birth_date_before_1900_is_refused() -> None:
     first17 = "11010518991231002"
-    assert _rejected(first17 + check_character(first17)).rule == "id_number.birth_date"
+    assert _rejected(first17 + check_character(first17)).rule == Rule.ID_NUMBER_BIRTH_DATE
 
 
 def test_minimum_age_is_enforced_up_to_the_birthday() -> None:
     number = make_id_number("210102", date(2009, 6, 2), 3, "M")
-    assert _rejected(number, min_age=16).rule == "id_number.min_age"
+    assert _rejected(number, min_age=16).rule == Rule.ID_NUMBER_MIN_AGE
     facts = validate_id_number(number, today=date(2025, 6, 2), min_age=16)
     assert facts.sex == "M"
 

@@ -1,6 +1,7 @@
 from datetime import date
 
 from policy.rewards import promotion_policy, promotion_refusal, reward_for, reward_table_on
+from policy.rule_ids import Rule
 
 
 def test_worldskills_2017_rewards_per_medal() -> None:
@@ -32,4 +33,4 @@ def test_one_promotion_per_person_per_year() -> None:
     policy = promotion_policy()
     assert policy.max_per_person_per_year == 1
     assert promotion_refusal(0, policy) is None
-    assert promotion_refusal(1, policy) == "promotion.one_per_year"
+    assert promotion_refusal(1, policy) == Rule.PROMOTION_ONE_PER_YEAR

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from policy.subsidy import (
     AppraisalClaim,
     PriorClaim,
@@ -57,7 +58,7 @@ def test_policy_versions_are_chosen_by_date() -> None:
     assert OLDER.version == "skill-upgrade-2017" and OLDER.min_insured_months == 36
     with pytest.raises(RuleViolation) as error:
         skill_upgrade_policy_on(date(2010, 1, 1))
-    assert error.value.rule == "subsidy.no_policy"
+    assert error.value.rule == Rule.SUBSIDY_NO_POLICY
 
 
 @pytest.mark.parametrize(("level", "amount"), [(5, 100_000), (4, 150_000), (3, 200_000)])
@@ -87,13 +88,13 @@ def test_older_policy_pays_no_uplift() -> None:
 
 def test_certificate_must_verify() -> None:
     decision = decide_skill_upgrade(_claim(level=4, certificate_number=_number(3)), CURRENT)
-    assert decision.rule == "subsidy.certificate_unverified" and decision.amount_fen == 0
+    assert decision.rule == Rule.SUBSIDY_CERTIFICATE_UNVERIFIED and decision.amount_fen == 0
 
 
 def test_revoked_certificate_is_refused() -> None:
     assert (
         decide_skill_upgrade(_claim(certificate_revoked=True), CURRENT).rule
-        == "subsidy.certificate_revoked"
+        == Rule.SUBSIDY_CERTIFICATE_REVOKED
     )
 
 
@@ -102,17 +103,19 @@ def test_level_without_a_cap_is_refused() -> None:
     claim = _claim(
         level=2, issued_on=date(2018, 6, 1), claimed_on=date(2018, 6, 2), insured_months=40
     )
-    assert decide_skill_upgrade(claim, OLDER).rule == "subsidy.level_not_covered"
+    assert decide_skill_upgrade(claim, OLDER).rule == Rule.SUBSIDY_LEVEL_NOT_COVERED
 
 
 def test_insured_months_minimum() -> None:
     assert decide_skill_upgrade(_claim(insured_months=12), CURRENT).granted
-    assert decide_skill_upgrade(_claim(insured_months=11), CURRENT).rule == "subsidy.insured_months"
+    assert (
+        decide_skill_upgrade(_claim(insured_months=11), CURRENT).rule == Rule.SUBSIDY_INSURED_MONTHS
+    )
 
 
 def test_older_policy_needs_36_insured_months() -> None:
     claim = _claim(issued_on=date(2018, 6, 1), claimed_on=date(2018, 6, 2), insured_months=35)
-    assert decide_skill_upgrade(claim, OLDER).rule == "subsidy.insured_months"
+    assert decide_skill_upgrade(claim, OLDER).rule == Rule.SUBSIDY_INSURED_MONTHS
     assert decide_skill_upgrade(claim.model_copy(update={"insured_months": 36}), OLDER).granted
 
 
@@ -122,7 +125,7 @@ def test_claim_window_after_certificate_date() -> None:
         _claim(issued_on=issued, claimed_on=date(2025, 1, 31)), CURRENT
     ).granted
     late = decide_skill_upgrade(_claim(issued_on=issued, claimed_on=date(2025, 2, 1)), CURRENT)
-    assert late.rule == "subsidy.claim_window"
+    assert late.rule == Rule.SUBSIDY_CLAIM_WINDOW
 
 
 def test_add_months_clamps_to_month_end() -> None:
@@ -133,12 +136,12 @@ def test_add_months_clamps_to_month_end() -> None:
 
 def test_not_combined_with_training_subsidy() -> None:
     decision = decide_skill_upgrade(_claim(training_subsidy_on_certificate=True), CURRENT)
-    assert decision.rule == "subsidy.combined_with_training_subsidy"
+    assert decision.rule == Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
 
 
 def test_once_per_person_occupation_and_level() -> None:
     decision = decide_skill_upgrade(_claim(level=4, prior_claims=(_prior(4),)), CURRENT)
-    assert decision.rule == "subsidy.once_per_occupation_level"
+    assert decision.rule == Rule.SUBSIDY_ONCE_PER_OCCUPATION_LEVEL
     # Another occupation at the same level is a new subsidy.
     assert decide_skill_upgrade(
         _claim(level=4, prior_claims=(_prior(4, ELECTRICIAN),)), CURRENT
@@ -154,7 +157,7 @@ def test_the_claim_itself_does_not_count_as_prior() -> None:
 
 def test_no_lower_level_after_a_higher_one() -> None:
     decision = decide_skill_upgrade(_claim(level=4, prior_claims=(_prior(3),)), CURRENT)
-    assert decision.rule == "subsidy.lower_after_higher"
+    assert decision.rule == Rule.SUBSIDY_LOWER_AFTER_HIGHER
     # Higher after lower is the normal ladder.
     assert decide_skill_upgrade(_claim(level=3, prior_claims=(_prior(4),)), CURRENT).granted
     assert decide_skill_upgrade(
@@ -166,7 +169,9 @@ def test_at_most_three_a_year() -> None:
     two = (_prior(5, ELECTRICIAN, serial=1), _prior(5, "6-18-02-04", serial=2))
     assert decide_skill_upgrade(_claim(prior_claims=two), CURRENT).granted
     three = (*two, _prior(5, "6-18-01-01", serial=3))
-    assert decide_skill_upgrade(_claim(prior_claims=three), CURRENT).rule == "subsidy.annual_limit"
+    assert (
+        decide_skill_upgrade(_claim(prior_claims=three), CURRENT).rule == Rule.SUBSIDY_ANNUAL_LIMIT
+    )
     # Claims of an earlier year do not count.
     last_year = tuple(p.model_copy(update={"claimed_on": date(2024, 12, 31)}) for p in three)
     assert decide_skill_upgrade(_claim(prior_claims=last_year), CURRENT).granted
@@ -205,11 +210,11 @@ def test_appraisal_floor_but_never_more_than_the_fee() -> None:
 def test_appraisal_first_appraisal_only() -> None:
     assert (
         decide_appraisal(_appraisal(first_appraisal=False), APPRAISAL).rule
-        == "appraisal.first_appraisal_only"
+        == Rule.APPRAISAL_FIRST_APPRAISAL_ONLY
     )
     assert (
         decide_appraisal(_appraisal(prior_appraisal_subsidy=True), APPRAISAL).rule
-        == "appraisal.first_appraisal_only"
+        == Rule.APPRAISAL_FIRST_APPRAISAL_ONLY
     )
 
 
@@ -222,13 +227,15 @@ def test_appraisal_eligible_groups(group: str) -> None:
 def test_appraisal_other_groups_refused(group: str) -> None:
     assert (
         decide_appraisal(_appraisal(candidate_category=group), APPRAISAL).rule
-        == "appraisal.ineligible_group"
+        == Rule.APPRAISAL_INELIGIBLE_GROUP
     )
 
 
 def test_appraisal_needs_a_fee_and_a_valid_certificate() -> None:
-    assert decide_appraisal(_appraisal(appraisal_fee_fen=0), APPRAISAL).rule == "appraisal.no_fee"
+    assert (
+        decide_appraisal(_appraisal(appraisal_fee_fen=0), APPRAISAL).rule == Rule.APPRAISAL_NO_FEE
+    )
     assert (
         decide_appraisal(_appraisal(certificate_revoked=True), APPRAISAL).rule
-        == "appraisal.certificate_revoked"
+        == Rule.APPRAISAL_CERTIFICATE_REVOKED
     )

@@ -1,0 +1,70 @@
+"""A consumer's handlers, keyed by payload class.
+
+A handler is declared for the payload class it applies (``handlers.on(CertificateIssued,
+on_certificate_issued)``) and receives the payload validated into that class, so no handler
+parses or checks its own event. The table it builds is what the exactly-once delivery
+(``consumers/delivery.py``) dispatches on, and what the AsyncAPI document lists as the
+messages each consumer receives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
+
+from consumers.delivery import BatchHandler, Handler
+from schemas.events import EVENT_CATALOG, EventEnvelope, EventPayload
+from store.database import Connection
+
+P = TypeVar("P", bound=EventPayload)
+PayloadHandler = Callable[[Connection, EventEnvelope, P], Awaitable[None]]
+"""Applies one event, given with its payload, inside the caller's transaction."""
+BatchPayloadHandler = Callable[[Connection, list[tuple[EventEnvelope, P]]], Awaitable[None]]
+"""Applies a run of events of one type, each with its payload, with set-based statements."""
+
+
+class PayloadHandlers:
+    def __init__(self) -> None:
+        self._by_event_type: dict[str, Handler] = {}
+        self._batches: dict[str, BatchHandler] = {}
+
+    def on(self, payload_type: type[P], handler: PayloadHandler[P]) -> PayloadHandlers:
+        """Apply events of ``payload_type`` with ``handler``; one handler per event type."""
+        event_type = payload_type.event_type
+        if event_type in self._by_event_type:
+            raise ValueError(f"{event_type} has a handler already")
+        # The envelope was parsed for the delivery; the payload is validated here, once, by
+        # its own class (lax: JSON has no dates), so a malformed one is refused by name.
+        validate = payload_type.model_validate
+
+        async def handle(conn: Connection, event: EventEnvelope) -> None:
+            await handler(conn, event, validate(event.payload, strict=False))
+
+        handle.__name__ = getattr(handler, "__name__", event_type)
+        self._by_event_type[event_type] = handle
+        return self
+
+    def in_batches(self, payload_type: type[P], handler: BatchPayloadHandler[P]) -> PayloadHandlers:
+        """Also apply runs of ``payload_type`` events with ``handler``: the hot path of a
+        busy topic. The one-event handler given to ``on`` stays, for a refused batch."""
+        event_type = payload_type.event_type
+        if event_type not in self._by_event_type:
+            raise ValueError(f"{event_type} needs its one-event handler first")
+        validate = payload_type.model_validate
+
+        async def handle(conn: Connection, events: Sequence[EventEnvelope]) -> None:
+            await handler(conn, [(e, validate(e.payload, strict=False)) for e in events])
+
+        self._batches[event_type] = handle
+        return self
+
+    def by_event_type(self) -> Mapping[str, Handler]:
+        return dict(self._by_event_type)
+
+    def batches_by_event_type(self) -> Mapping[str, BatchHandler]:
+        return dict(self._batches)
+
+
+def payload_types(handlers: Mapping[str, Handler]) -> list[type[EventPayload]]:
+    """The payload classes a consumer's handlers apply, in catalogue order."""
+    return [payload for event_type, payload in EVENT_CATALOG.items() if event_type in handlers]
