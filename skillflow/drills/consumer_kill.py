@@ -2,10 +2,12 @@
 
 The window is made wide, not hoped for: a backlog of a whole session's events waits in the
 topics while the consumers are held down; once they are back and applying it, the broker
-is frozen (SIGSTOP), so a consumer that commits a batch to PostgreSQL then waits on its
-offset commit. The connections between the consumers and the broker are then cut at the
-broker's end (``ss -K``, so the commit requests in flight are lost, as on a network fault),
-every consumer process is SIGKILLed and the broker thawed. The events applied but not
+is frozen (SIGSTOP) while a consumer has a batch's transaction open, so the consumer
+commits the batch to PostgreSQL and then waits on its offset commit. The commit requests
+the frozen broker has received but not read are then lost, as on a network fault (the
+drill reads them out of the broker's socket queues), every consumer process is SIGKILLed
+and the broker thawed. Without the loss the broker would apply the commits of the dead
+processes when it resumes, and the window would close behind them. The events applied but not
 committed are counted from the broker's committed offsets and the topics' contents.
 Restarted, the consumers receive those events again and apply nothing twice: one
 skill-upgrading decision per certificate, no claim paid twice, no dead letter.
