@@ -116,3 +116,55 @@ async def test_relay_keeps_per_person_order_and_survives_a_broker_outage(
         stop.set()
         await asyncio.wait_for(relay, 30)
         broker.process.stop()
+
+
+async def test_relay_whose_database_connections_are_cut_leads_again_and_publishes(
+    stack, own_database
+) -> None:
+    """PostgreSQL restarting ends every session: the relay's lock connection and its pool's
+    connections break. The relay must not die there: it gives up its leadership (the lock
+    went with the session), competes for it again, and publishes what came in meanwhile."""
+    database = await own_database.fetchval("SELECT current_database()")
+    dsn = stack.settings.postgres_dsn.rsplit("/", 1)[0] + f"/{database}"
+
+    async def unsent() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM outbox.events WHERE sent_at IS NULL")
+            )
+        finally:
+            await conn.close()
+
+    async def published() -> None:
+        for _ in range(300):
+            if not await unsent():
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{await unsent()} events still unsent after 60 s")
+
+    stop = asyncio.Event()
+    relay = asyncio.create_task(kafka.run_outbox_relay(stack.settings, own_database, stop))
+    person = uuid.uuid4().hex * 2
+    try:
+        async with own_database.acquire() as conn, conn.transaction():
+            await enqueue(conn, *[_event(person, n) for n in range(3)])
+        await published()
+
+        cut = await stack.pool.fetchval(
+            """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+               WHERE datname = $1 AND pid <> pg_backend_pid()""",
+            database,
+        )
+        assert cut >= 1  # the relay's lock connection at least
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                await enqueue(conn, *[_event(person, n) for n in range(3, 6)])
+        finally:
+            await conn.close()
+        await published()
+        assert not relay.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(relay, 30)
