@@ -122,7 +122,7 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
     assert listed == on_disk
 
 
-def test_every_skillflow_variable_passed_is_a_setting() -> None:
+def test_every_skillflow_variable_passed_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     known = _settings_names()
     texts = {
         path.relative_to(DEPLOY): path.read_text()
@@ -141,7 +141,9 @@ def test_every_skillflow_variable_passed_is_a_setting() -> None:
         for k, v in _compose()["x-skillflow-settings"].items()
         if "${" not in str(v)  # secrets interpolated from .env
     }
-    Settings.model_validate({k.removeprefix("SKILLFLOW_").lower(): v for k, v in env.items()})
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(value))
+    Settings()  # read as a role reads them: from the environment
 
 
 def test_production_manifests_run_in_production_mode_with_secrets_from_a_secret() -> None:
