@@ -15,6 +15,7 @@ from api.routes import (
     applications,
     certificates,
     codec,
+    credentials,
     health,
     incentives,
     operations,
@@ -28,7 +29,7 @@ from skillflow.settings import Settings
 
 ROUTERS = [health.router, operations.router, operations.page_router, codec.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
-ROUTERS += [records.router, incentives.router]
+ROUTERS += [records.router, incentives.router, credentials.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -152,8 +152,9 @@ async def admit(
             "this person's application in this session is closed; register in a later session",
         )
 
+    # Issued here or imported from before SkillFlow: both count, from their real issue date.
     certificates = await conn.fetch(
-        """SELECT occupation_code, level, issued_on FROM certification.certificates
+        """SELECT occupation_code, level, issued_on FROM certification.held_certificates
            WHERE person_key = $1 AND status = 'valid'""",
         key,
     )

@@ -15,6 +15,14 @@ from policy.rule_ids import Rule
 Component = Literal["theory", "practical", "review"]
 
 NATIONAL_LEVELS: Final = (1, 2, 3, 4, 5)
+# The national names of the five levels (国家职业资格等级), as certificates print them.
+NATIONAL_LEVEL_NAMES: Final = {
+    5: "五级/初级工",
+    4: "四级/中级工",
+    3: "三级/高级工",
+    2: "二级/技师",
+    1: "一级/高级技师",
+}
 _COMPONENT_ORDER: Final[tuple[Component, ...]] = ("theory", "practical", "review")
 _CODE_SHAPE: Final = re.compile(r"\d-\d{2}-\d{2}-\d{2}")
 

@@ -111,3 +111,31 @@ def _part_faults(parts: CertificateNumberParts) -> list[tuple[str, str, str]]:
 
 def _digits(text: str, count: int) -> bool:
     return len(text) == count and text.isascii() and text.isdigit()
+
+
+# Certificates from before SkillFlow (other provinces, other systems, the old vocational-
+# qualification certificates) carry numbers in older forms too: digits and Latin letters,
+# sometimes grouped by hyphens or slashes. They are kept exactly as written.
+_PRIOR_SHAPE: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z/-]{6,38}[0-9A-Za-z]")
+_PRIOR_MIN_DIGITS: Final = 6
+
+
+def prior_certificate_number(value: str) -> str:
+    """A prior certificate's number as written (surrounding blanks dropped): the 22-character
+    national form, checked part by part, or an older form of 8-40 digits and letters."""
+    number = value.strip()
+    if _SHAPE.fullmatch(number) and number.isascii():
+        parse_certificate_number(number)
+        return number
+    if (
+        not number.isascii()
+        or _PRIOR_SHAPE.fullmatch(number) is None
+        or sum(ch.isdigit() for ch in number) < _PRIOR_MIN_DIGITS
+    ):
+        raise RuleViolation(
+            "certificate_number",
+            Rule.CERTIFICATE_NUMBER_PRIOR_FORMAT,
+            "a prior certificate number is the 22-character national form or an older form "
+            f"of 8-40 letters and digits (at least {_PRIOR_MIN_DIGITS} digits; - and / may group them)",
+        )
+    return number

@@ -121,15 +121,22 @@ class Rule(StrEnum):
     CERTIFICATE_NUMBER_FORMAT = "certificate_number.format"
     CERTIFICATE_NUMBER_ISSUE_YEAR = "certificate_number.issue_year"
     CERTIFICATE_NUMBER_LEVEL = "certificate_number.level"
+    CERTIFICATE_NUMBER_PRIOR_FORMAT = "certificate_number.prior_format"
     CERTIFICATE_NUMBER_PROVINCE_CODE = "certificate_number.province_code"
     CERTIFICATE_NUMBER_SERIAL = "certificate_number.serial"
     CERTIFICATE_NUMBER_SITE_SERIAL = "certificate_number.site_serial"
+    CREDENTIAL_IMPORTED = "credential.imported"
     OBJECTION_DUPLICATE = "objection.duplicate"
     OBJECTION_NOT_IN_NOTICE = "objection.not_in_notice"
     OBJECTION_NOTICE_OVER = "objection.notice_over"
     OBJECTION_RESOLVED = "objection.resolved"
     OBJECTION_UNKNOWN = "objection.unknown"
     OBJECTION_UPHELD = "objection.upheld"
+
+    # --- Certificates from before SkillFlow (api/prior_certificates.py)
+    IMPORT_CHECKED_ON = "import.checked_on"
+    IMPORT_ISSUED_HERE = "import.issued_here"
+    IMPORT_NUMBER_CONFLICT = "import.number_conflict"
 
     # --- Incentives: subsidies, appraisal fees, promotions, fraud signals (consumers/incentives)
     APPRAISAL_CERTIFICATE_REVOKED = "appraisal.certificate_revoked"

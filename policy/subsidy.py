@@ -140,6 +140,18 @@ class PriorClaim(BaseModel):
     claimed_on: date
 
 
+class HeldCertificate(BaseModel):
+    """A certificate the person held before SkillFlow (imported): it earns no subsidy here,
+    but a higher level among them refuses a lower one, as a granted subsidy would."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    certificate_number: str
+    occupation_code: str
+    level: int = Field(ge=1, le=5)
+    issued_on: date
+
+
 class SkillUpgradeClaim(BaseModel):
     """Everything the skill-upgrading rules look at, gathered by the incentive service."""
 
@@ -155,6 +167,7 @@ class SkillUpgradeClaim(BaseModel):
     certificate_revoked: bool = False
     training_subsidy_on_certificate: bool = False
     prior_claims: tuple[PriorClaim, ...] = ()
+    imported_certificates: tuple[HeldCertificate, ...] = ()
 
 
 def add_months(day: date, months: int) -> date:
@@ -234,6 +247,23 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
             Rule.SUBSIDY_LOWER_AFTER_HIGHER,
             f"a subsidy was already granted for the higher level {higher[0]} in "
             f"{claim.occupation_code}",
+            version,
+        )
+    # A higher level held from before SkillFlow counts from its real issue date: it must
+    # have been issued before this certificate to make this one "lower after higher".
+    held_higher = sorted(
+        c.level
+        for c in claim.imported_certificates
+        if c.occupation_code == claim.occupation_code
+        and c.level < claim.level
+        and c.issued_on <= claim.issued_on
+        and c.certificate_number != claim.certificate_number
+    )
+    if held_higher:
+        return _refused(
+            Rule.SUBSIDY_LOWER_AFTER_HIGHER,
+            f"the worker already held the higher level {held_higher[0]} in "
+            f"{claim.occupation_code} (an imported certificate)",
             version,
         )
     this_year = [p for p in others if p.claimed_on.year == claim.claimed_on.year]

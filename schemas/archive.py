@@ -65,6 +65,12 @@ class ArchivedCertificate(BaseModel):
     status: Literal["valid", "revoked"]
     revoked_on: date | None = None
     revocation_reason: str | None = None
+    source: Literal["issued", "imported"] = Field(
+        "issued", description="issued by SkillFlow, or imported from before it"
+    )
+    provenance: dict[str, Any] | None = Field(
+        None, description="for an imported certificate: issuing body, where and when checked"
+    )
 
 
 class ArchivedTitle(BaseModel):
@@ -95,6 +101,8 @@ class CertificateVerification(BaseModel):
     body_type: str
     holder_name_masked: str
     revoked_on: date | None = None
+    imported: bool = Field(False, description="imported from before SkillFlow, not issued by it")
+    provenance: dict[str, Any] | None = None
 
 
 class BodyStatistics(BaseModel):

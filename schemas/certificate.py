@@ -90,3 +90,9 @@ class Verification(_Model):
     issued_on: date | None = None
     holder_name_masked: str | None = None
     revoked_on: date | None = None
+    imported: bool = Field(
+        False, description="imported from before SkillFlow (checked by the records officer)"
+    )
+    issuing_body: str | None = Field(None, description="for an imported certificate")
+    checked_against: str | None = None
+    checked_on: date | None = None

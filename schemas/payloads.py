@@ -225,6 +225,23 @@ class CertificateRevoked(EventPayload):
     revoked_on: date
 
 
+@register_event
+class CertificateImported(EventPayload):
+    """A certificate from before SkillFlow, imported by the records officer: it counts
+    wherever a certificate counts, but earns no subsidy claim here."""
+
+    topic: ClassVar[Topic] = Topic.CERTIFICATE
+    event_type: ClassVar[str] = "certificate.imported"
+    certificate_number: str = Field(min_length=8, max_length=40, description="as written")
+    occupation_code: str
+    level: Level = Field(ge=1, le=5)
+    issuing_body: str = Field(min_length=1)
+    issued_on: date
+    holder_name_masked: str
+    checked_against: str = Field(min_length=1, description="where it was checked")
+    checked_on: date
+
+
 # --- skills.evaluation-body -------------------------------------------------------------
 
 

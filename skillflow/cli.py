@@ -199,11 +199,33 @@ ApiUrl = Annotated[
 
 @app.command()
 def verify(
-    certificate_number: Annotated[str, typer.Argument(help="22-character certificate number")],
+    certificate_number: Annotated[
+        str | None, typer.Argument(help="22-character certificate number")
+    ] = None,
+    credential: Annotated[
+        Path | None,
+        typer.Option(help="a saved credential (JSON) to check instead of a number"),
+    ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option(help="saved key set (SkillFlow's did.json) for checking offline"),
+    ] = None,
+    status_list: Annotated[
+        Path | None, typer.Option(help="saved status list credential, for checking offline")
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="never fetch the key set or status list")] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     api_url: ApiUrl = None,
 ) -> None:
-    """Verify a certificate number, as anyone may (全国联网查询)."""
+    """Verify a certificate number, as anyone may (全国联网查询); or check a signed credential:
+    its signature against the key set and its revocation in the status list, from saved
+    files offline and fetched when reachable."""
+    if credential is not None:
+        _verify_credential(credential, keys, status_list, offline)
+        return
+    if certificate_number is None:
+        _fail("give a certificate number or --credential FILE", 2)
+        return
     import httpx
 
     url, _ = _api_address(data_dir, api_url)
@@ -215,6 +237,81 @@ def verify(
     for key, value in body.items():
         typer.echo(f"{key:<20} {value}")
     _exit(0 if body.get("status") == "valid" else 1)
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    import json
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read the {what} {path}: {exc}", 2)
+        raise
+    if not isinstance(document, dict):
+        _fail(f"the {what} {path} is not a JSON object", 2)
+    return dict(document)
+
+
+def _fetch_json(url: str) -> dict[str, Any] | None:
+    """A published document, or None when it cannot be reached (then saved files count)."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    document = response.json()
+    return document if isinstance(document, dict) else None
+
+
+def _verify_credential(
+    path: Path, keys_file: Path | None, status_file: Path | None, offline: bool
+) -> None:
+    from credentials.keys import did_document_url
+    from credentials.proofs import ProofError, proof_of
+    from credentials.verification import KeySet, check_credential
+
+    document = _read_json(path, "credential")
+    try:
+        method = str(proof_of(document).get("verificationMethod", ""))
+    except ProofError as exc:
+        _fail(f"not a SkillFlow credential: {exc}", 1)
+        return
+    signer = method.partition("#")[0]
+    # SkillFlow's own DID: the key set (a body's DID is SkillFlow's host plus :bodies:ID).
+    skillflow_did = signer.split(":bodies:")[0]
+    did_doc, keys_from = None, "saved"
+    if not offline:
+        did_doc = _fetch_json(did_document_url(skillflow_did))
+        keys_from = "fetched"
+    if did_doc is None and keys_file is not None:
+        did_doc, keys_from = _read_json(keys_file, "key set"), "saved"
+    if did_doc is None:
+        _fail("no key set: pass --keys FILE (a saved did.json) or check online", 2)
+        return
+    entry = document.get("credentialStatus")
+    list_url = entry.get("statusListCredential") if isinstance(entry, dict) else None
+    status_doc, status_from = None, "saved"
+    if not offline and isinstance(list_url, str):
+        status_doc = _fetch_json(list_url)
+        status_from = "fetched"
+    if status_doc is None and status_file is not None:
+        status_doc, status_from = _read_json(status_file, "status list"), "saved"
+    check = check_credential(document, KeySet.from_did_document(did_doc), status_doc)
+    subject = document.get("credentialSubject", {})
+    achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
+    issuer = document.get("issuer", {})
+    typer.echo(f"{'credential':<12} {document.get('name', '')}")
+    typer.echo(f"{'issuer':<12} {issuer.get('name', '') if isinstance(issuer, dict) else issuer}")
+    typer.echo(f"{'achievement':<12} {achievement.get('name', '')}")
+    typer.echo(f"{'signature':<12} {check.signature} (key {check.key_id}, key set {keys_from})")
+    shown = check.status if status_doc is None else f"{check.status} (status list {status_from})"
+    typer.echo(f"{'status':<12} {shown}")
+    for problem in check.problems:
+        typer.echo(f"  - {problem}")
+    _exit(0 if check.verified else 1)
 
 
 dead_letters = typer.Typer(help="List, replay and discard messages the consumers gave up on.")
@@ -458,7 +555,9 @@ def tokens_revoke(
     _exit(0)
 
 
-imports = typer.Typer(help="Import a session's registrations or scores from a CSV file.")
+imports = typer.Typer(
+    help="Import a session's registrations or scores, or prior certificates, from a CSV file."
+)
 app.add_typer(imports, name="import")
 
 
@@ -470,21 +569,28 @@ def _import_csv(
     api_url: str | None,
     token: str | None,
 ) -> None:
-    import httpx
-    from rich.console import Console
-    from rich.markup import escape
 
     url, tokens = _api_address(data_dir, api_url)
     bearer = token or tokens.get("centre")
     if not bearer:
         _fail("pass --token with a centre or enterprise token", 2)
+        return
+    _send_csv(f"{url}/sessions/{session_id}/{kind}.csv", csv_file, bearer)
+
+
+def _send_csv(address: str, csv_file: Path, bearer: str) -> None:
+    """Post a CSV file, print the refused rows with their rules, exit 1 if any."""
+    import httpx
+    from rich.console import Console
+    from rich.markup import escape
+
     try:
         content = csv_file.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {csv_file}: {exc.strerror}", 2)
         raise
     response = httpx.post(
-        f"{url}/sessions/{session_id}/{kind}.csv",
+        address,
         content=content,
         headers={"Authorization": f"Bearer {bearer}", "Content-Type": "text/csv"},
         timeout=600,
@@ -530,6 +636,24 @@ def import_scores(
 ) -> None:
     """Enter scores (columns application_id,examiner_id,theory,practical,review)."""
     _import_csv("scores", session_id, csv_file, data_dir, api_url, token)
+
+
+@imports.command("certificates")
+def import_certificates(
+    csv_file: Path,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Import certificates from before SkillFlow, as the records officer (columns
+    certificate_number,id_number,occupation_code,level,issuing_body,issued_on,
+    checked_against,checked_on, optionally holder_name); refused rows apply nothing."""
+    url, tokens = _api_address(data_dir, api_url)
+    bearer = token or tokens.get("records_officer")
+    if not bearer:
+        _fail("pass --token with a records officer token", 2)
+        return
+    _send_csv(f"{url}/records/prior-certificates.csv", csv_file, bearer)
 
 
 @app.command()
@@ -622,3 +746,42 @@ def asyncapi(
 
 def main() -> None:
     app()
+
+
+credential_commands = typer.Typer(help="Save the issuer key set; rotate the signing key.")
+app.add_typer(credential_commands, name="credentials")
+
+
+@credential_commands.command("keys")
+def credentials_keys(
+    output: Annotated[Path, typer.Option(help="where to save the key set (did.json)")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+) -> None:
+    """Save SkillFlow's published key set, to check credentials offline later."""
+    url, _ = _api_address(data_dir, api_url)
+    document = _fetch_json(f"{url}/.well-known/did.json")
+    if document is None:
+        _fail(f"cannot fetch {url}/.well-known/did.json", 1)
+        return
+    import json
+
+    output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"{len(document.get('verificationMethod', []))} key(s) of {document['id']} saved")
+    _exit(0)
+
+
+@credential_commands.command("rotate-key")
+def credentials_rotate_key(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Make a new signing key (an operator); the previous one is retired but stays
+    published, so the credentials it signed still verify."""
+    made = _operator_call("POST", "/credentials/keys", data_dir, api_url, token)
+    assert isinstance(made, dict)
+    typer.echo(
+        f"signing with {made['key_id']} from now on; earlier keys of {made['did']} stay published"
+    )
+    _exit(0)

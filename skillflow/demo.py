@@ -6,7 +6,10 @@ which are wrong on purpose), the records officer loads their unemployment-insura
 the centre approves the registrations, starts the exam and uploads the scores. Passing
 candidates go through public notice and get a certificate; the events reach the records
 service (each worker's archive) and the incentive service (skill-upgrading subsidies). One
-certificate is verified publicly, and one is revoked, which claws its subsidy back.
+certificate is verified publicly, and one is revoked, which claws its subsidy back. The
+records officer imports a worker's certificate from before SkillFlow, and the worker takes
+their certificate away as a signed credential that verifies offline from saved files
+(and the revoked one's fails its status check).
 """
 
 from __future__ import annotations
@@ -15,19 +18,24 @@ import asyncio
 import contextlib
 import csv
 import io
+import json
 import math
 import random
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from credentials.verification import CredentialCheck, KeySet, check_credential
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
 from skillflow.settings import Role
@@ -352,6 +360,34 @@ async def _scenario(
         detail = entry["details"].get("kind") or entry.get("certificate_number") or ""
         console.print(f"     · {entry['occurred_at'][:19]}  {entry['entry_kind']} {detail}")
 
+    prior_number = f"{rng_digits(number)}-LN"
+    [imported] = await api.call(
+        Role.RECORDS_OFFICER,
+        "POST",
+        "/records/prior-certificates",
+        json={
+            "certificates": [
+                {
+                    "certificate_number": prior_number,
+                    "id_number": sample.id_number,
+                    "holder_name": sample.name,
+                    "occupation_code": OCCUPATION,
+                    "level": 5,
+                    "issuing_body": "江苏省职业技能鉴定中心",
+                    "issued_on": str(china_date(datetime.now(UTC)) - timedelta(days=5 * 365)),
+                    "checked_against": "全国联网查询 (national certificate query)",
+                    "checked_on": str(china_date(datetime.now(UTC))),
+                }
+            ]
+        },
+    )
+    prior = await api.call(None, "GET", f"/certificates/{prior_number}")
+    console.print(
+        f"   The records officer imports the holder's earlier level-5 certificate {prior_number} "
+        f"({imported['status']}, checked against the national query): it verifies as "
+        f"{prior['status']}, imported={prior['imported']}, and counts for eligibility and titles."
+    )
+
     revoked_person = passing[-1]
     revoked_number = issued[revoked_person.application_id or ""]
     console.print(
@@ -382,6 +418,25 @@ async def _scenario(
     )
     status = (await api.call(None, "GET", f"/certificates/{revoked_number}"))["status"]
 
+    folder = Path(tempfile.mkdtemp(prefix="skillflow-credential-"))
+    held = await _credential_offline(api, number, sample.name, folder)
+    console.print(
+        f"9. The holder of {number} takes it as a signed Open Badges 3.0 credential; saved with "
+        f"SkillFlow's key set and the status list, it verifies offline: signature "
+        f"[green]{held.signature}[/green], status [green]{held.status}[/green]."
+    )
+    console.print(
+        f"   skillflow verify --credential {folder}/credential.json --keys {folder}/keys.json "
+        f"--status-list {folder}/status-list.json --offline"
+    )
+    gone = await _credential_offline(
+        api, revoked_number, revoked_person.name, Path(tempfile.mkdtemp(prefix="skillflow-"))
+    )
+    console.print(
+        f"   The revoked {revoked_number}'s credential: signature {gone.signature}, "
+        f"status [red]{gone.status}[/red]."
+    )
+
     table = Table(title="What happened")
     table.add_column("")
     table.add_column("count", justify="right")
@@ -401,9 +456,42 @@ async def _scenario(
         "subsidies clawed back",
         f"{len(clawed_on_revoked(clawed))} of {len(granted_on_revoked)}",
     )
+    table.add_row("credential verified offline", f"{held.signature} / {held.status}")
+    table.add_row("revoked certificate's credential", f"{gone.signature} / {gone.status}")
     console.print(table)
     console.print(
         "Open the operator page and the Temporal UI (addresses in stack.json) to look around."
+    )
+
+
+def rng_digits(seed: str) -> str:
+    """A 16-digit older-form certificate number, different for each demo run."""
+    return f"{uuid.uuid5(uuid.NAMESPACE_URL, seed + uuid.uuid4().hex).int % 10**16:016d}"
+
+
+async def _credential_offline(
+    api: DemoClient, number: str, holder: str, folder: Path
+) -> CredentialCheck:
+    """Fetch the holder's credential, SkillFlow's key set and the status list, save them,
+    and check the saved files with no further call (as ``skillflow verify --offline``)."""
+    credential = await api.call(
+        None, "POST", f"/certificates/{number}/credential", json={"holder_name": holder}
+    )
+    keys = await api.call(None, "GET", "/.well-known/did.json")
+    status_url = credential["credentialStatus"]["statusListCredential"]
+    status_list = await api.call(None, "GET", urlsplit(status_url).path)
+    for name, document in (
+        ("credential", credential),
+        ("keys", keys),
+        ("status-list", status_list),
+    ):
+        (folder / f"{name}.json").write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    saved = {
+        name: json.loads((folder / f"{name}.json").read_text("utf-8"))
+        for name in ("credential", "keys", "status-list")
+    }
+    return check_credential(
+        saved["credential"], KeySet.from_did_document(saved["keys"]), saved["status-list"]
     )
 
 

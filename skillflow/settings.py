@@ -12,6 +12,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -138,6 +139,11 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_PERSON_KEY_SECRET),
         description="HMAC key that turns an ID number into the person key carried by events",
     )
+    public_base_url: str | None = Field(
+        None,
+        description="the API's public address: credential ids, status lists and the did:web "
+        "issuer derive from it (default http://API_HOST:API_PORT)",
+    )
     payload_keys: dict[str, SecretStr] = Field(
         default_factory=lambda: {DEVELOPMENT_PAYLOAD_KEY_ID: SecretStr(DEVELOPMENT_PAYLOAD_KEY)},
         description="AES-256 keys (base64) that encrypt Temporal payloads and name columns, as "
@@ -195,6 +201,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (a libpq connection URI)")
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise ValueError("must be http(s)://host[:port], e.g. https://skillflow.example.cn")
+        return value
+
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -239,6 +255,10 @@ class Settings(BaseSettings):
         return self.person_key_secret.get_secret_value().encode()
 
     @property
+    def credential_base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
     def key_ring(self) -> KeyRing:
         return KeyRing.from_base64(
             {key_id: key.get_secret_value() for key_id, key in self.payload_keys.items()},
@@ -265,6 +285,11 @@ class Settings(BaseSettings):
             problems.append(
                 "SKILLFLOW_PAYLOAD_KEYS: the development payload key is refused in production; "
                 "set a key of your own (store.sealed.generate_key) and SKILLFLOW_PAYLOAD_KEY_ID"
+            )
+        if self.public_base_url is None:
+            problems.append(
+                "SKILLFLOW_PUBLIC_BASE_URL: set the API's public https address (credentials "
+                "and the did:web issuer name it)"
             )
         if self.demo_policies:
             problems.append(

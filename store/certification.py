@@ -254,3 +254,25 @@ async def application_session_status(conn: Connection, application_id: str) -> s
         application_id,
     )
     return status
+
+
+# --- certificates -------------------------------------------------------------------------
+
+
+async def issued_certificate(conn: Connection, certificate_number: str) -> dict[str, Any] | None:
+    """A certificate SkillFlow issued, with its body's name (for printing it)."""
+    row = await conn.fetchrow(
+        """SELECT c.*, b.name AS body_name FROM certification.certificates c
+           JOIN certification.bodies b USING (body_id) WHERE c.certificate_number = $1""",
+        certificate_number,
+    )
+    return None if row is None else dict(row)
+
+
+async def prior_certificate(conn: Connection, certificate_number: str) -> dict[str, Any] | None:
+    """A certificate imported from before SkillFlow, by its number as written."""
+    row = await conn.fetchrow(
+        "SELECT * FROM certification.prior_certificates WHERE certificate_number = $1",
+        certificate_number,
+    )
+    return None if row is None else dict(row)

@@ -56,7 +56,7 @@ WITH outcomes AS (
     GROUP BY body_id
 ), issued AS (
     SELECT body_id, count(*) AS certificates_issued FROM records.certificates
-    WHERE ($1::text IS NULL OR body_id = $1) GROUP BY body_id
+    WHERE source = 'issued' AND ($1::text IS NULL OR body_id = $1) GROUP BY body_id
 ), status AS (
     SELECT DISTINCT ON (body_id) body_id, entry_kind AS status FROM records.body_history
     WHERE ($1::text IS NULL OR body_id = $1) ORDER BY body_id, entry_id DESC
@@ -79,3 +79,11 @@ async def body_statistics(
     assessments or more)."""
     rows = await conn.fetch(_BODY_STATISTICS_SQL, body_id, min_volume)
     return [dict(r) for r in rows]
+
+
+async def masked_names(conn: Connection, person_key: str) -> list[str]:
+    """The masked holder names on a worker's certificates in the register."""
+    rows = await conn.fetch(
+        "SELECT holder_name_masked FROM records.certificates WHERE person_key = $1", person_key
+    )
+    return [str(row["holder_name_masked"]) for row in rows]

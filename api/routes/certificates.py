@@ -14,6 +14,7 @@ from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.certificate import RevocationRequest, RevocationResult, Verification
 from schemas.workflow_ids import revocation_workflow_id
+from store import certification
 from workflows.certificate import CertificateRevocationWorkflow
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
@@ -22,7 +23,25 @@ router = APIRouter(prefix="/certificates", tags=["certificates"])
 @router.get("/{certificate_number}")
 async def verify(certificate_number: str, services: Services) -> Verification:
     """Anyone may verify a number (全国联网查询): valid, revoked or unknown."""
-    number = certificate_number.strip().upper()
+    written = certificate_number.strip()
+    async with services.pool.acquire() as conn:
+        # Numbers of imported certificates are kept as written, older forms included.
+        prior = await certification.prior_certificate(conn, written)
+    if prior is not None:
+        return Verification(
+            certificate_number=written,
+            status="valid",
+            occupation_code=prior["occupation_code"],
+            occupation_name=get_occupation(prior["occupation_code"]).name,
+            level=prior["level"],
+            issued_on=prior["issued_on"],
+            holder_name_masked=prior["holder_name_masked"] or None,
+            imported=True,
+            issuing_body=prior["issuing_body"],
+            checked_against=prior["checked_against"],
+            checked_on=prior["checked_on"],
+        )
+    number = written.upper()
     parse_certificate_number(number)
     row = await services.pool.fetchrow(
         """SELECT c.certificate_number, c.status, c.occupation_code, c.level, c.body_id,

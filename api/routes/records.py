@@ -7,18 +7,30 @@ in the body, hashed at once, never logged or echoed), or by person key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import StatisticsReader, Supervisor
+from api.access import RecordsOfficer, StatisticsReader, Supervisor
+from api.prior_certificates import (
+    PRIOR_CERTIFICATE_COLUMNS,
+    PriorCertificate,
+    PriorRowReport,
+    import_prior_certificate,
+    prior_certificate_from_row,
+)
+from api.registration import as_violations, read_csv
 from api.services import Services
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import NotFound
+from policy.errors import NotFound, RuleViolation, RuleViolations
 from policy.fraud import BodyRecord, abnormal_pass_rate, fraud_policy
+from printing.transcript import transcript_pdf
 from schemas.archive import (
     ArchivedCertificate,
     ArchivedTitle,
@@ -29,7 +41,7 @@ from schemas.archive import (
     WorkerArchive,
 )
 from schemas.events import PERSON_KEY_PATTERN
-from store import records
+from store import holders, records
 from store.database import Connection
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -83,19 +95,74 @@ async def archive_by_person_key(
         return await _archive(conn, person_key)
 
 
+@router.get("/archives/{person_key}/export.json")
+async def export_archive(
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
+) -> JSONResponse:
+    """The whole archive as a JSON file for the records officer to hand over."""
+    async with services.pool.acquire() as conn:
+        archive = await _archive(conn, person_key)
+    content = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_by": caller.name,
+        "archive": archive.model_dump(mode="json"),
+    }
+    return JSONResponse(
+        content,
+        headers={"Content-Disposition": f'attachment; filename="archive-{person_key[:12]}.json"'},
+    )
+
+
+@router.get(
+    "/archives/{person_key}/transcript.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def archive_transcript(
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
+) -> Response:
+    """The archive as a PDF transcript: certificates, titles, then every entry in order
+    (corrections and revocations are later entries)."""
+    async with services.pool.acquire() as conn:
+        archive = await _archive(conn, person_key)
+        # Imported certificates alone carry at most a masked name.
+        name = await holders.holder_name(
+            conn, services.settings.key_ring, person_key=person_key
+        ) or next(
+            (n for n in await records.masked_names(conn, person_key) if n),
+            "（未登记姓名 no name on record）",
+        )
+    pdf = transcript_pdf(archive, name, caller.name, datetime.now(UTC))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="archive-{person_key[:12]}.pdf"'},
+    )
+
+
 @router.get("/certificates/{certificate_number}")
 async def verify_certificate(
     certificate_number: str, services: Services
 ) -> CertificateVerification:
-    """Anyone may verify a certificate number; the answer names no person."""
-    parse_certificate_number(certificate_number)
+    """Anyone may verify a certificate number; the answer names no person. An imported
+    certificate (older number forms too) answers with ``imported`` and where it was checked."""
+    number = certificate_number.strip()
     async with services.pool.acquire() as conn:
-        row = await records.certificate(conn, certificate_number.strip())
+        row = await records.certificate(conn, number)
+    if row is None or row["source"] != "imported":
+        parse_certificate_number(number)
     if row is None:
-        raise NotFound(f"certificate {certificate_number.strip()} is not in the archive")
+        raise NotFound(f"certificate {number} is not in the archive")
     return CertificateVerification(
-        **{k: row[k] for k in CertificateVerification.model_fields if k != "status"},
+        **{
+            k: row[k]
+            for k in CertificateVerification.model_fields
+            if k not in ("status", "imported")
+        },
         status="revoked" if row["revoked_on"] else "valid",
+        imported=row["source"] == "imported",
     )
 
 
@@ -133,3 +200,73 @@ async def one_body_statistics(
     if not rows:
         raise NotFound(f"no assessments or certificates recorded for body {body_id}")
     return _statistics(rows[0])
+
+
+# --- certificates from before SkillFlow ---------------------------------------------------
+
+
+class PriorCertificatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificates: list[PriorCertificate] = Field(min_length=1, max_length=10_000)
+
+
+async def _import_prior(
+    services: Services, caller_name: str, rows: Sequence[dict[str, str] | PriorCertificate]
+) -> list[PriorRowReport]:
+    reports: list[PriorRowReport] = []
+    secret = services.settings.person_key_secret_bytes
+    on = china_date(datetime.now(UTC))
+    async with services.pool.acquire() as conn:
+        for number, row in enumerate(rows, start=1):
+            try:
+                certificate = (
+                    row if isinstance(row, PriorCertificate) else prior_certificate_from_row(row)
+                )
+                # Each row its own transaction: a refused row writes nothing.
+                async with conn.transaction():
+                    imported = await import_prior_certificate(
+                        conn, certificate, secret, on, caller_name
+                    )
+            except (RuleViolation, RuleViolations) as exc:
+                reports.append(
+                    PriorRowReport(row=number, status="rejected", errors=as_violations(exc))
+                )
+                continue
+            reports.append(
+                PriorRowReport(
+                    row=number,
+                    status="imported" if imported.new else "unchanged",
+                    certificate_number=imported.certificate_number,
+                    person_key=imported.person_key,
+                )
+            )
+    return reports
+
+
+@router.post("/prior-certificates")
+async def import_prior_certificates(
+    body: PriorCertificatesIn, services: Services, caller: RecordsOfficer
+) -> list[PriorRowReport]:
+    """Certificates a worker earned before SkillFlow, checked by the records officer: they
+    count in eligibility, the lower-level subsidy rule, title equivalence and the archive,
+    and never earn a subsidy claim here. One report per certificate, in order."""
+    return await _import_prior(services, caller.name, body.certificates)
+
+
+@router.post(
+    "/prior-certificates.csv",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
+async def import_prior_certificates_csv(
+    services: Services,
+    caller: RecordsOfficer,
+    csv_text: Annotated[str, Body(media_type="text/csv")],
+) -> list[PriorRowReport]:
+    """CSV with the header certificate_number,id_number,occupation_code,level,issuing_body,
+    issued_on,checked_against,checked_on (and optionally holder_name). Each row is its own
+    transaction, reported by row number."""
+    rows = read_csv(csv_text, set(PRIOR_CERTIFICATE_COLUMNS))
+    return await _import_prior(services, caller.name, rows)

@@ -9,8 +9,13 @@ from consumers.dispatch import PayloadHandlers
 from consumers.incentives.candidates import candidate_handlers
 from consumers.incentives.promotions import on_certificate_withheld, promotion_handler
 from consumers.incentives.rewards import on_competition_result
-from consumers.incentives.subsidies import on_certificate_issued, on_certificate_revoked
+from consumers.incentives.subsidies import (
+    on_certificate_imported,
+    on_certificate_issued,
+    on_certificate_revoked,
+)
 from schemas.payloads import (
+    CertificateImported,
     CertificateIssued,
     CertificateRevoked,
     CertificateWithheld,
@@ -26,6 +31,7 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
         candidate_handlers(PayloadHandlers())
         .on(CertificateIssued, on_certificate_issued)
         .on(CertificateRevoked, on_certificate_revoked)
+        .on(CertificateImported, on_certificate_imported)
         .on(CertificateWithheld, on_certificate_withheld)
         .on(CompetitionResultRecorded, on_competition_result)
         .on(PromotionGranted, promotion_handler(temporal, settings.task_queue))

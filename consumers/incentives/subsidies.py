@@ -31,6 +31,7 @@ from policy.rule_ids import Rule
 from policy.subsidy import (
     INSURED_MONTHS,
     AppraisalClaim,
+    HeldCertificate,
     PriorClaim,
     SkillUpgradeClaim,
     SubsidyDecision,
@@ -40,7 +41,12 @@ from policy.subsidy import (
     skill_upgrade_policy_on,
 )
 from schemas.events import EventEnvelope
-from schemas.payloads import CertificateIssued, CertificateRevoked, SubsidyKind
+from schemas.payloads import (
+    CertificateImported,
+    CertificateIssued,
+    CertificateRevoked,
+    SubsidyKind,
+)
 from store.database import Connection
 
 NO_POLICY_VERSION: Final = "none"
@@ -349,6 +355,11 @@ async def _decide_skill_upgrade(
            WHERE person_key = $1 AND kind = 'skill_upgrade' AND status IN ('granted', 'held')""",
         subject.person_key,
     )
+    imported = await conn.fetch(
+        """SELECT certificate_number, occupation_code, level, issued_on FROM incentives.certificates
+           WHERE person_key = $1 AND route = 'imported'""",
+        subject.person_key,
+    )
     return decide_skill_upgrade(
         SkillUpgradeClaim(
             certificate_number=subject.certificate_number,
@@ -361,8 +372,34 @@ async def _decide_skill_upgrade(
             certificate_revoked=revoked,
             training_subsidy_on_certificate=training,
             prior_claims=tuple(PriorClaim.model_validate(dict(row)) for row in prior),
+            imported_certificates=tuple(
+                HeldCertificate.model_validate(dict(row)) for row in imported
+            ),
         ),
         policy,
+    )
+
+
+async def on_certificate_imported(
+    conn: Connection, event: EventEnvelope, imported: CertificateImported
+) -> None:
+    """A certificate from before SkillFlow: recorded for the lower-level rule, never a claim
+    (it was earned, and any subsidy on it paid, elsewhere)."""
+    if event.person_key is None:
+        raise ValueError(f"certificate.imported {event.event_id} has no person_key")
+    # No application: the column is the link to a registration, which an import never has.
+    await conn.execute(
+        """INSERT INTO incentives.certificates
+             (certificate_number, person_key, application_id, body_id, occupation_code, level,
+              issued_on, route)
+           VALUES ($1, $2, '', $3, $4, $5, $6, 'imported')
+           ON CONFLICT (certificate_number) DO NOTHING""",
+        imported.certificate_number,
+        event.person_key,
+        imported.issuing_body,
+        imported.occupation_code,
+        imported.level,
+        imported.issued_on,
     )
 
 

@@ -22,6 +22,7 @@ from schemas.payloads import (
     BodyRejected,
     BodyRevoked,
     BodySuspended,
+    CertificateImported,
     CertificateIssued,
     CertificateRevoked,
     CertificateWithheld,
@@ -170,6 +171,37 @@ async def archive_certificate_issued(
     await append_entry(conn, event, "certificate_issued")
 
 
+async def archive_certificate_imported(
+    conn: Connection, event: EventEnvelope, imported: CertificateImported
+) -> None:
+    if event.person_key is None:
+        raise MissingPersonError(f"certificate.imported {event.event_id} has no person_key")
+    # In the register like an issued certificate (title equivalence and verification read
+    # it there), saying where it came from; the issuing body is a name, not a filed body.
+    await conn.execute(
+        """INSERT INTO records.certificates
+             (certificate_number, person_key, body_id, body_type, occupation_code, level,
+              issued_on, route, holder_name_masked, source_event_id, source, provenance)
+           VALUES ($1, $2, $3, '', $4, $5, $6, 'imported', $7, $8, 'imported', $9)
+           ON CONFLICT (certificate_number) DO NOTHING""",
+        imported.certificate_number,
+        event.person_key,
+        imported.issuing_body,
+        imported.occupation_code,
+        imported.level,
+        imported.issued_on,
+        imported.holder_name_masked,
+        event.event_id,
+        {
+            "issuing_body": imported.issuing_body,
+            "checked_against": imported.checked_against,
+            "checked_on": imported.checked_on.isoformat(),
+            "imported_at": event.occurred_at.isoformat(),
+        },
+    )
+    await append_entry(conn, event, "certificate_imported")
+
+
 async def archive_certificate_revoked(
     conn: Connection, event: EventEnvelope, revoked: CertificateRevoked
 ) -> None:
@@ -216,6 +248,7 @@ def archive_handlers() -> PayloadHandlers:
         handlers.in_batches(payload, _timeline_batch_handler(kind))
     handlers.on(CertificateIssued, archive_certificate_issued)
     handlers.on(CertificateRevoked, archive_certificate_revoked)
+    handlers.on(CertificateImported, archive_certificate_imported)
     for body_event, kind in BODY_EVENTS.items():
         handlers.on(body_event, _body_handler(kind))
     return handlers

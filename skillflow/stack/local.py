@@ -490,6 +490,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
             value = settings.person_key_secret.get_secret_value()
         if name == "payload_keys":
             value = {k: key.get_secret_value() for k, key in settings.payload_keys.items()}
+        if value is None:
+            continue  # unset: the role's own default applies
         if isinstance(value, dict | list):
             value = json.dumps(value)
         env[f"SKILLFLOW_{name.upper()}"] = (

@@ -78,10 +78,20 @@ MATRIX: dict[tuple[str, str], Access] = {
         REGULATOR
     ),
     ("GET", "/certificates/{certificate_number}"): PUBLIC,
+    ("POST", "/certificates/{certificate_number}/credential"): PUBLIC,
+    ("POST", "/certificates/{certificate_number}/certificate.pdf"): PUBLIC,
+    ("POST", "/credentials/keys"): Access(OPERATOR),
+    ("GET", "/.well-known/did.json"): PUBLIC,
+    ("GET", "/bodies/{body_id}/did.json"): PUBLIC,
+    ("GET", "/credentials/status/{body_id}/{list_number}"): PUBLIC,
     ("POST", "/certificates/{certificate_number}/revocation"): Access(REGULATOR),
     ("POST", "/records/archives/lookup"): Access(SUPERVISORS),
     ("GET", "/records/archives/{person_key}"): Access(SUPERVISORS),
+    ("GET", "/records/archives/{person_key}/export.json"): Access(RECORDS_OFFICER),
+    ("GET", "/records/archives/{person_key}/transcript.pdf"): Access(RECORDS_OFFICER),
     ("GET", "/records/certificates/{certificate_number}"): PUBLIC,
+    ("POST", "/records/prior-certificates"): Access(RECORDS_OFFICER),
+    ("POST", "/records/prior-certificates.csv"): Access(RECORDS_OFFICER),
     ("GET", "/records/bodies/statistics"): Access(SUPERVISORS | OPERATOR),
     ("GET", "/records/bodies/{body_id}/statistics"): Access(SUPERVISORS | OPERATOR),
     ("POST", "/incentives/insurance-records"): Access(RECORDS_OFFICER),
@@ -123,6 +133,7 @@ def fill(path: str, objects: dict[str, str]) -> str:
         "claim_id": "no-such-claim",
         "dead_letter_id": "999999999",
         "objection_id": "no-such-objection",
+        "list_number": "0",
     }
     return re.sub(r"\{(\w+)\}", lambda m: objects.get(m[1], defaults.get(m[1], m[1])), path)
 

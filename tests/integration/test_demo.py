@@ -63,6 +63,9 @@ async def test_demo_runs_end_to_end_and_leaves_no_personal_data_in_clear(
     assert re.search(r"revoked certificate now verifies as\s*│\s*revoked", text)
     clawback = re.search(r"subsidies clawed back\s*│\s*(\d+) of (\d+)\b", text)
     assert clawback and clawback[1] == clawback[2] and int(clawback[1]) >= 1, text
+    assert re.search(r"credential verified offline\s*│\s*valid / valid", text), text
+    assert re.search(r"revoked certificate's credential\s*│\s*valid / revoked", text), text
+    assert "imported=True" in text, text
 
     sent.free_text.append(await _rejected_body(api, auth, events))
     await _scan(stack, sent, caplog)

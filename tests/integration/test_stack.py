@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import psutil
@@ -19,6 +20,7 @@ from rich.console import Console
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
+from policy.idnumber import make_id_number
 from skillflow.demo import DemoPersonalData, run_demo
 from skillflow.settings import Settings
 from skillflow.stack.local import StackSecrets
@@ -178,6 +180,41 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
         timeout=60,
     )
     assert malformed.returncode == 1 and "certificate_number" in malformed.stderr
+    # The records officer imports prior certificates from a CSV file: row by row.
+    person = make_id_number("210102", date(1980, 3, 4), 17, "F")
+    prior = up.data_dir / "prior.csv"
+    prior.write_text(
+        "certificate_number,id_number,occupation_code,level,issuing_body,issued_on,"
+        "checked_against,checked_on\n"
+        f"0612010000300123,{person},6-20-01-01,5,江苏省职业技能鉴定中心,2019-06-01,"
+        f"全国联网查询,{date.today()}\n"
+        f"12-34,{person},6-20-01-01,5,江苏省职业技能鉴定中心,2019-06-01,全国联网查询,2020-01-01\n",
+        encoding="utf-8",
+    )
+    imported = subprocess.run(
+        [*SKILLFLOW, "import", "certificates", str(prior), "--data-dir", str(up.data_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert imported.returncode == 1, imported.stdout + imported.stderr
+    assert (
+        "row 2: rejected" in imported.stdout
+        and "certificate_number.prior_format" in imported.stdout
+    )
+    assert "1 row(s) accepted, 1 rejected" in imported.stdout
+    assert person not in imported.stdout + imported.stderr
+    # The key set, saved for checking credentials offline; a rotation adds a key to it.
+    keys = up.data_dir / "keys.json"
+    for command in (["credentials", "keys", "--output", str(keys)], ["credentials", "rotate-key"]):
+        done = subprocess.run(
+            [*SKILLFLOW, *command, "--data-dir", str(up.data_dir)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "signing with key-2" in done.stdout
+    saved = json.loads(keys.read_text(encoding="utf-8"))
+    assert saved["id"] == f"did:web:127.0.0.1%3A{up.ports['api']}"
+    assert [m["id"].rsplit("#")[1] for m in saved["verificationMethod"]] == ["key-1"]
+
     letters = subprocess.run(
         [*SKILLFLOW, "dead-letters", "list", "--data-dir", str(up.data_dir)],
         capture_output=True,

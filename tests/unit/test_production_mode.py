@@ -12,6 +12,7 @@ from skillflow.settings import Role, SettingsError, load_settings
 from store.sealed import generate_key
 from store.tokens import check_binding
 
+PUBLIC_BASE_URL = "https://skillflow.example.gov.cn"
 STRONG_SECRET = "a-production-secret-of-enough-length-0123"
 PAYLOAD_KEYS = {"payload_keys": f'{{"2026-11": "{generate_key()}"}}', "payload_key_id": "2026-11"}
 
@@ -30,11 +31,23 @@ def test_production_refuses_the_development_person_key(monkeypatch: pytest.Monke
 
 
 def test_production_refuses_the_development_payload_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    _production(monkeypatch, person_key_secret=STRONG_SECRET)
+    _production(monkeypatch, person_key_secret=STRONG_SECRET, public_base_url=PUBLIC_BASE_URL)
     with pytest.raises(SettingsError) as error:
         load_settings()
     [line] = str(error.value).splitlines()[1:]
     assert line.strip().startswith("SKILLFLOW_PAYLOAD_KEYS: the development payload key")
+
+
+def test_production_needs_the_public_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, person_key_secret=STRONG_SECRET, **PAYLOAD_KEYS)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [line] = str(error.value).splitlines()[1:]
+    assert line.strip().startswith("SKILLFLOW_PUBLIC_BASE_URL:")
+    monkeypatch.setenv("SKILLFLOW_PUBLIC_BASE_URL", "skillflow.example.gov.cn/path")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "SKILLFLOW_PUBLIC_BASE_URL" in str(error.value)
 
 
 def test_production_refuses_demo_policies_and_unbound_body_tokens(
@@ -43,6 +56,7 @@ def test_production_refuses_demo_policies_and_unbound_body_tokens(
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        public_base_url=PUBLIC_BASE_URL,
         **PAYLOAD_KEYS,
         demo_policies="true",
         api_tokens='{"t1": "centre:wang.li", "t2": "regulator:zhao", "t3": "judge:liu@C1"}',
@@ -65,6 +79,7 @@ def test_production_starts_with_real_secrets_and_bound_tokens(
     _production(
         monkeypatch,
         person_key_secret=STRONG_SECRET,
+        public_base_url=PUBLIC_BASE_URL,
         **PAYLOAD_KEYS,
         api_tokens='{"t1": "centre:wang.li@S-LN-1"}',
     )

@@ -4,6 +4,7 @@ from policy.certificate_number import (
     CertificateNumberParts,
     format_certificate_number,
     parse_certificate_number,
+    prior_certificate_number,
 )
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
@@ -84,3 +85,34 @@ def test_malformed_number_is_refused(value: str) -> None:
 def test_serial_zero_is_refused_when_parsing() -> None:
     with pytest.raises(RuleViolation, match=r"\[certificate_number.serial\]"):
         parse_certificate_number("S000021000123254000000")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "S000021000001264000015",
+        "0612010000300123",
+        "LN-2009-0051234",
+        "1321/2008/000456",
+        "zj20100034567",
+    ],
+)
+def test_prior_numbers_are_kept_as_written(written: str) -> None:
+    assert prior_certificate_number(f" {written} ") == written
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("12-34", "certificate_number.prior_format"),
+        ("ABCDEFGH12", "certificate_number.prior_format"),
+        ("编号0612010000300123", "certificate_number.prior_format"),
+        ("-0612010000300123", "certificate_number.prior_format"),
+        # The national form is checked part by part even on import: province 99 is none.
+        ("S000099000001264000015", "certificate_number.province_code"),
+    ],
+)
+def test_malformed_prior_numbers_are_refused(value: str, rule: str) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        prior_certificate_number(value)
+    assert refused.value.rule == rule

@@ -8,6 +8,7 @@ from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from policy.subsidy import (
     AppraisalClaim,
+    HeldCertificate,
     PriorClaim,
     SkillUpgradeClaim,
     add_months,
@@ -163,6 +164,31 @@ def test_no_lower_level_after_a_higher_one() -> None:
     assert decide_skill_upgrade(
         _claim(level=4, prior_claims=(_prior(3, ELECTRICIAN),)), CURRENT
     ).granted
+
+
+def test_an_imported_higher_level_held_before_refuses_a_lower_one() -> None:
+    def held(level: int, issued_on: date, occupation: str = FITTER) -> HeldCertificate:
+        return HeldCertificate(
+            certificate_number=f"0{level}2011-LN-000123",
+            occupation_code=occupation,
+            level=level,
+            issued_on=issued_on,
+        )
+
+    refused = decide_skill_upgrade(
+        _claim(level=4, imported_certificates=(held(3, date(2015, 6, 1)),)), CURRENT
+    )
+    assert refused.rule == "subsidy.lower_after_higher" and "imported" in refused.reason
+    # Counted from its real issue date: a higher level issued after this certificate does
+    # not make this one "lower after higher"; nor does another occupation or a lower level.
+    for other in (
+        held(3, date(2025, 3, 2)),
+        held(3, date(2015, 6, 1), ELECTRICIAN),
+        held(5, date(2015, 6, 1)),
+    ):
+        assert decide_skill_upgrade(
+            _claim(level=4, imported_certificates=(other,)), CURRENT
+        ).granted
 
 
 def test_at_most_three_a_year() -> None:
