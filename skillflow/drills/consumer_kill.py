@@ -1,9 +1,10 @@
 """SIGKILL the consumers after their database commit and before their offset commit.
 
 The window is made wide, not hoped for: a backlog of a whole session's events waits in the
-topics while the consumers are held down; once they are back and applying it, the broker
-is frozen (SIGSTOP) while a consumer has a batch's transaction open, so the consumer
-commits the batch to PostgreSQL and then waits on its offset commit. The commit requests
+topics while the consumers are held down, and the drill holds a lock on the
+processed-events table; back, each consumer stops inside its first batch's transaction at
+its first write. The broker is then frozen (SIGSTOP) and the lock released, so each
+consumer commits its batch to PostgreSQL and then waits on its offset commit. The commit requests
 the frozen broker has received but not read are then lost, as on a network fault (the
 drill reads them out of the broker's socket queues), every consumer process is SIGKILLed
 and the broker thawed. Without the loss the broker would apply the commits of the dead
@@ -27,6 +28,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+import asyncpg
 import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -59,10 +61,20 @@ async def run(stack: StackHandle) -> DrillReport:
             session = await run_session_to_close(stack, http, CANDIDATES)
         await wait_all_certificates(stack, session)
         backlog = await _wait_published(stack, mark)
-    # The consumers come back to a backlog; freeze the broker while they apply it.
-    await _wait_applying(stack, mark)
-    await _wait_in_transaction(stack, consumers)
-    kafka_pid = stack.signal("kafka", signal.SIGSTOP)
+        # The consumers will come back to the backlog and stop inside their first batch's
+        # transaction, at its first write, until this lock goes.
+        gate = await _connect(stack)
+        gate_open = gate.transaction()
+        await gate_open.start()
+        await gate.execute("LOCK TABLE delivery.processed_events IN EXCLUSIVE MODE")
+    try:
+        await _wait_in_transaction(stack, consumers)
+        # Freeze the broker, then let the batches commit to PostgreSQL: their offset
+        # commits reach the frozen broker and wait there.
+        kafka_pid = stack.signal("kafka", signal.SIGSTOP)
+    finally:
+        await gate_open.rollback()
+        await gate.close()
 
     try:
         applied_at_kill = await _wait_stalled(stack, mark)
@@ -108,7 +120,6 @@ async def run(stack: StackHandle) -> DrillReport:
         f"certificates with a skill-upgrading decision (of {n})",
         paid.certificates_with_decision,
     )
-    report.figure("paid_yuan", "skill-upgrading subsidies granted, yuan", paid.granted_fen / 100)
     report.expect(
         window > 0, "no event was between its database and offset commits: nothing tested"
     )
@@ -191,21 +202,10 @@ async def _wait_published(stack: StackHandle, mark: OutboxMark, timeout: float =
         await asyncio.sleep(0.2)
 
 
-async def _wait_applying(stack: StackHandle, mark: OutboxMark, timeout: float = 120) -> None:
-    """Until the restarted consumers have joined their groups and apply the backlog."""
-    first = (await stack.delivery(mark)).applied
-    deadline = time.monotonic() + timeout
-    while (await stack.delivery(mark)).applied == first:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the consumers did not start applying the backlog")
-        await asyncio.sleep(0.02)
-
-
 async def _wait_in_transaction(
     stack: StackHandle, consumers: list[str], timeout: float = 120
 ) -> None:
-    """Until a consumer process has a database transaction open: it is applying a batch,
-    which it will commit to PostgreSQL before it asks the broker to commit the offsets."""
+    """Until a consumer process waits, inside its batch's transaction, for the drill's lock."""
     postgres_port = int(stack.dsn.rsplit(":", 1)[1].split("/", 1)[0])
     deadline = time.monotonic() + timeout
     async with stack.database() as conn:
@@ -219,17 +219,18 @@ async def _wait_in_transaction(
                         if c.raddr and c.raddr.port == postgres_port
                     ]
             if ports and await conn.fetchval(
-                # A batch is one explicit transaction of many statements (the relay's and
-                # the pool's statements are single): between them it is idle in transaction.
                 """SELECT count(*) FROM pg_stat_activity
-                   WHERE client_port = ANY($1::int[])
-                     AND (state = 'idle in transaction'
-                          OR (state = 'active' AND query LIKE '%delivery.processed_events%'))""",
+                   WHERE client_port = ANY($1::int[]) AND wait_event_type = 'Lock'""",
                 ports,
             ):
+                await asyncio.sleep(0.5)  # let the other consumer processes reach it too
                 return
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.05)
     raise TimeoutError("the consumers did not start applying the backlog")
+
+
+async def _connect(stack: StackHandle) -> asyncpg.Connection:
+    return await asyncpg.connect(stack.dsn)
 
 
 async def _wait_stalled(stack: StackHandle, mark: OutboxMark) -> int:
