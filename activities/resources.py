@@ -29,6 +29,7 @@ def build_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
     activities: list[Callable[..., Any]] = []
     activities += certification_activities(resources)
     activities += records_activities(resources)
+    activities += competition_activities(resources)
     return activities
 
 
@@ -70,3 +71,23 @@ def records_activities(resources: ActivityResources) -> list[Callable[..., Any]]
     from activities.title_equivalence import title_equivalence_activities
 
     return title_equivalence_activities(resources.pool)
+
+
+def competition_activities(resources: ActivityResources) -> list[Callable[..., Any]]:
+    from activities.competition import CompetitionActivities
+    from activities.national_squad import NationalSquadActivities
+
+    competition = CompetitionActivities(resources)
+    squad = NationalSquadActivities(resources)
+    return [
+        competition.record_worldskills_results,
+        squad.form,
+        squad.record_change,
+        squad.enter_team_member,
+        competition.open_competition,
+        competition.close_entries,
+        competition.record_phase,
+        competition.lock_module,
+        competition.publish_results,
+        competition.advance,
+    ]

@@ -11,25 +11,33 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from activities.registration import repair_at_start_up
 from api.errors import install_error_handlers
+from api.metrics import install_metrics
 from api.routes import (
     applications,
     certificates,
     codec,
+    competitions,
+    console,
     credentials,
     health,
     incentives,
+    national_squad,
     operations,
     records,
     sessions,
 )
 from api.routes import evaluation_bodies as bodies
+from api.routes.health import api_readiness
 from api.services import ApiServices
+from skillflow.operations.roles import role_heartbeat
 from skillflow.role import role_resources
 from skillflow.settings import Settings
 
 ROUTERS = [health.router, operations.router, operations.page_router, codec.router]
+ROUTERS += [console.router]
 ROUTERS += [bodies.router, sessions.router, applications.router, certificates.router]
 ROUTERS += [records.router, incentives.router, credentials.router]
+ROUTERS += [competitions.router, national_squad.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -42,8 +50,13 @@ def create_app(settings: Settings) -> FastAPI:
             # starting them must not delay serving.
             repair = asyncio.create_task(repair_at_start_up(client, settings.task_queue, pool))
             app.state.start_up_repair = repair
+
+            async def readiness() -> dict[str, bool]:
+                return await api_readiness(pool, client)
+
             try:
-                yield
+                async with role_heartbeat(pool, "api", readiness, settings.api_port):
+                    yield
             finally:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
@@ -66,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
         allow_methods=["POST"],
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
+    install_metrics(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -20,12 +20,19 @@ from faststream.middlewares import AckPolicy
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
-from consumers.delivery import TRANSIENT_ERRORS, Consumer, InboundRecord, apply_batch
+from consumers.delivery import (
+    TRANSIENT_ERRORS,
+    Consumer,
+    InboundRecord,
+    apply_batch,
+    log_context,
+)
 from consumers.incentives.consumer import incentives_consumer
 from consumers.records.consumer import records_consumer
 from schemas.events import EventEnvelope
 from schemas.topics import Topic
 from skillflow import kafka
+from skillflow.metrics import CONSUMER_FAILED_BATCHES, count_outcome, lag_sampler, outbox_sampler
 from skillflow.role import health_endpoint, role_resources
 from skillflow.settings import Settings
 
@@ -120,6 +127,7 @@ def _subscribe(
                 runtime.pool, consumer, records, max_attempts=settings.consumer_max_attempts
             )
         except TRANSIENT_ERRORS as exc:
+            CONSUMER_FAILED_BATCHES.labels(consumer.name).inc()
             # The database is down: wait, then let the batch be redelivered (nothing committed).
             log.warning("%s: database unavailable (%s); batch will be retried", consumer.name, exc)
             await asyncio.sleep(2.0)
@@ -137,9 +145,11 @@ def _subscribe(
                 letter.record.partition,
                 letter.record.offset,
                 letter.error,
+                extra=log_context(consumer.name, letter.event),
             )
         runtime.applied += outcome.applied
         runtime.dead_lettered += len(outcome.dead_letters)
+        count_outcome(consumer.name, outcome)
 
     handle.__name__ = f"{consumer.name}_handler"
     broker.subscriber(
@@ -167,15 +177,23 @@ async def run_consumers(
         pool = resources.pool
         runtime = ConsumerRuntime(settings=settings, pool=pool)
         deps = ConsumerDependencies(settings, resources.temporal)
-        broker = build_broker(runtime, build_consumers(deps))
+        consumers = build_consumers(deps)
+        broker = build_broker(runtime, consumers)
+        subscriptions = {c.name: [str(t) for t in c.topics] for c in consumers}
 
         async def broker_ready() -> bool:
             return bool(await broker.ping(timeout=2.0))
 
-        async with health_endpoint(
-            "consumers", resources, settings.consumers_health_port, {"kafka": broker_ready}
+        async with (
+            health_endpoint(
+                "consumers", resources, settings.consumers_health_port, {"kafka": broker_ready}
+            ),
+            outbox_sampler(pool, "consumers"),
+            lag_sampler(settings, subscriptions),
         ):
-            relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
+            relay_task = asyncio.create_task(
+                kafka.run_outbox_relay(settings, pool, stop, "consumers")
+            )
             await broker.start()
             try:
                 if ready is not None:

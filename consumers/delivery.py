@@ -251,9 +251,22 @@ async def _apply_one(
                 event.event_type,
                 event.event_id,
                 describe_error(exc),
+                extra=log_context(consumer.name, event),
             )
     assert last_error is not None
     outcome.dead_letters.append(DeadLetter(record, describe_error(last_error), max_attempts, event))
+
+
+def log_context(consumer: str, event: EventEnvelope | None) -> dict[str, str]:
+    """The ids a log line about an event carries (JSON logs keep them as fields)."""
+    if event is None:
+        return {"consumer": consumer}
+    return {
+        "consumer": consumer,
+        "event_id": str(event.event_id),
+        "event_type": event.event_type,
+        "correlation_id": event.correlation_id,
+    }
 
 
 async def _record_dead_letter(conn: Connection, consumer: str, letter: DeadLetter) -> None:

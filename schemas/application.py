@@ -110,6 +110,12 @@ class ScoreCorrection(_Model):
     corrected_by: str = Field(min_length=1, max_length=64)
 
 
+class HoldRecheck(_Model):
+    """An operator asks a held issuance to check its body now (after a reinstatement)."""
+
+    requested_by: str = Field(min_length=1, max_length=64)
+
+
 class Objection(_Model):
     objection_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=1000)

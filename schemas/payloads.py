@@ -321,11 +321,57 @@ class QualityReviewed(BodyEvent):
 # --- skills.competition -----------------------------------------------------------------
 
 
-@register_event
-class CompetitionResultRecorded(EventPayload):
+class _Competition(EventPayload):
     topic: ClassVar[Topic] = Topic.COMPETITION
-    event_type: ClassVar[str] = "competition.result_recorded"
     competition_id: str
+
+
+EntrySource = Literal["open", "advanced", "nominated"]
+
+
+@register_event
+class CompetitionEntryAccepted(_Competition):
+    event_type: ClassVar[str] = "competition.entry_accepted"
+    tier: str
+    occupation_code: str
+    category: str
+    source: EntrySource
+    entry_sequence: int = Field(ge=1)
+
+
+@register_event
+class CompetitionEntryRefused(_Competition):
+    """An entry of a valid ID number refused by a competition rule (named in ``rule``)."""
+
+    event_type: ClassVar[str] = "competition.entry_refused"
+    tier: str
+    rule: str
+    reason: str
+
+
+@register_event
+class CompetitionMarksLocked(_Competition):
+    """A module's marks were signed off: they change only by an audited correction."""
+
+    event_type: ClassVar[str] = "competition.marks_locked"
+    module_id: str
+    competitors: int = Field(ge=0)
+    marks: int = Field(ge=0)
+
+
+@register_event
+class CompetitionResultsPublished(_Competition):
+    event_type: ClassVar[str] = "competition.results_published"
+    tier: str
+    occupation_code: str
+    field_size: int = Field(ge=0)
+    rule_version: str
+    published_on: date
+
+
+@register_event
+class CompetitionResultRecorded(_Competition):
+    event_type: ClassVar[str] = "competition.result_recorded"
     tier: str
     occupation_code: str
     rank: int = Field(ge=1)
@@ -333,14 +379,36 @@ class CompetitionResultRecorded(EventPayload):
     medal: Literal["gold", "silver", "bronze", "excellence", "none"]
     score: float
     competed_on: date
+    # Added within version 1 (defaults keep older producers valid): 优胜奖 is "merit".
+    award: Literal["gold", "silver", "bronze", "excellence", "merit", "none"] = "none"
+    scale_score: int | None = None
+    category: str = "workers"
 
 
 @register_event
-class PromotionGranted(EventPayload):
-    topic: ClassVar[Topic] = Topic.COMPETITION
+class CompetitorAdvanced(_Competition):
+    """A qualifier of this competition was entered for (or qualified for) the next tier's."""
+
+    event_type: ClassVar[str] = "competition.competitor_advanced"
+    tier: str
+    to_competition_id: str
+    rank: int = Field(ge=1)
+
+
+@register_event
+class TitleAwarded(_Competition):
+    event_type: ClassVar[str] = "title.awarded"
+    tier: str
+    occupation_code: str
+    title: str = Field(description="e.g. 全国技术能手, from the rule set's title table")
+    awarded_on: date
+    rule_version: str
+
+
+@register_event
+class PromotionGranted(_Competition):
     event_type: ClassVar[str] = "promotion.granted"
     promotion_id: str
-    competition_id: str
     tier: str
     occupation_code: str
     to_level: Level = Field(ge=1, le=5)

@@ -41,3 +41,12 @@ def promotion_id_of(source_id: str) -> str | None:
     if source_id.startswith(PROMOTION_PREFIX):
         return source_id.removeprefix(PROMOTION_PREFIX)
     return None
+
+
+def competition_workflow_id(competition_id: str) -> str:
+    return f"competition-{competition_id}"
+
+
+def squad_workflow_id(squad_id: str) -> str:
+    """The national training squad's workflow."""
+    return f"squad-{squad_id}"

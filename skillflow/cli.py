@@ -59,11 +59,11 @@ def _settings(settings_file: Path | None) -> Settings:
 
 
 def _run_role(
-    role: Callable[[Settings, asyncio.Event], Awaitable[None]], settings: Settings
+    role: Callable[[Settings, asyncio.Event], Awaitable[None]], settings: Settings, name: str
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from skillflow.logs import configure_logging
+
+    configure_logging(settings, name)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -90,6 +90,9 @@ def up(
     postgres_port: Annotated[int, typer.Option(help="PostgreSQL")] = 15432,
     worker_health_port: Annotated[int, typer.Option(help="worker health endpoint")] = 8001,
     consumers_health_port: Annotated[int, typer.Option(help="consumers health endpoint")] = 8002,
+    worker_sdk_metrics_port: Annotated[
+        int, typer.Option(help="the worker's Temporal SDK metrics (also on its /metrics)")
+    ] = 8003,
     headless: Annotated[bool, typer.Option(help="Do not serve the Temporal Web UI")] = False,
     workers: Annotated[
         int, typer.Option(min=1, max=16, help="worker processes sharing the task queue")
@@ -111,6 +114,7 @@ def up(
         postgres=postgres_port,
         worker_health=worker_health_port,
         consumers_health=consumers_health_port,
+        worker_sdk_metrics=worker_sdk_metrics_port,
     )
     stack = LocalStack(data_dir, ports, ui=not headless, workers=workers, consumers=consumers)
     try:
@@ -127,7 +131,7 @@ def worker(settings_file: SettingsFile = None) -> None:
     """Run the Temporal worker (every workflow and activity) and the outbox relay."""
     from skillflow.worker import run_worker
 
-    _run_role(run_worker, _settings(settings_file))
+    _run_role(run_worker, _settings(settings_file), "worker")
 
 
 @app.command()
@@ -135,7 +139,7 @@ def consumers(settings_file: SettingsFile = None) -> None:
     """Run the Kafka consumers: the records service and the incentive service."""
     from consumers.app import run_consumers
 
-    _run_role(run_consumers, _settings(settings_file))
+    _run_role(run_consumers, _settings(settings_file), "consumers")
 
 
 @app.command()
@@ -143,21 +147,37 @@ def api(settings_file: SettingsFile = None) -> None:
     """Run the HTTP API (OpenAPI at /docs, operator page at /operator)."""
     from api.server import run_api
 
-    _run_role(run_api, _settings(settings_file))
+    _run_role(run_api, _settings(settings_file), "api")
 
 
 @app.command()
-def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
-    """Show whether the local stack in DATA_DIR runs, and the health of each role."""
+def status(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    max_lag: Annotated[
+        int, typer.Option(min=0, help="unhealthy when a partition's consumer lag exceeds this")
+    ] = 1000,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="a deployed API instead of the local stack in DATA_DIR"),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="operator bearer token (default: stack.json)")
+    ] = None,
+) -> None:
+    """The console's summary: roles, reach, workflows, lag, late work, dead letters. Exits 1
+    when a role is down or not ready, a server is unreachable or lag exceeds --max-lag."""
     from skillflow.stack.local import read_stack_file
     from skillflow.stack.status import print_status
 
-    try:
-        addresses = read_stack_file(data_dir)
-    except StackError as exc:
-        _fail(str(exc), 1)
-        return
-    _exit(0 if print_status(addresses) else 1)
+    if api_url is not None:
+        addresses: dict[str, Any] = {"api": api_url.rstrip("/")}
+    else:
+        try:
+            addresses = read_stack_file(data_dir)
+        except StackError as exc:
+            _fail(f"{exc} (or pass --api-url and --token)", 1)
+            return
+    _exit(0 if print_status(addresses, max_lag=max_lag, token=token) else 1)
 
 
 @app.command()
@@ -319,7 +339,12 @@ app.add_typer(dead_letters, name="dead-letters")
 
 
 def _operator_call(
-    method: str, path: str, data_dir: Path, api_url: str | None, token: str | None
+    method: str,
+    path: str,
+    data_dir: Path,
+    api_url: str | None,
+    token: str | None,
+    reason: str | None = None,
 ) -> object:
     import httpx
 
@@ -328,10 +353,17 @@ def _operator_call(
     if not bearer:
         _fail("pass --token with an operator token", 2)
     response = httpx.request(
-        method, f"{url}{path}", headers={"Authorization": f"Bearer {bearer}"}, timeout=30
+        method,
+        f"{url}{path}",
+        headers={"Authorization": f"Bearer {bearer}"},
+        json={"reason": reason} if reason is not None else None,
+        timeout=60,
     )
     body = response.json()
     if response.status_code >= 400:
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            _fail("; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in errors), 1)
         _fail(f"{response.status_code}: {body}", 1)
     return body
 
@@ -339,6 +371,7 @@ def _operator_call(
 Token = Annotated[
     str | None, typer.Option("--token", help="operator bearer token (default: stack.json)")
 ]
+Reason = Annotated[str, typer.Option("--reason", help="why (kept in the audit log)")]
 
 
 @dead_letters.command("list")
@@ -377,13 +410,19 @@ def dead_letters_list(
 @dead_letters.command("replay")
 def dead_letters_replay(
     dead_letter_id: int,
+    reason: Reason,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     api_url: ApiUrl = None,
     token: Token = None,
 ) -> None:
     """Apply a dead letter again through its consumer (after a fix); it stays open if it fails."""
     result = _operator_call(
-        "POST", f"/operations/dead-letters/{dead_letter_id}/replay", data_dir, api_url, token
+        "POST",
+        f"/operations/dead-letters/{dead_letter_id}/replay",
+        data_dir,
+        api_url,
+        token,
+        reason,
     )
     assert isinstance(result, dict)
     typer.echo(
@@ -396,15 +435,147 @@ def dead_letters_replay(
 @dead_letters.command("discard")
 def dead_letters_discard(
     dead_letter_id: int,
+    reason: Reason,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     api_url: ApiUrl = None,
     token: Token = None,
 ) -> None:
-    """Close a dead letter without applying it."""
+    """Close a dead letter without applying it (it is kept, marked discarded)."""
     _operator_call(
-        "POST", f"/operations/dead-letters/{dead_letter_id}/discard", data_dir, api_url, token
+        "POST",
+        f"/operations/dead-letters/{dead_letter_id}/discard",
+        data_dir,
+        api_url,
+        token,
+        reason,
     )
     typer.echo(f"dead letter {dead_letter_id}: discarded")
+    _exit(0)
+
+
+repair = typer.Typer(
+    help="Repair running work through the API, as the operator console does; every repair "
+    "is kept in the audit log with who and why."
+)
+app.add_typer(repair, name="repair")
+
+
+def _print_repair(result: object) -> None:
+    assert isinstance(result, dict)
+    for key, value in result.items():
+        typer.echo(f"{key:<16} {value}")
+
+
+@repair.command("reset")
+def repair_reset(
+    workflow_id: str,
+    reason: Reason,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Retry a failed (or stuck) activity's workflow: reset it to the last good point."""
+    _print_repair(
+        _operator_call(
+            "POST", f"/operations/workflows/{workflow_id}/reset", data_dir, api_url, token, reason
+        )
+    )
+    _exit(0)
+
+
+@repair.command("terminate")
+def repair_terminate(
+    workflow_id: str,
+    reason: Reason,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Terminate a running workflow, with the reason in its history and the audit log."""
+    path = f"/operations/workflows/{workflow_id}/terminate"
+    _print_repair(_operator_call("POST", path, data_dir, api_url, token, reason))
+    _exit(0)
+
+
+@repair.command("recheck")
+def repair_recheck(
+    workflow_id: str,
+    reason: Reason,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Signal a held issuance to check its body now (after the body was reinstated)."""
+    path = f"/operations/workflows/{workflow_id}/recheck"
+    _print_repair(_operator_call("POST", path, data_dir, api_url, token, reason))
+    _exit(0)
+
+
+@repair.command("replay")
+def repair_replay(
+    dead_letter_id: int,
+    reason: Reason,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Replay a dead letter through its consumer (same as `dead-letters replay`)."""
+    dead_letters_replay(dead_letter_id, reason, data_dir, api_url, token)
+
+
+@repair.command("discard")
+def repair_discard(
+    dead_letter_id: int,
+    reason: Reason,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Discard a dead letter, keeping it (same as `dead-letters discard`)."""
+    dead_letters_discard(dead_letter_id, reason, data_dir, api_url, token)
+
+
+@repair.command("republish")
+def repair_republish(
+    event_id: str,
+    reason: Reason,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Publish an outbox event again by its id (consumers drop it if already applied)."""
+    path = f"/operations/outbox/{event_id}/republish"
+    _print_repair(_operator_call("POST", path, data_dir, api_url, token, reason))
+    _exit(0)
+
+
+@repair.command("log")
+def repair_log(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """The audit log of repairs: when, who, what, why, outcome."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    rows = _operator_call("GET", f"/operations/repairs?limit={limit}", data_dir, api_url, token)
+    assert isinstance(rows, list)
+    table = Table(title=f"{len(rows)} repair(s)")
+    for column in ("when", "who", "action", "target", "why", "outcome"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["requested_at"][:19],
+            escape(row["requested_by"]),
+            row["action"],
+            escape(row["target"]),
+            escape(row["reason"]),
+            row["outcome"],
+        )
+    Console().print(table)
     _exit(0)
 
 
@@ -555,6 +726,10 @@ def tokens_revoke(
     _exit(0)
 
 
+from skillflow.competition_cli import competition  # noqa: E402  (after _api_address)
+
+app.add_typer(competition, name="competition")
+
 imports = typer.Typer(
     help="Import a session's registrations or scores, or prior certificates, from a CSV file."
 )
@@ -661,8 +836,8 @@ def benchmark(
     which: Annotated[
         list[str] | None,
         typer.Argument(
-            help="consumers, certification, scale (1, 2 and 4 processes per role), memory "
-            "(worker RSS with many open workflows); default: consumers and certification"
+            help="consumers, certification, competition, scale (1, 2 and 4 processes per "
+            "role), memory (worker RSS with many open workflows); default: the first two"
         ),
     ] = None,
     events: Annotated[
@@ -671,6 +846,9 @@ def benchmark(
     candidates: Annotated[
         int, typer.Option(min=10, help="candidates for the certification benchmark")
     ] = 500,
+    entrants: Annotated[
+        int, typer.Option(min=10, help="entrants for the competition benchmark")
+    ] = 1000,
     workflows: Annotated[
         int, typer.Option(min=100, help="open application workflows for the memory benchmark")
     ] = 10_000,
@@ -679,7 +857,9 @@ def benchmark(
     from skillflow.benchmarks.report import run_benchmarks
 
     ok = asyncio.run(
-        run_benchmarks(which or ["consumers", "certification"], events, candidates, workflows)
+        run_benchmarks(
+            which or ["consumers", "certification"], events, candidates, entrants, workflows
+        )
     )
     _exit(0 if ok else 1)
 

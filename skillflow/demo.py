@@ -10,6 +10,8 @@ certificate is verified publicly, and one is revoked, which claws its subsidy ba
 records officer imports a worker's certificate from before SkillFlow, and the worker takes
 their certificate away as a signed credential that verifies offline from saved files
 (and the revoked one's fails its status check).
+Then a city contest feeds a provincial competition feeds the national final
+(``demo_competition``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from rich.table import Table
 from credentials.verification import CredentialCheck, KeySet, check_credential
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
+from skillflow.demo_competition import ORGANISER_ID, competition_act, ladder_table
 from skillflow.settings import Role
 
 OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
@@ -137,12 +140,15 @@ async def run_demo(
         try:
             # The local stack's centre token acts for its demo body only.
             centre_bodies = addresses.get("bodies", {}).get(Role.CENTRE.value) or [None]
+            # ... and its organiser token for its demo organising body.
+            organisers = addresses.get("bodies", {}).get(Role.ORGANISER.value) or [ORGANISER_ID]
             await _scenario(
                 client,
                 console,
                 candidates,
                 centre_bodies[0],
                 personal_data or DemoPersonalData(),
+                organisers[0],
             )
         except (DemoFailed, TimeoutError, httpx.HTTPError) as exc:
             console.print(f"[red]demo stopped:[/red] {exc}")
@@ -179,6 +185,7 @@ async def _scenario(
     count: int,
     centre: str | None,
     sent: DemoPersonalData,
+    organiser: str,
 ) -> None:
     run = uuid.uuid4().hex[:6]
     started = datetime.now(UTC) - timedelta(seconds=5)
@@ -437,6 +444,11 @@ async def _scenario(
         f"status [red]{gone.status}[/red]."
     )
 
+    ladder = await competition_act(
+        api, console, run=run, body_id=body_id, organiser_id=organiser, occupation=OCCUPATION,
+        today=today, rng=rng, step=10, sent=sent,
+    )  # fmt: skip
+
     table = Table(title="What happened")
     table.add_column("")
     table.add_column("count", justify="right")
@@ -458,10 +470,111 @@ async def _scenario(
     )
     table.add_row("credential verified offline", f"{held.signature} / {held.status}")
     table.add_row("revoked certificate's credential", f"{gone.signature} / {gone.status}")
-    console.print(table)
-    console.print(
-        "Open the operator page and the Temporal UI (addresses in stack.json) to look around."
+    table.add_row(
+        "competitions run (city -> provincial -> national)", str(len(ladder.competitions))
     )
+    table.add_row(
+        "qualifiers advanced (city, provincial)",
+        f"{ladder.advanced.get('city', 0)}, {ladder.advanced.get('provincial', 0)}",
+    )
+    table.add_row("promotion certificate (national medallist)", ladder.certificate or "none")
+    table.add_row("competition rewards in that archive (yuan)", f"{ladder.rewards_fen / 100:,.2f}")
+    console.print(table)
+    console.print(ladder_table(ladder))
+    held_application = await _held_issuance(
+        api, console, rng, body_id, run, today, examiners, count
+    )
+    console.print(
+        "Open the operator page and the Temporal UI (addresses in stack.json) to look around: "
+        f"under 'Waiting too long', re-check application-{held_application} (with a reason) to issue its "
+        "certificate, or run "
+        f"[cyan]skillflow repair recheck application-{held_application} --reason 'body reinstated'[/cyan]."
+    )
+
+
+async def _held_issuance(
+    api: DemoClient,
+    console: Console,
+    rng: random.Random,
+    body_id: str,
+    run: str,
+    today: date,
+    examiners: list[dict[str, str]],
+    count: int,
+) -> str:
+    """A late candidate passes while the regulator suspends the centre: the certificate is
+    held. The centre is reinstated at once, but under ``demo-held`` the next automatic
+    recheck is an hour away, so the operator console lists the held issuance as late work
+    for an operator to re-check. Returns the application id."""
+    session_id = f"ln-{run}-held"
+    console.print(
+        f"11. A late candidate in session {session_id} passes while the regulator suspends the "
+        "centre; the certificate is held. The centre is reinstated a moment later."
+    )
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/sessions",
+        json={
+            "session_id": session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": LEVEL,
+            "exam_date": str(today + timedelta(days=14)),
+            "registration_closes_on": str(today + timedelta(days=7)),
+            "capacity": 1,
+            "theory_rooms": 1,
+            "proctors": 2,
+            "examiners": examiners[:3],
+            "policy_version": "demo-held",
+        },
+    )
+    person = _candidate(rng, count + 1)
+    answer = await api.call(
+        Role.CENTRE,
+        "POST",
+        f"/sessions/{session_id}/applications",
+        json={"id_number": person.id_number, "name": person.name, "years_in_occupation": 7},
+    )
+    application_id = str(answer["application_id"])
+    await api.call(
+        Role.CENTRE, "POST", f"/applications/{application_id}/review", json={"approve": True}
+    )
+    await _retry(lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/start"))
+    for component, score in (("theory", 88), ("practical", 91)):
+        await api.call(
+            Role.CENTRE,
+            "POST",
+            f"/applications/{application_id}/scores",
+            json={"examiner_id": "E1", "scores": {component: score}},
+        )
+    await api.call(
+        Role.REGULATOR,
+        "POST",
+        f"/bodies/{body_id}/status",
+        json={"action": "suspend", "reason": "site inspection pending (demo)"},
+    )
+    try:
+        await _wait_for(
+            lambda: _as_list(api.call(Role.CENTRE, "GET", f"/applications/{application_id}")),
+            lambda found: found[0]["stage"] == "held",
+            timeout=60,
+        )
+    finally:
+        await api.call(
+            Role.REGULATOR,
+            "POST",
+            f"/bodies/{body_id}/status",
+            json={"action": "reinstate", "reason": "inspection passed (demo)"},
+        )
+    console.print(
+        f"   application {application_id}: [yellow]held[/yellow]; the centre is active again."
+    )
+    return application_id
+
+
+async def _as_list(call: Awaitable[Any]) -> list[dict[str, Any]]:
+    return [await call]
 
 
 def rng_digits(seed: str) -> str:

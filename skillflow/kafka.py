@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.topics import all_topic_names
+from skillflow.metrics import relay_observer
 from skillflow.settings import Settings
 from store.relay import OutboxRelay
 
@@ -89,11 +90,17 @@ class RelayProducer:
                 await producer.stop()
 
 
-async def run_outbox_relay(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+async def run_outbox_relay(
+    settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event, role: str = "relay"
+) -> None:
     """Relay the outbox until ``stop``. While the broker is away events wait in the outbox."""
     producer = RelayProducer(settings)
     relay = OutboxRelay(
-        pool, producer.send, batch_size=settings.relay_batch_size, on_broker_failure=producer.reset
+        pool,
+        producer.send,
+        batch_size=settings.relay_batch_size,
+        on_broker_failure=producer.reset,
+        on_published=relay_observer(role),
     )
     try:
         await relay.run(stop)

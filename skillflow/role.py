@@ -17,7 +17,8 @@ import asyncpg
 from temporalio.client import Client
 
 from skillflow import kafka, temporal
-from skillflow.health import HealthServer, ReadinessCheck
+from skillflow.health import HealthServer, MetricsSource, ReadinessCheck
+from skillflow.operations.roles import role_heartbeat
 from skillflow.settings import Settings
 from store.database import apply_migrations, create_pool, ensure_database
 
@@ -55,14 +56,20 @@ async def role_resources(settings: Settings, *, kafka_topics: bool) -> AsyncIter
 
 @asynccontextmanager
 async def health_endpoint(
-    role: str, resources: RoleResources, port: int, checks: Mapping[str, ReadinessCheck]
+    role: str,
+    resources: RoleResources,
+    port: int,
+    checks: Mapping[str, ReadinessCheck],
+    metrics: MetricsSource | None = None,
 ) -> AsyncIterator[int]:
-    """``/health/live`` and ``/health/ready`` (PostgreSQL plus ``checks``) while inside;
-    yields the port it listens on."""
-    health = HealthServer(role, {"postgres": resources.pool_ready, **checks})
+    """``/health/live``, ``/health/ready`` (PostgreSQL plus ``checks``) and ``/metrics``
+    while inside, and the role's heartbeat for the operator console; yields the port it
+    listens on."""
+    health = HealthServer(role, {"postgres": resources.pool_ready, **checks}, metrics)
     bound = await health.start(resources.settings.api_host, port)
     log.info("%s: health on port %d", role, bound)
     try:
-        yield bound
+        async with role_heartbeat(resources.pool, role, health.readiness, bound):
+            yield bound
     finally:
         await health.stop()

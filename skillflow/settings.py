@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from policy.service_levels import service_levels, versions
 from store.sealed import KEY_BYTES, KeyRing
 
 # Known to everyone who reads this file: fine for tests and a laptop, refused in production.
@@ -168,6 +169,24 @@ class Settings(BaseSettings):
     worker_health_port: int = Field(8001, ge=0, le=65535, description="0 picks a free port")
     consumers_health_port: int = Field(8002, ge=0, le=65535, description="0 picks a free port")
 
+    temporal_ui_url: str = Field(
+        "", description="the Temporal Web UI, for the operator console's links (none if empty)"
+    )
+    service_levels: str = Field(
+        "2026-standard",
+        description="version of policy/data/service_levels: when waiting work counts as late",
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="json: one JSON object per line (role, workflow and event ids)"
+    )
+    worker_sdk_metrics_port: int = Field(
+        8003,
+        ge=0,
+        le=65535,
+        description="where the worker's Temporal SDK serves its metrics; its /metrics adds them "
+        "(0 picks a free port)",
+    )
+
     consumer_max_attempts: int = Field(
         3, ge=1, le=20, description="tries before a message goes to its .dlq topic"
     )
@@ -180,18 +199,19 @@ class Settings(BaseSettings):
         description="workflows a worker keeps in its sticky cache (memory grows with it; "
         "an evicted workflow is rebuilt from history on its next task)",
     )
-    metrics_port: int = Field(
-        0,
-        ge=0,
-        le=65535,
-        description="serve the Temporal SDK's Prometheus metrics on this port (0: off)",
-    )
 
     @field_validator("api_tokens", mode="before")
     @classmethod
     def _token_holders(cls, value: object) -> object:
         if isinstance(value, dict):
             return {token: TokenHolder.parse(holder) for token, holder in value.items()}
+        return value
+
+    @field_validator("service_levels")
+    @classmethod
+    def _known_service_levels(cls, value: str) -> str:
+        if value not in versions():
+            raise ValueError(f"unknown service levels; known: {', '.join(versions())}")
         return value
 
     @field_validator("postgres_dsn")
@@ -294,6 +314,14 @@ class Settings(BaseSettings):
         if self.demo_policies:
             problems.append(
                 "SKILLFLOW_DEMO_POLICIES: demo policies are refused in production; set it to false"
+            )
+        if (
+            self.service_levels in versions()
+            and service_levels(self.service_levels, demo_allowed=True).demo
+        ):
+            problems.append(
+                f"SKILLFLOW_SERVICE_LEVELS: {self.service_levels} is for demos; set a real "
+                f"version ({', '.join(v for v in versions() if not v.startswith('demo'))})"
             )
         unbound = sorted(
             {h.name for h in self.api_tokens.values() if h.role in BOUND_ROLES and not h.bodies}

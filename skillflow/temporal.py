@@ -9,27 +9,11 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.converter import DataConverter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from skillflow import codec
 from skillflow.settings import Settings
 from workflows import search_attributes
-
-_metrics_runtimes: dict[str, Runtime] = {}
-
-
-def _runtime(settings: Settings) -> Runtime | None:
-    """A runtime exporting the SDK's metrics (task latencies, sticky cache size, pollers) for
-    Prometheus, or None for the default runtime. One per address: a port binds once."""
-    if not settings.metrics_port:
-        return None
-    address = f"{settings.api_host}:{settings.metrics_port}"
-    if address not in _metrics_runtimes:
-        _metrics_runtimes[address] = Runtime(
-            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address))
-        )
-    return _metrics_runtimes[address]
 
 
 def data_converter(settings: Settings) -> DataConverter:
@@ -43,7 +27,6 @@ async def connect(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
-        runtime=_runtime(settings),
     )
 
 

@@ -9,7 +9,9 @@ from temporalio.worker import Worker
 
 from activities.registration import repair_at_start_up
 from activities.resources import ActivityResources, build_activities
-from skillflow import kafka, temporal
+from skillflow import kafka, metrics, temporal
+from skillflow.metrics import outbox_sampler
+from skillflow.operations.activity_retries import ActivityRetries
 from skillflow.role import health_endpoint, role_resources
 from skillflow.settings import Settings
 from workflows import all_workflows
@@ -22,6 +24,12 @@ async def run_worker(
     settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None
 ) -> None:
     """Run until ``stop`` is set; ``ready`` is set once the worker polls its task queue."""
+    # Before the client is made: the Temporal SDK serves its metrics from this runtime.
+    sdk_metrics_port = metrics.install_sdk_metrics(settings)
+
+    async def served_metrics() -> bytes:
+        return await metrics.worker_metrics(sdk_metrics_port)
+
     async with role_resources(settings, kafka_topics=True) as resources:
         client, pool = resources.temporal, resources.pool
         await temporal.ensure_search_attributes(client, settings.temporal_namespace)
@@ -34,16 +42,24 @@ async def run_worker(
             workflow_runner=temporal.workflow_runner(),
             max_concurrent_activities=100,
             max_cached_workflows=settings.worker_max_cached_workflows,
+            interceptors=[ActivityRetries(pool)],
         )
 
         async def worker_running() -> bool:
             return worker.is_running
 
-        async with health_endpoint(
-            "worker", resources, settings.worker_health_port, {"temporal_worker": worker_running}
+        async with (
+            health_endpoint(
+                "worker",
+                resources,
+                settings.worker_health_port,
+                {"temporal_worker": worker_running},
+                served_metrics,
+            ),
+            outbox_sampler(pool, "worker"),
         ):
             log.info("worker: task queue %s", settings.task_queue)
-            relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop))
+            relay_task = asyncio.create_task(kafka.run_outbox_relay(settings, pool, stop, "worker"))
             repair_task: asyncio.Task[None] | None = None
             try:
                 async with worker:

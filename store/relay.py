@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -42,6 +43,7 @@ class OutboxRelay:
         idle_poll_seconds: float = 1.0,
         max_backoff_seconds: float = 10.0,
         on_broker_failure: Callable[[], Awaitable[None]] | None = None,
+        on_published: Callable[[Sequence[float]], None] | None = None,
     ) -> None:
         self._pool = pool
         self._send = send
@@ -49,6 +51,8 @@ class OutboxRelay:
         self._idle_poll = idle_poll_seconds
         self._max_backoff = max_backoff_seconds
         self._on_broker_failure = on_broker_failure
+        # Told the age (seconds since commit) of each event a batch published: metrics.
+        self._on_published = on_published
         self._wakeup = asyncio.Event()
         self.stats = RelayStats()
 
@@ -103,12 +107,14 @@ class OutboxRelay:
         """Publish one batch of unsent rows; returns rows marked sent, or -1 on broker failure."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                """SELECT seq, topic, message_key, envelope::text AS value
+                """SELECT seq, topic, message_key, envelope::text AS value,
+                          extract(epoch FROM clock_timestamp() - created_at) AS age
                    FROM outbox.events WHERE sent_at IS NULL ORDER BY seq LIMIT $1""",
                 self._batch_size,
             )
             if not rows:
                 return 0
+            sending_since = time.monotonic()
             results = await asyncio.gather(
                 *(
                     self._send(r["topic"], bytes(r["message_key"]), r["value"].encode())
@@ -117,6 +123,7 @@ class OutboxRelay:
                 return_exceptions=True,
             )
             sent: list[int] = []
+            ages: list[float] = []
             blocked_keys: set[bytes] = set()
             first_error: BaseException | None = None
             for row, result in zip(rows, results, strict=True):
@@ -126,12 +133,15 @@ class OutboxRelay:
                     blocked_keys.add(key)
                 elif key not in blocked_keys:
                     sent.append(row["seq"])
+                    ages.append(float(row["age"]) + time.monotonic() - sending_since)
             if sent:
                 await conn.execute(
                     "UPDATE outbox.events SET sent_at = now(), attempts = attempts + 1 WHERE seq = ANY($1)",
                     sent,
                 )
                 self.stats.published += len(sent)
+                if self._on_published is not None:
+                    self._on_published(ages)
             if first_error is not None:
                 self.stats.failures += 1
                 failed = [r["seq"] for r in rows if r["seq"] not in set(sent)]

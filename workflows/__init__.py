@@ -19,8 +19,10 @@ def all_workflows() -> list[type[Any]]:
     """
     from workflows.application import ApplicationWorkflow
     from workflows.certificate import CertificateRevocationWorkflow
+    from workflows.competition import CompetitionWorkflow
     from workflows.evaluation_body import EvaluationBodyWorkflow
     from workflows.exam_session import ExamSessionWorkflow
+    from workflows.national_squad import NationalSquadWorkflow
     from workflows.promotion import PromotionCertificationWorkflow
     from workflows.title_equivalence import TitleEquivalenceWorkflow
 
@@ -31,4 +33,6 @@ def all_workflows() -> list[type[Any]]:
         CertificateRevocationWorkflow,
         PromotionCertificationWorkflow,
         TitleEquivalenceWorkflow,
+        CompetitionWorkflow,
+        NationalSquadWorkflow,
     ]

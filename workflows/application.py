@@ -44,6 +44,7 @@ from schemas.application import (
     ApplicationStatus,
     AssessmentRecord,
     CorrectionRecord,
+    HoldRecheck,
     Objection,
     ObjectionRecord,
     ObjectionResolution,
@@ -217,6 +218,15 @@ class ApplicationWorkflow:
                 self._changes += 1
         else:
             await self._record_stage("withheld", Rule(f"body.{result.status}"), result.reason)
+
+    @workflow.signal(name="recheck_hold")
+    def recheck_hold(self, request: HoldRecheck) -> None:
+        """Check the body now rather than at the next scheduled recheck. Only a held issuance
+        has a recheck to bring forward; elsewhere the signal changes nothing."""
+        if self._stage == "held":
+            workflow.logger.info("hold recheck requested by an operator")
+            self._hold_until = workflow.now()
+            self._changes += 1
 
     # --- registration review -------------------------------------------------------------
 

@@ -12,6 +12,9 @@ from api.access import Operator
 from api.services import Services
 from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
+from policy.errors import RuleViolation
+from skillflow.operations import repairs
+from skillflow.operations.repairs import Repair, RepairReason
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 page_router = APIRouter(tags=["operations"])
@@ -88,23 +91,38 @@ async def list_dead_letters(
 @router.post("/dead-letters/{dead_letter_id}/replay")
 async def replay(
     dead_letter_id: int,
+    body: RepairReason,
     services: Services,
     caller: Operator,
 ) -> dict[str, Any]:
-    """Apply the dead letter again through its consumer; it stays open if it fails again."""
+    """Apply the dead letter again through its consumer; it stays open if it fails again.
+    Either way the attempt is in the audit log."""
     deps = ConsumerDependencies(services.settings, services.temporal)
     consumers = {c.name: c for c in build_consumers(deps)}
-    return await replay_dead_letter(services.pool, consumers, dead_letter_id, caller.name)
+    try:
+        result = await replay_dead_letter(services.pool, consumers, dead_letter_id, caller.name)
+    except ValueError as exc:
+        raise RuleViolation("dead_letter_id", "dead_letter.not_open", str(exc)) from None
+    repair = Repair("replay", f"dead-letter {dead_letter_id}", body.reason, caller.name)
+    async with services.pool.acquire() as conn:
+        result["repair_id"] = await repairs.record(conn, repair, result["status"], result)
+    return result
 
 
 @router.post("/dead-letters/{dead_letter_id}/discard")
 async def discard(
     dead_letter_id: int,
+    body: RepairReason,
     services: Services,
     caller: Operator,
 ) -> dict[str, Any]:
+    """Close a dead letter without applying it; the letter is kept, marked discarded."""
     await discard_dead_letter(services.pool, dead_letter_id, caller.name)
-    return {"id": dead_letter_id, "status": "discarded"}
+    result: dict[str, Any] = {"id": dead_letter_id, "status": "discarded"}
+    repair = Repair("discard", f"dead-letter {dead_letter_id}", body.reason, caller.name)
+    async with services.pool.acquire() as conn:
+        result["repair_id"] = await repairs.record(conn, repair, "discarded", result)
+    return result
 
 
 @page_router.get("/operator", response_class=HTMLResponse, include_in_schema=False)

@@ -26,7 +26,9 @@ from schemas.payloads import (
     CertificateIssued,
     CertificateRevoked,
     CertificateWithheld,
+    CompetitionEntryAccepted,
     CompetitionResultRecorded,
+    CompetitorAdvanced,
     PromotionGranted,
     RegistrationApproved,
     RegistrationExpired,
@@ -39,6 +41,7 @@ from schemas.payloads import (
     SubsidyHeld,
     SubsidyRefused,
     SubsidyReviewed,
+    TitleAwarded,
     TitleEligible,
 )
 from store.database import Connection
@@ -53,7 +56,10 @@ TIMELINE_ENTRIES: Final[dict[type[EventPayload], str]] = {
     AssessmentFailed: "assessment_failed",
     ScoreCorrected: "score_corrected",
     CertificateWithheld: "certificate_withheld",
+    CompetitionEntryAccepted: "competition_entered",
     CompetitionResultRecorded: "competition_result",
+    CompetitorAdvanced: "competition_advanced",
+    TitleAwarded: "title_awarded",
     PromotionGranted: "promotion_granted",
     SubsidyGranted: "subsidy_granted",
     SubsidyRefused: "subsidy_refused",

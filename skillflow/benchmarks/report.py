@@ -14,6 +14,7 @@ from skillflow.benchmarks.servers import benchmark_servers
 BENCHMARKS = {
     "consumers": "skillflow.benchmarks.consumers",
     "certification": "skillflow.benchmarks.certification",
+    "competition": "skillflow.benchmarks.competition",
     "scale": "skillflow.benchmarks.scale",
     "memory": "skillflow.benchmarks.memory",
 }
@@ -22,7 +23,11 @@ POSTGRES_OPTIONS = {"scale": ["shared_preload_libraries=pg_stat_statements"]}
 
 
 async def run_benchmarks(
-    which: list[str], events: int, candidates: int, workflows: int = 10_000
+    which: list[str],
+    events: int,
+    candidates: int,
+    entrants: int = 1000,
+    workflows: int = 10_000,
 ) -> bool:
     console = Console()
     unknown = [name for name in which if name not in BENCHMARKS]
@@ -31,7 +36,12 @@ async def run_benchmarks(
             f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
         )
         return False
-    size = {"consumers": events, "certification": candidates, "memory": workflows}
+    size = {
+        "consumers": events,
+        "certification": candidates,
+        "competition": entrants,
+        "memory": workflows,
+    }
     results: dict[str, Any] = {}
     for name in which:
         module = importlib.import_module(BENCHMARKS[name])

@@ -230,6 +230,7 @@ async def _processes(
         **settings_env(settings),
         "SKILLFLOW_WORKER_HEALTH_PORT": "0",
         "SKILLFLOW_CONSUMERS_HEALTH_PORT": "0",
+        "SKILLFLOW_WORKER_SDK_METRICS_PORT": "0",
     }
     started = [
         await asyncio.create_subprocess_exec(

@@ -66,6 +66,7 @@ class StackPorts:
     postgres: int = 15432
     worker_health: int = 8001
     consumers_health: int = 8002
+    worker_sdk_metrics: int = 8003
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,10 @@ class LocalStack:
             demo_policies=True,
             worker_health_port=self.ports.worker_health,
             consumers_health_port=self.ports.consumers_health,
+            worker_sdk_metrics_port=self.ports.worker_sdk_metrics,
+            temporal_ui_url=f"http://127.0.0.1:{self.ports.temporal_ui}" if self.ui else "",
+            # Late work shows within a minute on a walkthrough (seconds instead of days).
+            service_levels="demo-fast",
         )
 
     def run(self) -> int:
@@ -347,6 +352,8 @@ class LocalStack:
                 configured = int(getattr(settings, setting))
                 port = configured if index == 1 else free_port()
                 env[f"SKILLFLOW_{setting.upper()}"] = str(port)
+                if role == "worker" and index > 1:
+                    env["SKILLFLOW_WORKER_SDK_METRICS_PORT"] = "0"  # a free port of its own
             self._health[name] = f"http://127.0.0.1:{port}/health/ready"
             process = ManagedProcess(
                 name,
@@ -443,6 +450,11 @@ class LocalStack:
                 "worker": f"http://127.0.0.1:{self.ports.worker_health}/health/ready",
                 "consumers": f"http://127.0.0.1:{self.ports.consumers_health}/health/ready",
                 "api": f"{api}/health/ready",
+            },
+            "metrics": {
+                "worker": f"http://127.0.0.1:{self.ports.worker_health}/metrics",
+                "consumers": f"http://127.0.0.1:{self.ports.consumers_health}/metrics",
+                "api": f"{api}/metrics",
             },
             "tokens": secrets_.tokens,
             "bodies": {role.value: list(bodies) for role, bodies in DEMO_BODIES.items()},

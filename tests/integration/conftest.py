@@ -36,6 +36,11 @@ from workflows import search_attributes
 
 # Who holds the centre's token in these tests (what audit trails record).
 CENTRE_STAFF = "examiner-wang"
+# Named judges (a judge marks under the token holder's name) and an organiser bound to
+# another organising body, for the competition tests.
+JUDGE_NAMES = ("J-1", "J-2", "J-3", "J-4")
+OTHER_ORGANISER = "organiser:org-staff@ORG-OTHER"
+OTHER_JUDGE = "judge:J-9@competition-elsewhere"
 
 
 @dataclass
@@ -45,6 +50,8 @@ class RunningStack:
     temporal: Client
     tokens: dict[Role, str]
     data_dir: Path
+    # holder ("judge:J-1", ...) -> token, for tokens beyond the one per role
+    named_tokens: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +72,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         dev_server_log_level="error",
     )
     tokens = {role: secrets.token_urlsafe(16) for role in Role}
+    named = {
+        holder: secrets.token_urlsafe(16)
+        for holder in (*(f"judge:{name}" for name in JUDGE_NAMES), OTHER_ORGANISER, OTHER_JUDGE)
+    }
     settings = Settings(
         temporal_address=env.client.service_client.config.target_host,
         postgres_dsn=postgres.dsn(),
@@ -79,11 +90,15 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         # The centre's token names its holder, as production tokens should: audit trails
         # then record who, not only which role.
         api_tokens={
-            token: f"{role.value}:{CENTRE_STAFF}" if role == Role.CENTRE else role.value
-            for role, token in tokens.items()
+            **{
+                token: f"{role.value}:{CENTRE_STAFF}" if role == Role.CENTRE else role.value
+                for role, token in tokens.items()
+            },
+            **{token: holder for holder, token in named.items()},
         },
         worker_health_port=0,
         consumers_health_port=0,
+        worker_sdk_metrics_port=0,
         demo_policies=True,  # sessions run under demo-fast (a 3-second notice)
     )
     await ensure_database(settings.postgres_dsn)
@@ -92,7 +107,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         await apply_migrations(conn)
     await kafka.ensure_topics(settings)
     try:
-        yield RunningStack(settings, pool, env.client, tokens, data_dir)
+        yield RunningStack(settings, pool, env.client, tokens, data_dir, named)
     finally:
         await pool.close()
         await env.shutdown()

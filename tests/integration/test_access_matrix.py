@@ -31,6 +31,8 @@ SUPERVISORS = frozenset({Role.REGULATOR, Role.RECORDS_OFFICER})
 REGULATOR = frozenset({Role.REGULATOR})
 RECORDS_OFFICER = frozenset({Role.RECORDS_OFFICER})
 OPERATOR = frozenset({Role.OPERATOR})
+ORGANISER = frozenset({Role.ORGANISER})
+JUDGE = frozenset({Role.JUDGE})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/operations/dead-letters"): Access(OPERATOR),
     ("POST", "/operations/dead-letters/{dead_letter_id}/replay"): Access(OPERATOR),
     ("POST", "/operations/dead-letters/{dead_letter_id}/discard"): Access(OPERATOR),
+    ("GET", "/operations/processes"): Access(OPERATOR),
+    ("GET", "/operations/waiting"): Access(OPERATOR),
+    ("GET", "/operations/event-flow"): Access(OPERATOR),
+    ("GET", "/operations/roles"): Access(OPERATOR),
+    ("GET", "/operations/history"): Access(OPERATOR),
+    ("GET", "/operations/summary"): Access(OPERATOR),
+    ("GET", "/operations/repairs"): Access(OPERATOR),
+    ("POST", "/operations/workflows/{workflow_id}/reset"): Access(OPERATOR),
+    ("POST", "/operations/workflows/{workflow_id}/terminate"): Access(OPERATOR),
+    ("POST", "/operations/workflows/{workflow_id}/recheck"): Access(OPERATOR),
+    ("POST", "/operations/outbox/{event_id}/republish"): Access(OPERATOR),
     ("POST", "/bodies"): Access(BODY_ROLES, owned=True),
     ("GET", "/bodies/{body_id}"): Access(BODY_ROLES | SUPERVISORS, owned=True),
     ("POST", "/bodies/{body_id}/decision"): Access(REGULATOR),
@@ -108,6 +121,32 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/codec/encode"): Access(OPERATOR),
     ("GET", "/applications/{application_id}/holder-name"): Access(BODY_ROLES, owned=True),
     ("GET", "/sessions/{session_id}/examiners"): Access(BODY_ROLES, owned=True),
+    # Competitions: an organiser acts on its organising bodies' competitions, a judge on
+    # its competitions (scopes are tested in test_competition_ladder.py).
+    ("POST", "/competitions"): Access(ORGANISER),
+    ("GET", "/competitions/{competition_id}"): Access(ORGANISER | SUPERVISORS),
+    ("POST", "/competitions/{competition_id}/close-entries"): Access(ORGANISER),
+    ("POST", "/competitions/{competition_id}/locks"): Access(ORGANISER),
+    ("POST", "/competitions/{competition_id}/publish"): Access(ORGANISER),
+    ("POST", "/competitions/{competition_id}/entries"): Access(ORGANISER),
+    ("POST", "/competitions/{competition_id}/entries.csv"): Access(ORGANISER),
+    ("GET", "/competitions/{competition_id}/entries"): Access(ORGANISER | JUDGE | SUPERVISORS),
+    ("POST", "/competitions/{competition_id}/nominations"): Access(ORGANISER),
+    ("POST", "/competitions/{competition_id}/judges"): Access(ORGANISER),
+    ("GET", "/competitions/{competition_id}/judges/me"): Access(JUDGE),
+    ("POST", "/competitions/{competition_id}/marks"): Access(JUDGE),
+    ("POST", "/competitions/{competition_id}/marks.csv"): Access(JUDGE),
+    ("POST", "/competitions/{competition_id}/corrections"): Access(ORGANISER),
+    ("GET", "/competitions/{competition_id}/audit"): Access(ORGANISER | SUPERVISORS),
+    ("GET", "/competitions/{competition_id}/leaderboard"): Access(ORGANISER),
+    ("GET", "/competitions/{competition_id}/results"): PUBLIC,
+    ("GET", "/competitions/{competition_id}/results.csv"): PUBLIC,
+    ("POST", "/competitions/{competition_id}/worldskills-results"): Access(ORGANISER),
+    ("POST", "/squads"): Access(ORGANISER),
+    ("GET", "/squads/{squad_id}"): Access(ORGANISER),
+    ("POST", "/squads/{squad_id}/rounds/{round_number}/scores"): Access(ORGANISER),
+    ("POST", "/squads/{squad_id}/withdrawals"): Access(ORGANISER),
+    ("POST", "/squads/{squad_id}/rounds/{round_number}/close"): Access(ORGANISER),
 }
 
 
@@ -133,6 +172,8 @@ def fill(path: str, objects: dict[str, str]) -> str:
         "claim_id": "no-such-claim",
         "dead_letter_id": "999999999",
         "objection_id": "no-such-objection",
+        "workflow_id": "no-such-workflow",
+        "event_id": "00000000-0000-0000-0000-000000000000",
         "list_number": "0",
     }
     return re.sub(r"\{(\w+)\}", lambda m: objects.get(m[1], defaults.get(m[1], m[1])), path)

@@ -164,14 +164,33 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
         "/operations/dead-letters", params={"consumer": "records"}, headers=auth(Role.OPERATOR)
     )
     assert handler_failure["id"] in [d["id"] for d in listed.json()]
+    without_reason = await api.post(
+        f"/operations/dead-letters/{handler_failure['id']}/replay",
+        headers=auth(Role.OPERATOR),
+        json={"reason": "  "},
+    )
+    assert without_reason.status_code == 422, without_reason.text
     replayed = await api.post(
-        f"/operations/dead-letters/{handler_failure['id']}/replay", headers=auth(Role.OPERATOR)
+        f"/operations/dead-letters/{handler_failure['id']}/replay",
+        headers=auth(Role.OPERATOR),
+        json={"reason": "handler fixed?"},
     )
     assert replayed.json()["status"] == "open" and replayed.json()["error"]
     discarded = await api.post(
-        f"/operations/dead-letters/{handler_failure['id']}/discard", headers=auth(Role.OPERATOR)
+        f"/operations/dead-letters/{handler_failure['id']}/discard",
+        headers=auth(Role.OPERATOR),
+        json={"reason": "test data, never valid"},
     )
     assert discarded.json()["status"] == "discarded"
+    # Both attempts are in the audit log, with who and why.
+    audit = await stack.pool.fetch(
+        "SELECT action, reason, outcome FROM operations.repairs WHERE target = $1 ORDER BY id",
+        f"dead-letter {handler_failure['id']}",
+    )
+    assert [(r["action"], r["reason"], r["outcome"]) for r in audit] == [
+        ("replay", "handler fixed?", "open"),
+        ("discard", "test data, never valid", "discarded"),
+    ]
     gone = await api.get(
         "/operations/dead-letters", params={"consumer": "records"}, headers=auth(Role.OPERATOR)
     )

@@ -66,6 +66,16 @@ async def test_demo_runs_end_to_end_and_leaves_no_personal_data_in_clear(
     assert re.search(r"credential verified offline\s*│\s*valid / valid", text), text
     assert re.search(r"revoked certificate's credential\s*│\s*valid / revoked", text), text
     assert "imported=True" in text, text
+    # The competition act: the ladder ran, qualifiers advanced, the national podium and a
+    # 优胜奖 are shown, and a promoted medallist holds a promotion certificate and a reward.
+    assert re.search(r"competitions run \(city -> provincial -> national\)\s*│\s*3", text), text
+    assert re.search(r"qualifiers advanced \(city, provincial\)\s*│\s*3, 2", text), text
+    assert re.search(r"promotion certificate \(national medallist\)\s*│\s*S\d{21}", text), text
+    reward = re.search(r"competition rewards in that archive \(yuan\)\s*│\s*([\d,.]+)", text)
+    assert reward and float(reward[1].replace(",", "")) > 0, text
+    assert "The national final" in text and "优胜奖 (merit)" in text, text
+    for medal in ("gold", "silver", "bronze"):
+        assert re.search(rf"│\s*{medal}\s*│", text), text
 
     sent.free_text.append(await _rejected_body(api, auth, events))
     await _scan(stack, sent, caplog)
@@ -108,7 +118,9 @@ async def _scan(
 ) -> None:
     id_numbers = sent.id_numbers + [n.lower() for n in sent.id_numbers if n.endswith("X")]
     personal = [*id_numbers, *sent.names]
-    assert len(sent.id_numbers) == 14 and len(sent.names) >= 14 + 3 and len(sent.free_text) == 2
+    # 12 candidates and 2 refused rows, then 14 competitors of the competition act.
+    assert len(sent.id_numbers) == 14 + 14 and len(sent.names) >= 28 + 3
+    assert len(sent.free_text) == 2
 
     histories = await temporal_histories(stack.temporal)
     kafka = await kafka_messages(stack.settings.kafka_bootstrap_servers)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -140,6 +141,7 @@ def _ports() -> dict[str, int]:
         "postgres",
         "worker_health",
         "consumers_health",
+        "worker_sdk_metrics",
     ]
     return {name: free_port() for name in names}
 
@@ -167,6 +169,30 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
     )
     assert status.returncode == 0, status.stdout + status.stderr
     assert status.stdout.count("ready") >= 3
+    assert "Console summary" in status.stdout and "healthy" in status.stdout
+    # Every role serves its metrics for Prometheus.
+    metrics = addresses["metrics"]
+    assert isinstance(metrics, dict) and set(metrics) == {"worker", "consumers", "api"}
+    for role, url in metrics.items():
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        assert f'skillflow_role_info{{role="{role}"' in text, role
+    assert "temporal_" in urllib.request.urlopen(metrics["worker"], timeout=10).read().decode()
+
+    # A role that stops answering makes status fail (usable from cron or a probe).
+    [consumers] = [p for p in up.descendants() if p.cmdline()[-1:] == ["consumers"]]
+    consumers.suspend()
+    try:
+        down = subprocess.run(
+            [*SKILLFLOW, "status", "--data-dir", str(up.data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        consumers.resume()
+    assert down.returncode == 1, down.stdout + down.stderr
+    assert "unhealthy" in down.stdout and "consumers" in down.stdout
 
     unknown = subprocess.run(
         [*SKILLFLOW, "verify", "S000021000001265999999", "--data-dir", str(up.data_dir)],
@@ -222,6 +248,22 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
         timeout=60,
     )
     assert letters.returncode == 0 and "0 open dead letter(s)" in letters.stdout, letters.stderr
+    audit = subprocess.run(
+        [*SKILLFLOW, "repair", "log", "--data-dir", str(up.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert audit.returncode == 0 and "0 repair(s)" in audit.stdout, audit.stderr
+    unknown_workflow = subprocess.run(
+        [*SKILLFLOW, "repair", "terminate", "no-such-workflow", "--reason", "test",
+         "--data-dir", str(up.data_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (
+        unknown_workflow.returncode == 1
+        and "no workflow no-such-workflow" in unknown_workflow.stderr
+    )
 
     _demo_leaves_no_personal_data_in_clear(up.data_dir, addresses)
     _assert_private(up.data_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from schemas import payloads
 from schemas.application import (
     ApplicationStart,
     ApplicationStatus,
+    HoldRecheck,
     Objection,
     ObjectionResolution,
     ReviewDecision,
@@ -548,6 +550,36 @@ async def test_suspension_during_notice_holds_issuance_until_reinstated(
 
     assert result.stage == "issued"
     assert result.certificate_number is not None
+
+
+async def test_an_operators_recheck_issues_a_held_certificate_without_waiting_a_day(
+    harness: Harness,
+) -> None:
+    handle, _ = await passed(harness)
+    harness.store.bodies[BODY].status = "suspended"
+    # Half-way between two daily rechecks, so none is due while the test looks.
+    await harness.env.sleep(timedelta(days=load_assessment_policy().public_notice_days + 1.5))
+    assert (await handle.query(ApplicationWorkflow.status)).stage == "held"
+    harness.store.bodies[BODY].status = "active"
+
+    # The clock stands still: only the signal can bring the daily recheck forward.
+    with harness.env.auto_time_skipping_disabled():
+        before = await harness.env.get_current_time()
+        await handle.signal(ApplicationWorkflow.recheck_hold, HoldRecheck(requested_by="op-1"))
+        for _ in range(100):
+            status = await handle.query(ApplicationWorkflow.status)
+            if status.stage == "issued":
+                break
+            await asyncio.sleep(0.1)
+        assert status.stage == "issued" and status.certificate_number is not None
+        assert await harness.env.get_current_time() - before < timedelta(hours=1)
+
+
+async def test_a_recheck_outside_a_hold_changes_nothing(harness: Harness) -> None:
+    handle, _ = await passed(harness)
+    await handle.signal(ApplicationWorkflow.recheck_hold, HoldRecheck(requested_by="op-1"))
+    assert (await handle.query(ApplicationWorkflow.status)).stage == "public_notice"
+    assert (await handle.result()).stage == "issued"
 
 
 async def test_revocation_during_hold_withholds_the_certificate(harness: Harness) -> None:
