@@ -94,8 +94,15 @@ def up(
         int, typer.Option(help="the worker's Temporal SDK metrics (also on its /metrics)")
     ] = 8003,
     headless: Annotated[bool, typer.Option(help="Do not serve the Temporal Web UI")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="worker processes sharing the task queue")
+    ] = 1,
+    consumers: Annotated[
+        int, typer.Option(min=1, max=16, help="consumer processes sharing the partitions")
+    ] = 1,
 ) -> None:
-    """Start the whole service on the embedded local stack, in the foreground (Ctrl-C stops it)."""
+    """Start the whole service on the embedded local stack, in the foreground (Ctrl-C stops it).
+    A process that exits is restarted; stack.json names every process and its pid."""
     from skillflow.stack.local import LocalStack, StackPorts
 
     ports = StackPorts(
@@ -109,7 +116,7 @@ def up(
         consumers_health=consumers_health_port,
         worker_sdk_metrics=worker_sdk_metrics_port,
     )
-    stack = LocalStack(data_dir, ports, ui=not headless)
+    stack = LocalStack(data_dir, ports, ui=not headless, workers=workers, consumers=consumers)
     try:
         code = stack.run()
     except StackError as exc:
@@ -844,7 +851,10 @@ def import_certificates(
 def benchmark(
     which: Annotated[
         list[str] | None,
-        typer.Argument(help="consumers, certification, competition (default: the first two)"),
+        typer.Argument(
+            help="consumers, certification, competition, scale (1, 2 and 4 processes per "
+            "role), memory (worker RSS with many open workflows); default: the first two"
+        ),
     ] = None,
     events: Annotated[
         int, typer.Option(min=100, help="events for the consumers benchmark")
@@ -855,14 +865,62 @@ def benchmark(
     entrants: Annotated[
         int, typer.Option(min=10, help="entrants for the competition benchmark")
     ] = 1000,
+    workflows: Annotated[
+        int, typer.Option(min=100, help="open application workflows for the memory benchmark")
+    ] = 10_000,
 ) -> None:
     """Measure throughput on fresh local servers, next to the raw engines in the same run."""
     from skillflow.benchmarks.report import run_benchmarks
 
     ok = asyncio.run(
-        run_benchmarks(which or ["consumers", "certification"], events, candidates, entrants)
+        run_benchmarks(
+            which or ["consumers", "certification"], events, candidates, entrants, workflows
+        )
     )
     _exit(0 if ok else 1)
+
+
+@app.command()
+def drill(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="worker-kill, consumer-kill, broker-stop, postgres-restart or temporal-restart"
+        ),
+    ],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Inject a real fault (SIGKILL, a stopped server) into the running local stack and show
+    how the service recovers, with figures. worker-kill needs `skillflow up --workers 2`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from skillflow.drills import DRILLS, run_drill
+    from skillflow.drills.stack import StackHandle
+
+    if name not in DRILLS:
+        _fail(f"no drill {name!r}: choose one of {', '.join(DRILLS)}", 2)
+    console = Console()
+    try:
+        stack = StackHandle(data_dir)
+    except StackError as exc:
+        _fail(str(exc), 1)
+        raise
+    console.print(f"[bold]{name}[/bold]: {DRILLS[name]}")
+    try:
+        report = asyncio.run(run_drill(name, stack))
+    except (StackError, TimeoutError, OSError) as exc:
+        _fail(f"{name}: {type(exc).__name__}: {exc}", 1)
+        raise
+    table = Table(title=f"{name}: {'passed' if report.passed else 'FAILED'}")
+    table.add_column("")
+    table.add_column("figure", justify="right")
+    for label, value in report.figures:
+        table.add_row(label, value)
+    console.print(table)
+    for problem in report.problems:
+        console.print(f"[red]problem:[/red] {problem}")
+    _exit(0 if report.passed else 1)
 
 
 @app.command()

@@ -199,6 +199,14 @@ class Settings(BaseSettings):
     )
     relay_batch_size: int = Field(500, ge=1, le=10_000)
 
+    worker_max_cached_workflows: int = Field(
+        1_000,
+        ge=0,
+        le=100_000,
+        description="workflows a worker keeps in its sticky cache (memory grows with it; "
+        "an evicted workflow is rebuilt from history on its next task)",
+    )
+
     @field_validator("api_tokens", mode="before")
     @classmethod
     def _token_holders(cls, value: object) -> object:

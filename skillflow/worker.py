@@ -41,6 +41,7 @@ async def run_worker(
             activities=build_activities(ActivityResources(pool, settings, client)),
             workflow_runner=temporal.workflow_runner(),
             max_concurrent_activities=100,
+            max_cached_workflows=settings.worker_max_cached_workflows,
             interceptors=[ActivityRetries(pool)],
         )
 

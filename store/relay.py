@@ -57,23 +57,31 @@ class OutboxRelay:
         self.stats = RelayStats()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop`` is set; safe to cancel."""
+        """Relay until ``stop`` is set; safe to cancel. A database failure (PostgreSQL
+        restarting, a connection cut) ends this relay's leadership, whose lock went with its
+        session, and it competes for the lock again once the database answers."""
         while not stop.is_set():
-            async with self._pool.acquire() as leader_conn:
-                if not await leader_conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_ID
-                ):
-                    await _wait(stop, 2.0)
-                    continue
-                self.stats.is_leader = True
-                await leader_conn.add_listener("outbox_events", self._on_notify)
-                try:
-                    await self._lead(stop)
-                finally:
-                    self.stats.is_leader = False
-                    with contextlib.suppress(Exception):
-                        await leader_conn.remove_listener("outbox_events", self._on_notify)
-                        await leader_conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_ID)
+            try:
+                await self._lead_while_holding_lock(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.stats.is_leader = False
+                log.warning("outbox relay: database unavailable (%s); retrying", exc)
+                await _wait(stop, 1.0)
+
+    async def _lead_while_holding_lock(self, stop: asyncio.Event) -> None:
+        async with self._pool.acquire() as leader_conn:
+            if not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_ID):
+                await _wait(stop, 2.0)
+                return
+            self.stats.is_leader = True
+            await leader_conn.add_listener("outbox_events", self._on_notify)
+            try:
+                await self._lead(stop)
+            finally:
+                self.stats.is_leader = False
+                with contextlib.suppress(Exception):
+                    await leader_conn.remove_listener("outbox_events", self._on_notify)
+                    await leader_conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_ID)
 
     def _on_notify(self, *_: object) -> None:
         self._wakeup.set()
@@ -82,14 +90,9 @@ class OutboxRelay:
         backoff = 0.5
         while not stop.is_set():
             self._wakeup.clear()
-            try:
-                sent = await self.publish_pending()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("outbox relay: database unavailable (%s); retrying", exc)
-                sent = 0
-                await _wait(stop, backoff)
-                backoff = min(backoff * 2, self._max_backoff)
-                continue
+            # A database error propagates: the leader's lock may have gone with its session
+            # (another relay may lead already), so ``run`` competes for it again.
+            sent = await self.publish_pending()
             if sent < 0:  # the broker refused: back off, then retry the same rows
                 if self._on_broker_failure is not None:
                     await self._on_broker_failure()

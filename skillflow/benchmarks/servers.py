@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,12 +16,16 @@ from store.database import apply_migrations, create_pool, ensure_database
 
 
 @asynccontextmanager
-async def benchmark_servers() -> AsyncIterator[Settings]:
+async def benchmark_servers(postgres_options: Sequence[str] = ()) -> AsyncIterator[Settings]:
+    """``postgres_options``: extra ``-c name=value`` server settings (the scale benchmark
+    loads ``pg_stat_statements`` to count statements)."""
     with tempfile.TemporaryDirectory(prefix="skillflow-bench-") as folder:
         data_dir = Path(folder)
         postgres = PostgresServer(data_dir, free_port())
         broker = KafkaBroker(data_dir, free_port())
         temporal_server = TemporalServer(data_dir, free_port(), None, free_port())
+        for option in postgres_options:
+            postgres.process.argv += ["-c", option]
         processes = [postgres.process, broker.process, temporal_server.process]
         try:
             postgres.start()

@@ -1,9 +1,16 @@
 """``skillflow up``: the whole service on one machine, in the foreground.
 
 Start order: PostgreSQL, broker, Temporal; then the one-time set-up (database, migrations,
-topics, search attributes); then the roles (worker, consumers, API), each its own process
-configured only through ``SKILLFLOW_*`` variables, exactly as in production. Stop order is
-the reverse, on SIGINT or SIGTERM, each process given a few seconds before it is killed.
+topics, search attributes); then the roles (``--workers N`` worker processes, ``--consumers N``
+consumer processes, the API), each its own process configured only through ``SKILLFLOW_*``
+variables, exactly as in production. Stop order is the reverse, on SIGINT or SIGTERM, each
+process given a few seconds before it is killed.
+
+While it runs the stack supervises, as an orchestrator would: a process that exits is
+started again (a restarted broker gets its topics back, and the events its memory lost are
+published again from the outbox). ``stack.json`` names every process and its pid; a file
+``holds/NAME`` in the data folder keeps the stack from restarting that process until it is
+removed, which is how ``skillflow drill`` keeps a server down for a while.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import signal
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +32,7 @@ from typing import IO, Any
 from consumers.app import ConsumerDependencies, build_consumers
 from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
-from skillflow.stack.process import ManagedProcess, StackError, port_is_free
+from skillflow.stack.process import ManagedProcess, StackError, free_port, port_is_free
 from skillflow.stack.servers import KafkaBroker, PostgresServer, TemporalServer
 from store.database import Connection, apply_migrations, create_pool, ensure_database
 from store.outbox import requeue_unapplied
@@ -32,6 +40,10 @@ from store.sealed import generate_key
 from store.tokens import create_token, find_holder
 
 STACK_FILE = "stack.json"
+HOLDS_DIR = "holds"
+RESTART_DELAY_S = 1.0
+CRASH_LOOP_WINDOW_S = 10.0
+CRASH_LOOP_EXITS = 3
 
 # The bodies the local stack's own tokens act for: the demo's assessment centre (S) and
 # enterprise (Y), and its competitions' organising body. Judges are bound to competitions,
@@ -94,11 +106,14 @@ class StackSecrets:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, from the first byte (tokens, secrets)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write a file only its owner can read, from the first byte (tokens, secrets). It is
+    written aside and renamed into place, so a reader never sees it half written."""
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
     with os.fdopen(fd, "w") as file:
         file.write(text)
+    os.replace(partial, path)
 
 
 def _new_tokens() -> dict[str, str]:
@@ -131,15 +146,32 @@ def read_stack_file(data_dir: Path) -> dict[str, Any]:
 
 class LocalStack:
     def __init__(
-        self, data_dir: Path, ports: StackPorts, *, ui: bool = True, out: IO[str] = sys.stdout
+        self,
+        data_dir: Path,
+        ports: StackPorts,
+        *,
+        ui: bool = True,
+        out: IO[str] = sys.stdout,
+        workers: int = 1,
+        consumers: int = 1,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.ports = ports
         self.ui = ui
         self.out = out
+        self.workers = workers
+        self.consumers = consumers
         self._lock_file: IO[str] | None = None
         self._servers: list[ManagedProcess] = []
         self._roles: list[ManagedProcess] = []
+        # Each role process's health endpoint, by process name (worker-1, consumers-2, api).
+        self._health: dict[str, str] = {}
+        self._restarts: dict[str, int] = {}
+        self._started_at: dict[str, float] = {}
+        self._quick_exits: dict[str, int] = {}
+        self._server_starts: dict[str, Callable[[], None]] = {}
+        self._requeue_pending = False
+        self._addresses: dict[str, Any] = {}
         self._stop_requested = False
 
     # --- start-up checks ---------------------------------------------------------------
@@ -257,40 +289,121 @@ class LocalStack:
         )
         for server in (postgres, broker, temporal_server):
             self._servers.append(server.process)
+            self._server_starts[server.process.name] = server.start
             server.start()
             if self._stop_requested:
                 return 130
         asyncio.run(_prepare(settings, secrets_))
-        env = {**os.environ, **_settings_env(settings)}
-        for role in ("worker", "consumers", "api"):
+        self._start_roles(settings)
+        self._wait_ready()
+        addresses = self.addresses(settings, secrets_)
+        self._addresses = addresses
+        self._write_stack_file()
+        self._print_addresses(addresses, time.monotonic() - started)
+        (self.data_dir / HOLDS_DIR).mkdir(exist_ok=True)
+        while not self._stop_requested:
+            for process in self._servers + self._roles:
+                if not process.running() and not self._stop_requested:
+                    if self._crash_looping(process):
+                        self._say(f"SkillFlow: {process.exit_message()}")
+                        return 1
+                    self._restart(process, settings)
+            if self._requeue_pending:
+                self._requeue_after_broker_restart(settings)
+            time.sleep(0.3)
+        return 0
+
+    def _requeue_after_broker_restart(self, settings: Settings) -> None:
+        """Topics and lost events back on a restarted broker; tried again on the next turn of
+        the loop while PostgreSQL or Temporal are away too."""
+        try:
+            requeued = asyncio.run(_after_broker_restart(settings))
+        except Exception as exc:
+            self._say(f"SkillFlow: requeue after the broker restart failed ({exc}); retrying")
+            time.sleep(RESTART_DELAY_S)
+            return
+        self._requeue_pending = False
+        self._say(f"SkillFlow: kafka is back; {requeued} unapplied event(s) requeued")
+
+    def _crash_looping(self, process: ManagedProcess) -> bool:
+        """A process that died within seconds of each of its last starts will not get better
+        by restarting: the stack stops and shows why, as it does at start."""
+        now = time.monotonic()
+        if now - self._started_at.get(process.name, 0.0) > CRASH_LOOP_WINDOW_S:
+            self._quick_exits[process.name] = 0
+        elif process.process is not None and process.process.returncode not in (-9, -15):
+            self._quick_exits[process.name] = self._quick_exits.get(process.name, 0) + 1
+        return self._quick_exits.get(process.name, 0) >= CRASH_LOOP_EXITS
+
+    def _start_roles(self, settings: Settings) -> None:
+        """``workers`` worker processes, ``consumers`` consumer processes and the API. The
+        first of each role keeps the configured health port; the others get free ones."""
+        base = {**os.environ, **_settings_env(settings)}
+        plan = [("worker", i, self.workers) for i in range(1, self.workers + 1)]
+        plan += [("consumers", i, self.consumers) for i in range(1, self.consumers + 1)]
+        plan += [("api", 1, 1)]
+        for role, index, count in plan:
+            name = role if count == 1 else f"{role}-{index}"
+            env = dict(base)
+            if role == "api":
+                port = settings.api_port
+            else:
+                setting = f"{role}_health_port"
+                configured = int(getattr(settings, setting))
+                port = configured if index == 1 else free_port()
+                env[f"SKILLFLOW_{setting.upper()}"] = str(port)
+                if role == "worker" and index > 1:
+                    env["SKILLFLOW_WORKER_SDK_METRICS_PORT"] = "0"  # a free port of its own
+            self._health[name] = f"http://127.0.0.1:{port}/health/ready"
             process = ManagedProcess(
-                role,
+                name,
                 [sys.executable, "-m", "skillflow", role],
-                log_path=self.data_dir / "logs" / f"{role}.log",
+                log_path=self.data_dir / "logs" / f"{name}.log",
                 env=env,
                 stop_signal=signal.SIGTERM,
             )
             self._roles.append(process)
             process.start()
-        self._wait_ready(settings)
-        addresses = self.addresses(settings, secrets_)
-        # It holds every role's token: the owner's eyes only.
-        write_private(self.data_dir / STACK_FILE, json.dumps(addresses, indent=2))
-        self._print_addresses(addresses, time.monotonic() - started)
-        while not self._stop_requested:
-            for process in self._servers + self._roles:
-                if not process.running():
-                    self._say(f"SkillFlow: {process.exit_message()}")
-                    return 1
-            time.sleep(0.3)
-        return 0
 
-    def _wait_ready(self, settings: Settings, timeout: float = 90.0) -> None:
-        checks = {
-            "worker": f"http://127.0.0.1:{settings.worker_health_port}/health/ready",
-            "consumers": f"http://127.0.0.1:{settings.consumers_health_port}/health/ready",
-            "api": f"http://127.0.0.1:{settings.api_port}/health/ready",
+    def _restart(self, process: ManagedProcess, settings: Settings) -> None:
+        """Start ``process`` again unless ``holds/NAME`` exists; a restarted broker gets its
+        topics back, and what its memory lost is published again from the outbox."""
+        if (self.data_dir / HOLDS_DIR / process.name).exists():
+            return
+        code = process.process.returncode if process.process else None
+        self._say(f"SkillFlow: {process.name} exited (code {code}); restarting it")
+        time.sleep(RESTART_DELAY_S)
+        try:
+            if process.name in self._server_starts:
+                self._server_starts[process.name]()
+                if process.name == "kafka":
+                    self._requeue_pending = True
+            else:
+                process.start()
+            self._started_at[process.name] = time.monotonic()
+        except (StackError, OSError) as exc:
+            self._say(f"SkillFlow: {process.name} did not restart ({exc}); trying again")
+            return
+        self._restarts[process.name] = self._restarts.get(process.name, 0) + 1
+        self._write_stack_file()
+
+    def _write_stack_file(self) -> None:
+        """stack.json: the addresses, tokens, and every process with its pid (drills use it)."""
+        processes = {
+            process.name: {
+                "pid": process.pid,
+                "kind": "server" if process in self._servers else "role",
+                "health": self._health.get(process.name),
+                "restarts": self._restarts.get(process.name, 0),
+            }
+            for process in self._servers + self._roles
         }
+        health = {name: url for name, url in self._health.items()}
+        document = {**self._addresses, "health": health, "processes": processes}
+        write_private(self.data_dir / STACK_FILE, json.dumps(document, indent=2))
+
+    def _wait_ready(self, timeout: float = 90.0) -> None:
+        checks = dict(self._health)
         deadline = time.monotonic() + timeout
         pending = dict(checks)
         while pending:
@@ -415,16 +528,35 @@ async def _register_tokens(conn: Connection, secrets_: StackSecrets) -> None:
             )
 
 
+async def consumer_subscriptions(settings: Settings) -> dict[str, list[str]]:
+    """Each consumer group's topics."""
+    client = await temporal.connect(settings)
+    return {
+        consumer.name: [str(topic) for topic in consumer.topics]
+        for consumer in build_consumers(ConsumerDependencies(settings, client))
+    }
+
+
+async def _after_broker_restart(settings: Settings) -> int:
+    """The embedded broker came back empty: its topics again, then every event a consumer
+    had not applied goes out again (consumers drop what they had)."""
+    await kafka.ensure_topics(settings)
+    subscriptions = await consumer_subscriptions(settings)
+    pool = await create_pool(settings.postgres_dsn, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await requeue_unapplied(conn, subscriptions)
+    finally:
+        await pool.close()
+
+
 async def _prepare(settings: Settings, secrets_: StackSecrets) -> None:
     """One-time set-up before the roles start, so they do not race to do it."""
     await ensure_database(settings.postgres_dsn)
     await kafka.ensure_topics(settings)
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
-    subscriptions = {
-        consumer.name: [str(topic) for topic in consumer.topics]
-        for consumer in build_consumers(ConsumerDependencies(settings, client))
-    }
+    subscriptions = await consumer_subscriptions(settings)
     pool = await create_pool(settings.postgres_dsn, max_size=1)
     try:
         async with pool.acquire() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from skillflow.stack.process import free_port
 from skillflow.stack.servers import KafkaBroker
 from store.database import apply_migrations, create_pool, ensure_database
 from store.outbox import enqueue
+from store.relay import _RELAY_LOCK_ID
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +118,59 @@ async def test_relay_keeps_per_person_order_and_survives_a_broker_outage(
         stop.set()
         await asyncio.wait_for(relay, 30)
         broker.process.stop()
+
+
+async def test_relay_whose_database_connections_are_cut_leads_again_and_publishes(
+    stack, own_database
+) -> None:
+    """PostgreSQL restarting ends every session: the leader's lock goes with its session and
+    a standing-by relay's next lock attempt fails. That relay must not die there: it tries
+    again, takes the leadership and publishes what came in meanwhile."""
+    database = await own_database.fetchval("SELECT current_database()")
+    dsn = stack.settings.postgres_dsn.rsplit("/", 1)[0] + f"/{database}"
+
+    async def unsent() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM outbox.events WHERE sent_at IS NULL")
+            )
+        finally:
+            await conn.close()
+
+    # Another relay leads: this one stands by, trying the lock every two seconds.
+    leader = await asyncpg.connect(dsn)
+    assert await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_ID)
+    stop = asyncio.Event()
+    relay = asyncio.create_task(kafka.run_outbox_relay(stack.settings, own_database, stop))
+    try:
+        await asyncio.sleep(3)  # it has tried the lock and stands by on a pooled connection
+        # As while PostgreSQL restarts: every session ends, and new ones are refused a while.
+        await stack.pool.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        try:
+            cut = await stack.pool.fetchval(
+                """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                   WHERE datname = $1 AND pid <> pg_backend_pid()""",
+                database,
+            )
+            assert cut >= 2  # the leader's session and the standing-by relay's
+            await asyncio.sleep(5)  # the relay's next lock attempts find no database
+        finally:
+            await stack.pool.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        writer = await create_pool(dsn, min_size=1, max_size=1)  # jsonb codec, fresh session
+        try:
+            async with writer.acquire() as conn, conn.transaction():
+                await enqueue(conn, *[_event(uuid.uuid4().hex * 2, n) for n in range(3)])
+        finally:
+            await writer.close()
+        for _ in range(300):
+            if not await unsent() or relay.done():
+                break
+            await asyncio.sleep(0.2)
+        assert not relay.done(), relay.exception() if relay.done() else None
+        assert await unsent() == 0
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await leader.close()
+        await asyncio.wait_for(relay, 30)

@@ -1,0 +1,334 @@
+"""The load a drill puts on the stack: one exam session through the HTTP API, from
+opening to closing, every candidate passing, so each one should end with one certificate
+(after the demo policy's 3-second public notice) and one skill-upgrading subsidy."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from policy.calendar import china_date
+from policy.idnumber import make_id_number
+from skillflow.demo import DemoClient, DemoFailed
+from skillflow.drills.stack import StackHandle
+from skillflow.settings import Role
+
+OCCUPATION = "6-31-01-03"  # electrician, as in the demo
+LEVEL = 4
+INSURED_MONTHS = 24  # enough for the skill-upgrading subsidy
+
+
+@dataclass
+class ExamSession:
+    session_id: str
+    body_id: str
+    id_numbers: list[str]
+    application_ids: list[str] = field(default_factory=list)
+
+
+async def _transient(
+    call: Callable[[], Awaitable[Any]], attempts: int = 100, *, refusals: bool = False
+) -> Any:
+    """Retry a call that a restarting server may fail for a moment (5xx, connection errors),
+    and with ``refusals`` also a 4xx (a command that reached its workflow before it began)."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except DemoFailed as exc:
+            if (" answered 5" not in str(exc) and not refusals) or attempt == attempts - 1:
+                raise
+        except httpx.HTTPError:
+            if attempt == attempts - 1:
+                raise
+        await asyncio.sleep(0.3)
+    raise AssertionError("unreachable")
+
+
+def _examiners(count: int) -> list[dict[str, str]]:
+    return [
+        {
+            "examiner_id": f"E{i}",
+            "name": f"考评员{i}",
+            "grade": "senior",
+            "employer": f"考评单位{i}",
+        }
+        for i in range(1, count + 1)
+    ]
+
+
+def _id_numbers(count: int, run: str) -> list[str]:
+    # Distinct people per run: the birth date comes from the run, the sequence from the index.
+    base = date(1970, 1, 1) + timedelta(days=int(run, 16) % 9000)
+    return [
+        make_id_number("210102", base + timedelta(days=i // 90), i % 90, "M") for i in range(count)
+    ]
+
+
+async def _ensure_body(api: DemoClient, body_id: str) -> None:
+    filed = await api.find(Role.REGULATOR, f"/bodies/{body_id}")
+    if filed is not None and filed["status"] == "active":
+        return
+    if filed is None:
+        await api.call(
+            Role.CENTRE,
+            "POST",
+            "/bodies",
+            json={
+                "body_id": body_id,
+                "name": "沈阳市职业技能鉴定中心",
+                "province_code": "21",
+                "site_serial": f"{int(uuid.uuid4().hex[:5], 16) % 999_999:06d}",
+                "scope": [{"occupation_code": OCCUPATION, "level": level} for level in (5, 4, 3)],
+            },
+        )
+    await _transient(
+        lambda: api.call(
+            Role.REGULATOR, "POST", f"/bodies/{body_id}/decision", json={"approve": True}
+        ),
+        attempts=50,
+        refusals=True,
+    )
+
+
+async def run_session_to_close(
+    stack: StackHandle, http: httpx.AsyncClient, candidates: int
+) -> ExamSession:
+    """Open a session, register, load insurance, approve, start, score and close it; the
+    certificates then follow by themselves."""
+    document = stack.document()
+    api = DemoClient(http, document["tokens"])
+    body_id = (document.get("bodies", {}).get(Role.CENTRE.value) or ["S-LN-DEMO"])[0]
+    await _ensure_body(api, body_id)
+    run = uuid.uuid4().hex[:6]
+    session = ExamSession(f"dr-{run}-dg4", body_id, _id_numbers(candidates, run))
+    today = china_date(datetime.now(UTC))
+    panel = max(3, math.ceil(candidates / 5))
+    panel += 1 - panel % 2
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/sessions",
+        json={
+            "session_id": session.session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": LEVEL,
+            "exam_date": str(today + timedelta(days=14)),
+            "registration_closes_on": str(today + timedelta(days=7)),
+            "capacity": candidates,
+            "theory_rooms": 1,
+            "proctors": max(2, math.ceil(candidates / 15)),
+            "examiners": [
+                {
+                    "examiner_id": f"E{i}",
+                    "name": f"考评员{i}",
+                    "grade": "senior",
+                    "employer": f"考评单位{i}",
+                }
+                for i in range(1, panel + 1)
+            ],
+            "policy_version": "demo-fast",
+        },
+    )
+    await register(api, session)
+    await api.call(
+        Role.RECORDS_OFFICER,
+        "POST",
+        "/incentives/insurance-records",
+        json={
+            "records": [
+                {"id_number": n, "insured_months": INSURED_MONTHS, "as_of": str(today)}
+                for n in session.id_numbers
+            ]
+        },
+    )
+    await _transient(
+        lambda: api.call(
+            Role.CENTRE, "POST", f"/sessions/{session.session_id}/reviews", json={"approve": True}
+        ),
+        refusals=True,
+    )
+    await _transient(
+        lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session.session_id}/start"),
+        refusals=True,
+    )
+    for application_id in session.application_ids:
+        await _transient(
+            functools.partial(
+                api.call,
+                Role.CENTRE,
+                "POST",
+                f"/applications/{application_id}/scores",
+                json={"examiner_id": "E1", "scores": {"theory": 80, "practical": 82}},
+            )
+        )
+    await _transient(lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session.session_id}/close"))
+    return session
+
+
+async def register(api: DemoClient, session: ExamSession) -> None:
+    for index, id_number in enumerate(session.id_numbers):
+        answer = await _transient(
+            functools.partial(
+                api.call,
+                Role.CENTRE,
+                "POST",
+                f"/sessions/{session.session_id}/applications",
+                json={
+                    "id_number": id_number,
+                    "name": f"考生{index}",
+                    "years_in_occupation": 7,
+                    "category": "employed",
+                    "appraisal_fee_fen": 40_000,
+                    "employer": "沈阳电力工程公司",
+                },
+            )
+        )
+        session.application_ids.append(answer["application_id"])
+
+
+async def open_and_register(
+    stack: StackHandle, http: httpx.AsyncClient, candidates: int
+) -> ExamSession:
+    """A session with ``candidates`` registrations and nothing more (registration events)."""
+    document = stack.document()
+    api = DemoClient(http, document["tokens"])
+    body_id = (document.get("bodies", {}).get(Role.CENTRE.value) or ["S-LN-DEMO"])[0]
+    await _ensure_body(api, body_id)
+    run = uuid.uuid4().hex[:6]
+    session = ExamSession(f"dr-{run}-rg4", body_id, _id_numbers(candidates, run))
+    today = china_date(datetime.now(UTC))
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/sessions",
+        json={
+            "session_id": session.session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": LEVEL,
+            "exam_date": str(today + timedelta(days=14)),
+            "registration_closes_on": str(today + timedelta(days=7)),
+            "capacity": candidates,
+            "theory_rooms": 1,
+            "proctors": max(2, math.ceil(candidates / 15)),
+            "examiners": [
+                {
+                    "examiner_id": f"E{i}",
+                    "name": f"考评员{i}",
+                    "grade": "senior",
+                    "employer": f"考评单位{i}",
+                }
+                for i in range(1, 4)
+            ],
+            "policy_version": "demo-fast",
+        },
+    )
+    await register(api, session)
+    return session
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """The certificates of a session's applications, as PostgreSQL holds them."""
+
+    certificates: int
+    distinct_numbers: int
+    issued_events: int
+
+
+async def issuance(stack: StackHandle, session: ExamSession) -> Issuance:
+    async with stack.database() as conn:
+        row = await conn.fetchrow(
+            """SELECT count(*) AS certificates, count(DISTINCT certificate_number) AS numbers,
+                      (SELECT count(*) FROM outbox.events
+                       WHERE envelope->>'event_type' = 'certificate.issued'
+                         AND envelope->'payload'->>'application_id' = ANY($1::text[])) AS events
+               FROM certification.certificates WHERE source_id = ANY($1::text[])""",
+            session.application_ids,
+        )
+    assert row is not None
+    return Issuance(int(row["certificates"]), int(row["numbers"]), int(row["events"]))
+
+
+async def wait_first_certificate(
+    stack: StackHandle, session: ExamSession, timeout: float = 120
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (await issuance(stack, session)).certificates == 0:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no certificate for {session.session_id} within {timeout:.0f}s")
+        await asyncio.sleep(0.05)
+
+
+async def wait_all_certificates(
+    stack: StackHandle, session: ExamSession, timeout: float = 240
+) -> Issuance:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            found = await issuance(stack, session)
+        except OSError:
+            found = Issuance(0, 0, 0)
+        if found.certificates >= len(session.application_ids):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(
+                f"{found.certificates} of {len(session.application_ids)} certificates "
+                f"after {timeout:.0f}s"
+            )
+        await asyncio.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Subsidies:
+    """Skill-upgrading decisions and payments on a session's certificates."""
+
+    certificates_with_decision: int
+    most_decisions_on_one_certificate: int
+    most_payments_on_one_claim: int
+    granted_fen: int
+
+
+async def subsidies(stack: StackHandle, session: ExamSession) -> Subsidies:
+    async with stack.database() as conn:
+        row = await conn.fetchrow(
+            """WITH certs AS (
+                   SELECT certificate_number FROM certification.certificates
+                   WHERE source_id = ANY($1::text[])),
+               decisions AS (
+                   SELECT c.certificate_number, count(*) AS n FROM incentives.claims c
+                   JOIN certs USING (certificate_number)
+                   WHERE c.kind = 'skill_upgrade' GROUP BY c.certificate_number),
+               payments AS (
+                   SELECT p.claim_id, count(*) AS n, sum(p.amount_fen) AS fen
+                   FROM incentives.payments p JOIN incentives.claims c USING (claim_id)
+                   JOIN certs USING (certificate_number)
+                   WHERE p.entry_kind = 'paid' GROUP BY p.claim_id)
+               SELECT (SELECT count(*) FROM decisions) AS with_decision,
+                      (SELECT coalesce(max(n), 0) FROM decisions) AS most_decisions,
+                      (SELECT coalesce(max(n), 0) FROM payments) AS most_payments,
+                      (SELECT coalesce(sum(c.amount_fen), 0) FROM incentives.claims c
+                       JOIN certs USING (certificate_number)
+                       WHERE c.kind = 'skill_upgrade' AND c.status = 'granted') AS granted""",
+            session.application_ids,
+        )
+    assert row is not None
+    return Subsidies(
+        int(row["with_decision"]),
+        int(row["most_decisions"]),
+        int(row["most_payments"]),
+        int(row["granted"]),
+    )
+
+
+def since(started: float) -> float:
+    return asyncio.get_running_loop().time() - started
