@@ -156,27 +156,31 @@ async def run_demo(
     return True
 
 
-async def _file_centre(api: DemoClient, console: Console, body_id: str, rng: random.Random) -> None:
-    await api.call(
-        Role.CENTRE,
-        "POST",
-        "/bodies",
-        json={
-            "body_id": body_id,
-            "name": "沈阳市职业技能鉴定中心",
-            "province_code": "21",
-            "site_serial": f"{rng.randrange(1, 999_999):06d}",
-            "scope": [{"occupation_code": OCCUPATION, "level": level} for level in (5, 4, 3)],
-        },
-    )
+async def ensure_centre(api: DemoClient, body_id: str, site_serial: str) -> tuple[Any, bool]:
+    """The demo's assessment centre, filed and approved: filed unless it was before, and a
+    filing still waiting is approved. Returns the body and whether it was filed before."""
+    filed = await api.find(Role.REGULATOR, f"/bodies/{body_id}")
+    if filed is not None and filed["status"] == "active":
+        return filed, True
+    if filed is None:
+        await api.call(
+            Role.CENTRE,
+            "POST",
+            "/bodies",
+            json={
+                "body_id": body_id,
+                "name": "沈阳市职业技能鉴定中心",
+                "province_code": "21",
+                "site_serial": site_serial,
+                "scope": [{"occupation_code": OCCUPATION, "level": level} for level in (5, 4, 3)],
+            },
+        )
     body = await _retry(
         lambda: api.call(
             Role.REGULATOR, "POST", f"/bodies/{body_id}/decision", json={"approve": True}
         )
     )
-    console.print(
-        f"   filing receipt [cyan]{body['filing_receipt']}[/cyan], status [green]{body['status']}[/green]"
-    )
+    return body, False
 
 
 async def _scenario(
@@ -197,14 +201,12 @@ async def _scenario(
     console.print(
         f"1. 沈阳市职业技能鉴定中心 ({body_id}) files for electrician level {LEVEL}; the regulator approves."
     )
-    filed = await api.find(Role.REGULATOR, f"/bodies/{body_id}")
-    if filed is not None and filed["status"] == "active":
-        console.print(
-            f"   filed in an earlier run: receipt [cyan]{filed['filing_receipt']}[/cyan], "
-            f"status [green]{filed['status']}[/green]"
-        )
-    else:
-        await _file_centre(api, console, body_id, rng)
+    body, earlier = await ensure_centre(api, body_id, f"{rng.randrange(1, 999_999):06d}")
+    console.print(
+        f"   {'filed in an earlier run: ' if earlier else ''}"
+        f"filing receipt [cyan]{body['filing_receipt']}[/cyan], "
+        f"status [green]{body['status']}[/green]"
+    )
 
     # Staffing rule: ceil(candidates / 5) practical examiners, an odd number, at least 3.
     panel = max(3, math.ceil(count / 5))

@@ -17,12 +17,10 @@ import httpx
 
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
-from skillflow.demo import DemoClient, DemoFailed
+from skillflow.demo import LEVEL, OCCUPATION, DemoClient, DemoFailed, ensure_centre
 from skillflow.drills.stack import StackHandle
 from skillflow.settings import Role
 
-OCCUPATION = "6-31-01-03"  # electrician, as in the demo
-LEVEL = 4
 INSURED_MONTHS = 24  # enough for the skill-upgrading subsidy
 
 
@@ -73,29 +71,10 @@ def _id_numbers(count: int, run: str) -> list[str]:
 
 
 async def _ensure_body(api: DemoClient, body_id: str) -> None:
-    filed = await api.find(Role.REGULATOR, f"/bodies/{body_id}")
-    if filed is not None and filed["status"] == "active":
-        return
-    if filed is None:
-        await api.call(
-            Role.CENTRE,
-            "POST",
-            "/bodies",
-            json={
-                "body_id": body_id,
-                "name": "沈阳市职业技能鉴定中心",
-                "province_code": "21",
-                "site_serial": f"{int(uuid.uuid4().hex[:5], 16) % 999_999:06d}",
-                "scope": [{"occupation_code": OCCUPATION, "level": level} for level in (5, 4, 3)],
-            },
-        )
-    await _transient(
-        lambda: api.call(
-            Role.REGULATOR, "POST", f"/bodies/{body_id}/decision", json={"approve": True}
-        ),
-        attempts=50,
-        refusals=True,
-    )
+    # The demo's own filing, retried whole while a restarting server refuses it for a moment
+    # (filing and approving are each done once, however often it is tried).
+    serial = f"{int(uuid.uuid4().hex[:5], 16) % 999_999:06d}"
+    await _transient(lambda: ensure_centre(api, body_id, serial), attempts=50, refusals=True)
 
 
 async def run_session_to_close(
