@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from datetime import datetime
+from typing import Protocol
 
 from temporalio import activity
 
@@ -48,15 +49,29 @@ PRODUCER = "skillflow.application"
 CACHED_SESSIONS = 32
 
 
-def _event(
-    payload: EventPayload,
-    business_key: str,
-    application_id: str,
-    person_key: str,
-    occurred_at: datetime,
-) -> EventEnvelope:
-    workflow_id = application_workflow_id(application_id)
-    return workflow_event(payload, PRODUCER, workflow_id, business_key, occurred_at, person_key)
+class _Step(Protocol):
+    """What every record of an application's step carries: whose it is and when."""
+
+    @property
+    def application_id(self) -> str: ...
+    @property
+    def person_key(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+def _event(step: _Step, payload: EventPayload, business_key: str | None = None) -> EventEnvelope:
+    """The envelope of an event of this step; one event of its kind per application unless a
+    business key tells them apart."""
+    workflow_id = application_workflow_id(step.application_id)
+    return workflow_event(
+        payload,
+        PRODUCER,
+        workflow_id,
+        business_key or step.application_id,
+        step.occurred_at,
+        step.person_key,
+    )
 
 
 async def _set_stage(
@@ -150,44 +165,36 @@ class ApplicationActivities:
                 )
                 events += [
                     _event(
+                        record,
                         ExaminerRecused(
                             session_id=record.session_id,
                             examiner_id=r.examiner_id,
                             reason=r.reason,
                         ),
                         f"{app_id}:{r.examiner_id}:{r.reason}",
-                        app_id,
-                        record.person_key,
-                        record.occurred_at,
                     )
                     for r in found
                 ]
                 events.append(
                     _event(
+                        record,
                         RegistrationApproved(
                             application_id=app_id,
                             session_id=record.session_id,
                             eligibility_path=row["eligibility_path"],
                         ),
-                        app_id,
-                        app_id,
-                        record.person_key,
-                        record.occurred_at,
                     )
                 )
                 await _set_stage(conn, app_id, "assessment", record.occurred_at)
             else:
                 events.append(
                     _event(
+                        record,
                         RegistrationRejected(
                             application_id=app_id,
                             session_id=record.session_id,
                             rule=Rule.REVIEW_REJECTED,
                         ),
-                        app_id,
-                        app_id,
-                        record.person_key,
-                        record.occurred_at,
                     )
                 )
                 await _set_stage(
@@ -206,6 +213,7 @@ class ApplicationActivities:
         app_id = record.application_id
         events = [
             _event(
+                record,
                 ComponentScored(
                     application_id=app_id,
                     session_id=record.session_id,
@@ -215,9 +223,6 @@ class ApplicationActivities:
                     examiner_id=entry.examiner_id,
                 ),
                 f"{app_id}:{entry.component}:{entry.attempt}",
-                app_id,
-                record.person_key,
-                record.occurred_at,
             )
             for entry in record.entered
         ]
@@ -226,6 +231,7 @@ class ApplicationActivities:
             assert record.notice_ends_on is not None
             events.append(
                 _event(
+                    record,
                     AssessmentPassed(
                         application_id=app_id,
                         session_id=record.session_id,
@@ -236,25 +242,21 @@ class ApplicationActivities:
                         passed_on=today,
                     ),
                     f"{app_id}:passed:{record.round}",
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 )
             )
             events.append(
                 _event(
+                    record,
                     PublicNoticeStarted(
                         application_id=app_id, notice_ends_on=record.notice_ends_on
                     ),
                     f"{app_id}:{record.round}",
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 )
             )
         elif record.outcome == "failed":
             events.append(
                 _event(
+                    record,
                     AssessmentFailed(
                         application_id=app_id,
                         session_id=record.session_id,
@@ -266,9 +268,6 @@ class ApplicationActivities:
                         resit_deadline=record.resit_deadline,
                     ),
                     f"{app_id}:failed:{record.round}",
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 )
             )
         async with self._pool.acquire() as conn, conn.transaction():
@@ -296,6 +295,7 @@ class ApplicationActivities:
         correction = record.correction
         app_id = record.application_id
         event = _event(
+            record,
             ScoreCorrected(
                 application_id=app_id,
                 session_id=record.session_id,
@@ -305,9 +305,6 @@ class ApplicationActivities:
                 corrected_by=correction.corrected_by,
             ),
             f"{app_id}:{correction.correction_id}",
-            app_id,
-            record.person_key,
-            record.occurred_at,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
@@ -356,11 +353,9 @@ class ApplicationActivities:
             await enqueue(
                 conn,
                 _event(
+                    record,
                     ObjectionRaised(application_id=app_id, objection_id=objection.objection_id),
                     f"{app_id}:{objection.objection_id}",
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 ),
             )
 
@@ -370,28 +365,23 @@ class ApplicationActivities:
         resolution = record.resolution
         events = [
             _event(
+                record,
                 ObjectionResolved(
                     application_id=app_id,
                     objection_id=resolution.objection_id,
                     upheld=resolution.upheld,
                 ),
                 f"{app_id}:{resolution.objection_id}",
-                app_id,
-                record.person_key,
-                record.occurred_at,
             )
         ]
         if record.stage == "withheld":
             events.append(
                 _event(
+                    record,
                     CertificateWithheld(
                         application_id=app_id,
                         rule=Rule.OBJECTION_UPHELD,
                     ),
-                    app_id,
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 )
             )
         async with self._pool.acquire() as conn, conn.transaction():
@@ -425,24 +415,18 @@ class ApplicationActivities:
         if record.stage == "expired":
             events.append(
                 _event(
+                    record,
                     RegistrationExpired(application_id=app_id, session_id=record.session_id),
-                    app_id,
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 )
             )
         elif record.stage == "withheld":
             events.append(
                 _event(
+                    record,
                     CertificateWithheld(
                         application_id=app_id,
                         rule=record.rule or "withheld",
                     ),
-                    app_id,
-                    app_id,
-                    record.person_key,
-                    record.occurred_at,
                 )
             )
         async with self._pool.acquire() as conn, conn.transaction():

@@ -16,7 +16,12 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.competition_entries import PRODUCER, admit_entry, competition_row, record_refusal
+from activities.competition_entries import (
+    admit_entry,
+    competition_event,
+    competition_row,
+    record_refusal,
+)
 from activities.competition_marks import EntryTotals, check_module, competitor_totals, scheme_of
 from activities.resources import ActivityResources
 from policy.calendar import china_date
@@ -49,7 +54,7 @@ from schemas.competition import (
     WorldSkillsResultsRecord,
     competition_workflow_id,
 )
-from schemas.events import EventEnvelope, EventPayload, workflow_event
+from schemas.events import EventEnvelope
 from schemas.payloads import (
     CompetitionMarksLocked,
     CompetitionResultRecorded,
@@ -223,7 +228,7 @@ class CompetitionActivities:
             if inserted:
                 await enqueue(
                     conn,
-                    _event(
+                    competition_event(
                         CompetitionMarksLocked(
                             competition_id=record.competition_id,
                             module_id=record.module_id,
@@ -231,7 +236,6 @@ class CompetitionActivities:
                             marks=check.marks,
                         ),
                         f"{record.competition_id}|{record.module_id}",
-                        record.competition_id,
                         record.occurred_at,
                         None,
                     ),
@@ -262,31 +266,7 @@ class CompetitionActivities:
                         conn, competition, rules, placing, entry, category, len(placings),
                         published_on, record, summary,
                     )  # fmt: skip
-            events.append(
-                _event(
-                    CompetitionResultsPublished(
-                        competition_id=record.competition_id,
-                        tier=competition["tier"],
-                        occupation_code=competition["occupation_code"],
-                        field_size=len(field),
-                        rule_version=rules.version,
-                        published_on=published_on,
-                    ),
-                    record.competition_id,
-                    record.competition_id,
-                    record.occurred_at,
-                    None,
-                )
-            )
-            await enqueue(conn, *events)
-            await _set_phase(
-                conn,
-                PhaseRecord(
-                    competition_id=record.competition_id,
-                    phase="results_published",
-                    occurred_at=record.occurred_at,
-                ),
-            )
+            await _publish(conn, competition, rules, record, len(field), events)
         return PublishedResults(**summary)
 
     @activity.defn(name="competition.record_worldskills_results")
@@ -332,18 +312,13 @@ class CompetitionActivities:
                     scale_score=result.scale_score,
                     award=award,
                 )
-                totals = EntryTotals(
-                    totals=CompetitorTotals(
+                totals = EntryTotals.of_entry(
+                    entry,
+                    CompetitorTotals(
                         person_key=result.person_key,
                         entry_sequence=entry["entry_sequence"],
                         total=Decimal(result.scale_score),
                     ),
-                    category=entry["category"],
-                    holder_name_masked=entry["holder_name_masked"],
-                    level_held=entry["level_held"],
-                    employer=entry["employer"],
-                    region=entry["region"],
-                    birth_year=entry["birth_year"],
                 )
                 events += await self._one_result(
                     conn, competition, rules, placing, totals, entry["category"], field_size,
@@ -353,31 +328,7 @@ class CompetitionActivities:
                         occurred_at=record.occurred_at,
                     ), summary,
                 )  # fmt: skip
-            events.append(
-                _event(
-                    CompetitionResultsPublished(
-                        competition_id=record.competition_id,
-                        tier=competition["tier"],
-                        occupation_code=competition["occupation_code"],
-                        field_size=field_size,
-                        rule_version=rules.version,
-                        published_on=published_on,
-                    ),
-                    record.competition_id,
-                    record.competition_id,
-                    record.occurred_at,
-                    None,
-                )
-            )
-            await enqueue(conn, *events)
-            await _set_phase(
-                conn,
-                PhaseRecord(
-                    competition_id=record.competition_id,
-                    phase="results_published",
-                    occurred_at=record.occurred_at,
-                ),
-            )
+            await _publish(conn, competition, rules, record, field_size, events)
         return PublishedResults(**summary)
 
     async def _one_result(
@@ -401,7 +352,7 @@ class CompetitionActivities:
             placing, field_size, _category(category), entry.level_held, rules
         )
         events = [
-            _event(
+            competition_event(
                 CompetitionResultRecorded(
                     competition_id=cid,
                     tier=c["tier"],
@@ -416,7 +367,6 @@ class CompetitionActivities:
                     category=category,
                 ),
                 f"{cid}|{person}",
-                cid,
                 record.occurred_at,
                 person,
             )
@@ -425,7 +375,7 @@ class CompetitionActivities:
         summary["medals"] += placing.medal != "none"
         for title in titles:
             events.append(
-                _event(
+                competition_event(
                     TitleAwarded(
                         competition_id=cid,
                         tier=c["tier"],
@@ -435,7 +385,6 @@ class CompetitionActivities:
                         rule_version=rules.version,
                     ),
                     f"{cid}|{person}|{title}",
-                    cid,
                     record.occurred_at,
                     person,
                 )
@@ -446,7 +395,7 @@ class CompetitionActivities:
             granted = await _grant_promotion(conn, cid, person, promoted_to, published_on)
         if granted is not None and promoted_to is not None:
             events.append(
-                _event(
+                competition_event(
                     PromotionGranted(
                         competition_id=cid,
                         promotion_id=granted,
@@ -459,7 +408,6 @@ class CompetitionActivities:
                         rule_version=rules.version,
                     ),
                     granted,
-                    cid,
                     record.occurred_at,
                     person,
                 )
@@ -546,7 +494,7 @@ class CompetitionActivities:
                     q["person_key"],
                 )
                 events.append(
-                    _event(
+                    competition_event(
                         CompetitorAdvanced(
                             competition_id=record.competition_id,
                             tier=competition["tier"],
@@ -554,7 +502,6 @@ class CompetitionActivities:
                             rank=q["rank"],
                         ),
                         f"{record.competition_id}|{q['person_key']}",
-                        record.competition_id,
                         record.occurred_at,
                         q["person_key"],
                     )
@@ -640,6 +587,42 @@ async def _grant_promotion(
     return promotion_id if holder == promotion_id else None
 
 
+async def _publish(
+    conn: Connection,
+    competition: Any,
+    rules: RuleSet,
+    record: ResultsRecord | WorldSkillsResultsRecord,
+    field_size: int,
+    events: list[EventEnvelope],
+) -> None:
+    """Publish the results' events, closed by the one that says the results are out, and
+    move the competition to its results phase, whichever way the results were found."""
+    events.append(
+        competition_event(
+            CompetitionResultsPublished(
+                competition_id=record.competition_id,
+                tier=competition["tier"],
+                occupation_code=competition["occupation_code"],
+                field_size=field_size,
+                rule_version=rules.version,
+                published_on=china_date(record.occurred_at),
+            ),
+            record.competition_id,
+            record.occurred_at,
+            None,
+        )
+    )
+    await enqueue(conn, *events)
+    await _set_phase(
+        conn,
+        PhaseRecord(
+            competition_id=record.competition_id,
+            phase="results_published",
+            occurred_at=record.occurred_at,
+        ),
+    )
+
+
 async def _set_phase(conn: Connection, record: PhaseRecord) -> None:
     """Phases only move forward: an activity run again late never takes one back."""
     await conn.execute(
@@ -651,19 +634,6 @@ async def _set_phase(conn: Connection, record: PhaseRecord) -> None:
         record.occurred_at,
         list(PHASES),
     )
-
-
-def _event(
-    payload: EventPayload,
-    business_key: str,
-    competition_id: str,
-    occurred_at: datetime,
-    person_key: str | None,
-) -> EventEnvelope:
-    return workflow_event(
-        payload, PRODUCER, competition_workflow_id(competition_id), business_key, occurred_at,
-        person_key,
-    )  # fmt: skip
 
 
 def _category(value: str) -> Category:

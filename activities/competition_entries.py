@@ -16,12 +16,25 @@ from policy.competition import check_worldskills_age, rule_set
 from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.competition import EntryFacts, competition_workflow_id
-from schemas.events import workflow_event
-from schemas.payloads import CompetitionEntryAccepted, CompetitionEntryRefused, EntrySource
+from schemas.events import EventEnvelope, workflow_event
+from schemas.payloads import (
+    CompetitionEntryAccepted,
+    CompetitionEntryRefused,
+    CompetitionEvent,
+    EntrySource,
+)
 from store.database import Connection
 from store.outbox import enqueue
 
 PRODUCER = "skillflow.competition"
+
+
+def competition_event(
+    payload: CompetitionEvent, business_key: str, occurred_at: datetime, person_key: str | None
+) -> EventEnvelope:
+    """The envelope of an event of a competition's workflow, whichever activity writes it."""
+    workflow_id = competition_workflow_id(payload.competition_id)
+    return workflow_event(payload, PRODUCER, workflow_id, business_key, occurred_at, person_key)
 
 
 class Entered(BaseModel):
@@ -125,7 +138,7 @@ async def admit_entry(
     )
     await enqueue(
         conn,
-        workflow_event(
+        competition_event(
             CompetitionEntryAccepted(
                 competition_id=competition_id,
                 tier=competition["tier"],
@@ -134,8 +147,6 @@ async def admit_entry(
                 source=source,
                 entry_sequence=sequence,
             ),
-            PRODUCER,
-            competition_workflow_id(competition_id),
             f"{competition_id}|{facts.person_key}",
             occurred_at,
             facts.person_key,
@@ -160,15 +171,13 @@ async def record_refusal(
         return
     await enqueue(
         conn,
-        workflow_event(
+        competition_event(
             CompetitionEntryRefused(
                 competition_id=competition_id,
                 tier=tier,
                 rule=refusal.rule,
                 reason=refusal.message,
             ),
-            PRODUCER,
-            competition_workflow_id(competition_id),
             f"{competition_id}|{person_key}|{refusal.rule}",
             occurred_at,
             person_key,

@@ -398,6 +398,19 @@ class EntryTotals(BaseModel):
     region: str
     birth_year: int
 
+    @classmethod
+    def of_entry(cls, entry: Any, totals: CompetitorTotals) -> EntryTotals:
+        """The totals beside the facts of the competitor's ``competitions.entries`` row."""
+        return cls(
+            totals=totals,
+            category=entry["category"],
+            holder_name_masked=entry["holder_name_masked"],
+            level_held=entry["level_held"],
+            employer=entry["employer"],
+            region=entry["region"],
+            birth_year=entry["birth_year"],
+        )
+
 
 async def competitor_totals(
     conn: Connection, competition_id: str, scheme: MarkingScheme, *, accepted_only: bool
@@ -436,8 +449,9 @@ async def competitor_totals(
     for e in entries:
         sums = by_person[e["person_key"]]
         found.append(
-            EntryTotals(
-                totals=CompetitorTotals(
+            EntryTotals.of_entry(
+                e,
+                CompetitorTotals(
                     person_key=e["person_key"],
                     entry_sequence=e["entry_sequence"],
                     total=sums["total"],
@@ -445,12 +459,6 @@ async def competitor_totals(
                     judgement=sums["judgement"],
                     measurement=sums["total"] - sums["judgement"],
                 ),
-                category=e["category"],
-                holder_name_masked=e["holder_name_masked"],
-                level_held=e["level_held"],
-                employer=e["employer"],
-                region=e["region"],
-                birth_year=e["birth_year"],
             )
         )
     return found

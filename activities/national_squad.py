@@ -6,13 +6,11 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.competition import enter_qualifier
-from activities.competition_entries import PRODUCER, competition_row
+from activities.competition_entries import competition_event, competition_row
 from activities.resources import ActivityResources
 from policy.competition import rule_set
 from policy.errors import NotFound
 from policy.rule_ids import Rule
-from schemas.competition import competition_workflow_id
-from schemas.events import workflow_event
 from schemas.national_squad import (
     SquadChangeRecord,
     SquadFormed,
@@ -154,15 +152,13 @@ class NationalSquadActivities:
             )
             await enqueue(
                 conn,
-                workflow_event(
+                competition_event(
                     CompetitorAdvanced(
                         competition_id=record.selection_competition_id,
                         tier=tier,
                         to_competition_id=record.worldskills_competition_id,
                         rank=1,
                     ),
-                    PRODUCER,
-                    competition_workflow_id(record.selection_competition_id),
                     f"{record.selection_competition_id}|{person}|squad",
                     record.occurred_at,
                     person,

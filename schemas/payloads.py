@@ -321,7 +321,9 @@ class QualityReviewed(BodyEvent):
 # --- skills.competition -----------------------------------------------------------------
 
 
-class _Competition(EventPayload):
+class CompetitionEvent(EventPayload):
+    """Base of every event about a competition: its workflow is the competition's."""
+
     topic: ClassVar[Topic] = Topic.COMPETITION
     competition_id: str
 
@@ -330,7 +332,7 @@ EntrySource = Literal["open", "advanced", "nominated"]
 
 
 @register_event
-class CompetitionEntryAccepted(_Competition):
+class CompetitionEntryAccepted(CompetitionEvent):
     event_type: ClassVar[str] = "competition.entry_accepted"
     tier: str
     occupation_code: str
@@ -340,7 +342,7 @@ class CompetitionEntryAccepted(_Competition):
 
 
 @register_event
-class CompetitionEntryRefused(_Competition):
+class CompetitionEntryRefused(CompetitionEvent):
     """An entry of a valid ID number refused by a competition rule (named in ``rule``)."""
 
     event_type: ClassVar[str] = "competition.entry_refused"
@@ -350,7 +352,7 @@ class CompetitionEntryRefused(_Competition):
 
 
 @register_event
-class CompetitionMarksLocked(_Competition):
+class CompetitionMarksLocked(CompetitionEvent):
     """A module's marks were signed off: they change only by an audited correction."""
 
     event_type: ClassVar[str] = "competition.marks_locked"
@@ -360,7 +362,7 @@ class CompetitionMarksLocked(_Competition):
 
 
 @register_event
-class CompetitionResultsPublished(_Competition):
+class CompetitionResultsPublished(CompetitionEvent):
     event_type: ClassVar[str] = "competition.results_published"
     tier: str
     occupation_code: str
@@ -370,7 +372,7 @@ class CompetitionResultsPublished(_Competition):
 
 
 @register_event
-class CompetitionResultRecorded(_Competition):
+class CompetitionResultRecorded(CompetitionEvent):
     event_type: ClassVar[str] = "competition.result_recorded"
     tier: str
     occupation_code: str
@@ -386,7 +388,7 @@ class CompetitionResultRecorded(_Competition):
 
 
 @register_event
-class CompetitorAdvanced(_Competition):
+class CompetitorAdvanced(CompetitionEvent):
     """A qualifier of this competition was entered for (or qualified for) the next tier's."""
 
     event_type: ClassVar[str] = "competition.competitor_advanced"
@@ -396,7 +398,7 @@ class CompetitorAdvanced(_Competition):
 
 
 @register_event
-class TitleAwarded(_Competition):
+class TitleAwarded(CompetitionEvent):
     event_type: ClassVar[str] = "title.awarded"
     tier: str
     occupation_code: str
@@ -406,7 +408,7 @@ class TitleAwarded(_Competition):
 
 
 @register_event
-class PromotionGranted(_Competition):
+class PromotionGranted(CompetitionEvent):
     event_type: ClassVar[str] = "promotion.granted"
     promotion_id: str
     tier: str
