@@ -6,12 +6,10 @@ the functions take the figures they need as arguments.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
-from importlib.resources import files
 from typing import Final, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from policy.catalogue import NATIONAL_LEVELS, Component
 from policy.errors import RuleViolation, Violation
 from policy.rule_ids import Rule
+from policy.versioned_data import read_versions
 
 DEFAULT_ASSESSMENT_POLICY: Final = "2024-default"
 
@@ -98,16 +97,7 @@ class AssessmentPolicy(BaseModel):
 
 def _load() -> dict[str, AssessmentPolicy]:
     # Read every version at import so that rules called inside a workflow never do I/O.
-    policies: dict[str, AssessmentPolicy] = {}
-    folder = files("policy").joinpath("data", "assessment")
-    for entry in folder.iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        policy = AssessmentPolicy.model_validate(json.loads(entry.read_text(encoding="utf-8")))
-        if f"{policy.version}.json" != entry.name:
-            raise ValueError(f"{entry.name} declares version {policy.version}")
-        policies[policy.version] = policy
-    return policies
+    return read_versions("assessment", AssessmentPolicy.model_validate)
 
 
 _POLICIES: Final = _load()

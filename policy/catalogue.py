@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from importlib.resources import files
 from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
+from policy.versioned_data import read_policy_file
 
 Component = Literal["theory", "practical", "review"]
 
@@ -98,8 +97,7 @@ class _CatalogueFile(BaseModel):
 
 def _load() -> dict[str, Occupation]:
     # Read at import so that rules called inside a Temporal workflow never do I/O.
-    text = files("policy").joinpath("data", "occupations.json").read_text(encoding="utf-8")
-    catalogue = _CatalogueFile.model_validate(json.loads(text))
+    catalogue = _CatalogueFile.model_validate(read_policy_file("occupations.json"))
     by_code = {
         occupation.code: occupation.model_copy(
             update={

@@ -8,20 +8,19 @@ all call them.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from importlib.resources import files
 from itertools import pairwise
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
+from policy.versioned_data import named_by_version, policy_files, read_policy_file
 
 Tier = Literal[
     "enterprise",
@@ -33,15 +32,7 @@ Tier = Literal[
     "worldskills",
 ]
 # Lowest to highest: each tier qualifies entrants for the next.
-TIERS: Final[tuple[Tier, ...]] = (
-    "enterprise",
-    "city",
-    "provincial_class2",
-    "provincial_class1",
-    "national",
-    "worldskills_selection",
-    "worldskills",
-)
+TIERS: Final[tuple[Tier, ...]] = get_args(Tier)
 Category = Literal["workers", "students", "teams"]
 AspectKind = Literal["measurement", "judgement"]
 ModuleKind = Literal["theory", "practical"]
@@ -244,23 +235,12 @@ class AgeTable(_Frozen):
 
 def _load() -> tuple[dict[str, RuleSet], ScaleFormula, AgeTable]:
     rule_sets: dict[str, RuleSet] = {}
-    scale: ScaleFormula | None = None
-    ages: AgeTable | None = None
-    for entry in files("policy").joinpath("data", "competition").iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        if entry.name == _SCALE_FILE:
-            scale = ScaleFormula.model_validate(data)
-        elif entry.name == _AGES_FILE:
-            ages = AgeTable.model_validate(data)
-        else:
-            rule_set = RuleSet.model_validate(data)
-            if f"{rule_set.version}.json" != entry.name:
-                raise ValueError(f"{entry.name} declares version {rule_set.version}")
+    for name, data in policy_files("competition"):
+        if name not in (_SCALE_FILE, _AGES_FILE):
+            rule_set = named_by_version(name, RuleSet.model_validate(data))
             rule_sets[rule_set.version] = rule_set
-    if scale is None or ages is None:
-        raise ValueError(f"data/competition needs {_SCALE_FILE} and {_AGES_FILE}")
+    scale = ScaleFormula.model_validate(read_policy_file("competition", _SCALE_FILE))
+    ages = AgeTable.model_validate(read_policy_file("competition", _AGES_FILE))
     return rule_sets, scale, ages
 
 

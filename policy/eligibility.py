@@ -7,11 +7,9 @@ when all of its conditions hold.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import date
-from importlib.resources import files
 from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from policy.catalogue import NATIONAL_LEVELS
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
+from policy.versioned_data import read_versions
 
 Education = Literal[
     "none",
@@ -129,15 +128,7 @@ class EligibilityDecision(BaseModel):
 
 def _load() -> dict[str, EligibilityTable]:
     # Read every version at import so that rules called inside a workflow never do I/O.
-    tables: dict[str, EligibilityTable] = {}
-    for entry in files("policy").joinpath("data", "eligibility").iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        table = EligibilityTable.model_validate(json.loads(entry.read_text(encoding="utf-8")))
-        if f"{table.version}.json" != entry.name:
-            raise ValueError(f"{entry.name} declares version {table.version}")
-        tables[table.version] = table
-    return tables
+    return read_versions("eligibility", EligibilityTable.model_validate)
 
 
 _TABLES: Final = _load()

@@ -6,13 +6,12 @@ reviewer then releases or rejects the payment.
 
 from __future__ import annotations
 
-import json
-from importlib.resources import files
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.rule_ids import Rule
+from policy.versioned_data import read_policy_file
 
 PHANTOM_TRAINEE: Final = Rule.FRAUD_PHANTOM_TRAINEE
 RETIREMENT_AGE: Final = Rule.FRAUD_RETIREMENT_AGE
@@ -63,8 +62,7 @@ class PaymentFacts(BaseModel):
 
 
 def _load() -> FraudPolicy:
-    text = files("policy").joinpath("data", "fraud.json").read_text(encoding="utf-8")
-    return FraudPolicy.model_validate(json.loads(text))
+    return FraudPolicy.model_validate(read_policy_file("fraud.json"))
 
 
 _POLICY = _load()

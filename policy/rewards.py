@@ -6,14 +6,13 @@ newer table of the same tier replaces it (WorldSkills tables change per edition)
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from importlib.resources import files
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.rule_ids import Rule
+from policy.versioned_data import named_by_version, policy_files, read_policy_file
 
 Medal = Literal["gold", "silver", "bronze", "excellence", "none"]
 
@@ -46,21 +45,12 @@ class Reward(BaseModel):
 
 
 def _load() -> tuple[list[RewardTable], PromotionPolicy]:
-    tables: list[RewardTable] = []
-    promotions: PromotionPolicy | None = None
-    for entry in files("policy").joinpath("data", "rewards").iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        if entry.name == _PROMOTIONS_FILE:
-            promotions = PromotionPolicy.model_validate(data)
-            continue
-        table = RewardTable.model_validate(data)
-        if f"{table.version}.json" != entry.name:
-            raise ValueError(f"{entry.name} declares version {table.version}")
-        tables.append(table)
-    if promotions is None:
-        raise ValueError(f"data/rewards/{_PROMOTIONS_FILE} is missing")
+    tables = [
+        named_by_version(name, RewardTable.model_validate(data))
+        for name, data in policy_files("rewards")
+        if name != _PROMOTIONS_FILE
+    ]
+    promotions = PromotionPolicy.model_validate(read_policy_file("rewards", _PROMOTIONS_FILE))
     tables.sort(key=lambda t: t.effective_from)
     return tables, promotions
 

@@ -6,13 +6,12 @@ only where demo policies are admitted.
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from importlib.resources import files
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.errors import RuleViolation
+from policy.versioned_data import policy_file_names, read_policy_file
 
 DEFAULT_VERSION = "2026-standard"
 
@@ -37,10 +36,7 @@ class ServiceLevels(BaseModel):
 
 
 def versions() -> list[str]:
-    folder = files("policy").joinpath("data", "service_levels")
-    return sorted(
-        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
-    )
+    return policy_file_names("service_levels")
 
 
 @cache
@@ -52,8 +48,7 @@ def service_levels(version: str = DEFAULT_VERSION, *, demo_allowed: bool = False
             "service_levels.unknown_version",
             f"no service levels {version!r} (known: {', '.join(versions())})",
         )
-    text = files("policy").joinpath("data", "service_levels", f"{version}.json").read_text()
-    levels = ServiceLevels.model_validate(json.loads(text))
+    levels = ServiceLevels.model_validate(read_policy_file("service_levels", f"{version}.json"))
     if levels.demo and not demo_allowed:
         raise RuleViolation(
             "service_levels",

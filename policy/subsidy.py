@@ -9,16 +9,15 @@ Amounts are integer fen.
 from __future__ import annotations
 
 import calendar
-import json
 import re
 from datetime import date
-from importlib.resources import files
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
+from policy.versioned_data import named_by_version, policy_files
 
 _NUMBER_SHAPE: Final = re.compile(r"[YS]\d{21}")
 # Position 16 (index 15) of a certificate number is the level it certifies.
@@ -64,14 +63,8 @@ def _load() -> tuple[list[SkillUpgradePolicy], list[AppraisalPolicy]]:
     # Read at import so that a rule called from a workflow or a handler never does I/O.
     skill_upgrade: list[SkillUpgradePolicy] = []
     appraisal: list[AppraisalPolicy] = []
-    for entry in files("policy").joinpath("data", "subsidy").iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        policy = _PolicyFile.model_validate(
-            {"policy": json.loads(entry.read_text(encoding="utf-8"))}
-        ).policy
-        if f"{policy.version}.json" != entry.name:
-            raise ValueError(f"{entry.name} declares version {policy.version}")
+    for name, data in policy_files("subsidy"):
+        policy = named_by_version(name, _PolicyFile.model_validate({"policy": data}).policy)
         if isinstance(policy, SkillUpgradePolicy):
             skill_upgrade.append(policy)
         else:

@@ -7,14 +7,13 @@ issue date; "held N years" means N calendar anniversaries, as eligibility counts
 from __future__ import annotations
 
 import calendar
-import json
 from datetime import date
-from importlib.resources import files
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.eligibility import years_between
+from policy.versioned_data import read_policy_file
 
 Title = Literal["assistant_engineer", "engineer", "senior_engineer"]
 
@@ -54,8 +53,7 @@ class TitleDue(BaseModel):
 
 
 def _load() -> TitleTable:
-    text = files("policy").joinpath("data", "titles.json").read_text(encoding="utf-8")
-    return TitleTable.model_validate(json.loads(text))
+    return TitleTable.model_validate(read_policy_file("titles.json"))
 
 
 _TABLE = _load()

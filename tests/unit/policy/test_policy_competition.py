@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from policy.competition import (
+    TIERS,
     Aspect,
     CompetitorTotals,
     MarkingScheme,
@@ -53,15 +54,8 @@ def _rule(code: str, call: object) -> str:
 
 def test_every_tier_has_a_rule_set_and_the_ladder_feeds_upward() -> None:
     tiers = {rule_set(v).tier for v in rule_set_versions()}
-    assert tiers == {
-        "enterprise",
-        "city",
-        "provincial_class2",
-        "provincial_class1",
-        "national",
-        "worldskills_selection",
-        "worldskills",
-    }
+    assert tiers == set(TIERS)
+    assert TIERS[0] == "enterprise" and TIERS[-1] == "worldskills"
     city, class1, national = (
         rule_set(default_rule_version(t)) for t in ("city", "provincial_class1", "national")
     )
