@@ -7,7 +7,6 @@ the functions take the figures they need as arguments.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Final, Literal, Protocol, Self
@@ -15,9 +14,9 @@ from typing import Final, Literal, Protocol, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.catalogue import NATIONAL_LEVELS, Component
-from policy.errors import RuleViolation, Violation
+from policy.errors import RuleViolation, Violation, known_or_refused
 from policy.rule_ids import Rule
-from policy.versioned_data import read_versions
+from policy.versioned_data import VERSION_SHAPE, read_versions
 
 DEFAULT_ASSESSMENT_POLICY: Final = "2024-default"
 
@@ -25,7 +24,6 @@ ExaminerGrade = Literal["ordinary", "senior"]
 RecusalReason = Literal["relative", "same_employer", "trainer"]
 
 _COMPONENTS: Final[tuple[Component, ...]] = ("theory", "practical", "review")
-_VERSION_SHAPE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class StaffingRules(BaseModel):
@@ -164,15 +162,14 @@ def admit_policy_version(version: str, *, demo_allowed: bool) -> AssessmentPolic
 
 
 def load_assessment_policy(version: str = DEFAULT_ASSESSMENT_POLICY) -> AssessmentPolicy:
-    try:
-        return _POLICIES[version]
-    except KeyError:
-        shown = f" {version}" if _VERSION_SHAPE.fullmatch(version) else ""
-        raise RuleViolation(
-            "policy_version",
-            Rule.POLICY_UNKNOWN_VERSION,
-            f"assessment policy version{shown} does not exist",
-        ) from None
+    return known_or_refused(
+        _POLICIES,
+        version,
+        field="policy_version",
+        rule=Rule.POLICY_UNKNOWN_VERSION,
+        message="assessment policy version{key} does not exist",
+        shape=VERSION_SHAPE,
+    )
 
 
 # --- scores -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policy.errors import RuleViolation
+from policy.errors import RuleViolation, known_or_refused
 from policy.rule_ids import Rule
 from policy.versioned_data import read_policy_file
 
@@ -118,17 +118,14 @@ _OCCUPATIONS: Final = _load()
 
 
 def get_occupation(code: str) -> Occupation:
-    try:
-        return _OCCUPATIONS[code]
-    except KeyError:
-        # Echo the input only when it looks like a code, so mistyped personal data is not
-        # copied into a message that may be logged.
-        shown = f" {code}" if _CODE_SHAPE.fullmatch(code) else ""
-        raise RuleViolation(
-            "occupation_code",
-            Rule.CATALOGUE_UNKNOWN_OCCUPATION,
-            f"occupation code{shown} is not in the catalogue",
-        ) from None
+    return known_or_refused(
+        _OCCUPATIONS,
+        code,
+        field="occupation_code",
+        rule=Rule.CATALOGUE_UNKNOWN_OCCUPATION,
+        message="occupation code{key} is not in the catalogue",
+        shape=_CODE_SHAPE,
+    )
 
 
 def list_occupations() -> list[Occupation]:

@@ -9,6 +9,7 @@ body and year.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,22 @@ BodyType = Literal["Y", "S"]
 
 _SHAPE: Final = re.compile(r"[YS]\d{21}")
 _MAX_SERIAL: Final = 999_999
+
+
+class CertifiedLevel(BaseModel):
+    """A certificate as the incentive rules see it: its number and what it certifies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    certificate_number: str
+    occupation_code: str
+    level: int = Field(ge=1, le=5)
+
+
+class IssuedCertificate(CertifiedLevel):
+    """A certificate that counts from its issue date (one a worker holds)."""
+
+    issued_on: date
 
 
 class CertificateNumberParts(BaseModel):

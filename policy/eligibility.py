@@ -8,16 +8,15 @@ when all of its conditions hold.
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policy.catalogue import NATIONAL_LEVELS
-from policy.errors import RuleViolation
+from policy.errors import RuleViolation, known_or_refused
 from policy.rule_ids import Rule
-from policy.versioned_data import read_versions
+from policy.versioned_data import VERSION_SHAPE, read_versions
 
 Education = Literal[
     "none",
@@ -28,8 +27,6 @@ Education = Literal[
     "college",
     "bachelor_or_higher",
 ]
-
-_VERSION_SHAPE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class HeldCertificate(BaseModel):
@@ -135,15 +132,14 @@ _TABLES: Final = _load()
 
 
 def load_eligibility_table(version: str) -> EligibilityTable:
-    try:
-        return _TABLES[version]
-    except KeyError:
-        shown = f" {version}" if _VERSION_SHAPE.fullmatch(version) else ""
-        raise RuleViolation(
-            "eligibility_table",
-            Rule.ELIGIBILITY_UNKNOWN_TABLE,
-            f"eligibility table{shown} does not exist",
-        ) from None
+    return known_or_refused(
+        _TABLES,
+        version,
+        field="eligibility_table",
+        rule=Rule.ELIGIBILITY_UNKNOWN_TABLE,
+        message="eligibility table{key} does not exist",
+        shape=VERSION_SHAPE,
+    )
 
 
 def years_between(start: date, end: date) -> float:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import TypeVar
+
 from pydantic import BaseModel, ConfigDict
+
+_T = TypeVar("_T")
 
 
 class Violation(BaseModel):
@@ -65,3 +71,22 @@ class NotFound(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def known_or_refused(
+    known: Mapping[str, _T],
+    key: str,
+    *,
+    field: str,
+    rule: str,
+    message: str,
+    shape: re.Pattern[str],
+) -> _T:
+    """``known[key]``, else a RuleViolation; ``{key}`` in ``message`` shows the key only when
+    it has ``shape``: input not shaped like a key may be mistyped personal data, and the
+    message may be logged."""
+    try:
+        return known[key]
+    except KeyError:
+        shown = f" {key}" if shape.fullmatch(key) else ""
+        raise RuleViolation(field, rule, message.format(key=shown)) from None

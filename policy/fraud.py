@@ -61,11 +61,7 @@ class PaymentFacts(BaseModel):
     body: BodyRecord | None = None
 
 
-def _load() -> FraudPolicy:
-    return FraudPolicy.model_validate(read_policy_file("fraud.json"))
-
-
-_POLICY = _load()
+_POLICY: Final = FraudPolicy.model_validate(read_policy_file("fraud.json"))
 
 
 def fraud_policy() -> FraudPolicy:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from policy.certificate_number import CertifiedLevel, IssuedCertificate
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from policy.versioned_data import named_by_version, policy_files
@@ -55,6 +56,9 @@ class AppraisalPolicy(BaseModel):
     eligible_groups: tuple[str, ...]
 
 
+_Policy = TypeVar("_Policy", SkillUpgradePolicy, AppraisalPolicy)
+
+
 class _PolicyFile(BaseModel):
     policy: Annotated[SkillUpgradePolicy | AppraisalPolicy, Field(discriminator="kind")]
 
@@ -79,25 +83,19 @@ _SKILL_UPGRADE, _APPRAISAL = _load()
 
 def skill_upgrade_policy_on(day: date) -> SkillUpgradePolicy:
     """The skill-upgrading policy in force on ``day``."""
-    in_force = [p for p in _SKILL_UPGRADE if p.effective_from <= day]
-    if not in_force:
-        raise RuleViolation(
-            "issued_on",
-            Rule.SUBSIDY_NO_POLICY,
-            f"no skill-upgrading subsidy policy was in force on {day}",
-        )
-    return in_force[-1]
+    return _in_force(_SKILL_UPGRADE, day, Rule.SUBSIDY_NO_POLICY, "skill-upgrading")
 
 
 def appraisal_policy_on(day: date) -> AppraisalPolicy:
     """The appraisal-subsidy policy in force on ``day``."""
-    in_force = [p for p in _APPRAISAL if p.effective_from <= day]
+    return _in_force(_APPRAISAL, day, Rule.APPRAISAL_NO_POLICY, "appraisal")
+
+
+def _in_force(policies: list[_Policy], day: date, refusal: Rule, kind: str) -> _Policy:
+    """The latest of ``policies`` (sorted by date) in force on ``day``."""
+    in_force = [p for p in policies if p.effective_from <= day]
     if not in_force:
-        raise RuleViolation(
-            "issued_on",
-            Rule.APPRAISAL_NO_POLICY,
-            f"no appraisal subsidy policy was in force on {day}",
-        )
+        raise RuleViolation("issued_on", refusal, f"no {kind} subsidy policy was in force on {day}")
     return in_force[-1]
 
 
@@ -122,38 +120,20 @@ def _refused(rule: str, reason: str, version: str) -> SubsidyDecision:
 # --- skill-upgrading subsidy -----------------------------------------------------------------
 
 
-class PriorClaim(BaseModel):
+class PriorClaim(CertifiedLevel):
     """A skill-upgrading subsidy already granted (or held for review) to the same person."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    certificate_number: str
-    occupation_code: str
-    level: int = Field(ge=1, le=5)
     claimed_on: date
 
 
-class HeldCertificate(BaseModel):
+class HeldCertificate(IssuedCertificate):
     """A certificate the person held before SkillFlow (imported): it earns no subsidy here,
     but a higher level among them refuses a lower one, as a granted subsidy would."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    certificate_number: str
-    occupation_code: str
-    level: int = Field(ge=1, le=5)
-    issued_on: date
-
-
-class SkillUpgradeClaim(BaseModel):
+class SkillUpgradeClaim(IssuedCertificate):
     """Everything the skill-upgrading rules look at, gathered by the incentive service."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    certificate_number: str
-    occupation_code: str
-    level: int = Field(ge=1, le=5)
-    issued_on: date
     claimed_on: date = Field(description="when the certificate reached the incentive service")
     insured_months: int = Field(ge=0, description="unemployment-insurance months on the claim date")
     shortage_uplift_pct: int = Field(ge=0, le=100, description="from the occupation catalogue")

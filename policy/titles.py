@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from policy.certificate_number import IssuedCertificate
 from policy.eligibility import years_between
 from policy.versioned_data import read_policy_file
 
@@ -34,15 +35,8 @@ class TitleTable(BaseModel):
     rules: tuple[TitleRule, ...]
 
 
-class HeldLevel(BaseModel):
+class HeldLevel(IssuedCertificate):
     """A certificate the worker holds (not revoked)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    certificate_number: str
-    occupation_code: str
-    level: int = Field(ge=1, le=5)
-    issued_on: date
 
 
 class TitleDue(BaseModel):
@@ -52,11 +46,7 @@ class TitleDue(BaseModel):
     certificate: HeldLevel
 
 
-def _load() -> TitleTable:
-    return TitleTable.model_validate(read_policy_file("titles.json"))
-
-
-_TABLE = _load()
+_TABLE: Final = TitleTable.model_validate(read_policy_file("titles.json"))
 
 
 def title_table() -> TitleTable:

@@ -9,9 +9,13 @@ its name and a copied file that was not renamed fails at import rather than shad
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from importlib.resources import files
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
+
+# What a version looks like: a refusal echoes a version of this shape, and nothing else.
+VERSION_SHAPE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class Versioned(Protocol):
