@@ -212,40 +212,38 @@ def _shortfalls(conditions: PathConditions, history: CandidateHistory, on_date: 
     if conditions.apprenticeship and not history.apprenticeship_completed:
         lacking.append("needs a completed apprenticeship")
     if conditions.prior_level is not None:
-        issued_on = _earliest_issue(history, conditions.prior_level, on_date)
-        needed = conditions.years_since_prior
-        if needed is None:
-            if issued_on is None:
-                lacking.append(
-                    f"needs a level-{conditions.prior_level} certificate in {occupation}"
-                )
-        else:
-            held = "none" if issued_on is None else _shown(years_between(issued_on, on_date))
-            if issued_on is None or years_between(issued_on, on_date) < needed:
-                lacking.append(
-                    f"needs {needed:g} years since a level-{conditions.prior_level} "
-                    f"certificate in {occupation} (has {held})"
-                )
+        lacking += _certificate_shortfall(
+            f"a level-{conditions.prior_level} certificate in {occupation}",
+            _earliest_issue(history, conditions.prior_level, on_date),
+            conditions.years_since_prior,
+            on_date,
+        )
     if conditions.education is not None and history.education not in conditions.education:
         lacking.append(
             f"needs education {' or '.join(conditions.education)} (has {history.education})"
         )
     if conditions.preparatory_technician_certificate:
         obtained_on = history.preparatory_technician_certificate_on
-        if obtained_on is not None and obtained_on > on_date:
-            obtained_on = None
-        needed = conditions.years_since_preparatory_technician
-        if needed is None:
-            if obtained_on is None:
-                lacking.append("needs a preparatory-technician certificate")
-        else:
-            held = "none" if obtained_on is None else _shown(years_between(obtained_on, on_date))
-            if obtained_on is None or years_between(obtained_on, on_date) < needed:
-                lacking.append(
-                    f"needs {needed:g} years since a preparatory-technician certificate "
-                    f"(has {held})"
-                )
+        lacking += _certificate_shortfall(
+            "a preparatory-technician certificate",
+            None if obtained_on is not None and obtained_on > on_date else obtained_on,
+            conditions.years_since_preparatory_technician,
+            on_date,
+        )
     return lacking
+
+
+def _certificate_shortfall(
+    certificate: str, obtained_on: date | None, years_needed: float | None, on_date: date
+) -> list[str]:
+    """What a path that asks for ``certificate`` (held ``years_needed`` years, when it says)
+    finds lacking; ``obtained_on`` is None when the candidate has none by ``on_date``."""
+    if years_needed is None:
+        return [] if obtained_on is not None else [f"needs {certificate}"]
+    held = "none" if obtained_on is None else _shown(years_between(obtained_on, on_date))
+    if obtained_on is None or years_between(obtained_on, on_date) < years_needed:
+        return [f"needs {years_needed:g} years since {certificate} (has {held})"]
+    return []
 
 
 def _earliest_issue(history: CandidateHistory, level: int, on_date: date) -> date | None:

@@ -111,6 +111,12 @@ class SubsidyDecision(BaseModel):
     rule_version: str
 
 
+def _granted(amount_fen: int, reason: str, version: str) -> SubsidyDecision:
+    return SubsidyDecision(
+        granted=True, amount_fen=amount_fen, rule=None, reason=reason, rule_version=version
+    )
+
+
 def _refused(rule: str, reason: str, version: str) -> SubsidyDecision:
     return SubsidyDecision(
         granted=False, amount_fen=0, rule=rule, reason=reason, rule_version=version
@@ -253,13 +259,7 @@ def decide_skill_upgrade(claim: SkillUpgradeClaim, policy: SkillUpgradePolicy) -
         if policy.apply_shortage_uplift and claim.shortage_uplift_pct
         else ""
     )
-    return SubsidyDecision(
-        granted=True,
-        amount_fen=amount,
-        rule=None,
-        reason=f"level {claim.level} cap{uplift}",
-        rule_version=version,
-    )
+    return _granted(amount, f"level {claim.level} cap{uplift}", version)
 
 
 # --- appraisal subsidy -----------------------------------------------------------------------
@@ -305,10 +305,4 @@ def decide_appraisal(claim: AppraisalClaim, policy: AppraisalPolicy) -> SubsidyD
         return _refused(Rule.APPRAISAL_NO_FEE, "no appraisal fee was paid", version)
     amount = appraisal_amount(claim.appraisal_fee_fen, claim.key_industry, policy)
     rate = policy.key_industry_rate_pct if claim.key_industry else policy.rate_pct
-    return SubsidyDecision(
-        granted=True,
-        amount_fen=amount,
-        rule=None,
-        reason=f"{rate}% of the appraisal fee, floor {policy.floor_fen} fen",
-        rule_version=version,
-    )
+    return _granted(amount, f"{rate}% of the appraisal fee, floor {policy.floor_fen} fen", version)
