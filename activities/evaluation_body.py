@@ -18,9 +18,10 @@ from schemas.evaluation_body import (
     QualitySample,
     QualitySampleRecord,
 )
-from schemas.events import EventEnvelope, EventPayload, workflow_event
+from schemas.events import EventEnvelope, workflow_event
 from schemas.payloads import (
     BodyApproved,
+    BodyEvent,
     BodyFiled,
     BodyReinstated,
     BodyRejected,
@@ -36,11 +37,10 @@ from workflows.rules import as_rule_error, rule_error
 PRODUCER = "skillflow.evaluation_body"
 
 
-def _body_event(
-    payload: EventPayload, *, business_key: str, body_id: str, occurred_at: datetime
-) -> EventEnvelope:
+def _body_event(payload: BodyEvent, business_key: str, occurred_at: datetime) -> EventEnvelope:
     """An event of a body's filing: correlated with the body's workflow, about no worker."""
-    return workflow_event(payload, PRODUCER, body_workflow_id(body_id), business_key, occurred_at)
+    workflow_id = body_workflow_id(payload.body_id)
+    return workflow_event(payload, PRODUCER, workflow_id, business_key, occurred_at)
 
 
 class EvaluationBodyActivities:
@@ -65,9 +65,8 @@ class EvaluationBodyActivities:
                 province_code=filing.province_code,
                 scope=[entry.key for entry in filing.scope],
             ),
-            business_key=filing.body_id,
-            body_id=filing.body_id,
-            occurred_at=record.occurred_at,
+            filing.body_id,
+            record.occurred_at,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -92,7 +91,7 @@ class EvaluationBodyActivities:
 
     @activity.defn(name="certification.record_body_status")
     async def record_body_status(self, record: BodyStatusRecord) -> None:
-        payload: EventPayload
+        payload: BodyEvent
         if record.event == "approved":
             payload = BodyApproved(
                 body_id=record.body_id, filing_receipt=record.filing_receipt or ""
@@ -108,9 +107,8 @@ class EvaluationBodyActivities:
         # The reason is free text: it stays in status_reason below, out of the event.
         event = _body_event(
             payload,
-            business_key=f"{record.body_id}:{record.transition}",
-            body_id=record.body_id,
-            occurred_at=record.occurred_at,
+            f"{record.body_id}:{record.transition}",
+            record.occurred_at,
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -179,9 +177,8 @@ class EvaluationBodyActivities:
                         sample_id=sample.sample_id,
                         certificate_numbers=sample.certificate_numbers,
                     ),
-                    business_key=record.sample_id,
-                    body_id=record.body_id,
-                    occurred_at=record.occurred_at,
+                    record.sample_id,
+                    record.occurred_at,
                 ),
             )
         return sample
@@ -217,8 +214,7 @@ class EvaluationBodyActivities:
                     ),
                     # A certificate may be reviewed again: each review is its own event,
                     # the same one again for a retried activity.
-                    business_key=f"{review.certificate_number}@{record.occurred_at.isoformat()}",
-                    body_id=record.body_id,
-                    occurred_at=record.occurred_at,
+                    f"{review.certificate_number}@{record.occurred_at.isoformat()}",
+                    record.occurred_at,
                 ),
             )

@@ -12,7 +12,7 @@ from policy.assessment import effective_pass_mark, load_assessment_policy
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
-from schemas.events import EventEnvelope, EventPayload, workflow_event
+from schemas.events import EventEnvelope, workflow_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from schemas.workflow_ids import session_workflow_id
@@ -52,8 +52,12 @@ async def check_body_may_run(
     return str(body["body_type"]), body["pass_mark"]
 
 
-def _session_event(payload: EventPayload, session_id: str, occurred_at: datetime) -> EventEnvelope:
-    """An event of a session: correlated with its workflow, about no worker."""
+def _session_event(
+    payload: SessionOpened | SessionStarted | SessionClosed, occurred_at: datetime
+) -> EventEnvelope:
+    """An event of a session (one of each kind): correlated with its workflow, about no
+    worker."""
+    session_id = payload.session_id
     return workflow_event(
         payload, PRODUCER, session_workflow_id(session_id), session_id, occurred_at
     )
@@ -109,16 +113,9 @@ class ExamSessionActivities:
                 )
                 await enqueue(
                     conn,
+                    # The event carries the opening's own facts (those it names).
                     _session_event(
-                        SessionOpened(
-                            session_id=opening.session_id,
-                            body_id=opening.body_id,
-                            occupation_code=opening.occupation_code,
-                            level=opening.level,
-                            capacity=opening.capacity,
-                            exam_date=opening.exam_date,
-                        ),
-                        opening.session_id,
+                        SessionOpened.model_validate(opening, from_attributes=True),
                         record.occurred_at,
                     ),
                 )
@@ -158,5 +155,5 @@ class ExamSessionActivities:
             )
             await enqueue(
                 conn,
-                _session_event(payload, record.session_id, record.occurred_at),
+                _session_event(payload, record.occurred_at),
             )
