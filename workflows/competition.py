@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.types import MethodAsyncSingleParam
 
 from policy.rule_ids import Rule
 from schemas.competition import (
@@ -46,6 +48,21 @@ with workflow.unsafe.imports_passed_through():
 # Results of a large field are one transaction of a few thousand rows and events.
 _RESULTS_TIMEOUT = timedelta(minutes=5)
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
+_Arg = TypeVar("_Arg")
+_Result = TypeVar("_Result")
+
+
+async def competition_step(
+    activity: MethodAsyncSingleParam[Any, _Arg, _Result],
+    arg: _Arg,
+    *,
+    timeout: timedelta = STEP_TIMEOUT,
+) -> _Result:
+    """One step of the competition process (a competition's or its squad's): each is one
+    transaction, retried soon after a failure, since organisers wait on the answer."""
+    return await workflow.execute_activity_method(
+        activity, arg, start_to_close_timeout=timeout, retry_policy=_RETRY
+    )
 
 
 @workflow.defn(name="CompetitionWorkflow")
@@ -63,11 +80,9 @@ class CompetitionWorkflow:
 
     @workflow.run
     async def run(self, opening: CompetitionOpening) -> CompetitionState:
-        outcome: PhaseOutcome = await workflow.execute_activity_method(
+        outcome: PhaseOutcome = await competition_step(
             CompetitionActivities.open_competition,
             CompetitionOpenRecord(opening=opening, occurred_at=workflow.now()),
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=_RETRY,
         )
         self._entries = outcome.entries
         self._opened = True
@@ -80,11 +95,10 @@ class CompetitionWorkflow:
         )
         await workflow.wait_condition(lambda: self._phase == "results_published")
         async with self._lock:
-            advanced: Advanced = await workflow.execute_activity_method(
+            advanced: Advanced = await competition_step(
                 CompetitionActivities.advance,
                 AdvanceRecord(competition_id=opening.competition_id, occurred_at=workflow.now()),
-                start_to_close_timeout=_RESULTS_TIMEOUT,
-                retry_policy=_RETRY,
+                timeout=_RESULTS_TIMEOUT,
             )
             self._advanced = advanced.qualifiers
             await self._set_phase("advanced")
@@ -114,19 +128,17 @@ class CompetitionWorkflow:
         await workflow.wait_condition(lambda: self._opened)
         async with self._lock:
             self.validate_close_entries(command)
-            outcome: PhaseOutcome = await workflow.execute_activity_method(
+            outcome: PhaseOutcome = await competition_step(
                 CompetitionActivities.close_entries,
                 PhaseRecord(
                     competition_id=self._opening.competition_id,
                     phase="marking",
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_RESULTS_TIMEOUT,
-                retry_policy=_RETRY,
+                timeout=_RESULTS_TIMEOUT,
             )
             self._entries = outcome.entries
-            self._phase = "marking"
-            workflow.upsert_search_attributes([search_attributes.STAGE.value_set(self._phase)])
+            self._enter_phase("marking")
             return self.state()
 
     @close_entries.validator
@@ -139,7 +151,7 @@ class CompetitionWorkflow:
         module is locked the competition is ready for results."""
         async with self._lock:
             self.validate_lock_module(command)
-            await workflow.execute_activity_method(
+            await competition_step(
                 CompetitionActivities.lock_module,
                 ModuleLockRecord(
                     competition_id=self._opening.competition_id,
@@ -147,8 +159,7 @@ class CompetitionWorkflow:
                     locked_by=command.locked_by,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_RESULTS_TIMEOUT,
-                retry_policy=_RETRY,
+                timeout=_RESULTS_TIMEOUT,
             )
             self._locked.append(command.module_id)
             if len(self._locked) == len(self._opening.marking_scheme.modules):
@@ -170,19 +181,17 @@ class CompetitionWorkflow:
         """Rank, award, promote and publish; the qualifiers then advance by themselves."""
         async with self._lock:
             self.validate_publish_results(command)
-            published: PublishedResults = await workflow.execute_activity_method(
+            published: PublishedResults = await competition_step(
                 CompetitionActivities.publish_results,
                 ResultsRecord(
                     competition_id=self._opening.competition_id,
                     published_by=command.published_by,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=_RESULTS_TIMEOUT,
-                retry_policy=_RETRY,
+                timeout=_RESULTS_TIMEOUT,
             )
             self._results = published.results
-            self._phase = "results_published"
-            workflow.upsert_search_attributes([search_attributes.STAGE.value_set(self._phase)])
+            self._enter_phase("results_published")
             return self.state()
 
     @publish_results.validator
@@ -195,7 +204,7 @@ class CompetitionWorkflow:
         which are published as results (medal, reward, title and promotion events)."""
         async with self._lock:
             self.validate_worldskills_results(command)
-            published: PublishedResults = await workflow.execute_activity_method(
+            published: PublishedResults = await competition_step(
                 CompetitionActivities.record_worldskills_results,
                 WorldSkillsResultsRecord(
                     competition_id=self._opening.competition_id,
@@ -203,12 +212,9 @@ class CompetitionWorkflow:
                     recorded_by=command.recorded_by,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=_RETRY,
             )
             self._results = published.results
-            self._phase = "results_published"
-            workflow.upsert_search_attributes([search_attributes.STAGE.value_set(self._phase)])
+            self._enter_phase("results_published")
             return self.state()
 
     @record_worldskills_results.validator
@@ -235,13 +241,14 @@ class CompetitionWorkflow:
             )
 
     async def _set_phase(self, phase: Phase) -> None:
-        await workflow.execute_activity_method(
+        await competition_step(
             CompetitionActivities.record_phase,
             PhaseRecord(
                 competition_id=self._opening.competition_id, phase=phase, occurred_at=workflow.now()
             ),
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=_RETRY,
         )
+        self._enter_phase(phase)
+
+    def _enter_phase(self, phase: Phase) -> None:
         self._phase = phase
         workflow.upsert_search_attributes([search_attributes.STAGE.value_set(phase)])

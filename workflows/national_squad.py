@@ -12,11 +12,9 @@ workflow holds them; each change is also written to PostgreSQL for reads.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from policy.competition import SquadStanding, squad_cut
 from policy.rule_ids import Rule
@@ -34,13 +32,11 @@ from schemas.national_squad import (
     Withdrawal,
 )
 from workflows import search_attributes
+from workflows.competition import competition_step
 from workflows.rules import rule_error
 
 with workflow.unsafe.imports_passed_through():
     from activities.national_squad import NationalSquadActivities
-    from activities.resources import STEP_TIMEOUT
-
-_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 
 
 @workflow.defn(name="NationalSquadWorkflow")
@@ -61,11 +57,9 @@ class NationalSquadWorkflow:
 
     @workflow.run
     async def run(self, opening: SquadOpening) -> SquadState:
-        formed: SquadFormed = await workflow.execute_activity_method(
+        formed: SquadFormed = await competition_step(
             NationalSquadActivities.form,
             SquadFormRecord(opening=opening, occurred_at=workflow.now()),
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=_RETRY,
         )
         self._formed = formed
         self._members = list(formed.members)
@@ -87,7 +81,7 @@ class NationalSquadWorkflow:
             await workflow.wait_condition(lambda n=round_number: self._closed_round >= n)  # type: ignore[misc]
         assert self._team_member is not None
         async with self._lock:
-            self._entered = await workflow.execute_activity_method(
+            self._entered = await competition_step(
                 NationalSquadActivities.enter_team_member,
                 TeamMemberRecord(
                     squad_id=opening.squad_id,
@@ -96,8 +90,6 @@ class NationalSquadWorkflow:
                     member=self._team_member,
                     occurred_at=workflow.now(),
                 ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=_RETRY,
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
@@ -220,7 +212,7 @@ class NationalSquadWorkflow:
             )
 
     async def _record(self) -> None:
-        await workflow.execute_activity_method(
+        await competition_step(
             NationalSquadActivities.record_change,
             SquadChangeRecord(
                 squad_id=self._opening.squad_id,
@@ -230,6 +222,4 @@ class NationalSquadWorkflow:
                 scores=dict(self._scores),
                 occurred_at=workflow.now(),
             ),
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=_RETRY,
         )
