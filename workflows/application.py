@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -66,6 +66,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities
     from activities.certificate import CertificateActivities
     from activities.resources import STEP_TIMEOUT
+
+
+class _Step(TypedDict):
+    """Whose application and when: what the record of every step of it names."""
+
+    application_id: str
+    person_key: str
+    occurred_at: datetime
+
 
 _Arg = TypeVar("_Arg")
 _Result = TypeVar("_Result")
@@ -238,13 +247,11 @@ class ApplicationWorkflow:
             await self._record(
                 ApplicationActivities.record_review,
                 ReviewRecord(
-                    application_id=start.application_id,
+                    **self._step(),
                     session_id=start.session_id,
-                    person_key=start.person_key,
                     approve=decision.approve,
                     reason=decision.reason,
                     reviewed_by=decision.reviewed_by,
-                    occurred_at=workflow.now(),
                 ),
             )
             if decision.approve:
@@ -388,9 +395,8 @@ class ApplicationWorkflow:
         await self._record(
             ApplicationActivities.record_assessment,
             AssessmentRecord(
-                application_id=start.application_id,
+                **self._step(),
                 session_id=start.session_id,
-                person_key=start.person_key,
                 body_id=start.body_id,
                 occupation_code=start.occupation_code,
                 level=start.level,
@@ -405,7 +411,6 @@ class ApplicationWorkflow:
                 if outcome == "failed" and next_stage == "resit"
                 else None,
                 notice_ends_on=notice_ends_on,
-                occurred_at=now,
             ),
         )
         if outcome is not None:
@@ -423,12 +428,10 @@ class ApplicationWorkflow:
             await self._record(
                 ApplicationActivities.record_correction,
                 CorrectionRecord(
-                    application_id=start.application_id,
+                    **self._step(),
                     session_id=start.session_id,
-                    person_key=start.person_key,
                     correction=correction,
                     previous_score=previous,
-                    occurred_at=workflow.now(),
                 ),
             )
             self._corrections.append(correction.correction_id)
@@ -502,14 +505,11 @@ class ApplicationWorkflow:
     async def raise_objection(self, objection: Objection) -> ApplicationStatus:
         async with self._lock:
             self.validate_objection(objection)
-            start = self._start
             await self._record(
                 ApplicationActivities.record_objection,
                 ObjectionRecord(
-                    application_id=start.application_id,
-                    person_key=start.person_key,
+                    **self._step(),
                     objection=objection,
-                    occurred_at=workflow.now(),
                 ),
             )
             self._objections[objection.objection_id] = True
@@ -548,15 +548,12 @@ class ApplicationWorkflow:
                 next_stage = "objection"
             else:
                 next_stage = "public_notice"
-            start = self._start
             await self._record(
                 ApplicationActivities.record_resolution,
                 ResolutionRecord(
-                    application_id=start.application_id,
-                    person_key=start.person_key,
+                    **self._step(),
                     resolution=resolution,
                     stage=next_stage,
-                    occurred_at=workflow.now(),
                 ),
             )
             self._set_stage(next_stage)
@@ -576,6 +573,13 @@ class ApplicationWorkflow:
 
     # --- shared -------------------------------------------------------------------------
 
+    def _step(self) -> _Step:
+        return _Step(
+            application_id=self._start.application_id,
+            person_key=self._start.person_key,
+            occurred_at=workflow.now(),
+        )
+
     async def _record(
         self, activity: MethodAsyncSingleParam[Any, _Arg, _Result], arg: _Arg
     ) -> _Result:
@@ -592,13 +596,11 @@ class ApplicationWorkflow:
         await self._record(
             ApplicationActivities.record_stage,
             StageRecord(
-                application_id=start.application_id,
+                **self._step(),
                 session_id=start.session_id,
-                person_key=start.person_key,
                 stage=stage,
                 rule=rule,
                 reason=reason,
-                occurred_at=workflow.now(),
             ),
         )
         if stage in FINAL_STAGES:
