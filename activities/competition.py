@@ -536,15 +536,8 @@ async def enter_qualifier(
         q["person_key"],
     ):
         return 0
-    facts = EntryFacts(
-        person_key=q["person_key"],
-        holder_name_masked=q["holder_name_masked"],
-        birth_year=q["birth_year"],
-        category=q["category"],
-        employer=q["employer"],
-        region=q["region"],
-        level_held=q["level_held"],
-    )
+    # A qualification keeps the entry's facts under the same names, to enter it as it was.
+    facts = EntryFacts.model_validate({name: q[name] for name in EntryFacts.model_fields})
     try:
         async with conn.transaction():
             await admit_entry(

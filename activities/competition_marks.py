@@ -400,16 +400,9 @@ class EntryTotals(BaseModel):
 
     @classmethod
     def of_entry(cls, entry: Any, totals: CompetitorTotals) -> EntryTotals:
-        """The totals beside the facts of the competitor's ``competitions.entries`` row."""
-        return cls(
-            totals=totals,
-            category=entry["category"],
-            holder_name_masked=entry["holder_name_masked"],
-            level_held=entry["level_held"],
-            employer=entry["employer"],
-            region=entry["region"],
-            birth_year=entry["birth_year"],
-        )
+        """The totals beside the facts of the competitor's ``competitions.entries`` row
+        (its columns bear the fields' names; the others are ignored)."""
+        return cls.model_validate({**dict(entry), "totals": totals})
 
 
 async def competitor_totals(
