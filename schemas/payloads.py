@@ -15,16 +15,38 @@ subsidy refused, a promotion refused) are not free text and stay.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from schemas.evaluation_body import BodyType
 from schemas.events import EventPayload, register_event
 from schemas.topics import Topic
 
-Level = int  # 1 (高级技师) .. 5 (初级工); validated with Field(ge=1, le=5) where it enters
+Level = Annotated[int, Field(ge=1, le=5)]  # 1 (高级技师) .. 5 (初级工)
 Component = Literal["theory", "practical", "review"]
-BodyType = Literal["S", "Y"]
+CertificateNumber = Annotated[str, Field(pattern=r"^[YS]\d{21}$")]
+# A person's free text stays in PostgreSQL; the field stays for version-1 readers.
+FreeText = Annotated[str, Field(description="no longer filled (free text stays in PostgreSQL)")]
+FreeTextOfRule = Annotated[
+    str, Field(description="no longer filled (free text stays in PostgreSQL); see rule")
+]
+
+
+class _RuleRefusal(EventPayload):
+    """A refusal by a rule, named by its id; the person's reason stays in PostgreSQL."""
+
+    rule: str
+    reason: FreeTextOfRule = ""
+
+
+class _RuleDecision(EventPayload):
+    """A refusal the code decided by a rule of a versioned rule set (its reason is the
+    rule's, not free text)."""
+
+    rule: str
+    reason: str
+    rule_version: str
 
 
 # --- skills.registration ----------------------------------------------------------------
@@ -52,7 +74,7 @@ class RegistrationSubmitted(_Registration):
     event_type: ClassVar[str] = "registration.submitted"
     body_id: str
     occupation_code: str
-    level: Level = Field(ge=1, le=5)
+    level: Level
     # Facts the incentive service's subsidy and fraud rules need, without the ID number:
     candidate_age: int = Field(ge=0, le=130)
     candidate_category: CandidateCategory = "employed"
@@ -67,12 +89,8 @@ class RegistrationApproved(_Registration):
 
 
 @register_event
-class RegistrationRejected(_Registration):
+class RegistrationRejected(_RuleRefusal, _Registration):
     event_type: ClassVar[str] = "registration.rejected"
-    rule: str
-    reason: str = Field(
-        "", description="no longer filled (free text stays in PostgreSQL); see rule"
-    )
 
 
 @register_event
@@ -90,7 +108,7 @@ class SessionOpened(EventPayload):
     session_id: str
     body_id: str
     occupation_code: str
-    level: Level = Field(ge=1, le=5)
+    level: Level
     capacity: int = Field(ge=1)
     exam_date: date
 
@@ -139,29 +157,29 @@ class ScoreCorrected(_Registration):
     component: Component
     previous_score: float
     new_score: float = Field(ge=0, le=100)
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
+    reason: FreeText = ""
     corrected_by: str
 
 
-@register_event
-class AssessmentPassed(_Registration):
+class _AssessmentResult(_Registration):
+    """The result of a candidate's assessment round: where, in what, and the scores."""
+
     topic: ClassVar[Topic] = Topic.ASSESSMENT
-    event_type: ClassVar[str] = "assessment.passed"
     body_id: str
     occupation_code: str
-    level: Level = Field(ge=1, le=5)
+    level: Level
     scores: dict[str, float]
+
+
+@register_event
+class AssessmentPassed(_AssessmentResult):
+    event_type: ClassVar[str] = "assessment.passed"
     passed_on: date
 
 
 @register_event
-class AssessmentFailed(_Registration):
-    topic: ClassVar[Topic] = Topic.ASSESSMENT
+class AssessmentFailed(_AssessmentResult):
     event_type: ClassVar[str] = "assessment.failed"
-    body_id: str
-    occupation_code: str
-    level: Level = Field(ge=1, le=5)
-    scores: dict[str, float]
     failed_components: list[str]
     resit_deadline: date | None
 
@@ -191,37 +209,33 @@ class ObjectionResolved(_Certificate):
     event_type: ClassVar[str] = "certificate.objection_resolved"
     objection_id: str
     upheld: bool
-    resolution: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
+    resolution: FreeText = ""
 
 
 @register_event
 class CertificateIssued(_Certificate):
     event_type: ClassVar[str] = "certificate.issued"
-    certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
+    certificate_number: CertificateNumber
     body_id: str
     body_type: BodyType
     occupation_code: str
-    level: Level = Field(ge=1, le=5)
+    level: Level
     issued_on: date
     holder_name_masked: str
     route: Literal["assessment", "promotion"] = "assessment"
 
 
 @register_event
-class CertificateWithheld(_Certificate):
+class CertificateWithheld(_RuleRefusal, _Certificate):
     event_type: ClassVar[str] = "certificate.withheld"
-    rule: str
-    reason: str = Field(
-        "", description="no longer filled (free text stays in PostgreSQL); see rule"
-    )
 
 
 @register_event
 class CertificateRevoked(EventPayload):
     topic: ClassVar[Topic] = Topic.CERTIFICATE
     event_type: ClassVar[str] = "certificate.revoked"
-    certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
+    certificate_number: CertificateNumber
+    reason: FreeText = ""
     revoked_on: date
 
 
@@ -234,7 +248,7 @@ class CertificateImported(EventPayload):
     event_type: ClassVar[str] = "certificate.imported"
     certificate_number: str = Field(min_length=8, max_length=40, description="as written")
     occupation_code: str
-    level: Level = Field(ge=1, le=5)
+    level: Level
     issuing_body: str = Field(min_length=1)
     issued_on: date
     holder_name_masked: str
@@ -267,28 +281,30 @@ class BodyApproved(BodyEvent):
     filing_receipt: str
 
 
+class BodyStatusChanged(BodyEvent):
+    """Base of a change of a body's filing status made for a reason (kept in PostgreSQL)."""
+
+    reason: FreeText = ""
+
+
 @register_event
-class BodyRejected(BodyEvent):
+class BodyRejected(BodyStatusChanged):
     event_type: ClassVar[str] = "body.rejected"
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class BodySuspended(BodyEvent):
+class BodySuspended(BodyStatusChanged):
     event_type: ClassVar[str] = "body.suspended"
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class BodyReinstated(BodyEvent):
+class BodyReinstated(BodyStatusChanged):
     event_type: ClassVar[str] = "body.reinstated"
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
-class BodyRevoked(BodyEvent):
+class BodyRevoked(BodyStatusChanged):
     event_type: ClassVar[str] = "body.revoked"
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
 
 
 @register_event
@@ -313,7 +329,7 @@ class QualitySampled(BodyEvent):
 @register_event
 class QualityReviewed(BodyEvent):
     event_type: ClassVar[str] = "body.quality_reviewed"
-    certificate_number: str = Field(pattern=r"^[YS]\d{21}$")
+    certificate_number: CertificateNumber
     passed: bool
     finding: str
 
@@ -328,14 +344,20 @@ class CompetitionEvent(EventPayload):
     competition_id: str
 
 
+class _OfCompetition(CompetitionEvent):
+    """An event that names the competition's tier and occupation, so that a consumer (a
+    reward, a title, a promotion) decides without looking the competition up."""
+
+    tier: str
+    occupation_code: str
+
+
 EntrySource = Literal["open", "advanced", "nominated"]
 
 
 @register_event
-class CompetitionEntryAccepted(CompetitionEvent):
+class CompetitionEntryAccepted(_OfCompetition):
     event_type: ClassVar[str] = "competition.entry_accepted"
-    tier: str
-    occupation_code: str
     category: str
     source: EntrySource
     entry_sequence: int = Field(ge=1)
@@ -362,20 +384,16 @@ class CompetitionMarksLocked(CompetitionEvent):
 
 
 @register_event
-class CompetitionResultsPublished(CompetitionEvent):
+class CompetitionResultsPublished(_OfCompetition):
     event_type: ClassVar[str] = "competition.results_published"
-    tier: str
-    occupation_code: str
     field_size: int = Field(ge=0)
     rule_version: str
     published_on: date
 
 
 @register_event
-class CompetitionResultRecorded(CompetitionEvent):
+class CompetitionResultRecorded(_OfCompetition):
     event_type: ClassVar[str] = "competition.result_recorded"
-    tier: str
-    occupation_code: str
     rank: int = Field(ge=1)
     field_size: int = Field(ge=1)
     medal: Literal["gold", "silver", "bronze", "excellence", "none"]
@@ -398,22 +416,18 @@ class CompetitorAdvanced(CompetitionEvent):
 
 
 @register_event
-class TitleAwarded(CompetitionEvent):
+class TitleAwarded(_OfCompetition):
     event_type: ClassVar[str] = "title.awarded"
-    tier: str
-    occupation_code: str
     title: str = Field(description="e.g. 全国技术能手, from the rule set's title table")
     awarded_on: date
     rule_version: str
 
 
 @register_event
-class PromotionGranted(CompetitionEvent):
+class PromotionGranted(_OfCompetition):
     event_type: ClassVar[str] = "promotion.granted"
     promotion_id: str
-    tier: str
-    occupation_code: str
-    to_level: Level = Field(ge=1, le=5)
+    to_level: Level
     issuing_body_id: str
     holder_name_masked: str
     granted_on: date
@@ -430,33 +444,29 @@ class _Incentive(EventPayload):
 SubsidyKind = Literal["skill_upgrade", "appraisal"]
 
 
-@register_event
-class SubsidyGranted(_Incentive):
-    event_type: ClassVar[str] = "subsidy.granted"
+class _Claim(_Incentive):
+    """A subsidy claim: one per certificate and kind."""
+
     claim_id: str
     kind: SubsidyKind
     certificate_number: str
+
+
+@register_event
+class SubsidyGranted(_Claim):
+    event_type: ClassVar[str] = "subsidy.granted"
     amount_fen: int = Field(ge=0)
     rule_version: str
 
 
 @register_event
-class SubsidyRefused(_Incentive):
+class SubsidyRefused(_RuleDecision, _Claim):
     event_type: ClassVar[str] = "subsidy.refused"
-    claim_id: str
-    kind: SubsidyKind
-    certificate_number: str
-    rule: str
-    reason: str
-    rule_version: str
 
 
 @register_event
-class SubsidyHeld(_Incentive):
+class SubsidyHeld(_Claim):
     event_type: ClassVar[str] = "subsidy.held"
-    claim_id: str
-    kind: SubsidyKind
-    certificate_number: str
     amount_fen: int = Field(ge=0)
     signals: list[str]
 
@@ -467,7 +477,7 @@ class SubsidyReviewed(_Incentive):
     claim_id: str
     released: bool
     reviewer: str
-    reason: str = Field("", description="no longer filled (free text stays in PostgreSQL)")
+    reason: FreeText = ""
 
 
 @register_event
@@ -489,17 +499,14 @@ class RewardGranted(_Incentive):
 
 
 @register_event
-class PromotionRefused(_Incentive):
+class PromotionRefused(_RuleDecision, _Incentive):
     """A competition promotion the incentive service did not turn into a certificate."""
 
     event_type: ClassVar[str] = "promotion.refused"
     promotion_id: str
     competition_id: str
     occupation_code: str
-    to_level: Level = Field(ge=1, le=5)
-    rule: str
-    reason: str
-    rule_version: str
+    to_level: Level
 
 
 @register_event
@@ -507,7 +514,7 @@ class TitleEligible(_Incentive):
     event_type: ClassVar[str] = "title.eligible"
     title: Literal["assistant_engineer", "engineer", "senior_engineer"]
     occupation_code: str
-    level: Level = Field(ge=1, le=5)
+    level: Level
     certificate_number: str
     held_since: date
 
