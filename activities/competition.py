@@ -20,6 +20,7 @@ from activities.competition_entries import (
     admit_entry,
     competition_event,
     competition_row,
+    named,
     record_refusal,
 )
 from activities.competition_marks import EntryTotals, check_module, competitor_totals, scheme_of
@@ -354,9 +355,7 @@ class CompetitionActivities:
         events = [
             competition_event(
                 CompetitionResultRecorded(
-                    competition_id=cid,
-                    tier=c["tier"],
-                    occupation_code=c["occupation_code"],
+                    **named(c),
                     rank=placing.rank,
                     field_size=field_size,
                     medal=placing.medal,
@@ -377,9 +376,7 @@ class CompetitionActivities:
             events.append(
                 competition_event(
                     TitleAwarded(
-                        competition_id=cid,
-                        tier=c["tier"],
-                        occupation_code=c["occupation_code"],
+                        **named(c),
                         title=title,
                         awarded_on=published_on,
                         rule_version=rules.version,
@@ -397,10 +394,8 @@ class CompetitionActivities:
             events.append(
                 competition_event(
                     PromotionGranted(
-                        competition_id=cid,
+                        **named(c),
                         promotion_id=granted,
-                        tier=c["tier"],
-                        occupation_code=c["occupation_code"],
                         to_level=promoted_to,
                         issuing_body_id=c["issuing_body_id"],
                         holder_name_masked=entry.holder_name_masked,
@@ -593,9 +588,7 @@ async def _publish(
     events.append(
         competition_event(
             CompetitionResultsPublished(
-                competition_id=record.competition_id,
-                tier=competition["tier"],
-                occupation_code=competition["occupation_code"],
+                **named(competition),
                 field_size=field_size,
                 rule_version=rules.version,
                 published_on=china_date(record.occurred_at),

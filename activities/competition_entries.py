@@ -8,7 +8,7 @@ rule; an admitted entry is inserted with its ``competition.entry_accepted`` even
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -41,6 +41,23 @@ class Entered(BaseModel):
     competition_id: str
     entry_sequence: int
     source: EntrySource
+
+
+class CompetitionNamed(TypedDict):
+    """How an event of the competition names it: id, tier and occupation."""
+
+    competition_id: str
+    tier: str
+    occupation_code: str
+
+
+def named(competition: Any) -> CompetitionNamed:
+    """The names of a ``competition_row`` its events carry."""
+    return CompetitionNamed(
+        competition_id=competition["competition_id"],
+        tier=competition["tier"],
+        occupation_code=competition["occupation_code"],
+    )
 
 
 async def competition_row(conn: Connection, competition_id: str, *, lock: str = "") -> Any:
@@ -140,9 +157,7 @@ async def admit_entry(
         conn,
         competition_event(
             CompetitionEntryAccepted(
-                competition_id=competition_id,
-                tier=competition["tier"],
-                occupation_code=competition["occupation_code"],
+                **named(competition),
                 category=facts.category,
                 source=source,
                 entry_sequence=sequence,
