@@ -29,6 +29,7 @@ from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
+    AssessmentResult,
     CertificateWithheld,
     ComponentScored,
     ExaminerRecused,
@@ -227,20 +228,14 @@ class ApplicationActivities:
             for entry in record.entered
         ]
         today = china_date(record.occurred_at)
+        # What a passed and a failed round both report, as the record has it.
+        result = record.model_dump(include=set(AssessmentResult.model_fields))
         if record.outcome == "passed":
             assert record.notice_ends_on is not None
             events.append(
                 _event(
                     record,
-                    AssessmentPassed(
-                        application_id=app_id,
-                        session_id=record.session_id,
-                        body_id=record.body_id,
-                        occupation_code=record.occupation_code,
-                        level=record.level,
-                        scores=record.scores,
-                        passed_on=today,
-                    ),
+                    AssessmentPassed(**result, passed_on=today),
                     f"{app_id}:passed:{record.round}",
                 )
             )
@@ -258,12 +253,7 @@ class ApplicationActivities:
                 _event(
                     record,
                     AssessmentFailed(
-                        application_id=app_id,
-                        session_id=record.session_id,
-                        body_id=record.body_id,
-                        occupation_code=record.occupation_code,
-                        level=record.level,
-                        scores=record.scores,
+                        **result,
                         failed_components=record.failed_components,
                         resit_deadline=record.resit_deadline,
                     ),

@@ -161,7 +161,7 @@ class ScoreCorrected(_Registration):
     corrected_by: str
 
 
-class _AssessmentResult(_Registration):
+class AssessmentResult(_Registration):
     """The result of a candidate's assessment round: where, in what, and the scores."""
 
     topic: ClassVar[Topic] = Topic.ASSESSMENT
@@ -172,13 +172,13 @@ class _AssessmentResult(_Registration):
 
 
 @register_event
-class AssessmentPassed(_AssessmentResult):
+class AssessmentPassed(AssessmentResult):
     event_type: ClassVar[str] = "assessment.passed"
     passed_on: date
 
 
 @register_event
-class AssessmentFailed(_AssessmentResult):
+class AssessmentFailed(AssessmentResult):
     event_type: ClassVar[str] = "assessment.failed"
     failed_components: list[str]
     resit_deadline: date | None
