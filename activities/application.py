@@ -215,13 +215,9 @@ class ApplicationActivities:
         events = [
             _event(
                 record,
+                # The event is the recorded score (all its fields) of this application.
                 ComponentScored(
-                    application_id=app_id,
-                    session_id=record.session_id,
-                    component=entry.component,
-                    score=entry.score,
-                    attempt=entry.attempt,
-                    examiner_id=entry.examiner_id,
+                    application_id=app_id, session_id=record.session_id, **entry.model_dump()
                 ),
                 f"{app_id}:{entry.component}:{entry.attempt}",
             )
