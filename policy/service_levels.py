@@ -11,6 +11,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from policy.versioned_data import policy_file_names, read_policy_file
 
 DEFAULT_VERSION = "2026-standard"
@@ -45,14 +46,14 @@ def service_levels(version: str = DEFAULT_VERSION, *, demo_allowed: bool = False
     if version not in versions():
         raise RuleViolation(
             "service_levels",
-            "service_levels.unknown_version",
+            Rule.SERVICE_LEVELS_UNKNOWN_VERSION,
             f"no service levels {version!r} (known: {', '.join(versions())})",
         )
     levels = ServiceLevels.model_validate(read_policy_file("service_levels", f"{version}.json"))
     if levels.demo and not demo_allowed:
         raise RuleViolation(
             "service_levels",
-            "policy.demo_not_allowed",
+            Rule.POLICY_DEMO_NOT_ALLOWED,
             f"service levels {version!r} are for demos only",
         )
     return levels
