@@ -19,8 +19,8 @@ from temporalio import activity
 from activities.competition_entries import (
     admit_entry,
     competition_event,
+    competition_names,
     competition_row,
-    named,
     record_refusal,
 )
 from activities.competition_marks import EntryTotals, check_module, competitor_totals, scheme_of
@@ -355,7 +355,7 @@ class CompetitionActivities:
         events = [
             competition_event(
                 CompetitionResultRecorded(
-                    **named(c),
+                    **competition_names(c),
                     rank=placing.rank,
                     field_size=field_size,
                     medal=placing.medal,
@@ -376,7 +376,7 @@ class CompetitionActivities:
             events.append(
                 competition_event(
                     TitleAwarded(
-                        **named(c),
+                        **competition_names(c),
                         title=title,
                         awarded_on=published_on,
                         rule_version=rules.version,
@@ -394,7 +394,7 @@ class CompetitionActivities:
             events.append(
                 competition_event(
                     PromotionGranted(
-                        **named(c),
+                        **competition_names(c),
                         promotion_id=granted,
                         to_level=promoted_to,
                         issuing_body_id=c["issuing_body_id"],
@@ -588,7 +588,7 @@ async def _publish(
     events.append(
         competition_event(
             CompetitionResultsPublished(
-                **named(competition),
+                **competition_names(competition),
                 field_size=field_size,
                 rule_version=rules.version,
                 published_on=china_date(record.occurred_at),

@@ -43,7 +43,7 @@ class Entered(BaseModel):
     source: EntrySource
 
 
-class CompetitionNamed(TypedDict):
+class CompetitionNames(TypedDict):
     """How an event of the competition names it: id, tier and occupation."""
 
     competition_id: str
@@ -51,9 +51,9 @@ class CompetitionNamed(TypedDict):
     occupation_code: str
 
 
-def named(competition: Any) -> CompetitionNamed:
+def competition_names(competition: Any) -> CompetitionNames:
     """The names of a ``competition_row`` its events carry."""
-    return CompetitionNamed(
+    return CompetitionNames(
         competition_id=competition["competition_id"],
         tier=competition["tier"],
         occupation_code=competition["occupation_code"],
@@ -157,7 +157,7 @@ async def admit_entry(
         conn,
         competition_event(
             CompetitionEntryAccepted(
-                **named(competition),
+                **competition_names(competition),
                 category=facts.category,
                 source=source,
                 entry_sequence=sequence,
