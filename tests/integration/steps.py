@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from policy.calendar import china_date
 from policy.idnumber import Sex, make_id_number
+from skillflow.imports import finished_rows
 from skillflow.settings import Role
 
 Auth = Callable[[Role], dict[str, str]]
@@ -164,25 +165,16 @@ async def import_rows(
     *,
     headers: dict[str, str],
     content: str | bytes,
-    timeout: float = 120,
 ) -> list[dict[str, Any]]:
     """Send a CSV import (``/sessions/{id}/applications.csv`` or ``scores.csv``), wait for
     its job to finish, and return every row's answer in row order."""
     started = await api.post(path, headers=headers | {"Content-Type": "text/csv"}, content=content)
     assert started.status_code == 202, started.text
-    job = started.json()
-    progress_path = f"/sessions/{job['session_id']}/imports/{job['job_id']}"
-    auth_only = {k: v for k, v in headers.items() if k.lower() == "authorization"}
 
-    async def finished() -> dict[str, Any] | None:
-        answer = await api.get(progress_path, headers=auth_only)
+    async def read(job_path: str, params: dict[str, int]) -> dict[str, Any]:
+        answer = await api.get(job_path, headers=headers, params=params)
         assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body if body["finished"] else None
+        job: dict[str, Any] = answer.json()
+        return job
 
-    done = await eventually(finished, timeout)
-    rows: list[dict[str, Any]] = list(done["rows"])
-    while len(rows) < done["progress"]["total"]:
-        page = await api.get(progress_path, headers=auth_only, params={"offset": len(rows)})
-        rows += page.json()["rows"]
-    return rows
+    return await asyncio.wait_for(finished_rows(read, started.json()), 120)
