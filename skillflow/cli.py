@@ -949,7 +949,7 @@ def drill(
     name: Annotated[
         str,
         typer.Argument(
-            help="worker-kill, consumer-kill, broker-stop, postgres-restart or temporal-restart"
+            help="worker-kill, consumer-kill, broker-stop, postgres-restart, temporal-restart or import-kill"
         ),
     ],
     data_dir: DataDir = DEFAULT_DATA_DIR,

@@ -1,4 +1,4 @@
-"""The five fault drills, on a real stack with real kills.
+"""The six fault drills, on a real stack with real kills.
 
 One ``skillflow up --workers 2 --consumers 2`` (a process of its own, with the Temporal dev
 server, the broker and PostgreSQL as its children) serves every drill in this module; each
@@ -105,6 +105,18 @@ async def test_temporal_killed_under_load_workflows_continue_from_history(
 ) -> None:
     report = await _drill("temporal-restart", stack)
     assert report.values["certificates"] == report.values["numbers"]
+
+
+async def test_workers_killed_mid_import_every_row_decided_exactly_once(
+    stack: StackHandle,
+) -> None:
+    report = await _drill("import-kill", stack)
+    rows = report.values["rows"]
+    assert report.values["decided"] == report.values["accepted"] == rows
+    assert report.values["applications"] == report.values["submitted"] == rows
+    assert report.values["started"] == rows
+    assert report.values["before_kill"] < rows
+    assert report.values["retried"] > 0  # a batch in flight died with its worker
 
 
 def test_the_stack_restarted_every_killed_process(stack: StackHandle) -> None:
