@@ -917,7 +917,8 @@ def benchmark(
         list[str] | None,
         typer.Argument(
             help="consumers, certification, competition, scale (1, 2 and 4 processes per "
-            "role), memory (worker RSS with many open workflows); default: the first two"
+            "role), memory (worker RSS with many open workflows), import (a CSV file of "
+            "--rows registrations as a job); default: the first two"
         ),
     ] = None,
     events: Annotated[
@@ -932,13 +933,21 @@ def benchmark(
     workflows: Annotated[
         int, typer.Option(min=100, help="open application workflows for the memory benchmark")
     ] = 10_000,
+    rows: Annotated[
+        int, typer.Option(min=10, help="registrations in the import benchmark's CSV file")
+    ] = 10_000,
 ) -> None:
     """Measure throughput on fresh local servers, next to the raw engines in the same run."""
     from skillflow.benchmarks.report import run_benchmarks
 
     ok = asyncio.run(
         run_benchmarks(
-            which or ["consumers", "certification"], events, candidates, entrants, workflows
+            which or ["consumers", "certification"],
+            events,
+            candidates,
+            entrants,
+            workflows,
+            rows,
         )
     )
     _exit(0 if ok else 1)
