@@ -23,7 +23,7 @@ from skillflow.drills.exam import open_exam_session
 from skillflow.drills.stack import StackHandle
 from skillflow.settings import Role
 
-ROWS = 2000
+ROWS = 1000
 FINISH_TIMEOUT_S = 600
 
 
