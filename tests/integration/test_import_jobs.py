@@ -5,6 +5,7 @@ deciding nothing twice, and no ID number ever reaching Temporal."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -15,8 +16,9 @@ from activities.imports import ImportActivities
 from activities.resources import ActivityResources
 from policy.rule_ids import Rule
 from schemas.imports import ImportBatch
-from schemas.workflow_ids import import_workflow_id
+from schemas.workflow_ids import application_workflow_id, import_workflow_id
 from skillflow.settings import Role
+from store.sealed import import_row_place
 from tests.integration.steps import (
     Auth,
     approved_body,
@@ -182,3 +184,59 @@ async def test_a_job_is_read_only_under_its_own_session(
     elsewhere = await api.get(f"/sessions/{other}/imports/{job_id}", headers=auth(Role.CENTRE))
     assert elsewhere.status_code == 404, elsewhere.text
     assert elsewhere.json()["errors"][0]["rule"] == Rule.NOT_FOUND
+
+
+async def test_a_score_row_retried_after_its_update_is_not_entered_twice(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    session_id = await open_session(api, auth, await approved_body(api, auth))
+    [registered] = await import_rows(
+        api,
+        f"/sessions/{session_id}/applications.csv",
+        headers=auth(Role.CENTRE),
+        content=registrations(3400, 1),
+    )
+    application_id = registered["application_id"]
+    reviews = await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert [r["status"] for r in reviews.json()] == ["approved"], reviews.text
+    started = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    assert started.status_code == 200, started.text
+    cells = {"application_id": application_id, "examiner_id": "E1", "theory": "75"}
+    answer = await api.post(
+        f"/sessions/{session_id}/scores.csv",
+        headers=auth(Role.CENTRE) | CSV,
+        content=",".join(cells) + "\n" + ",".join(cells.values()) + "\n",
+    )
+    job = await _finished(api, auth, answer.json())
+    [first] = job["rows"]
+    assert first["status"] == "accepted", first
+
+    # As if the worker died after the update and before the row's answer was recorded.
+    await stack.pool.execute(
+        """UPDATE imports.rows SET status = NULL, decided_at = NULL, stage = NULL,
+                  application_id = NULL, cells_sealed = $2
+           WHERE job_id = $1 AND row_number = 1""",
+        job["job_id"],
+        stack.settings.key_ring.seal_text(json.dumps(cells), import_row_place(job["job_id"], 1)),
+    )
+    activities = ImportActivities(ActivityResources(stack.pool, stack.settings, stack.temporal))
+    outcome = await ActivityEnvironment().run(
+        activities.decide_rows, ImportBatch(job_id=job["job_id"], first=1, last=1)
+    )
+    assert outcome.decided == 1
+    [again] = (await _finished(api, auth, job))["rows"]
+    # Temporal answered the update id with its first result: accepted, not "already scored".
+    assert (again["status"], again["stage"]) == ("accepted", first["stage"]), again
+    history = await stack.temporal.get_workflow_handle(
+        application_workflow_id(application_id)
+    ).fetch_history()
+    accepted_updates = [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+        and e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
+        == f"{job['job_id']}-1"
+    ]
+    assert len(accepted_updates) == 1
