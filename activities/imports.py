@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Final
+from collections.abc import Awaitable
+from typing import Final, TypeVar
 
 from pydantic import ValidationError
 from temporalio import activity
@@ -50,6 +51,9 @@ from workflows.application import ApplicationWorkflow
 # Score rows go to their application workflows this many at a time.
 UPDATE_CONCURRENCY: Final = 64
 SCORE_COMPONENTS: Final = ("theory", "practical", "review")
+# Well inside the workflow's heartbeat timeout (20 s).
+HEARTBEAT_SECONDS: Final = 5.0
+_T = TypeVar("_T")
 
 
 class _DecidedElsewhere(Exception):
@@ -135,7 +139,9 @@ class ImportActivities:
                 decided += 1
                 activity.heartbeat(number)
         # Committed first, started after: a start lost to a crash is made by finish_job.
-        await start_applications(self._client, self._settings.task_queue, self._pool, starts)
+        await _heartbeating(
+            start_applications(self._client, self._settings.task_queue, self._pool, starts)
+        )
         return decided
 
     async def _scores(self, job: imports.JobFacts, rows: list[tuple[int, dict[str, str]]]) -> int:
@@ -155,7 +161,9 @@ class ImportActivities:
             activity.heartbeat(number)
             return recorded
 
-        return sum(await asyncio.gather(*(one(number, cells) for number, cells in rows)))
+        return sum(
+            await _heartbeating(asyncio.gather(*(one(number, cells) for number, cells in rows)))
+        )
 
     async def _score_row(
         self,
@@ -229,6 +237,18 @@ def score_sheet_from_row(cells: dict[str, str]) -> ScoreSheet:
         )
     except ValidationError as exc:
         raise RuleViolations(violations_of(exc)) from None
+
+
+async def _heartbeating(work: Awaitable[_T]) -> _T:
+    """Await ``work`` while telling Temporal the batch is alive: starting a batch's
+    workflows takes longer than the heartbeat timeout on a busy server, and a batch with no
+    heartbeat is presumed dead and run again."""
+    task = asyncio.ensure_future(work)
+    while True:
+        activity.heartbeat()
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+        if done:
+            return task.result()
 
 
 def _not_found(exc: NotFound) -> Violation:
