@@ -120,17 +120,7 @@ async def import_job(
         found = await imports.job(conn, session_id, job_id)
         if found is None:
             raise NotFound("no import job with this id in this session")
-        progress = await imports.progress(conn, job_id, found["total"])
+        progress = await imports.progress(conn, job_id, found.pop("total"))
         finished = found["finished_at"] is not None
         rows = await imports.decided_rows(conn, job_id, limit, offset) if finished else []
-    return ImportJob(
-        job_id=job_id,
-        session_id=session_id,
-        kind=found["kind"],
-        file_sha256=found["file_sha256"],
-        submitted_at=found["submitted_at"],
-        finished_at=found["finished_at"],
-        finished=finished,
-        progress=progress,
-        rows=rows,
-    )
+    return ImportJob(**found, finished=finished, progress=progress, rows=rows)

@@ -39,9 +39,9 @@ from policy.idnumber import make_id_number
 from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from skillflow import temporal
 from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
+from skillflow.benchmarks.servers import worker_running
 from skillflow.imports import finished_rows
 from skillflow.settings import Role, Settings, TokenHolder
-from skillflow.worker import run_worker
 
 OCCUPATION = "6-20-01-01"
 BASELINE_WORKFLOWS = 1000
@@ -59,15 +59,7 @@ def _progress(message: str) -> None:
 
 
 async def run(settings: Settings, candidates: int) -> dict[str, Any]:
-    stop, ready = asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop, ready))
-    waiter = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({worker, waiter}, timeout=120, return_when="FIRST_COMPLETED")
-    if worker in done:
-        worker.result()
-    if waiter not in done:
-        raise TimeoutError("the worker was not ready within 120 s")
-    try:
+    async with worker_running(settings):
         client = await temporal.connect(settings)
         _progress(f"baseline: {min(candidates, BASELINE_WORKFLOWS)} no-op workflows")
         trivial = await trivial_workflows_per_second(
@@ -75,9 +67,6 @@ async def run(settings: Settings, candidates: int) -> dict[str, Any]:
         )
         inserts = await inserts_per_second(settings.postgres_dsn, BASELINE_INSERTS)
         figures = await _scenario(settings, candidates)
-    finally:
-        stop.set()
-        await worker
     certified = figures["certified_per_s"]
     figures["baseline"] = {
         "trivial_workflows_per_s": trivial["per_second"],

@@ -15,7 +15,6 @@ starts each application's workflow; the ratio says what that costs over a bare i
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 import uuid
@@ -32,9 +31,9 @@ from skillflow.benchmarks.certification import (
     id_number,
     open_benchmark_session,
 )
+from skillflow.benchmarks.servers import worker_running
 from skillflow.imports import finished_rows
 from skillflow.settings import Settings
-from skillflow.worker import run_worker
 
 BASELINE_WORKFLOWS = 1000
 
@@ -46,24 +45,13 @@ def _progress(message: str) -> None:
 async def run(settings: Settings, rows: int) -> dict[str, Any]:
     # A free port for the SDK's metrics: a stack may be running beside the benchmark.
     settings = settings.model_copy(update={"worker_sdk_metrics_port": 0})
-    stop, ready = asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop, ready))
-    waiter = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({worker, waiter}, timeout=120, return_when="FIRST_COMPLETED")
-    if worker in done:
-        worker.result()
-    if waiter not in done:
-        raise TimeoutError("the worker was not ready within 120 s")
-    try:
+    async with worker_running(settings):
         figures = await _job(settings, rows)
         client = await temporal.connect(settings)
         _progress(f"baseline: {min(rows, BASELINE_WORKFLOWS)} no-op workflows")
         trivial = await trivial_workflows_per_second(
             client, min(rows, BASELINE_WORKFLOWS), temporal.workflow_runner()
         )
-    finally:
-        stop.set()
-        await worker
     baseline = await _executemany_per_second(settings, rows)
     figures["baseline"] = {
         "executemany_rows_per_s": round(baseline, 1),

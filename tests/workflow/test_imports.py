@@ -5,25 +5,17 @@ the given size, and closes the job only after the last batch."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.imports import ImportActivities
 from schemas.imports import BatchOutcome, ImportBatch, ImportJobStart, ImportOutcome
 from skillflow.temporal import workflow_runner
-from tests.workflow.conftest import fake_of, time_skipping_environment
+from tests.workflow.conftest import fake_of
 from workflows.imports import ImportWorkflow
 
 QUEUE = "import-test"
-
-
-@pytest.fixture(scope="module")
-async def import_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_environment() as environment:
-        yield environment
 
 
 class Rows:
@@ -64,10 +56,10 @@ async def _run(env: WorkflowEnvironment, rows: Rows, job: ImportJobStart) -> Imp
 
 
 async def test_every_row_is_in_exactly_one_batch_and_the_job_closes_last(
-    import_env: WorkflowEnvironment,
+    env: WorkflowEnvironment,
 ) -> None:
     rows = Rows()
-    outcome = await _run(import_env, rows, ImportJobStart(job_id="j1", total=1001, batch_rows=100))
+    outcome = await _run(env, rows, ImportJobStart(job_id="j1", total=1001, batch_rows=100))
     assert sorted(rows.batches)[0] == (1, 100)
     assert sorted(rows.batches)[-1] == (1001, 1001)
     covered = [n for first, last in rows.batches for n in range(first, last + 1)]
@@ -76,17 +68,17 @@ async def test_every_row_is_in_exactly_one_batch_and_the_job_closes_last(
     assert outcome == ImportOutcome(job_id="j1", total=1001)
 
 
-async def test_an_empty_file_closes_at_once(import_env: WorkflowEnvironment) -> None:
+async def test_an_empty_file_closes_at_once(env: WorkflowEnvironment) -> None:
     rows = Rows()
-    outcome = await _run(import_env, rows, ImportJobStart(job_id="j2", total=0, batch_rows=100))
+    outcome = await _run(env, rows, ImportJobStart(job_id="j2", total=0, batch_rows=100))
     assert rows.batches == []
     assert outcome.total == 0
 
 
 async def test_a_failed_batch_is_retried_and_the_job_still_covers_every_row(
-    import_env: WorkflowEnvironment,
+    env: WorkflowEnvironment,
 ) -> None:
     rows = Rows(fail_first_attempt_of=201)
-    await _run(import_env, rows, ImportJobStart(job_id="j3", total=450, batch_rows=100))
+    await _run(env, rows, ImportJobStart(job_id="j3", total=450, batch_rows=100))
     assert rows.failed
     assert sorted(rows.batches) == [(1, 100), (101, 200), (201, 300), (301, 400), (401, 450)]
