@@ -69,6 +69,9 @@ class ImportActivities:
 
     @activity.defn(name="imports.decide_rows")
     async def decide_rows(self, batch: ImportBatch) -> BatchOutcome:
+        return await _heartbeating(self._decide(batch))
+
+    async def _decide(self, batch: ImportBatch) -> BatchOutcome:
         async with self._pool.acquire() as conn:
             job = await imports.job_facts(conn, batch.job_id)
             pending = await imports.undecided_rows(conn, batch.job_id, batch.first, batch.last)
@@ -137,11 +140,8 @@ class ImportActivities:
                     if start is not None:
                         starts.append(start)
                 decided += 1
-                activity.heartbeat(number)
         # Committed first, started after: a start lost to a crash is made by finish_job.
-        await _heartbeating(
-            start_applications(self._client, self._settings.task_queue, self._pool, starts)
-        )
+        await start_applications(self._client, self._settings.task_queue, self._pool, starts)
         return decided
 
     async def _scores(self, job: imports.JobFacts, rows: list[tuple[int, dict[str, str]]]) -> int:
@@ -157,13 +157,9 @@ class ImportActivities:
             async with limit:
                 answer = await self._score_row(job.job_id, number, cells, facts, ours)
             async with self._pool.acquire() as conn:
-                recorded = await imports.record_row(conn, job.job_id, answer)
-            activity.heartbeat(number)
-            return recorded
+                return await imports.record_row(conn, job.job_id, answer)
 
-        return sum(
-            await _heartbeating(asyncio.gather(*(one(number, cells) for number, cells in rows)))
-        )
+        return sum(await asyncio.gather(*(one(number, cells) for number, cells in rows)))
 
     async def _score_row(
         self,
@@ -240,9 +236,9 @@ def score_sheet_from_row(cells: dict[str, str]) -> ScoreSheet:
 
 
 async def _heartbeating(work: Awaitable[_T]) -> _T:
-    """Await ``work`` while telling Temporal the batch is alive: starting a batch's
-    workflows takes longer than the heartbeat timeout on a busy server, and a batch with no
-    heartbeat is presumed dead and run again."""
+    """Await ``work`` while telling Temporal the batch is alive, whatever it waits on (a
+    pool connection, the session's lock, its workflows' starts, all slow on a busy server):
+    a batch whose heartbeat stops is presumed dead and run again."""
     task = asyncio.ensure_future(work)
     while True:
         activity.heartbeat()

@@ -24,8 +24,8 @@ with workflow.unsafe.imports_passed_through():
 # Batches in flight at once: score rows are updates to separate workflows and gain from
 # overlap; registrations queue on the session's row lock, so more would only wait.
 BATCHES_IN_FLIGHT: Final = 4
-# A batch of a few hundred rows takes seconds; the heartbeat (one per row) lets a batch
-# on a killed worker be retried elsewhere long before its start-to-close timeout.
+# A batch of a few hundred rows takes seconds; its heartbeat (every few seconds) lets a
+# batch on a killed worker be retried elsewhere long before its start-to-close timeout.
 _BATCH_TIMEOUT: Final = timedelta(minutes=10)
 _HEARTBEAT_TIMEOUT: Final = timedelta(seconds=20)
 _RETRY: Final = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -41,10 +41,9 @@ class ImportWorkflow:
             )
             for first in range(1, job.total + 1, job.batch_rows)
         ]
-        for start in range(0, len(batches), BATCHES_IN_FLIGHT):
-            await asyncio.gather(
-                *(self._decide(batch) for batch in batches[start : start + BATCHES_IN_FLIGHT])
-            )
+        # A window, not rounds: the next batch starts as soon as any batch ends.
+        in_flight = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+        await asyncio.gather(*(self._decide(batch, in_flight) for batch in batches))
         return await workflow.execute_activity_method(
             ImportActivities.finish_job,
             job.job_id,
@@ -52,11 +51,12 @@ class ImportWorkflow:
             retry_policy=_RETRY,
         )
 
-    async def _decide(self, batch: ImportBatch) -> None:
-        await workflow.execute_activity_method(
-            ImportActivities.decide_rows,
-            batch,
-            start_to_close_timeout=_BATCH_TIMEOUT,
-            heartbeat_timeout=_HEARTBEAT_TIMEOUT,
-            retry_policy=_RETRY,
-        )
+    async def _decide(self, batch: ImportBatch, in_flight: asyncio.Semaphore) -> None:
+        async with in_flight:
+            await workflow.execute_activity_method(
+                ImportActivities.decide_rows,
+                batch,
+                start_to_close_timeout=_BATCH_TIMEOUT,
+                heartbeat_timeout=_HEARTBEAT_TIMEOUT,
+                retry_policy=_RETRY,
+            )
