@@ -51,7 +51,7 @@ from workflows.application import ApplicationWorkflow
 # Score rows go to their application workflows this many at a time.
 UPDATE_CONCURRENCY: Final = 64
 SCORE_COMPONENTS: Final = ("theory", "practical", "review")
-# Well inside the workflow's heartbeat timeout (20 s).
+# Well inside the workflow's heartbeat timeout (60 s); the SDK sends them throttled.
 HEARTBEAT_SECONDS: Final = 5.0
 _T = TypeVar("_T")
 
@@ -240,11 +240,16 @@ async def _heartbeating(work: Awaitable[_T]) -> _T:
     pool connection, the session's lock, its workflows' starts, all slow on a busy server):
     a batch whose heartbeat stops is presumed dead and run again."""
     task = asyncio.ensure_future(work)
-    while True:
-        activity.heartbeat()
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
-        if done:
-            return task.result()
+    try:
+        while True:
+            activity.heartbeat()
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+            if done:
+                return task.result()
+    finally:
+        # Cancelled (Temporal presumed the batch dead, or the worker stops): stop the work
+        # too, so no attempt runs on unseen beside its retry.
+        task.cancel()
 
 
 def _not_found(exc: NotFound) -> Violation:
