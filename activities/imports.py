@@ -133,7 +133,9 @@ class ImportActivities:
                     if not await imports.record_row(conn, job.job_id, answer):
                         continue
                 except NotFound as exc:
-                    answer = ImportRow(row=number, status="rejected", errors=[_not_found(exc)])
+                    answer = ImportRow(
+                        row=number, status="rejected", errors=[_not_found("session_id", exc)]
+                    )
                     if not await imports.record_row(conn, job.job_id, answer):
                         continue
                 else:
@@ -200,7 +202,7 @@ class ImportActivities:
                 row=number,
                 status="rejected",
                 application_id=application_id or None,
-                errors=[_not_found(exc)],
+                errors=[_not_found("application_id", exc)],
             )
         return ImportRow(
             row=number, status="accepted", application_id=application_id, stage=status.stage
@@ -252,5 +254,5 @@ async def _heartbeating(work: Awaitable[_T]) -> _T:
         task.cancel()
 
 
-def _not_found(exc: NotFound) -> Violation:
-    return Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))
+def _not_found(field: str, exc: NotFound) -> Violation:
+    return Violation(field=field, rule=Rule.NOT_FOUND, message=str(exc))
