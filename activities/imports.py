@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from activities.admission import admit, registration_from_row
-from activities.registration import start_applications, start_unstarted
+from activities.registration import start_unstarted
 from activities.resources import ActivityResources
 from api.access import NOT_IN_SESSION
 from api.commands import execute_update
@@ -39,7 +39,7 @@ from policy.errors import (
     violations_of,
 )
 from policy.rule_ids import Rule
-from schemas.application import ApplicationStart, ScoreEntry, ScoreSheet
+from schemas.application import ScoreEntry, ScoreSheet
 from schemas.imports import BatchOutcome, ImportBatch, ImportOutcome, ImportRow
 from schemas.inputs import number_cell
 from schemas.workflow_ids import application_workflow_id
@@ -51,7 +51,7 @@ from workflows.application import ApplicationWorkflow
 # Score rows go to their application workflows this many at a time.
 UPDATE_CONCURRENCY: Final = 64
 SCORE_COMPONENTS: Final = ("theory", "practical", "review")
-# Well inside the workflow's heartbeat timeout (60 s); the SDK sends them throttled.
+# Well inside the workflow's heartbeat timeout (30 s); the worker sends one each 5 s at most.
 HEARTBEAT_SECONDS: Final = 5.0
 _T = TypeVar("_T")
 
@@ -85,15 +85,15 @@ class ImportActivities:
             for number, sealed in pending
         ]
         if job.kind == "registrations":
-            decided = await self._registrations(job, cells)
+            decided = await self._registrations(job, cells, batch.first, batch.last)
         else:
             decided = await self._scores(job, cells)
         return BatchOutcome(decided=decided)
 
     @activity.defn(name="imports.finish_job")
     async def finish_job(self, job_id: str) -> ImportOutcome:
-        """Close the job. For registrations, first start any application workflow a batch
-        admitted but could not start (a worker killed between the two)."""
+        """Close the job. For registrations, first start any application workflow of the
+        session still unstarted (a repair, as when an exam starts)."""
         async with self._pool.acquire() as conn:
             job = await imports.job_facts(conn, job_id)
         if job.kind == "registrations":
@@ -105,18 +105,21 @@ class ImportActivities:
         return ImportOutcome(job_id=job_id, total=total)
 
     async def _registrations(
-        self, job: imports.JobFacts, rows: list[tuple[int, dict[str, str]]]
+        self,
+        job: imports.JobFacts,
+        rows: list[tuple[int, dict[str, str]]],
+        first_row: int,
+        last_row: int,
     ) -> int:
         secret = self._settings.person_key_secret_bytes
         key_ring = self._settings.key_ring
-        starts: list[ApplicationStart] = []
         decided = 0
         async with self._pool.acquire() as conn:
             for number, cells in rows:
                 try:
                     registration = registration_from_row(cells)
                     async with conn.transaction():
-                        admitted, start = await admit(
+                        admitted, _ = await admit(
                             conn, job.session_id, registration, secret, job.judged_on, key_ring
                         )
                         answer = ImportRow(
@@ -138,12 +141,16 @@ class ImportActivities:
                     )
                     if not await imports.record_row(conn, job.job_id, answer):
                         continue
-                else:
-                    if start is not None:
-                        starts.append(start)
                 decided += 1
-        # Committed first, started after: a start lost to a crash is made by finish_job.
-        await start_applications(self._client, self._settings.task_queue, self._pool, starts)
+        # Committed first, started after. The batch's admitted rows whose workflow is not
+        # started, this attempt's or an earlier one's that died between the two.
+        async with self._pool.acquire() as conn:
+            admitted_ids = await imports.admitted_applications(
+                conn, job.job_id, first_row, last_row
+            )
+        await start_unstarted(
+            self._client, self._settings.task_queue, self._pool, job.session_id, admitted_ids
+        )
         return decided
 
     async def _scores(self, job: imports.JobFacts, rows: list[tuple[int, dict[str, str]]]) -> int:

@@ -137,6 +137,19 @@ async def undecided_rows(
     return [(row["row_number"], row["cells_sealed"]) for row in rows]
 
 
+async def admitted_applications(conn: Connection, job_id: str, first: int, last: int) -> list[str]:
+    """The applications that rows ``first``..``last`` admitted (or found admitted)."""
+    rows = await conn.fetch(
+        """SELECT application_id FROM imports.rows
+           WHERE job_id = $1 AND row_number BETWEEN $2 AND $3
+             AND status IN ('accepted', 'unchanged')""",
+        job_id,
+        first,
+        last,
+    )
+    return [row["application_id"] for row in rows]
+
+
 async def record_row(conn: Connection, job_id: str, answer: ImportRow) -> bool:
     """Record a row's answer and drop its cells; False when it was decided already."""
     decided = await conn.fetchval(

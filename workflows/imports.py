@@ -25,12 +25,10 @@ with workflow.unsafe.imports_passed_through():
 # overlap; registrations queue on the session's row lock, so more would only wait.
 BATCHES_IN_FLIGHT: Final = 4
 # A batch of a few hundred rows takes seconds to a minute (it waits on its workflows'
-# starts); its heartbeat lets a batch on a killed worker be retried elsewhere long before
-# its start-to-close timeout. Not shorter: on a saturated worker process (the benchmark
-# runs API, worker and every workflow in one) heartbeats arrive late, and a live batch
-# presumed dead is run twice for nothing.
+# starts); its heartbeat (every 5 s, the worker's throttle) lets a batch on a killed worker
+# be retried elsewhere long before its start-to-close timeout.
 _BATCH_TIMEOUT: Final = timedelta(minutes=10)
-_HEARTBEAT_TIMEOUT: Final = timedelta(seconds=60)
+_HEARTBEAT_TIMEOUT: Final = timedelta(seconds=30)
 _RETRY: Final = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
 
