@@ -46,12 +46,13 @@ async def run(settings: Settings, rows: int) -> dict[str, Any]:
     # A free port for the SDK's metrics: a stack may be running beside the benchmark.
     settings = settings.model_copy(update={"worker_sdk_metrics_port": 0})
     async with worker_running(settings):
-        figures = await _job(settings, rows)
+        # First, on the idle server: after the job it holds thousands of open workflows.
         client = await temporal.connect(settings)
         _progress(f"baseline: {min(rows, BASELINE_WORKFLOWS)} no-op workflows")
         trivial = await trivial_workflows_per_second(
             client, min(rows, BASELINE_WORKFLOWS), temporal.workflow_runner()
         )
+        figures = await _job(settings, rows)
     baseline = await _executemany_per_second(settings, rows)
     figures["baseline"] = {
         "executemany_rows_per_s": round(baseline, 1),
