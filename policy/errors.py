@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 _T = TypeVar("_T")
 
@@ -90,3 +90,23 @@ def known_or_refused(
     except KeyError:
         shown = f" {key}" if shape.fullmatch(key) else ""
         raise RuleViolation(field, rule, message.format(key=shown)) from None
+
+
+def violations_of(exc: ValidationError) -> list[Violation]:
+    """A model's validation errors as broken rules, without the input values: a bad row
+    or command may carry an ID number in any field."""
+    return [
+        Violation(
+            field=".".join(str(p) for p in error["loc"]) or "body",
+            rule=f"request.{error['type']}",
+            message=error["msg"],
+        )
+        for error in exc.errors()
+    ]
+
+
+def as_violations(exc: RuleViolation | RuleViolations) -> list[Violation]:
+    """One rule or several, as the list a row report or an answer carries."""
+    if isinstance(exc, RuleViolation):
+        return [exc.as_violation()]
+    return exc.violations
