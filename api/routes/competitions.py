@@ -36,6 +36,17 @@ from api.commands import execute_update, failure_of
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, number_cell, read_csv
 from api.registration import as_violations
 from api.services import Services
+from api.views import (
+    CompetitionView,
+    EntryLine,
+    JudgeAssigned,
+    JudgeAssignment,
+    LeaderboardLine,
+    MarkAuditEntry,
+    MarkCorrected,
+    NominationsRecorded,
+    PublishedResult,
+)
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
 from policy.competition import (
@@ -263,12 +274,12 @@ async def publish_results(
 
 
 @router.get("/{competition_id}")
-async def get_competition(competition_id: str, _: Overseer, services: Services) -> dict[str, Any]:
+async def get_competition(competition_id: str, _: Overseer, services: Services) -> CompetitionView:
     async with services.pool.acquire() as conn:
         view = await competitions.competition_view(conn, competition_id)
     if view is None:
         raise NotFound("no competition with this id")
-    return view
+    return CompetitionView.model_validate(view)
 
 
 # --- entries ---------------------------------------------------------------------------
@@ -388,7 +399,7 @@ async def nominate(
     request: NominationRequest,
     caller: CompetitionOrganiser,
     services: Services,
-) -> dict[str, int]:
+) -> NominationsRecorded:
     """Record nominees: above the base tier they may enter without a lower-tier result."""
     keys = []
     for index, number in enumerate(request.id_numbers):
@@ -401,7 +412,7 @@ async def nominate(
         recorded = await competitions.save_nominations(
             conn, competition_id, keys, caller.name, now()
         )
-    return {"recorded": recorded}
+    return NominationsRecorded(recorded=recorded)
 
 
 Reader = Annotated[
@@ -417,11 +428,12 @@ async def list_entries(
     services: Services,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[EntryLine]:
     """Entries by number, with masked names (the number is what judges mark; judges read
     them too)."""
     async with services.pool.acquire() as conn:
-        return await competitions.entries_view(conn, competition_id, limit, offset)
+        rows = await competitions.entries_view(conn, competition_id, limit, offset)
+    return [EntryLine.model_validate(row) for row in rows]
 
 
 # --- judges and marks ------------------------------------------------------------------
@@ -439,7 +451,7 @@ class JudgeRequest(BaseModel):
 @router.post("/{competition_id}/judges")
 async def assign_judge(
     competition_id: str, request: JudgeRequest, caller: CompetitionOrganiser, services: Services
-) -> dict[str, Any]:
+) -> JudgeAssigned:
     """Assign a judge to aspects (again: replaces the aspects). Conflicts with entered
     competitors are recorded once marking is open (at the close of entries before that)."""
     async with services.pool.acquire() as conn, conn.transaction():
@@ -473,22 +485,20 @@ async def assign_judge(
             recusals = await record_recusals(
                 conn, competition_id, rule_set(competition["rule_version"]), now()
             )
-    return {
-        "judge_id": request.judge_id,
-        "aspects": sorted(set(request.aspects)),
-        "recusals": recusals,
-    }
+    return JudgeAssigned(
+        judge_id=request.judge_id, aspects=sorted(set(request.aspects)), recusals=recusals
+    )
 
 
 @router.get("/{competition_id}/judges/me")
 async def my_assignment(
     competition_id: str, caller: CompetitionJudge, services: Services
-) -> dict[str, Any]:
+) -> JudgeAssignment:
     """What the calling judge marks here: the name marks are entered under, its aspects
     (none until the organiser assigns them) and the competitors it is recused for."""
     async with services.pool.acquire() as conn:
         aspects, recused = await competitions.judge_assignment(conn, competition_id, caller.name)
-    return {"judge_id": caller.name, "aspects": aspects, "recused_for_entries": recused}
+    return JudgeAssignment(judge_id=caller.name, aspects=aspects, recused_for_entries=recused)
 
 
 MarkValue = Annotated[
@@ -623,7 +633,7 @@ async def correct(
     request: CorrectionRequest,
     caller: CompetitionOrganiser,
     services: Services,
-) -> dict[str, Any]:
+) -> MarkCorrected:
     """Change a signed-off mark: a reason is required and the change is audited."""
     async with services.pool.acquire() as conn:
         keys = await competitions.person_keys_of_entries(conn, competition_id, [request.entry])
@@ -644,13 +654,16 @@ async def correct(
             caller.name,
             now(),
         )
-    return {"entry": request.entry, "aspect_id": request.aspect_id, "previous_value": str(previous)}
+    return MarkCorrected(
+        entry=request.entry, aspect_id=request.aspect_id, previous_value=str(previous)
+    )
 
 
 @router.get("/{competition_id}/audit")
-async def audit(competition_id: str, _: Overseer, services: Services) -> list[dict[str, Any]]:
+async def audit(competition_id: str, _: Overseer, services: Services) -> list[MarkAuditEntry]:
     async with services.pool.acquire() as conn:
-        return await competitions.audit_view(conn, competition_id)
+        rows = await competitions.audit_view(conn, competition_id)
+    return [MarkAuditEntry.model_validate(row) for row in rows]
 
 
 # --- leaderboard and results -----------------------------------------------------------
@@ -659,7 +672,7 @@ async def audit(competition_id: str, _: Overseer, services: Services) -> list[di
 @router.get("/{competition_id}/leaderboard")
 async def leaderboard(
     competition_id: str, _: CompetitionOrganiser, services: Services
-) -> list[dict[str, Any]]:
+) -> list[LeaderboardLine]:
     """The live ranking while marking is open: accepted aspects only (poll it)."""
     async with services.pool.acquire() as conn:
         competition = await competitions.competition_facts(conn, competition_id)
@@ -669,25 +682,25 @@ async def leaderboard(
             conn, competition_id, scheme_of(competition), accepted_only=True
         )
     rules = rule_set(competition["rule_version"])
-    board: list[dict[str, Any]] = []
+    board: list[LeaderboardLine] = []
     for category in sorted({e.category for e in field}):
         entries = [e for e in field if e.category == category]
         by_key = {e.totals.person_key: e for e in entries}
         for placing in rank([e.totals for e in entries], rules):
             entry = by_key[placing.person_key]
             board.append(
-                {
-                    "category": category,
-                    "rank": placing.rank,
-                    "entry": entry.totals.entry_sequence,
-                    "holder_name_masked": entry.holder_name_masked,
-                    "total": str(placing.total),
-                }
+                LeaderboardLine(
+                    category=category,
+                    rank=placing.rank,
+                    entry=entry.totals.entry_sequence,
+                    holder_name_masked=entry.holder_name_masked,
+                    total=str(placing.total),
+                )
             )
     return board
 
 
-async def _published(services: Services, competition_id: str) -> list[dict[str, Any]]:
+async def _published(services: Services, competition_id: str) -> list[PublishedResult]:
     async with services.pool.acquire() as conn:
         phase = await competitions.phase_of(conn, competition_id)
         published = await competitions.results_view(conn, competition_id)
@@ -699,11 +712,11 @@ async def _published(services: Services, competition_id: str) -> list[dict[str, 
             Rule.RESULTS_NOT_PUBLISHED,
             f"results are not published yet (phase {phase}); organisers see the leaderboard",
         )
-    return published
+    return [PublishedResult.model_validate(row) for row in published]
 
 
 @router.get("/{competition_id}/results")
-async def results(competition_id: str, services: Services) -> list[dict[str, Any]]:
+async def results(competition_id: str, services: Services) -> list[PublishedResult]:
     """Published results, for everyone (masked names)."""
     return await _published(services, competition_id)
 
@@ -717,5 +730,5 @@ async def results_csv(competition_id: str, services: Services) -> str:
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "titles": ";".join(row["titles"])})
+        writer.writerow({**row.model_dump(), "titles": ";".join(row.titles)})
     return out.getvalue()
