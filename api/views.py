@@ -15,6 +15,8 @@ from schemas.application import Stage
 from schemas.archive import WorkerArchive
 from schemas.evaluation_body import BodyStatus, BodyType, SubLevel
 from schemas.exam_session import SessionStatus
+from skillflow.operations.event_flow import OutboxBacklog, PartitionLag
+from skillflow.operations.waiting import LateItem
 
 # --- exam sessions ---------------------------------------------------------------------
 
@@ -174,8 +176,8 @@ class DeadLetterOutcome(BaseModel):
 
 
 # --- the operator console (api/routes/console.py) ----------------------------------------
-# The figures come from skillflow.operations (its ProcessRow dataclasses are answered as
-# they are); these models say what the other routes answer.
+# The figures come from skillflow.operations; its dataclasses (ProcessRow, LateItem,
+# PartitionLag, OutboxBacklog) are answered as they are, inside these models.
 
 
 class Liveness(BaseModel):
@@ -185,35 +187,9 @@ class Liveness(BaseModel):
     live: Literal[True]
 
 
-class LateWork(BaseModel):
-    kind: str
-    what: str
-    workflow_id: str
-    since: datetime
-    waited_seconds: float
-    limit_seconds: float
-    repairs: list[str]
-    link: str | None = Field(description="the workflow in the Temporal UI")
-
-
 class WaitingWork(BaseModel):
     service_levels: ServiceLevels
-    items: list[LateWork] = Field(description="past its service level, the longest wait first")
-
-
-class PartitionLagView(BaseModel):
-    group: str
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-    lag: int
-
-
-class OutboxBacklogView(BaseModel):
-    unsent: int
-    oldest_unsent_seconds: float
-    total: int
+    items: list[LateItem] = Field(description="past its service level, the longest wait first")
 
 
 class EventsInMinute(BaseModel):
@@ -234,10 +210,10 @@ class OutboxEventLine(BaseModel):
 
 
 class EventFlow(BaseModel):
-    lag: list[PartitionLagView]
+    lag: list[PartitionLag]
     lag_error: str | None = Field(description="why the broker's lag could not be read")
     total_lag: int
-    outbox: OutboxBacklogView
+    outbox: OutboxBacklog
     per_minute: list[EventsInMinute]
     open_dead_letters: dict[str, int] = Field(description="by consumer")
     latest_events: list[OutboxEventLine]
@@ -366,14 +342,19 @@ class DidDocument(BaseModel):
     assertionMethod: list[str]
 
 
-class OpenBadgeCredential(BaseModel):
-    """A certificate as a signed Open Badges 3.0 Verifiable Credential."""
+class SignedCredential(BaseModel):
+    """What every credential SkillFlow signs begins with."""
 
     model_config = ConfigDict(extra="allow")
 
     context: list[str] = Field(alias="@context")
     id: str
     type: list[str]
+
+
+class OpenBadgeCredential(SignedCredential):
+    """A certificate as a signed Open Badges 3.0 Verifiable Credential."""
+
     name: str
     description: str
     issuer: dict[str, Any]
@@ -383,14 +364,9 @@ class OpenBadgeCredential(BaseModel):
     proof: DataIntegrityProof
 
 
-class StatusListCredential(BaseModel):
+class StatusListCredential(SignedCredential):
     """A body's signed revocation list (Bitstring Status List)."""
 
-    model_config = ConfigDict(extra="allow")
-
-    context: list[str] = Field(alias="@context")
-    id: str
-    type: list[str]
     issuer: str
     validFrom: str
     credentialSubject: dict[str, Any]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.workflow import UpdateMethodMultiParam
 
 from api.access import ApplicationOwner, ApplicationReader, ObjectionRaiser, Regulator
-from api.commands import execute_update
+from api.commands import APPLICATIONS
 from api.services import ApiServices, Services
 from api.views import ApplicationView
 from policy.assessment import check_approval_allowed, check_examiners
@@ -26,26 +24,11 @@ from schemas.application import (
     ScoreSheet,
 )
 from schemas.inputs import Reason, Score
-from schemas.workflow_ids import application_workflow_id
 from store import certification
 from store.sealed import holder_name_place
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/applications", tags=["applications"])
-
-
-_Arg = TypeVar("_Arg")
-
-
-async def _command(
-    services: ApiServices,
-    application_id: str,
-    update: UpdateMethodMultiParam[[ApplicationWorkflow, _Arg], ApplicationStatus],
-    arg: _Arg,
-) -> ApplicationStatus:
-    return await execute_update(
-        services.temporal, application_workflow_id(application_id), update, arg, what="application"
-    )
 
 
 @router.get("/{application_id}")
@@ -86,7 +69,7 @@ async def review(
             check_approval_allowed(
                 await certification.application_session_status(conn, application_id)
             )
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.review,
@@ -121,7 +104,9 @@ async def enter_scores_checked(
 async def send_scores(
     services: ApiServices, application_id: str, sheet: ScoreSheet
 ) -> ApplicationStatus:
-    return await _command(services, application_id, ApplicationWorkflow.enter_scores, sheet)
+    return await APPLICATIONS.update(
+        services, application_id, ApplicationWorkflow.enter_scores, sheet
+    )
 
 
 @router.post("/{application_id}/scores")
@@ -155,7 +140,7 @@ async def correct_score(
     application_id: str, request: CorrectionRequest, caller: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
     """Change a signed-off score: needs a reason and leaves an audit entry and event."""
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.correct_score,
@@ -181,7 +166,7 @@ async def raise_objection(
     application_id: str, request: ObjectionRequest, caller: ObjectionRaiser, services: Services
 ) -> ApplicationStatus:
     """Object during the public notice: issuance waits until the regulator resolves it."""
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.raise_objection,
@@ -205,7 +190,7 @@ async def resolve_objection(
     services: Services,
 ) -> ApplicationStatus:
     """Upheld: no certificate. Dismissed: issuance goes ahead once the notice is over."""
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.resolve_objection,

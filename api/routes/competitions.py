@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.competition import record_recusals
 from activities.competition_entries import Entered, admit_entry, record_refusal
@@ -32,7 +31,7 @@ from activities.competition_marks import (
     scheme_of,
 )
 from api.access import Caller, require_roles
-from api.commands import execute_update, failure_of
+from api.commands import COMPETITIONS
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, number_cell, read_csv
 from api.registration import as_violations
 from api.services import Services
@@ -71,7 +70,6 @@ from schemas.competition import (
     LockModule,
     MarkInput,
     PublishResults,
-    competition_workflow_id,
 )
 from skillflow.settings import Role
 from store import competitions
@@ -189,39 +187,12 @@ async def create_competition(
         marking_scheme=scheme,
         opened_by=caller.name,
     )
-    workflow_id = competition_workflow_id(request.competition_id)
-    try:
-        await services.temporal.start_workflow(
-            CompetitionWorkflow.run,
-            opening,
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation(
-            "competition_id", Rule.COMPETITION_EXISTS, "a competition with this id exists"
-        ) from None
-    try:
-        state: CompetitionState = await execute_update(
-            services.temporal,
-            workflow_id,
-            CompetitionWorkflow.await_opened,
-            CloseEntries(),
-            what="competition",
-        )
-    except RuleViolation:
-        await failure_of(services.temporal, workflow_id)
-        raise
-    return state
-
-
-async def _command(services: Services, competition_id: str, update: Any, arg: Any) -> Any:
-    return await execute_update(
-        services.temporal,
-        competition_workflow_id(competition_id),
-        update,
-        arg,
-        what="competition",
+    key = request.competition_id
+    await COMPETITIONS.start(
+        services, key, CompetitionWorkflow.run, opening, exists=Rule.COMPETITION_EXISTS
+    )
+    return await COMPETITIONS.opened(
+        services, key, CompetitionWorkflow.await_opened, CloseEntries()
     )
 
 
@@ -230,13 +201,12 @@ async def close_entries(
     competition_id: str, caller: CompetitionOrganiser, services: Services
 ) -> CompetitionState:
     """Entries end; judges' conflicts with the field are recorded and marking opens."""
-    state: CompetitionState = await _command(
+    return await COMPETITIONS.update(
         services,
         competition_id,
         CompetitionWorkflow.close_entries,
         CloseEntries(closed_by=caller.name),
     )
-    return state
 
 
 class LockRequest(BaseModel):
@@ -250,13 +220,12 @@ async def lock_module(
     competition_id: str, request: LockRequest, caller: CompetitionOrganiser, services: Services
 ) -> CompetitionState:
     """Sign off a module: refused while a mark is missing or judges must re-mark."""
-    state: CompetitionState = await _command(
+    return await COMPETITIONS.update(
         services,
         competition_id,
         CompetitionWorkflow.lock_module,
         LockModule(module_id=request.module_id, locked_by=caller.name),
     )
-    return state
 
 
 @router.post("/{competition_id}/publish")
@@ -264,13 +233,12 @@ async def publish_results(
     competition_id: str, caller: CompetitionOrganiser, services: Services
 ) -> CompetitionState:
     """Rank, award, promote and publish; qualifiers then advance to the competition fed."""
-    state: CompetitionState = await _command(
+    return await COMPETITIONS.update(
         services,
         competition_id,
         CompetitionWorkflow.publish_results,
         PublishResults(published_by=caller.name),
     )
-    return state
 
 
 @router.get("/{competition_id}")

@@ -8,7 +8,6 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 
@@ -21,10 +20,8 @@ from api.views import (
     EventFlow,
     LagSample,
     LastHour,
-    LateWork,
     MinuteOfHistory,
     OperationsSummary,
-    PartitionLagView,
     RepairEntry,
     RepublishOutcome,
     RoleStates,
@@ -34,6 +31,7 @@ from api.views import (
 from consumers.app import ConsumerDependencies, build_consumers
 from policy.service_levels import service_levels
 from skillflow.operations import event_flow, repairs, roles
+from skillflow.operations.event_flow import PartitionLag
 from skillflow.operations.processes import ProcessCounter, ProcessRow, workflow_link
 from skillflow.operations.repairs import Repair, RepairReason
 from skillflow.operations.waiting import late_work
@@ -72,12 +70,10 @@ async def waiting(services: Services, _: Operator) -> WaitingWork:
         items = await late_work(conn, levels)
     for item in items:
         item.link = workflow_link(s.temporal_ui_url, s.temporal_namespace, item.workflow_id)
-    return WaitingWork(
-        service_levels=levels, items=[LateWork.model_validate(asdict(i)) for i in items]
-    )
+    return WaitingWork(service_levels=levels, items=items)
 
 
-async def _lag(services: ApiServices) -> tuple[list[PartitionLagView], str | None]:
+async def _lag(services: ApiServices) -> tuple[list[PartitionLag], str | None]:
     try:
         lags = await event_flow.read_lag(services.settings, subscriptions(services))
     except Exception as exc:
@@ -85,7 +81,7 @@ async def _lag(services: ApiServices) -> tuple[list[PartitionLagView], str | Non
     now = time.time()
     if not _lag_samples or now - _lag_samples[-1][0] >= _SAMPLE_SECONDS:
         _lag_samples.append((now, sum(p.lag for p in lags)))
-    return [PartitionLagView.model_validate(asdict(p)) for p in lags], None
+    return lags, None
 
 
 @router.get("/event-flow")
@@ -103,7 +99,7 @@ async def event_flow_now(services: Services, _: Operator) -> EventFlow:
             "lag": lag,
             "lag_error": lag_error,
             "total_lag": sum(p.lag for p in lag),
-            "outbox": asdict(backlog),
+            "outbox": backlog,
             "per_minute": per_minute,
             "open_dead_letters": dead,
             "latest_events": latest,

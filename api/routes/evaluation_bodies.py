@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.evaluation_body import PRODUCER
 from api.access import BodyActor, BodyReader, EnterpriseBodyOwner, Regulator
-from api.commands import execute_update
+from api.commands import BODIES
 from api.services import Services
 from api.views import BodyView, CommissionView, FilingAccepted
 from policy.assessment import admit_policy_version, effective_pass_mark
@@ -133,18 +132,13 @@ async def file_body(
             f"a body with this id was filed before (now {earlier}): file under a new id",
         )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
-    workflow_id = body_workflow_id(filing.body_id)
-    try:
-        await services.temporal.start_workflow(
-            EvaluationBodyWorkflow.run,
-            BodyRun(filing=filing),
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation(
-            "body_id", Rule.BODY_ALREADY_FILED, "a body with this id is already filed"
-        ) from None
+    workflow_id = await BODIES.start(
+        services,
+        filing.body_id,
+        EvaluationBodyWorkflow.run,
+        BodyRun(filing=filing),
+        exists=Rule.BODY_ALREADY_FILED,
+    )
     return FilingAccepted(
         body_id=filing.body_id, body_type=body_type, status="submitted", workflow_id=workflow_id
     )
@@ -164,14 +158,12 @@ async def decide(
     body_id: str, decision: BodyDecision, caller: Regulator, services: Services
 ) -> BodyState:
     """Approve (the body becomes active, with a filing receipt) or reject with a reason."""
-    state: BodyState = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.decide,
         decision.model_copy(update={"decided_by": caller.name}),
-        what="body",
     )
-    return state
 
 
 @router.post("/{body_id}/status")
@@ -180,14 +172,12 @@ async def change_status(
 ) -> BodyState:
     """Suspend, reinstate or revoke a filing. A suspended body opens no sessions, admits
     no candidates and issues no certificates: those in public notice wait."""
-    state: BodyState = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.change_status,
         change.model_copy(update={"changed_by": caller.name}),
-        what="body",
     )
-    return state
 
 
 class CommissionRequest(BaseModel):
@@ -232,14 +222,12 @@ async def record_commission(
 @router.post("/{body_id}/quality-samples")
 async def sample(body_id: str, caller: Regulator, services: Services) -> QualitySample:
     """Sample the policy's share of an enterprise's issued certificates for review."""
-    result: QualitySample = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.quality_sample,
         QualitySampleRequest(requested_by=caller.name),
-        what="body",
     )
-    return result
 
 
 @router.post("/{body_id}/quality-reviews")
@@ -247,11 +235,9 @@ async def review(
     body_id: str, review: QualityReview, caller: Regulator, services: Services
 ) -> BodyState:
     """Record the review of a sampled certificate; a failed one may suspend the filing."""
-    state: BodyState = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.quality_review,
         review.model_copy(update={"reviewed_by": caller.name}),
-        what="body",
     )
-    return state

@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
@@ -21,7 +20,7 @@ from api.access import (
     SessionReader,
     authorize_body,
 )
-from api.commands import execute_update, failure_of
+from api.commands import APPLICATIONS, SESSIONS
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
 from api.errors import violations_of
 from api.paging import Offset, SessionPage
@@ -66,7 +65,6 @@ from schemas.exam_session import (
     StartExam,
 )
 from schemas.inputs import OptionalReason
-from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from store import certification
 from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
@@ -185,43 +183,19 @@ async def open_session(
     opening = SessionOpening(
         **request.model_dump(exclude={"examiners"}), examiners=examiners, opened_by=caller.name
     )
-    workflow_id = session_workflow_id(request.session_id)
-    try:
-        await services.temporal.start_workflow(
-            ExamSessionWorkflow.run,
-            opening,
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation(
-            "session_id", Rule.SESSION_ALREADY_OPEN, "a session with this id exists"
-        ) from None
-    try:
-        state: SessionState = await execute_update(
-            services.temporal,
-            workflow_id,
-            ExamSessionWorkflow.await_opened,
-            StartExam(),
-            what="session",
-        )
-    except RuleViolation:
-        await failure_of(services.temporal, workflow_id)
-        raise
-    return state
+    key = request.session_id
+    await SESSIONS.start(
+        services, key, ExamSessionWorkflow.run, opening, exists=Rule.SESSION_ALREADY_OPEN
+    )
+    return await SESSIONS.opened(services, key, ExamSessionWorkflow.await_opened, StartExam())
 
 
 @router.post("/{session_id}/start")
 async def start_exam(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """Check staffing against the approved roster; the session then takes scores."""
-    state: SessionState = await execute_update(
-        services.temporal,
-        session_workflow_id(session_id),
-        ExamSessionWorkflow.start_exam,
-        StartExam(started_by=caller.name),
-        what="session",
+    return await SESSIONS.update(
+        services, session_id, ExamSessionWorkflow.start_exam, StartExam(started_by=caller.name)
     )
-    return state
 
 
 @router.post("/{session_id}/close")
@@ -230,14 +204,9 @@ async def close_session(session_id: str, caller: SessionOwner, services: Service
     forever, so closing waits for their scores (0 for a candidate who did not sit)."""
     async with services.pool.acquire() as conn:
         check_session_may_close(await certification.first_round_outstanding(conn, session_id))
-    state: SessionState = await execute_update(
-        services.temporal,
-        session_workflow_id(session_id),
-        ExamSessionWorkflow.close,
-        CloseSession(closed_by=caller.name),
-        what="session",
+    return await SESSIONS.update(
+        services, session_id, ExamSessionWorkflow.close, CloseSession(closed_by=caller.name)
     )
-    return state
 
 
 @router.get("/{session_id}")
@@ -413,12 +382,8 @@ async def review_many(
             )
         async with limit:
             try:
-                await execute_update(
-                    services.temporal,
-                    application_workflow_id(application_id),
-                    ApplicationWorkflow.review,
-                    decision,
-                    what="application",
+                await APPLICATIONS.update(
+                    services, application_id, ApplicationWorkflow.review, decision
                 )
             except (RuleViolation, RuleViolations) as exc:
                 return ReviewReport(

@@ -8,24 +8,22 @@ from __future__ import annotations
 import ast
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.app import create_app
 from api.views import DidDocument, OpenBadgeCredential, StatusListCredential
-from credentials.documents import document_loader
-from credentials.keys import IssuerKey, did_document
-from credentials.open_badge import CertifiedLevel, certificate_credential, status_list_credential
-from credentials.proofs import sign
+from credentials.keys import did_document
+from credentials.open_badge import body_issuer, certificate_credential, status_list_credential
 from skillflow.settings import Settings
+from tests.unit.test_credentials import BASE, FACTS, new_key, signed
 
 API = Path(__file__).resolve().parents[2] / "api"
 
@@ -110,38 +108,17 @@ def test_the_check_passes_prose() -> None:
 
 # --- signed documents ------------------------------------------------------------------
 
-BASE = "http://127.0.0.1:8000"
-
-
-def _signed(document: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    return sign(
-        document,
-        private_key=key,
-        verification_method="did:web:127.0.0.1%3A8000#key-1",
-        created=datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
-        loader=document_loader(),
-    )
-
 
 def _documents() -> list[tuple[type[BaseModel], dict[str, Any]]]:
-    private = Ed25519PrivateKey.generate()
-    key = IssuerKey(key_id="key-1", public_key=private.public_key().public_bytes_raw())
-    facts = CertifiedLevel(
-        certificate_number="S000021000001264000015",
-        person_key="ab" * 32,
-        body_id="S-LN-1",
-        body_name="辽宁省职业技能鉴定指导中心",
-        occupation_code="6-20-01-01",
-        occupation_name="钳工",
-        level=4,
-        issued_on=date(2026, 5, 1),
-        status_index=9,
+    key = new_key()
+    issuer = body_issuer(BASE, FACTS.body_id)
+    revocations = status_list_credential(
+        BASE, FACTS.body_id, 0, [9], datetime(2026, 11, 30, tzinfo=UTC)
     )
-    revocations = status_list_credential(BASE, "S-LN-1", 0, [9], datetime(2026, 11, 30, tzinfo=UTC))
     return [
-        (OpenBadgeCredential, _signed(certificate_credential(facts, BASE), private)),
-        (StatusListCredential, _signed(revocations, private)),
-        (DidDocument, did_document("did:web:127.0.0.1%3A8000", [key])),
+        (OpenBadgeCredential, signed(certificate_credential(FACTS, BASE), key, issuer)),
+        (StatusListCredential, signed(revocations, key, issuer)),
+        (DidDocument, did_document(issuer, [key])),
     ]
 
 
