@@ -16,6 +16,7 @@ from schemas.events import EventEnvelope, EventPayload, workflow_event
 from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from schemas.workflow_ids import session_workflow_id
+from store import certification
 from store.database import Connection
 from store.outbox import enqueue
 from store.sealed import examiner_names_place
@@ -140,6 +141,12 @@ class ExamSessionActivities:
             session_id,
         )
         return int(count or 0)
+
+    @activity.defn(name="certification.first_round_outstanding")
+    async def first_round_outstanding(self, session_id: str) -> int:
+        """Approved candidates still waiting for a first-round score (closing waits)."""
+        async with self._pool.acquire() as conn:
+            return await certification.first_round_outstanding(conn, session_id)
 
     @activity.defn(name="certification.record_session_status")
     async def record_session_status(self, record: SessionStatusRecord) -> None:

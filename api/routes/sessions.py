@@ -41,7 +41,6 @@ from policy.assessment import (
     admit_policy_version,
     check_approval_allowed,
     check_examiners,
-    check_session_may_close,
     check_staffing,
 )
 from policy.calendar import china_date
@@ -201,9 +200,8 @@ async def start_exam(session_id: str, caller: SessionOwner, services: Services) 
 @router.post("/{session_id}/close")
 async def close_session(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
-    forever, so closing waits for their scores (0 for a candidate who did not sit)."""
-    async with services.pool.acquire() as conn:
-        check_session_may_close(await certification.first_round_outstanding(conn, session_id))
+    forever, so closing waits for their scores (0 for a candidate who did not sit): the
+    session's workflow refuses it until then."""
     return await SESSIONS.update(
         services, session_id, ExamSessionWorkflow.close, CloseSession(closed_by=caller.name)
     )

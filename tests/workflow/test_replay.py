@@ -40,7 +40,7 @@ from tests.workflow.test_exam_session import opened, opening
 from workflows import all_workflows
 from workflows.application import ApplicationWorkflow
 from workflows.evaluation_body import EvaluationBodyWorkflow
-from workflows.exam_session import SNAPSHOT_COMPONENTS, ExamSessionWorkflow
+from workflows.exam_session import CLOSE_AFTER_SCORES, SNAPSHOT_COMPONENTS, ExamSessionWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -209,6 +209,19 @@ async def test_a_session_opened_before_the_components_snapshot_replays() -> None
 async def test_a_new_session_records_the_components_snapshot(harness: Harness) -> None:
     handle = await _session(harness)
     assert SNAPSHOT_COMPONENTS in _patches(await handle.fetch_history())
+
+
+async def test_a_session_closed_before_the_scores_check_replays() -> None:
+    """It closed without counting outstanding scores (the API counted); replay agrees."""
+    path = HISTORIES / "session.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    assert CLOSE_AFTER_SCORES not in _patches(history)
+    await _replayer().replay_workflow(history)
+
+
+async def test_a_new_session_counts_outstanding_scores_at_close(harness: Harness) -> None:
+    handle = await _session(harness)
+    assert CLOSE_AFTER_SCORES in _patches(await handle.fetch_history())
 
 
 def _patches(history: WorkflowHistory) -> set[str]:
