@@ -285,15 +285,6 @@ async def holder_name_sealed(conn: Connection, application_id: str) -> bytes | N
     return sealed
 
 
-async def application_session_status(conn: Connection, application_id: str) -> str | None:
-    status: str | None = await conn.fetchval(
-        """SELECT s.status FROM certification.applications a
-           JOIN certification.sessions s USING (session_id) WHERE a.application_id = $1""",
-        application_id,
-    )
-    return status
-
-
 # --- certificates -------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from api.access import ApplicationOwner, ApplicationReader, ObjectionRaiser, Reg
 from api.commands import APPLICATIONS
 from api.services import ApiServices, Services
 from api.views import ApplicationView
-from policy.assessment import check_approval_allowed, check_examiners
+from policy.assessment import check_examiners
 from policy.catalogue import Component
 from policy.errors import NotFound
 from schemas.application import (
@@ -35,10 +35,9 @@ router = APIRouter(prefix="/applications", tags=["applications"])
 async def get_application(
     application_id: str, _: ApplicationReader, services: Services
 ) -> ApplicationView:
-    async with services.pool.acquire() as conn:
-        view = await certification.application_view(conn, application_id)
-    if view is None:
-        raise NotFound("no application with this id")
+    view = await services.found(
+        certification.application_view, application_id, "no application with this id"
+    )
     return ApplicationView(**view)
 
 
@@ -51,10 +50,11 @@ class HolderName(BaseModel):
 async def holder_name(application_id: str, _: ApplicationOwner, services: Services) -> HolderName:
     """The candidate's full name, for the body that registered them (it prints the
     certificate). Kept sealed at rest; every other view shows the masked name."""
-    async with services.pool.acquire() as conn:
-        sealed = await certification.holder_name_sealed(conn, application_id)
-    if sealed is None:
-        raise NotFound("no application with this id, or its name predates sealing")
+    sealed = await services.found(
+        certification.holder_name_sealed,
+        application_id,
+        "no application with this id, or its name predates sealing",
+    )
     name = services.settings.key_ring.open_text(sealed, holder_name_place(application_id))
     return HolderName(application_id=application_id, holder_name=name)
 
@@ -63,12 +63,8 @@ async def holder_name(application_id: str, _: ApplicationOwner, services: Servic
 async def review(
     application_id: str, decision: ReviewDecision, caller: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
-    """Approve, or reject with a reason, before the review deadline."""
-    if decision.approve:
-        async with services.pool.acquire() as conn:
-            check_approval_allowed(
-                await certification.application_session_status(conn, application_id)
-            )
+    """Approve, or reject with a reason, before the review deadline (and before the
+    session starts: the recording activity refuses a later approval)."""
     return await APPLICATIONS.update(
         services,
         application_id,

@@ -90,10 +90,9 @@ def competition_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         services: Services,
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
-        async with services.pool.acquire() as conn:
-            organiser_id = await competitions.organiser_of(conn, competition_id)
-        if organiser_id is None:
-            raise NotFound("no competition with this id")
+        organiser_id = await services.found(
+            competitions.organiser_of, competition_id, "no competition with this id"
+        )
         if not caller.bodies or (caller.role == Role.JUDGE and competition_id in caller.bodies):
             return caller
         # An organiser (or a judge bound to an organising body) acts on that body's
@@ -243,10 +242,9 @@ async def publish_results(
 
 @router.get("/{competition_id}")
 async def get_competition(competition_id: str, _: Overseer, services: Services) -> CompetitionView:
-    async with services.pool.acquire() as conn:
-        view = await competitions.competition_view(conn, competition_id)
-    if view is None:
-        raise NotFound("no competition with this id")
+    view = await services.found(
+        competitions.competition_view, competition_id, "no competition with this id"
+    )
     return CompetitionView.model_validate(view)
 
 
@@ -269,10 +267,9 @@ async def _enter(
 ) -> Entered:
     """Validate the ID number, hash it, and admit the entry; a rule refusal of a valid ID
     number is published as ``competition.entry_refused`` and raised."""
-    async with services.pool.acquire() as conn:
-        competition = await competitions.competition_facts(conn, competition_id)
-    if competition is None:
-        raise NotFound("no competition with this id")
+    competition = await services.found(
+        competitions.competition_facts, competition_id, "no competition with this id"
+    )
     rules = rule_set(competition["rule_version"])
     facts_of_id = validate_id_number(
         request.id_number, today=competition["competed_on"], min_age=rules.min_age

@@ -15,7 +15,7 @@ from api.services import Services
 from api.views import BodyView, CommissionView, FilingAccepted
 from policy.assessment import admit_policy_version, effective_pass_mark
 from policy.catalogue import get_occupation, required_components
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.errors import RuleViolation, RuleViolations, Violation
 from policy.regions import MAINLAND_PROVINCES
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
@@ -146,10 +146,11 @@ async def file_body(
 
 @router.get("/{body_id}")
 async def get_body(body_id: str, _: BodyReader, services: Services) -> BodyView:
-    async with services.pool.acquire() as conn:
-        view = await certification.body_view(conn, body_id)
-    if view is None:
-        raise NotFound("no body with this id (a filing appears once it is recorded)")
+    view = await services.found(
+        certification.body_view,
+        body_id,
+        "no body with this id (a filing appears once it is recorded)",
+    )
     return BodyView(**view)
 
 

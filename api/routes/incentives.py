@@ -31,7 +31,7 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import NotFound, RuleViolation
+from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
@@ -150,9 +150,12 @@ def _report(applied: list[int], rejected: list[RowReport], not_applied: list[int
     return ImportReport(applied=len(applied), rejected=len(rejected), rows=rows)
 
 
-def _json_rows(records: Sequence[Mapping[str, str]]) -> list[CsvRow]:
-    """JSON records numbered like CSV rows, so both take one path."""
-    return [CsvRow(number=n, cells=dict(r)) for n, r in enumerate(records, start=1)]
+def _json_rows(records: Sequence[BaseModel]) -> list[CsvRow]:
+    """JSON records numbered and written out like CSV rows, so both take one path."""
+    return [
+        CsvRow(number=n, cells={k: str(v) for k, v in r.model_dump(mode="json").items()})
+        for n, r in enumerate(records, start=1)
+    ]
 
 
 # --- insurance records -----------------------------------------------------------------------
@@ -203,15 +206,8 @@ async def load_insurance_records(
 ) -> ImportReport:
     """Unemployment-insurance months per worker as of a date (the latest snapshot on or
     before the claim date counts)."""
-    raws = [
-        {
-            "id_number": r.id_number,
-            "insured_months": str(r.insured_months),
-            "as_of": r.as_of.isoformat(),
-        }
-        for r in body.records
-    ]
-    return await _apply_insurance(services, caller, _json_rows(raws), "api", all_or_nothing)
+    rows = _json_rows(body.records)
+    return await _apply_insurance(services, caller, rows, "api", all_or_nothing)
 
 
 @router.post("/insurance-records/import", openapi_extra=CSV_REQUEST_BODY)
@@ -312,15 +308,8 @@ async def load_training_subsidies(
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Training subsidies paid on a certificate: a skill-upgrading subsidy is then refused."""
-    raws = [
-        {
-            "certificate_number": r.certificate_number,
-            "amount_fen": str(r.amount_fen),
-            "granted_on": r.granted_on.isoformat(),
-        }
-        for r in body.records
-    ]
-    return await _apply_training(services, caller, _json_rows(raws), "api", all_or_nothing)
+    rows = _json_rows(body.records)
+    return await _apply_training(services, caller, rows, "api", all_or_nothing)
 
 
 @router.post("/training-subsidies/import", openapi_extra=CSV_REQUEST_BODY)
@@ -389,11 +378,7 @@ async def list_claims(
 
 @router.get("/claims/{claim_id}")
 async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
-    async with services.pool.acquire() as conn:
-        row = await incentives.claim(conn, claim_id)
-    if row is None:
-        raise NotFound("no claim with this id")
-    return _claim(row)
+    return _claim(await services.found(incentives.claim, claim_id, "no claim with this id"))
 
 
 class ReviewIn(BaseModel):

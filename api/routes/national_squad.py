@@ -63,10 +63,11 @@ class SquadRequest(BaseModel):
 @router.post("/squads", status_code=status.HTTP_201_CREATED)
 async def form_squad(request: SquadRequest, caller: Organiser, services: Services) -> SquadState:
     """Form the training squad from a WorldSkills selection's published results."""
-    async with services.pool.acquire() as conn:
-        organiser_id = await competitions.organiser_of(conn, request.selection_competition_id)
-    if organiser_id is None:
-        raise NotFound("no selection competition with this id")
+    organiser_id = await services.found(
+        competitions.organiser_of,
+        request.selection_competition_id,
+        "no selection competition with this id",
+    )
     caller.check_body(organiser_id)
     opening = SquadOpening(**request.model_dump(), organiser_id=organiser_id, opened_by=caller.name)
     await SQUADS.start(

@@ -39,7 +39,6 @@ from api.views import SessionApplication, SessionView
 from policy.assessment import (
     ExaminerGrade,
     admit_policy_version,
-    check_approval_allowed,
     check_examiners,
     check_staffing,
 )
@@ -209,10 +208,7 @@ async def close_session(session_id: str, caller: SessionOwner, services: Service
 
 @router.get("/{session_id}")
 async def get_session(session_id: str, _: SessionReader, services: Services) -> SessionView:
-    async with services.pool.acquire() as conn:
-        view = await certification.session_view(conn, session_id)
-    if view is None:
-        raise NotFound("no session with this id")
+    view = await services.found(certification.session_view, session_id, "no session with this id")
     return SessionView(**view)
 
 
@@ -366,8 +362,6 @@ async def review_many(
         if ids is None:
             ids = await certification.awaiting_review(conn, session_id)
         ours = await certification.in_session(conn, session_id, ids)
-        if review.approve:
-            check_approval_allowed(await certification.session_status(conn, session_id))
     decision = ReviewDecision(approve=review.approve, reason=review.reason, reviewed_by=caller.name)
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
