@@ -132,7 +132,9 @@ class Process:
         first state, or the rules its opening broke."""
         try:
             return await self.update(services, key, until, arg)
-        except RuleViolation:
+        except (RuleViolation, WorkflowUpdateFailedError):
+            # A refused opening fails the workflow, before this update arrives (then it
+            # finds the workflow closed) or while it waits: the failure names the rules.
             await failure_of(services.temporal, self.workflow_id(key))
             raise
 

@@ -37,8 +37,8 @@ class SessionView(BaseModel):
     applications: dict[str, int] = Field(description="applications by stage")
 
 
-class SessionApplication(BaseModel):
-    """One line of a session's list: a masked name, never an ID number."""
+class ApplicationProgress(BaseModel):
+    """Where an application stands; a masked name, never an ID number."""
 
     application_id: str
     holder_name_masked: str
@@ -49,6 +49,10 @@ class SessionApplication(BaseModel):
     notice_ends_on: date | None
     resit_deadline: date | None
     certificate_number: str | None
+
+
+class SessionApplication(ApplicationProgress):
+    """One line of a session's list."""
 
 
 # --- applications ----------------------------------------------------------------------
@@ -69,24 +73,15 @@ class Recusal(BaseModel):
     reason: Literal["relative", "same_employer", "trainer"]
 
 
-class ApplicationView(BaseModel):
-    application_id: str
+class ApplicationView(ApplicationProgress):
     session_id: str
     body_id: str
     occupation_code: str
     level: int
-    holder_name_masked: str
     relationship: str
     sub_level: str | None
     eligibility_path: str
-    stage: Stage
-    stage_rule: str | None
     stage_reason: str | None
-    scores: dict[str, float]
-    attempts: dict[str, int]
-    notice_ends_on: date | None
-    resit_deadline: date | None
-    certificate_number: str | None
     submitted_at: datetime
     score_audit: list[ScoreAuditEntry]
     recusals: list[Recusal]

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from activities.competition import record_recusals
+from activities.competition import record_judge_assignment
 from activities.competition_entries import Entered, admit_entry, record_refusal
 from activities.competition_marks import (
     Correction,
@@ -47,14 +47,11 @@ from api.views import (
     PublishedResult,
 )
 from policy.calendar import china_date
-from policy.catalogue import get_occupation
 from policy.competition import (
     Category,
     MarkingScheme,
     Tier,
-    check_marking_scheme,
     default_rule_version,
-    may_feed,
     rank,
     rule_set,
 )
@@ -63,6 +60,7 @@ from policy.idnumber import mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.competition import (
     COMPETITION_ID_PATTERN,
+    AssignJudge,
     CloseEntries,
     CompetitionOpening,
     CompetitionState,
@@ -146,39 +144,11 @@ class CompetitionRequest(BaseModel):
 async def create_competition(
     request: CompetitionRequest, caller: Organiser, services: Services
 ) -> CompetitionState:
-    """Create a competition from its tier's rule set; entries open at once."""
+    """Create a competition from its tier's rule set; entries open at once. The opening
+    activity checks it against the rule set (and the one of the competition it feeds)."""
     caller.check_body(request.organiser_id)
     version = request.rule_version or default_rule_version(request.tier)
-    rules = rule_set(version)
-    if rules.tier != request.tier:
-        raise RuleViolation(
-            "rule_version", Rule.COMPETITION_RULE_TIER, f"rule set {version} is for {rules.tier}"
-        )
-    get_occupation(request.occupation_code)
-    scheme = request.marking_scheme or rules.marking_scheme
-    check_marking_scheme(scheme, rules.theory_max_pct)
-    if rules.promotions and not request.issuing_body_id:
-        raise RuleViolation(
-            "issuing_body_id",
-            Rule.COMPETITION_ISSUING_BODY_REQUIRED,
-            f"{rules.tier} results promote: name the evaluation body that certifies them",
-        )
-    if request.feeds_competition_id is not None:
-        async with services.pool.acquire() as conn:
-            fed = await competitions.rule_version_of(conn, request.feeds_competition_id)
-        if fed is None:
-            raise RuleViolation(
-                "feeds_competition_id",
-                Rule.COMPETITION_FEEDS_UNKNOWN,
-                "the competition to feed must be created first",
-            )
-        if not may_feed(rules, rule_set(fed)):
-            raise RuleViolation(
-                "feeds_competition_id",
-                Rule.COMPETITION_FEEDS_TIER,
-                f"a {rules.tier} competition does not qualify entrants for "
-                f"a {rule_set(fed).tier} one",
-            )
+    scheme = request.marking_scheme or rule_set(version).marking_scheme
     opening = CompetitionOpening(
         **request.model_dump(exclude={"rule_version", "marking_scheme", "categories"}),
         rule_version=version,
@@ -419,40 +389,15 @@ async def assign_judge(
 ) -> JudgeAssigned:
     """Assign a judge to aspects (again: replaces the aspects). Conflicts with entered
     competitors are recorded once marking is open (at the close of entries before that)."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        competition = await competitions.competition_facts(conn, competition_id, for_update=True)
-        if competition is None:
-            raise NotFound("no competition with this id")
-        if competition["phase"] not in ("entries_open", "marking"):
-            raise RuleViolation(
-                "competition_id", Rule.JUDGES_CLOSED, f"judging is over ({competition['phase']})"
-            )
-        known = scheme_of(competition).aspects()
-        unknown = sorted(set(request.aspects) - set(known))
-        if unknown:
-            raise RuleViolation(
-                "aspects",
-                Rule.MARKS_UNKNOWN_ASPECT,
-                f"the marking scheme has no aspect(s) {', '.join(unknown[:10])}",
-            )
-        await competitions.save_judge(
-            conn,
-            competition_id,
-            request.judge_id,
-            request.employer,
-            request.region,
-            sorted(set(request.aspects)),
-            caller.name,
-            now(),
-        )
-        recusals = 0
-        if competition["phase"] == "marking":
-            recusals = await record_recusals(
-                conn, competition_id, rule_set(competition["rule_version"]), now()
-            )
-    return JudgeAssigned(
-        judge_id=request.judge_id, aspects=sorted(set(request.aspects)), recusals=recusals
+    judge = AssignJudge(
+        **request.model_dump(exclude={"aspects"}),
+        aspects=tuple(sorted(set(request.aspects))),
+        assigned_by=caller.name,
+        assigned_at=now(),
     )
+    async with services.pool.acquire() as conn, conn.transaction():
+        recusals = await record_judge_assignment(conn, competition_id, judge)
+    return JudgeAssigned(judge_id=judge.judge_id, aspects=list(judge.aspects), recusals=recusals)
 
 
 @router.get("/{competition_id}/judges/me")

@@ -9,7 +9,7 @@ and never stored, logged or echoed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
@@ -37,6 +37,7 @@ from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from schemas.inputs import IsoDateTime, Reason
 from store import incentives
+from store.database import Connection
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
@@ -390,18 +391,29 @@ class ReviewIn(BaseModel):
 ClaimIdPath = Annotated[str, Path(max_length=64)]
 
 
+async def _reviewed(
+    services: Services, claim_id: str, review: Callable[[Connection], Awaitable[object]]
+) -> Claim:
+    """The claim as ``review`` left it, in the review's transaction."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        await review(conn)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review refuses an unknown claim
+    return _claim(row)
+
+
 @router.post("/claims/{claim_id}/release")
 async def release_claim(
     claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        await review_held_claim(
+    return await _reviewed(
+        services,
+        claim_id,
+        lambda conn: review_held_claim(
             conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
-        )
-        row = await incentives.claim(conn, claim_id)
-    assert row is not None  # the review above refuses an unknown claim
-    return _claim(row)
+        ),
+    )
 
 
 @router.post("/claims/{claim_id}/reject")
@@ -409,13 +421,13 @@ async def reject_claim(
     claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        await review_held_claim(
+    return await _reviewed(
+        services,
+        claim_id,
+        lambda conn: review_held_claim(
             conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
-        )
-        row = await incentives.claim(conn, claim_id)
-    assert row is not None  # the review above refuses an unknown claim
-    return _claim(row)
+        ),
+    )
 
 
 @router.post("/claims/{claim_id}/reconsideration")
@@ -425,11 +437,11 @@ async def reconsider(
     """Decide again a skill-upgrading claim refused for too few insured months, once the
     insurance records are loaded: granted (or held) with its event, or still refused with
     the rule (422) and nothing changed. The claim date, and so its window, stay."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        await reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason)
-        row = await incentives.claim(conn, claim_id)
-    assert row is not None  # the review above refuses an unknown claim
-    return _claim(row)
+    return await _reviewed(
+        services,
+        claim_id,
+        lambda conn: reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason),
+    )
 
 
 class PersonIncentives(BaseModel):
