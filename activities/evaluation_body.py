@@ -26,10 +26,13 @@ from schemas.payloads import (
     BodyRejected,
     BodyRevoked,
     BodySuspended,
+    CommissionRecorded,
     QualityReviewed,
     QualitySampled,
 )
 from schemas.workflow_ids import body_workflow_id
+from store import certification
+from store.database import Connection
 from store.outbox import enqueue
 from workflows.rules import as_rule_error, rule_error
 
@@ -41,6 +44,31 @@ def _body_event(
 ) -> EventEnvelope:
     """An event of a body's filing: correlated with the body's workflow, about no worker."""
     return workflow_event(payload, PRODUCER, body_workflow_id(body_id), business_key, occurred_at)
+
+
+async def record_commission_contract(
+    conn: Connection, commission: CommissionRecorded, occurred_at: datetime
+) -> None:
+    """An enterprise's commission contract (it may then evaluate workers it does not
+    employ) and its event, in the caller's transaction. No workflow step: nothing about
+    it is decided over time."""
+    await certification.save_commission(
+        conn,
+        commission.body_id,
+        commission.commission_id,
+        commission.client,
+        commission.valid_until,
+    )
+    await enqueue(
+        conn,
+        _body_event(
+            commission,
+            # The same contract sent again is the same event; a changed one is new.
+            business_key=f"{commission.commission_id}|{commission.valid_until}|{commission.client}",
+            body_id=commission.body_id,
+            occurred_at=occurred_at,
+        ),
+    )
 
 
 class EvaluationBodyActivities:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.evaluation_body import PRODUCER
+from activities.evaluation_body import record_commission_contract
 from api.access import BodyActor, BodyReader, EnterpriseBodyOwner, Regulator
 from api.commands import BODIES
 from api.services import Services
@@ -31,12 +31,9 @@ from schemas.evaluation_body import (
     ScopeEntry,
     SubLevel,
 )
-from schemas.events import build_event
 from schemas.payloads import CommissionRecorded
-from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role
 from store import certification
-from store.outbox import enqueue
 from workflows.evaluation_body import EvaluationBodyWorkflow
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
@@ -195,28 +192,9 @@ async def record_commission(
 ) -> CommissionView:
     """Record a commission contract, under which an enterprise may evaluate workers it
     does not employ."""
+    recorded = CommissionRecorded(body_id=body_id, **commission.model_dump())
     async with services.pool.acquire() as conn, conn.transaction():
-        await certification.save_commission(
-            conn, body_id, commission.commission_id, commission.client, commission.valid_until
-        )
-        await enqueue(
-            conn,
-            build_event(
-                CommissionRecorded(
-                    body_id=body_id,
-                    commission_id=commission.commission_id,
-                    client=commission.client,
-                    valid_until=commission.valid_until,
-                ),
-                # The same contract sent again is the same event; a changed one is new.
-                business_key=f"{commission.commission_id}|{commission.valid_until}|"
-                f"{commission.client}",
-                occurred_at=datetime.now(UTC),
-                producer=PRODUCER,
-                correlation_id=body_workflow_id(body_id),
-                person_key=None,
-            ),
-        )
+        await record_commission_contract(conn, recorded, datetime.now(UTC))
     return CommissionView(body_id=body_id, **commission.model_dump())
 
 
