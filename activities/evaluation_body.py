@@ -9,7 +9,8 @@ from temporalio import activity
 
 from activities.resources import ActivityResources
 from policy.assessment import AssessmentPolicy, load_assessment_policy
-from policy.errors import RuleViolation
+from policy.errors import RuleViolation, RuleViolations
+from policy.filing import check_filing
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyFiledRecord,
@@ -34,7 +35,7 @@ from schemas.workflow_ids import body_workflow_id
 from store import certification
 from store.database import Connection
 from store.outbox import enqueue
-from workflows.rules import as_rule_error, rule_error
+from workflows.rules import as_rule_error, rule_error, rules_error
 
 PRODUCER = "skillflow.evaluation_body"
 
@@ -74,6 +75,7 @@ async def record_commission_contract(
 class EvaluationBodyActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
+        self._demo_policies = resources.settings.demo_policies
 
     @activity.defn(name="certification.assessment_policy")
     async def assessment_policy(self, version: str) -> AssessmentPolicy:
@@ -84,7 +86,23 @@ class EvaluationBodyActivities:
 
     @activity.defn(name="certification.record_body_filed")
     async def record_body_filed(self, record: BodyFiledRecord) -> None:
+        """Check the filing (refused: the workflow fails with the rules it broke) and
+        record it with its event."""
         filing = record.filing
+        try:
+            check_filing(
+                body_type=filing.body_type,
+                province_code=filing.province_code,
+                scope=[(entry.occupation_code, entry.level) for entry in filing.scope],
+                pass_mark=filing.pass_mark,
+                sub_levels=[(sub.code, sub.national_level) for sub in filing.sub_levels],
+                policy_version=filing.policy_version,
+                demo_allowed=self._demo_policies,
+            )
+        except RuleViolation as violation:
+            raise as_rule_error(violation) from None
+        except RuleViolations as violations:
+            raise rules_error(violations.violations) from None
         event = _body_event(
             BodyFiled(
                 body_id=filing.body_id,

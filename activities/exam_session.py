@@ -8,7 +8,12 @@ from datetime import datetime
 from temporalio import activity
 
 from activities.resources import ActivityResources
-from policy.assessment import effective_pass_mark, load_assessment_policy
+from policy.assessment import (
+    admit_policy_version,
+    check_session_dates,
+    check_staffing,
+    effective_pass_mark,
+)
 from policy.catalogue import get_occupation, required_components
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
@@ -20,7 +25,7 @@ from store import certification
 from store.database import Connection
 from store.outbox import enqueue
 from store.sealed import examiner_names_place
-from workflows.rules import as_rule_error
+from workflows.rules import as_rule_error, rules_error
 
 PRODUCER = "skillflow.exam_session"
 
@@ -64,15 +69,31 @@ class ExamSessionActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
         self._key_ring = resources.settings.key_ring
+        self._demo_policies = resources.settings.demo_policies
 
     @activity.defn(name="certification.open_session")
     async def open_session(self, record: SessionOpenRecord) -> OpenedSession:
         opening = record.opening
         try:
-            policy = load_assessment_policy(opening.policy_version)
+            policy = admit_policy_version(opening.policy_version, demo_allowed=self._demo_policies)
             # Kept in the session's history: a later catalogue change does not change the
             # staffing a running session is checked against.
             components = required_components(get_occupation(opening.occupation_code), opening.level)
+            check_session_dates(opening.registration_closes_on, opening.exam_date)
+            # The panels as filed (grades, odd sizes, proctors per room); what depends on
+            # the number of candidates is checked when the session starts.
+            violations = check_staffing(
+                opening.level,
+                0,
+                opening.theory_rooms,
+                opening.proctors,
+                [e for e in opening.examiners if e.panel == "practical"],
+                [e for e in opening.examiners if e.panel == "review"],
+                policy.staffing,
+                review_panel_needed="review" in components,
+            )
+            if violations:
+                raise rules_error(violations)
             async with self._pool.acquire() as conn, conn.transaction():
                 body_type, enterprise_mark = await check_body_may_run(
                     conn, opening.body_id, opening.occupation_code, opening.level

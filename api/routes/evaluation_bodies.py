@@ -13,13 +13,11 @@ from api.access import BodyActor, BodyReader, EnterpriseBodyOwner, Regulator
 from api.commands import BODIES
 from api.services import Services
 from api.views import BodyView, CommissionView, FilingAccepted
-from policy.assessment import admit_policy_version, effective_pass_mark
-from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation, RuleViolations, Violation
-from policy.regions import MAINLAND_PROVINCES
+from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
+    AwaitFiled,
     BodyDecision,
     BodyFiling,
     BodyRun,
@@ -53,71 +51,15 @@ class FilingRequest(BaseModel):
     policy_version: str = "2024-default"
 
 
-def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) -> None:
-    violations: list[Violation] = []
-    if request.province_code not in MAINLAND_PROVINCES:
-        # Checked here, not first when the certificate number is built at issuance.
-        violations.append(
-            Violation(
-                field="province_code",
-                rule=Rule.BODY_PROVINCE_UNKNOWN,
-                message="not a mainland province code (GB/T 2260, e.g. 21 for Liaoning)",
-            )
-        )
-    for index, entry in enumerate(request.scope):
-        try:
-            required_components(get_occupation(entry.occupation_code), entry.level)
-        except RuleViolation as violation:
-            violations.append(
-                Violation(field=f"scope[{index}]", rule=violation.rule, message=violation.message)
-            )
-    policy = admit_policy_version(request.policy_version, demo_allowed=demo_allowed)
-    if request.pass_mark is not None:
-        if body_type != "Y":
-            violations.append(
-                Violation(
-                    field="pass_mark",
-                    rule=Rule.ENTERPRISE_PASS_MARK_ENTERPRISE_ONLY,
-                    message="only an enterprise's self-evaluation sets its own pass mark",
-                )
-            )
-        else:
-            try:
-                effective_pass_mark(policy.pass_mark, request.pass_mark, score_max=policy.score_max)
-            except RuleViolation as violation:
-                violations.append(violation.as_violation())
-    levels = {entry.level for entry in request.scope}
-    for index, sub in enumerate(request.sub_levels):
-        if body_type != "Y":
-            violations.append(
-                Violation(
-                    field=f"sub_levels[{index}]",
-                    rule=Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
-                    message="only an enterprise's self-evaluation adds sub-levels",
-                )
-            )
-        elif sub.national_level not in levels:
-            violations.append(
-                Violation(
-                    field=f"sub_levels[{index}].national_level",
-                    rule=Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
-                    message=f"sub-level {sub.code} maps to level {sub.national_level}, "
-                    "which is not in the filed scope",
-                )
-            )
-    if violations:
-        raise RuleViolations(violations)
-
-
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 async def file_body(
     request: FilingRequest, caller: BodyActor, services: Services
 ) -> FilingAccepted:
     """File a body: an assessment centre (role centre, prefix S) or an enterprise (role
-    enterprise, prefix Y). The regulator then approves or rejects the filing."""
+    enterprise, prefix Y). The filing's activity checks it (province, scope, policy, the
+    enterprise-only pass mark and sub-levels); the regulator then approves or rejects it."""
     caller.check_body(request.body_id)
     body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
-    check_filing(request, body_type, demo_allowed=services.settings.demo_policies)
     async with services.pool.acquire() as conn:
         earlier = await certification.body_status(conn, request.body_id)
     if earlier is not None:
@@ -136,6 +78,7 @@ async def file_body(
         BodyRun(filing=filing),
         exists=Rule.BODY_ALREADY_FILED,
     )
+    await BODIES.opened(services, filing.body_id, EvaluationBodyWorkflow.await_filed, AwaitFiled())
     return FilingAccepted(
         body_id=filing.body_id, body_type=body_type, status="submitted", workflow_id=workflow_id
     )

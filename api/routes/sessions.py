@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
 from api.access import (
     NOT_IN_SESSION,
@@ -38,12 +37,9 @@ from api.services import Services
 from api.views import SessionApplication, SessionView
 from policy.assessment import (
     ExaminerGrade,
-    admit_policy_version,
     check_examiners,
-    check_staffing,
 )
 from policy.calendar import china_date
-from policy.catalogue import get_occupation, required_components
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
 from policy.rule_ids import Rule
@@ -68,7 +64,6 @@ from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
 from workflows.exam_session import (
     ExamSessionWorkflow,
-    panels,
 )
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
@@ -146,38 +141,13 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 async def open_session(
     request: SessionRequest, caller: BodyActor, services: Services
 ) -> SessionState:
-    """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
-    checks that depend on the number of candidates run when the session starts."""
+    """Open a session. The opening activity checks the body (active, filed for the
+    occupation and level), the dates and the panels (grades, odd sizes, proctors per
+    room); the checks that depend on the number of candidates run when it starts."""
     async with services.pool.acquire() as conn:
         await authorize_body(conn, caller, request.body_id)
-    occupation = get_occupation(request.occupation_code)
-    components = required_components(occupation, request.level)
-    policy = admit_policy_version(
-        request.policy_version, demo_allowed=services.settings.demo_policies
-    )
-    if request.registration_closes_on > request.exam_date:
-        raise RuleViolation(
-            "registration_closes_on",
-            Rule.SESSION_DATES,
-            "registration must close on or before the exam date",
-        )
     secret = services.settings.person_key_secret_bytes
     examiners = [_examiner(e, secret, i) for i, e in enumerate(request.examiners)]
-    practical, review = panels(examiners)
-    violations = check_staffing(
-        request.level,
-        0,
-        request.theory_rooms,
-        request.proctors,
-        list(practical),
-        list(review),
-        policy.staffing,
-        review_panel_needed="review" in components,
-    )
-    if violations:
-        raise RuleViolations(violations)
-    async with services.pool.acquire() as conn:
-        await check_body_may_run(conn, request.body_id, occupation.code, request.level)
     opening = SessionOpening(
         **request.model_dump(exclude={"examiners"}), examiners=examiners, opened_by=caller.name
     )
