@@ -65,7 +65,7 @@ from schemas.payloads import (
 from store import competitions
 from store.database import Connection
 from store.outbox import enqueue
-from workflows.rules import as_rule_error, rule_error
+from workflows.rules import rule_error
 
 
 def promotion_id_for(competition_id: str, person_key: str) -> str:
@@ -142,7 +142,10 @@ async def record_judge_assignment(conn: Connection, competition_id: str, judge: 
     )
 
 
-async def _check_opening(conn: Connection, opening: CompetitionOpening) -> None:
+async def check_competition_opening(conn: Connection, opening: CompetitionOpening) -> None:
+    """Every rule a new competition meets (``policy.competition.check_opening``), with the
+    rule set of the competition it feeds, which must exist. The API calls it before the
+    workflow starts, so a refused competition starts none."""
     get_occupation(opening.occupation_code)
     feeds = None
     if opening.feeds_competition_id is not None:
@@ -169,14 +172,9 @@ class CompetitionActivities:
 
     @activity.defn(name="competition.open")
     async def open_competition(self, record: CompetitionOpenRecord) -> PhaseOutcome:
-        """Check the competition against its rule set (and the one it feeds), record it,
-        then enter the qualifiers a lower tier already sent."""
+        """Record the competition, then enter the qualifiers a lower tier already sent."""
         opening = record.opening
         async with self._pool.acquire() as conn, conn.transaction():
-            try:
-                await _check_opening(conn, opening)
-            except RuleViolation as violation:
-                raise as_rule_error(violation) from None
             await conn.execute(
                 """INSERT INTO competitions.competitions
                      (competition_id, name, tier, occupation_code, worldskills_skill,

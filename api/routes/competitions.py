@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from activities.competition import record_judge_assignment
+from activities.competition import check_competition_opening, record_judge_assignment
 from activities.competition_entries import Entered, admit_entry, record_refusal
 from activities.competition_marks import (
     Correction,
@@ -144,8 +144,8 @@ class CompetitionRequest(BaseModel):
 async def create_competition(
     request: CompetitionRequest, caller: Organiser, services: Services
 ) -> CompetitionState:
-    """Create a competition from its tier's rule set; entries open at once. The opening
-    activity checks it against the rule set (and the one of the competition it feeds)."""
+    """Create a competition from its tier's rule set; entries open at once. The
+    competition process checks it against the rule set (and the one it feeds) first."""
     caller.check_body(request.organiser_id)
     version = request.rule_version or default_rule_version(request.tier)
     scheme = request.marking_scheme or rule_set(version).marking_scheme
@@ -156,6 +156,8 @@ async def create_competition(
         marking_scheme=scheme,
         opened_by=caller.name,
     )
+    async with services.pool.acquire() as conn:
+        await check_competition_opening(conn, opening)
     key = request.competition_id
     await COMPETITIONS.start(
         services, key, CompetitionWorkflow.run, opening, exists=Rule.COMPETITION_EXISTS

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,7 @@ router = APIRouter(prefix="/incentives", tags=["incentives"])
 
 
 RowT = TypeVar("RowT")
+RecordT = TypeVar("RecordT", bound=BaseModel)
 MAX_INSURED_MONTHS: Final = 12 * 60
 MAX_TRAINING_SUBSIDY_FEN: Final = 100_000_000
 
@@ -151,6 +152,22 @@ def _report(applied: list[int], rejected: list[RowReport], not_applied: list[int
     return ImportReport(applied=len(applied), rejected=len(rejected), rows=rows)
 
 
+async def _apply(
+    services: Services,
+    good: list[tuple[int, RowT]],
+    bad: list[RowReport],
+    all_or_nothing: bool,
+    save: Callable[[Connection, list[RowT]], Awaitable[None]],
+) -> ImportReport:
+    """Save the good rows in one transaction, unless a bad one stops all of them."""
+    if bad and all_or_nothing:
+        return _report([], bad, [n for n, _ in good])
+    if good:
+        async with services.pool.acquire() as conn, conn.transaction():
+            await save(conn, [row for _, row in good])
+    return _report([n for n, _ in good], bad, [])
+
+
 def _json_rows(records: Sequence[BaseModel]) -> list[CsvRow]:
     """JSON records numbered and written out like CSV rows, so both take one path."""
     return [
@@ -170,10 +187,12 @@ class InsuranceRecordIn(BaseModel):
     as_of: date
 
 
-class InsuranceRecordsIn(BaseModel):
+class RecordsIn(BaseModel, Generic[RecordT]):
+    """Records sent as JSON: each is checked and reported like a CSV row."""
+
     model_config = ConfigDict(extra="forbid")
 
-    records: list[InsuranceRecordIn] = Field(min_length=1, max_length=10_000)
+    records: list[RecordT] = Field(min_length=1, max_length=10_000)
 
 
 async def _apply_insurance(
@@ -185,22 +204,18 @@ async def _apply_insurance(
 ) -> ImportReport:
     secret = services.settings.person_key_secret_bytes
     good, bad = _check_rows(raws, lambda raw: _insurance_row(raw, secret))
-    if bad and all_or_nothing:
-        return _report([], bad, [n for n, _ in good])
-    if good:
-        async with services.pool.acquire() as conn, conn.transaction():
-            await incentives.save_insurance_records(
-                conn,
-                [(r.person_key, r.as_of, r.insured_months) for _, r in good],
-                source,
-                caller.name,
-            )
-    return _report([n for n, _ in good], bad, [])
+
+    async def save(conn: Connection, rows: list[InsuranceRow]) -> None:
+        await incentives.save_insurance_records(
+            conn, [(r.person_key, r.as_of, r.insured_months) for r in rows], source, caller.name
+        )
+
+    return await _apply(services, good, bad, all_or_nothing, save)
 
 
 @router.post("/insurance-records")
 async def load_insurance_records(
-    body: InsuranceRecordsIn,
+    body: RecordsIn[InsuranceRecordIn],
     services: Services,
     caller: RecordsOfficer,
     all_or_nothing: bool = False,
@@ -232,12 +247,6 @@ class TrainingSubsidyIn(BaseModel):
     certificate_number: str = Field(max_length=32)
     amount_fen: int = Field(strict=True, ge=1, le=MAX_TRAINING_SUBSIDY_FEN)
     granted_on: date
-
-
-class TrainingSubsidiesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    records: list[TrainingSubsidyIn] = Field(min_length=1, max_length=10_000)
 
 
 async def _known_certificates(
@@ -276,34 +285,33 @@ async def _apply_training(
     good, bad = _check_rows(raws, _training_row)
     good, unknown = await _known_certificates(services, good)
     bad = sorted(bad + unknown, key=lambda r: r.row)
-    if bad and all_or_nothing:
-        return _report([], bad, [n for n, _ in good])
-    if good:
-        async with services.pool.acquire() as conn, conn.transaction():
-            await lock_certificate_claims(conn, [r.certificate_number for _, r in good])
-            await incentives.save_training_subsidies(
+
+    async def save(conn: Connection, rows: list[TrainingSubsidyRow]) -> None:
+        await lock_certificate_claims(conn, [r.certificate_number for r in rows])
+        await incentives.save_training_subsidies(
+            conn,
+            [(r.certificate_number, r.amount_fen, r.granted_on) for r in rows],
+            source,
+            caller.name,
+        )
+        # The two subsidies are never combined on one certificate: a skill-upgrading
+        # subsidy decided before the training subsidy was known is taken back.
+        for r in rows:
+            await withdraw_claims(
                 conn,
-                [(r.certificate_number, r.amount_fen, r.granted_on) for _, r in good],
-                source,
-                caller.name,
+                r.certificate_number,
+                kinds=("skill_upgrade",),
+                rule=COMBINED_WITH_TRAINING,
+                clawback_reason="a training subsidy was paid on the same certificate",
+                held_reason="a training subsidy was paid on the same certificate",
             )
-            # The two subsidies are never combined on one certificate: a skill-upgrading
-            # subsidy decided before the training subsidy was known is taken back.
-            for _, r in good:
-                await withdraw_claims(
-                    conn,
-                    r.certificate_number,
-                    kinds=("skill_upgrade",),
-                    rule=COMBINED_WITH_TRAINING,
-                    clawback_reason="a training subsidy was paid on the same certificate",
-                    held_reason="a training subsidy was paid on the same certificate",
-                )
-    return _report([n for n, _ in good], bad, [])
+
+    return await _apply(services, good, bad, all_or_nothing, save)
 
 
 @router.post("/training-subsidies")
 async def load_training_subsidies(
-    body: TrainingSubsidiesIn,
+    body: RecordsIn[TrainingSubsidyIn],
     services: Services,
     caller: RecordsOfficer,
     all_or_nothing: bool = False,
@@ -402,18 +410,23 @@ async def _reviewed(
     return _claim(row)
 
 
+def _held_review(
+    claim_id: str, release: bool, caller: Caller, body: ReviewIn
+) -> Callable[[Connection], Awaitable[object]]:
+    def review(conn: Connection) -> Awaitable[object]:
+        return review_held_claim(
+            conn, claim_id, release=release, reviewer=caller.name, reason=body.reason
+        )
+
+    return review
+
+
 @router.post("/claims/{claim_id}/release")
 async def release_claim(
     claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
-    return await _reviewed(
-        services,
-        claim_id,
-        lambda conn: review_held_claim(
-            conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
-        ),
-    )
+    return await _reviewed(services, claim_id, _held_review(claim_id, True, caller, body))
 
 
 @router.post("/claims/{claim_id}/reject")
@@ -421,13 +434,7 @@ async def reject_claim(
     claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
-    return await _reviewed(
-        services,
-        claim_id,
-        lambda conn: review_held_claim(
-            conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
-        ),
-    )
+    return await _reviewed(services, claim_id, _held_review(claim_id, False, caller, body))
 
 
 @router.post("/claims/{claim_id}/reconsideration")

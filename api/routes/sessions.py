@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from activities.exam_session import check_session_opening
 from activities.registration import start_applications
 from api.access import (
     NOT_IN_SESSION,
@@ -141,16 +142,18 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 async def open_session(
     request: SessionRequest, caller: BodyActor, services: Services
 ) -> SessionState:
-    """Open a session. The opening activity checks the body (active, filed for the
+    """Open a session: the session process checks the body (active, filed for the
     occupation and level), the dates and the panels (grades, odd sizes, proctors per
-    room); the checks that depend on the number of candidates run when it starts."""
-    async with services.pool.acquire() as conn:
-        await authorize_body(conn, caller, request.body_id)
+    room) now, and again when its activity records it; the checks that depend on the
+    number of candidates run when it starts."""
     secret = services.settings.person_key_secret_bytes
     examiners = [_examiner(e, secret, i) for i, e in enumerate(request.examiners)]
     opening = SessionOpening(
         **request.model_dump(exclude={"examiners"}), examiners=examiners, opened_by=caller.name
     )
+    async with services.pool.acquire() as conn:
+        await authorize_body(conn, caller, request.body_id)
+        await check_session_opening(conn, opening, demo_allowed=services.settings.demo_policies)
     key = request.session_id
     await SESSIONS.start(
         services, key, ExamSessionWorkflow.run, opening, exists=Rule.SESSION_ALREADY_OPEN

@@ -415,9 +415,9 @@ async def test_organiser_and_judge_scopes(
 async def test_a_competition_opens_only_under_its_tiers_rules(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    """The opening activity checks a new competition against its rule set and the one of
-    the competition it feeds; a refusal leaves the id free, and judges are assigned only to
-    aspects of the scheme."""
+    """The competition process checks a new competition against its rule set and the one
+    of the competition it feeds before its workflow starts, so a refusal leaves the id
+    free; judges are assigned only to aspects of the scheme."""
     body_id = await approved_body(api, auth, levels=(5, 4), province_code="12")
     national = await create(api, auth, stack, "national", body_id)
     competition_id = f"city-{uuid.uuid4().hex[:8]}"
