@@ -36,10 +36,7 @@ from api.registration import (
 from api.routes.applications import send_scores
 from api.services import Services
 from api.views import SessionApplication, SessionView
-from policy.assessment import (
-    ExaminerGrade,
-    check_examiners,
-)
+from policy.assessment import ExaminerGrade, check_examiners
 from policy.calendar import china_date
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.idnumber import person_key, validate_id_number
@@ -63,9 +60,7 @@ from schemas.inputs import OptionalReason
 from store import certification
 from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import (
-    ExamSessionWorkflow,
-)
+from workflows.exam_session import ExamSessionWorkflow
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
@@ -146,13 +141,14 @@ async def open_session(
     occupation and level), the dates and the panels (grades, odd sizes, proctors per
     room) now, and again when its activity records it; the checks that depend on the
     number of candidates run when it starts."""
+    async with services.pool.acquire() as conn:
+        await authorize_body(conn, caller, request.body_id)
     secret = services.settings.person_key_secret_bytes
     examiners = [_examiner(e, secret, i) for i, e in enumerate(request.examiners)]
     opening = SessionOpening(
         **request.model_dump(exclude={"examiners"}), examiners=examiners, opened_by=caller.name
     )
     async with services.pool.acquire() as conn:
-        await authorize_body(conn, caller, request.body_id)
         await check_session_opening(conn, opening, demo_allowed=services.settings.demo_policies)
     key = request.session_id
     await SESSIONS.start(
