@@ -33,8 +33,8 @@ from policy.idnumber import make_id_number
 from schemas.competition import CompetitionState, competition_workflow_id
 from skillflow import temporal
 from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
+from skillflow.benchmarks.servers import worker_running
 from skillflow.settings import Role, Settings, TokenHolder
-from skillflow.worker import run_worker
 
 OCCUPATION = "6-20-01-01"
 BASELINE_WORKFLOWS = 200
@@ -54,15 +54,7 @@ def _id_number(index: int) -> str:
 
 
 async def run(settings: Settings, entrants: int) -> dict[str, Any]:
-    stop, ready = asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop, ready))
-    waiter = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({worker, waiter}, timeout=120, return_when="FIRST_COMPLETED")
-    if worker in done:
-        worker.result()
-    if waiter not in done:
-        raise TimeoutError("the worker was not ready within 120 s")
-    try:
+    async with worker_running(settings):
         client = await temporal.connect(settings)
         _progress(f"baseline: {BASELINE_WORKFLOWS} no-op workflows, {BASELINE_INSERTS} inserts")
         trivial = await trivial_workflows_per_second(
@@ -70,9 +62,6 @@ async def run(settings: Settings, entrants: int) -> dict[str, Any]:
         )
         inserts = await inserts_per_second(settings.postgres_dsn, BASELINE_INSERTS)
         figures = await _scenario(settings, entrants)
-    finally:
-        stop.set()
-        await worker
     figures["baseline"] = {
         "trivial_workflows_per_s": trivial["per_second"],
         "trivial_workflow_history_events": trivial["history_events"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -56,3 +57,24 @@ async def benchmark_servers(postgres_options: Sequence[str] = ()) -> AsyncIterat
         finally:
             for process in reversed(processes):
                 process.stop()
+
+
+@asynccontextmanager
+async def worker_running(settings: Settings) -> AsyncIterator[None]:
+    """The worker role (every workflow and activity, and the outbox relay) in this process,
+    ready, for the length of the block."""
+    from skillflow.worker import run_worker
+
+    stop, ready = asyncio.Event(), asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop, ready))
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({worker, waiter}, timeout=120, return_when="FIRST_COMPLETED")
+    if worker in done:
+        worker.result()
+    if waiter not in done:
+        raise TimeoutError("the worker was not ready within 120 s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await worker

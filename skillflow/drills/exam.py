@@ -178,8 +178,15 @@ async def open_and_register(
     stack: StackHandle, http: httpx.AsyncClient, candidates: int
 ) -> ExamSession:
     """A session with ``candidates`` registrations and nothing more (registration events)."""
+    api = DemoClient(http, stack.document()["tokens"])
+    session = await open_exam_session(stack, api, candidates)
+    await register(api, session)
+    return session
+
+
+async def open_exam_session(stack: StackHandle, api: DemoClient, candidates: int) -> ExamSession:
+    """An open session with room for ``candidates`` (their ID numbers drawn, none registered)."""
     document = stack.document()
-    api = DemoClient(http, document["tokens"])
     body_id = (document.get("bodies", {}).get(Role.CENTRE.value) or ["S-LN-DEMO"])[0]
     await _ensure_body(api, body_id)
     run = uuid.uuid4().hex[:6]
@@ -211,7 +218,6 @@ async def open_and_register(
             "policy_version": "demo-fast",
         },
     )
-    await register(api, session)
     return session
 
 

@@ -30,6 +30,7 @@ from tests.integration.steps import (
     approved_body,
     examiner,
     examiners,
+    import_rows,
     new_id_number,
     open_session,
     session_request,
@@ -114,7 +115,7 @@ async def application_count(stack: Any, session_id: str) -> int:
 async def assert_no_application(stack: Any, session_id: str, id_number: str) -> None:
     """Nothing of a refused registration exists: no row, no workflow, no outbox event."""
     key = key_of(stack, id_number)
-    application_id = f"{session_id}-{key[:12]}"  # api.registration.admit names it so
+    application_id = f"{session_id}-{key[:12]}"  # activities.admission.admit names it so
     assert await application_count(stack, session_id) == 0
     assert not await workflow_exists(stack, application_workflow_id(application_id))
     assert (
@@ -171,13 +172,12 @@ async def test_a_recused_examiner_cannot_score_the_candidate(
     await assert_unscored(stack, first)
 
     # The CSV import reads the recusals its own way; it refuses the row just the same.
-    report = await api.post(
+    [row] = await import_rows(
+        api,
         f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        headers=auth(Role.CENTRE),
         content=f"application_id,examiner_id,practical\n{second},E0,90\n",
     )
-    assert report.status_code == 200, report.text
-    [row] = report.json()
     assert row["status"] == "rejected"
     assert [(e["field"], e["rule"]) for e in row["errors"]] == [
         ("scores.practical", Rule.SCORE_EXAMINER_RECUSED)
@@ -245,13 +245,12 @@ async def test_scores_are_refused_until_the_session_has_started(
         Rule.SESSION_NOT_RUNNING,
     )
     assert "open" in message
-    report = await api.post(
+    [row] = await import_rows(
+        api,
         f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        headers=auth(Role.CENTRE),
         content=f"application_id,examiner_id,theory\n{application_id},E1,70\n",
     )
-    assert report.status_code == 200, report.text
-    [row] = report.json()
     assert row["status"] == "rejected"
     assert [(e["field"], e["rule"]) for e in row["errors"]] == [
         ("session_id", Rule.SESSION_NOT_RUNNING)
@@ -327,14 +326,15 @@ async def test_registration_refused_after_registration_closed(
     await assert_no_application(stack, closed, late)
 
     # The CSV import applies the same rule row by row.
-    report = await api.post(
+    [row] = await import_rows(
+        api,
         f"/sessions/{closed}/applications.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        headers=auth(Role.CENTRE),
         content=f"id_number,name,years_in_occupation\n{late},迟到者,2\n",
     )
-    assert [(e["field"], e["rule"]) for e in report.json()[0]["errors"]] == [
+    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
         ("session_id", Rule.SESSION_REGISTRATION_CLOSED)
-    ], report.text
+    ], row
     await assert_no_application(stack, closed, late)
 
     # Registration closes at the end of its last day, not at its start.

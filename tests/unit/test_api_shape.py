@@ -32,9 +32,6 @@ SQL = re.compile(
     r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|\bUPDATE\s+\S+\s+SET\b"
     r"|\bSELECT\s+(true|1|count|pg_)"
 )
-# Admission still queries certification.* itself: helper import-jobs is moving it out of
-# api/ into the registration process (issue 9); drop this line when it has.
-NOT_YET_MOVED = {"registration.py"}
 
 
 def untyped_answers(spec: dict[str, Any]) -> list[str]:
@@ -81,7 +78,6 @@ def test_no_module_under_api_holds_sql() -> None:
     holding = {
         str(path.relative_to(API)): sql_literals(path.read_text(encoding="utf-8"))
         for path in sorted(API.rglob("*.py"))
-        if str(path.relative_to(API)) not in NOT_YET_MOVED
     }
     assert {name: found for name, found in holding.items() if found} == {}
 
