@@ -194,15 +194,16 @@ async def _apply_all(
         for row in await conn.fetch(
             """WITH recorded AS (
                    INSERT INTO delivery.processed_events (consumer, event_id, event_type, outcome)
-                   SELECT $1, e.id, e.type, e.outcome
-                   FROM unnest($2::uuid[], $3::text[], $4::text[]) AS e(id, type, outcome)
+                   SELECT $1, e.id, e.type,
+                          CASE WHEN e.type = ANY($4::text[]) THEN 'applied' ELSE 'ignored' END
+                   FROM unnest($2::uuid[], $3::text[]) AS e(id, type)
                    ON CONFLICT DO NOTHING RETURNING event_id)
                SELECT e.id AS event_id FROM unnest($2::uuid[]) AS e(id)
                WHERE e.id NOT IN (SELECT event_id FROM recorded)""",
             consumer.name,
             [event.event_id for event in events],
             [event.event_type for event in events],
-            ["applied" if event.event_type in consumer.handlers else "ignored" for event in events],
+            list(consumer.handlers),
         )
     }
     # Consecutive events of a type with a batch handler are applied together; any other

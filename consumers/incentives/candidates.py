@@ -44,7 +44,7 @@ async def on_registrations_submitted(
                       submitted_at
                FROM submitted
                ON CONFLICT (application_id) DO NOTHING)
-           SELECT c.application_id, s.correlation_id
+           SELECT c.application_id
            FROM submitted s
            JOIN incentives.certificates c
              ON c.application_id = s.application_id AND c.route = 'assessment'""",
@@ -61,13 +61,17 @@ async def on_registrations_submitted(
                 r.appraisal_fee_fen,
                 r.first_appraisal,
                 e.occurred_at,
-                e.correlation_id,
             )
             for e, r in registrations
         ],
     )
-    for row in waiting:
-        await decide_claims_awaiting(conn, row["application_id"], row["correlation_id"])
+    if waiting:
+        waited = {row["application_id"] for row in waiting}
+        for event, registration in registrations:
+            if registration.application_id in waited:
+                await decide_claims_awaiting(
+                    conn, registration.application_id, event.correlation_id
+                )
 
 
 async def _conclude(conn: Connection, application_id: str, event: EventEnvelope, how: str) -> None:

@@ -12,6 +12,5 @@ CREATE TYPE incentives.registration_row AS (
     candidate_category text,
     appraisal_fee_fen  bigint,
     first_appraisal    boolean,
-    submitted_at       timestamptz,
-    correlation_id     text
+    submitted_at       timestamptz
 );
