@@ -19,7 +19,7 @@ import sys
 
 from temporalio.worker import Worker
 
-from consumers.app import ConsumerRuntime, build_broker
+from consumers.app import ConsumerRuntime, build_broker, settle_heap
 from consumers.delivery import Consumer
 from consumers.dispatch import PayloadHandlers
 from consumers.incentives.candidates import candidate_handlers
@@ -68,6 +68,7 @@ async def main(argv: list[str]) -> None:
             broker = build_broker(
                 ConsumerRuntime(settings=settings, pool=pool), [consumer], batch_max_records=BATCH
             )
+            settle_heap()  # as the consumers role does before it starts its broker
             await broker.start()
             try:
                 await _until_stopped()
