@@ -129,20 +129,23 @@ def _median(figures: list[dict[str, Any]], key: str) -> float:
     return round(float(statistics.median(figure[key] for figure in figures)), 3)
 
 
-async def _consumer_round(
-    settings: Settings, pool: asyncpg.Pool, topic: str, name: str, events: int
-) -> float:
-    """The production consumer (the incentive service's registration handlers, one at a time
-    and set-based for a run) in consumer group ``name``."""
-    runtime = ConsumerRuntime(settings=settings, pool=pool)
+def registration_consumer(name: str, topic: str) -> Consumer:
+    """Consumer group ``name`` on ``topic`` with the incentive service's registration
+    handlers: one at a time, and set-based for a run of events."""
     handlers = candidate_handlers(PayloadHandlers())
-    consumer = Consumer(
+    return Consumer(
         name=name,
         topics=(topic,),
         handlers=handlers.by_event_type(),
         batch_handlers=handlers.batches_by_event_type(),
     )
-    broker = build_broker(runtime, [consumer], batch_max_records=BATCH)
+
+
+async def _consumer_round(
+    settings: Settings, pool: asyncpg.Pool, topic: str, name: str, events: int
+) -> float:
+    runtime = ConsumerRuntime(settings=settings, pool=pool)
+    broker = build_broker(runtime, [registration_consumer(name, topic)], batch_max_records=BATCH)
     settle_heap()  # as the consumers role does before it starts its broker
     return await _timed(events, lambda: runtime.applied, start=broker.start, stop=broker.stop)
 

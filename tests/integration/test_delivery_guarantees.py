@@ -455,18 +455,11 @@ async def test_a_batch_with_poison_in_the_middle_applies_the_rest_once_in_order(
     name = f"poison-middle-{uuid.uuid4().hex[:8]}"
     marker = uuid.uuid4().hex
     worker = secrets.token_hex(32)
+    single = effect_consumer(name)
     runs: list[list[int]] = []
 
-    async def record(conn: Connection, event: EventEnvelope, recused: ExaminerRecused) -> None:
-        await conn.execute(
-            """INSERT INTO delivery_tests.effects (consumer, marker, event_id, person_key, seq)
-               VALUES ($1, $2, $3, $4, $5)""",
-            name,
-            recused.session_id,
-            event.event_id,
-            event.person_key,
-            int(recused.examiner_id),
-        )
+    async def record(conn: Connection, event: EventEnvelope, _: ExaminerRecused) -> None:
+        await single.handlers[ExaminerRecused.event_type](conn, event)
 
     async def record_run(
         conn: Connection, run: list[tuple[EventEnvelope, ExaminerRecused]]
