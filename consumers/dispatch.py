@@ -14,8 +14,9 @@ from typing import TypeVar
 
 from pydantic import TypeAdapter
 
-from consumers.delivery import BatchHandler, Handler
+from consumers.delivery import BatchHandler, Consumer, Handler
 from schemas.events import EVENT_CATALOG, EventEnvelope, EventPayload
+from schemas.topics import Topic
 from store.database import Connection
 
 P = TypeVar("P", bound=EventPayload)
@@ -62,6 +63,15 @@ class PayloadHandlers:
 
         self._batches[event_type] = handle
         return self
+
+    def consumer(self, name: str, *topics: Topic | str) -> Consumer:
+        """Consumer group ``name`` reading ``topics`` with these handlers."""
+        return Consumer(
+            name=name,
+            topics=topics,
+            handlers=self.by_event_type(),
+            batch_handlers=self.batches_by_event_type(),
+        )
 
     def by_event_type(self) -> Mapping[str, Handler]:
         return dict(self._by_event_type)

@@ -132,13 +132,7 @@ def _median(figures: list[dict[str, Any]], key: str) -> float:
 def registration_consumer(name: str, topic: str) -> Consumer:
     """Consumer group ``name`` on ``topic`` with the incentive service's registration
     handlers: one at a time, and set-based for a run of events."""
-    handlers = candidate_handlers(PayloadHandlers())
-    return Consumer(
-        name=name,
-        topics=(topic,),
-        handlers=handlers.by_event_type(),
-        batch_handlers=handlers.batches_by_event_type(),
-    )
+    return candidate_handlers(PayloadHandlers()).consumer(name, topic)
 
 
 async def _consumer_round(
