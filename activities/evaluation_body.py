@@ -14,6 +14,7 @@ from policy.filing import check_filing
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyFiledRecord,
+    BodyFiling,
     BodyStatusRecord,
     QualityReviewRecord,
     QualitySample,
@@ -72,6 +73,24 @@ async def record_commission_contract(
     )
 
 
+def check_body_filing(filing: BodyFiling, *, demo_allowed: bool) -> None:
+    """Every rule a filing meets (policy.filing), raised together.
+
+    The API calls it before it starts the body's workflow, so refused input starts no
+    workflow (and the console counts no failed one); the filing's activity applies it again
+    when it records the filing.
+    """
+    check_filing(
+        body_type=filing.body_type,
+        province_code=filing.province_code,
+        scope=[(entry.occupation_code, entry.level) for entry in filing.scope],
+        pass_mark=filing.pass_mark,
+        sub_levels=[(sub.code, sub.national_level) for sub in filing.sub_levels],
+        policy_version=filing.policy_version,
+        demo_allowed=demo_allowed,
+    )
+
+
 class EvaluationBodyActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
@@ -90,15 +109,7 @@ class EvaluationBodyActivities:
         record it with its event."""
         filing = record.filing
         try:
-            check_filing(
-                body_type=filing.body_type,
-                province_code=filing.province_code,
-                scope=[(entry.occupation_code, entry.level) for entry in filing.scope],
-                pass_mark=filing.pass_mark,
-                sub_levels=[(sub.code, sub.national_level) for sub in filing.sub_levels],
-                policy_version=filing.policy_version,
-                demo_allowed=self._demo_policies,
-            )
+            check_body_filing(filing, demo_allowed=self._demo_policies)
         except RuleViolation as violation:
             raise as_rule_error(violation) from None
         except RuleViolations as violations:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.evaluation_body import record_commission_contract
+from activities.evaluation_body import check_body_filing, record_commission_contract
 from api.access import BodyActor, BodyReader, EnterpriseBodyOwner, Regulator
 from api.commands import BODIES
 from api.services import Services
@@ -71,6 +71,7 @@ async def file_body(
             f"a body with this id was filed before (now {earlier}): file under a new id",
         )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
+    check_body_filing(filing, demo_allowed=services.settings.demo_policies)
     workflow_id = await BODIES.start(
         services,
         filing.body_id,
