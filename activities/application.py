@@ -12,9 +12,14 @@ from typing import Protocol
 from temporalio import activity
 
 from activities.resources import ActivityResources
-from policy.assessment import CandidateConflictFacts, ConflictIndex, Examiner
+from policy.assessment import (
+    CandidateConflictFacts,
+    ConflictIndex,
+    Examiner,
+    check_approval_allowed,
+)
 from policy.calendar import china_date
-from policy.errors import NotFound
+from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from schemas.application import (
     AssessmentRecord,
@@ -42,8 +47,10 @@ from schemas.payloads import (
     ScoreCorrected,
 )
 from schemas.workflow_ids import application_workflow_id
+from store import certification
 from store.database import Connection
 from store.outbox import enqueue
+from workflows.rules import as_rule_error
 
 PRODUCER = "skillflow.application"
 # Sessions whose examiner index a worker keeps: the sessions being reviewed right now.
@@ -143,6 +150,14 @@ class ApplicationActivities:
             )
             if row is None:
                 raise NotFound(f"application {app_id} is not recorded")
+            if record.approve:
+                # Approvals end when the exam starts (staffing was checked against the
+                # roster then): the session's status is a fact of this store.
+                status = await certification.session_status(conn, record.session_id)
+                try:
+                    check_approval_allowed(status)
+                except RuleViolation as violation:
+                    raise as_rule_error(violation) from None
             events: list[EventEnvelope] = []
             found = []
             if record.approve:

@@ -26,6 +26,7 @@ from activities.competition_entries import (
 from activities.competition_marks import EntryTotals, check_module, competitor_totals, scheme_of
 from activities.resources import ActivityResources
 from policy.calendar import china_date
+from policy.catalogue import get_occupation
 from policy.competition import (
     Category,
     CompetitorTotals,
@@ -33,6 +34,7 @@ from policy.competition import (
     RuleSet,
     advancing,
     award_for,
+    check_opening,
     judge_conflicts,
     promotion_level,
     rank,
@@ -45,6 +47,8 @@ from schemas.competition import (
     PHASES,
     Advanced,
     AdvanceRecord,
+    AssignJudge,
+    CompetitionOpening,
     CompetitionOpenRecord,
     EntryFacts,
     ModuleLockRecord,
@@ -64,6 +68,7 @@ from schemas.payloads import (
     PromotionGranted,
     TitleAwarded,
 )
+from store import competitions
 from store.database import Connection
 from store.outbox import enqueue
 from workflows.rules import rule_error
@@ -107,6 +112,64 @@ async def record_recusals(
             [r[2] for r in rows],
         )
     return len(rows)
+
+
+async def record_judge_assignment(conn: Connection, competition_id: str, judge: AssignJudge) -> int:
+    """Assign a judge to aspects (again: replaces them) in the caller's transaction: refused
+    once judging is over or for an aspect the scheme lacks. Conflicts with the field are
+    recorded at once while marking is open (at the close of entries before that); returns
+    how many were recorded now."""
+    competition = await competition_row(conn, competition_id, lock="FOR UPDATE")
+    if competition["phase"] not in ("entries_open", "marking"):
+        raise RuleViolation(
+            "competition_id", Rule.JUDGES_CLOSED, f"judging is over ({competition['phase']})"
+        )
+    unknown = sorted(set(judge.aspects) - set(scheme_of(competition).aspects()))
+    if unknown:
+        raise RuleViolation(
+            "aspects",
+            Rule.MARKS_UNKNOWN_ASPECT,
+            f"the marking scheme has no aspect(s) {', '.join(unknown[:10])}",
+        )
+    await competitions.save_judge(
+        conn,
+        competition_id,
+        judge.judge_id,
+        judge.employer,
+        judge.region,
+        list(judge.aspects),
+        judge.assigned_by,
+        judge.assigned_at,
+    )
+    if competition["phase"] != "marking":
+        return 0
+    return await record_recusals(
+        conn, competition_id, rule_set(competition["rule_version"]), judge.assigned_at
+    )
+
+
+async def check_competition_opening(conn: Connection, opening: CompetitionOpening) -> None:
+    """Every rule a new competition meets (``policy.competition.check_opening``), with the
+    rule set of the competition it feeds, which must exist. The API calls it before the
+    workflow starts, so a refused competition starts none."""
+    get_occupation(opening.occupation_code)
+    feeds = None
+    if opening.feeds_competition_id is not None:
+        version = await competitions.rule_version_of(conn, opening.feeds_competition_id)
+        if version is None:
+            raise RuleViolation(
+                "feeds_competition_id",
+                Rule.COMPETITION_FEEDS_UNKNOWN,
+                "the competition to feed must be created first",
+            )
+        feeds = rule_set(version)
+    check_opening(
+        rule_set(opening.rule_version),
+        opening.tier,
+        opening.marking_scheme,
+        issuing_body_id=opening.issuing_body_id,
+        feeds=feeds,
+    )
 
 
 class CompetitionActivities:

@@ -9,10 +9,12 @@ from temporalio import activity
 
 from activities.resources import ActivityResources
 from policy.assessment import AssessmentPolicy, load_assessment_policy
-from policy.errors import RuleViolation
+from policy.errors import RuleViolation, RuleViolations
+from policy.filing import check_filing
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BodyFiledRecord,
+    BodyFiling,
     BodyStatusRecord,
     QualityReviewRecord,
     QualitySample,
@@ -27,12 +29,15 @@ from schemas.payloads import (
     BodyRejected,
     BodyRevoked,
     BodySuspended,
+    CommissionRecorded,
     QualityReviewed,
     QualitySampled,
 )
 from schemas.workflow_ids import body_workflow_id
+from store import certification
+from store.database import Connection
 from store.outbox import enqueue
-from workflows.rules import as_rule_error, rule_error
+from workflows.rules import as_rule_error, rule_error, rules_error
 
 PRODUCER = "skillflow.evaluation_body"
 
@@ -43,9 +48,52 @@ def _body_event(payload: BodyEvent, business_key: str, occurred_at: datetime) ->
     return workflow_event(payload, PRODUCER, workflow_id, business_key, occurred_at)
 
 
+async def record_commission_contract(
+    conn: Connection, commission: CommissionRecorded, occurred_at: datetime
+) -> None:
+    """An enterprise's commission contract (it may then evaluate workers it does not
+    employ) and its event, in the caller's transaction. No workflow step: nothing about
+    it is decided over time."""
+    await certification.save_commission(
+        conn,
+        commission.body_id,
+        commission.commission_id,
+        commission.client,
+        commission.valid_until,
+    )
+    await enqueue(
+        conn,
+        _body_event(
+            commission,
+            # The same contract sent again is the same event; a changed one is new.
+            f"{commission.commission_id}|{commission.valid_until}|{commission.client}",
+            occurred_at,
+        ),
+    )
+
+
+def check_body_filing(filing: BodyFiling, *, demo_allowed: bool) -> None:
+    """Every rule a filing meets (policy.filing), raised together.
+
+    The API calls it before it starts the body's workflow, so refused input starts no
+    workflow (and the console counts no failed one); the filing's activity applies it again
+    when it records the filing.
+    """
+    check_filing(
+        body_type=filing.body_type,
+        province_code=filing.province_code,
+        scope=[(entry.occupation_code, entry.level) for entry in filing.scope],
+        pass_mark=filing.pass_mark,
+        sub_levels=[(sub.code, sub.national_level) for sub in filing.sub_levels],
+        policy_version=filing.policy_version,
+        demo_allowed=demo_allowed,
+    )
+
+
 class EvaluationBodyActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
+        self._demo_policies = resources.settings.demo_policies
 
     @activity.defn(name="certification.assessment_policy")
     async def assessment_policy(self, version: str) -> AssessmentPolicy:
@@ -56,7 +104,15 @@ class EvaluationBodyActivities:
 
     @activity.defn(name="certification.record_body_filed")
     async def record_body_filed(self, record: BodyFiledRecord) -> None:
+        """Check the filing (refused: the workflow fails with the rules it broke) and
+        record it with its event."""
         filing = record.filing
+        try:
+            check_body_filing(filing, demo_allowed=self._demo_policies)
+        except RuleViolation as violation:
+            raise as_rule_error(violation) from None
+        except RuleViolations as violations:
+            raise rules_error(violations.violations) from None
         event = _body_event(
             BodyFiled(
                 body_id=filing.body_id,

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio import activity
 
 from activities.resources import ActivityResources
-from policy.assessment import effective_pass_mark, load_assessment_policy
-from policy.catalogue import get_occupation, required_components
-from policy.errors import RuleViolation
+from policy.assessment import (
+    AssessmentPolicy,
+    admit_policy_version,
+    check_session_dates,
+    check_staffing,
+    effective_pass_mark,
+)
+from policy.catalogue import Component, get_occupation, required_components
+from policy.errors import RuleViolation, RuleViolations
 from policy.rule_ids import Rule
 from schemas.events import EventEnvelope, workflow_event
-from schemas.exam_session import OpenedSession, SessionOpenRecord, SessionStatusRecord
+from schemas.exam_session import (
+    OpenedSession,
+    SessionOpening,
+    SessionOpenRecord,
+    SessionStatusRecord,
+)
 from schemas.payloads import SessionClosed, SessionOpened, SessionStarted
 from schemas.workflow_ids import session_workflow_id
+from store import certification
 from store.database import Connection
 from store.outbox import enqueue
 from store.sealed import examiner_names_place
-from workflows.rules import as_rule_error
+from workflows.rules import as_rule_error, rules_error
 
 PRODUCER = "skillflow.exam_session"
 
@@ -52,6 +65,48 @@ async def check_body_may_run(
     return str(body["body_type"]), body["pass_mark"]
 
 
+@dataclass(frozen=True)
+class CheckedOpening:
+    policy: AssessmentPolicy
+    # Kept in the session's history: a later catalogue change does not change the
+    # staffing a running session is checked against.
+    components: tuple[Component, ...]
+    body_type: str
+    enterprise_mark: int | None
+
+
+async def check_session_opening(
+    conn: Connection, opening: SessionOpening, *, demo_allowed: bool
+) -> CheckedOpening:
+    """Every rule a new session meets: a policy version the service admits, registration
+    closing by the exam date, the panels as filed (grades, odd sizes, proctors per room;
+    what depends on the number of candidates is checked when it starts), and an active
+    body filed for its occupation and level.
+
+    The API calls it for an immediate answer (a refused session starts no workflow) and
+    the activity again inside its transaction, since the body may be suspended in between.
+    """
+    policy = admit_policy_version(opening.policy_version, demo_allowed=demo_allowed)
+    components = required_components(get_occupation(opening.occupation_code), opening.level)
+    check_session_dates(opening.registration_closes_on, opening.exam_date)
+    violations = check_staffing(
+        opening.level,
+        0,
+        opening.theory_rooms,
+        opening.proctors,
+        [e for e in opening.examiners if e.panel == "practical"],
+        [e for e in opening.examiners if e.panel == "review"],
+        policy.staffing,
+        review_panel_needed="review" in components,
+    )
+    if violations:
+        raise RuleViolations(violations)
+    body_type, enterprise_mark = await check_body_may_run(
+        conn, opening.body_id, opening.occupation_code, opening.level
+    )
+    return CheckedOpening(policy, components, body_type, enterprise_mark)
+
+
 def _session_event(
     payload: SessionOpened | SessionStarted | SessionClosed, occurred_at: datetime
 ) -> EventEnvelope:
@@ -67,19 +122,18 @@ class ExamSessionActivities:
     def __init__(self, resources: ActivityResources) -> None:
         self._pool = resources.pool
         self._key_ring = resources.settings.key_ring
+        self._demo_policies = resources.settings.demo_policies
 
     @activity.defn(name="certification.open_session")
     async def open_session(self, record: SessionOpenRecord) -> OpenedSession:
         opening = record.opening
         try:
-            policy = load_assessment_policy(opening.policy_version)
-            # Kept in the session's history: a later catalogue change does not change the
-            # staffing a running session is checked against.
-            components = required_components(get_occupation(opening.occupation_code), opening.level)
             async with self._pool.acquire() as conn, conn.transaction():
-                body_type, enterprise_mark = await check_body_may_run(
-                    conn, opening.body_id, opening.occupation_code, opening.level
+                checked = await check_session_opening(
+                    conn, opening, demo_allowed=self._demo_policies
                 )
+                policy, components = checked.policy, checked.components
+                body_type, enterprise_mark = checked.body_type, checked.enterprise_mark
                 pass_mark = effective_pass_mark(
                     policy.pass_mark, enterprise_mark, score_max=policy.score_max
                 )
@@ -121,6 +175,8 @@ class ExamSessionActivities:
                 )
         except RuleViolation as violation:
             raise as_rule_error(violation) from None
+        except RuleViolations as violations:
+            raise rules_error(violations.violations) from None
         return OpenedSession(
             pass_mark=pass_mark,
             policy=policy,
@@ -137,6 +193,12 @@ class ExamSessionActivities:
             session_id,
         )
         return int(count or 0)
+
+    @activity.defn(name="certification.first_round_outstanding")
+    async def first_round_outstanding(self, session_id: str) -> int:
+        """Approved candidates still waiting for a first-round score (closing waits)."""
+        async with self._pool.acquire() as conn:
+            return await certification.first_round_outstanding(conn, session_id)
 
     @activity.defn(name="certification.record_session_status")
     async def record_session_status(self, record: SessionStatusRecord) -> None:

@@ -24,6 +24,8 @@ from api.services import ApiServices, Services
 from policy.errors import NotFound, Violation
 from policy.rule_ids import Rule
 from skillflow.settings import BOUND_ROLES, Role
+from store import certification
+from store.certification import Owner
 from store.database import Connection
 from store.tokens import find_holder, token_digest
 
@@ -118,45 +120,31 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Caller]]:
 @dataclass(frozen=True)
 class OwnedObject:
     """A kind of object a route acts on: the path parameter naming it, and the query that
-    finds the body owning it (``body_id``, ``body_type``)."""
+    finds the body owning it."""
 
     kind: str
     path_parameter: str
-    owner_sql: str
+    owner: Callable[[Connection, str], Awaitable[Owner | None]]
 
 
-BODY: Final = OwnedObject(
-    "body",
-    "body_id",
-    "SELECT body_id, body_type FROM certification.bodies WHERE body_id = $1",
-)
-SESSION: Final = OwnedObject(
-    "session",
-    "session_id",
-    """SELECT s.body_id, b.body_type FROM certification.sessions s
-       LEFT JOIN certification.bodies b USING (body_id) WHERE s.session_id = $1""",
-)
-APPLICATION: Final = OwnedObject(
-    "application",
-    "application_id",
-    """SELECT a.body_id, b.body_type FROM certification.applications a
-       LEFT JOIN certification.bodies b USING (body_id) WHERE a.application_id = $1""",
-)
+BODY: Final = OwnedObject("body", "body_id", certification.body_owner)
+SESSION: Final = OwnedObject("session", "session_id", certification.session_owner)
+APPLICATION: Final = OwnedObject("application", "application_id", certification.application_owner)
 
 
-def authorize_owner(caller: Caller, body_id: str, body_type: str | None) -> None:
+def authorize_owner(caller: Caller, owner: Owner) -> None:
     """The one rule: a bound caller acts only for its own bodies, of its role's type."""
     if caller.role in BOUND_ROLES:
-        caller.check_body_type(body_id, body_type)
-        caller.check_body(body_id)
+        caller.check_body_type(owner.body_id, owner.body_type)
+        caller.check_body(owner.body_id)
 
 
 async def authorize_body(conn: Connection, caller: Caller, body_id: str) -> None:
     """For a body named in a request's content rather than its path (a new session)."""
     caller.check_body(body_id)
-    row = await conn.fetchrow(BODY.owner_sql, body_id)
-    if row is not None:
-        authorize_owner(caller, row["body_id"], row["body_type"])
+    owner = await certification.body_owner(conn, body_id)
+    if owner is not None:
+        authorize_owner(caller, owner)
 
 
 def acting_on(owned: OwnedObject, *roles: Role) -> Callable[..., Awaitable[Caller]]:
@@ -172,10 +160,11 @@ def acting_on(owned: OwnedObject, *roles: Role) -> Callable[..., Awaitable[Calle
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
         key = request.path_params[owned.path_parameter]
-        row = await services.pool.fetchrow(owned.owner_sql, key)
-        if row is None:
+        async with services.pool.acquire() as conn:
+            owner = await owned.owner(conn, key)
+        if owner is None:
             raise NotFound(f"no {owned.kind} with this id")
-        authorize_owner(caller, row["body_id"], row["body_type"])
+        authorize_owner(caller, owner)
         return caller
 
     return dependency

@@ -5,33 +5,55 @@ templates such as ``/applications/{application_id}``, never the ids themselves).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from skillflow.metrics import API_LATENCY, API_REQUESTS, CONTENT_TYPE, ROLE_INFO, skillflow_metrics
 from skillflow.operations.roles import skillflow_version
 
 
-def install_metrics(app: FastAPI) -> None:
-    ROLE_INFO.labels("api", skillflow_version()).set(1)
+class CountRequests:
+    """Counts each answer by route template, method and status.
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
+    runs the app in a task of its own and raises "No response returned" when that task ends
+    without an answer (a client gone mid-request under load), which then surfaced as a bare
+    500 outside the API's own error handling. Here the status is read off the answer as it
+    passes, and nothing is raised that the app did not raise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, sending)
         finally:
-            route = request.scope.get("route")
+            # The router writes the matched route into the shared scope.
+            route = scope.get("route")
             # Unknown paths share one label: a scanner must not mint a series per path.
             template = getattr(route, "path", None) or "(unmatched)"
-            API_REQUESTS.labels(template, request.method, str(status)).inc()
-            API_LATENCY.labels(template, request.method).observe(time.perf_counter() - started)
+            method = scope.get("method", "")
+            API_REQUESTS.labels(template, method, str(status)).inc()
+            API_LATENCY.labels(template, method).observe(time.perf_counter() - started)
+
+
+def install_metrics(app: FastAPI) -> None:
+    ROLE_INFO.labels("api", skillflow_version()).set(1)
+    app.add_middleware(CountRequests)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -28,6 +28,8 @@ from policy.idnumber import mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.events import build_event
 from schemas.payloads import CertificateImported
+from store import certification
+from store.certification import PriorCertificateRow
 from store.database import Connection
 from store.outbox import enqueue
 
@@ -93,9 +95,7 @@ async def import_prior_certificate(
             Rule.IMPORT_CHECKED_ON,
             "checked_on must fall between the issue date and today",
         )
-    if await conn.fetchval(
-        "SELECT true FROM certification.certificates WHERE certificate_number = $1", number
-    ):
+    if await certification.issued_here(conn, number):
         raise RuleViolation(
             "certificate_number",
             Rule.IMPORT_ISSUED_HERE,
@@ -109,29 +109,23 @@ async def import_prior_certificate(
         "issued_on": certificate.issued_on,
     }
     masked = mask_name(certificate.holder_name) if certificate.holder_name.strip() else ""
-    imported_at = await conn.fetchval(
-        """INSERT INTO certification.prior_certificates
-             (certificate_number, person_key, holder_name_masked, occupation_code, level,
-              issuing_body, issued_on, checked_against, checked_on, imported_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (certificate_number) DO NOTHING
-           RETURNING imported_at""",
-        number,
-        key,
-        masked,
-        occupation.code,
-        certificate.level,
-        facts["issuing_body"],
-        certificate.issued_on,
-        certificate.checked_against.strip(),
-        certificate.checked_on,
-        imported_by,
+    imported_at = await certification.save_prior_certificate(
+        conn,
+        PriorCertificateRow(
+            certificate_number=number,
+            person_key=key,
+            holder_name_masked=masked,
+            occupation_code=occupation.code,
+            level=certificate.level,
+            issuing_body=facts["issuing_body"],
+            issued_on=certificate.issued_on,
+            checked_against=certificate.checked_against.strip(),
+            checked_on=certificate.checked_on,
+            imported_by=imported_by,
+        ),
     )
     if imported_at is None:
-        known = await conn.fetchrow(
-            "SELECT * FROM certification.prior_certificates WHERE certificate_number = $1",
-            number,
-        )
+        known = await certification.prior_certificate(conn, number)
         assert known is not None, "the insert conflicted on this number"
         differing = [name for name in _SAME_CERTIFICATE if known[name] != facts[name]]
         if differing:

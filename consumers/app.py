@@ -9,6 +9,7 @@ worker's events arrive in order on one partition.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,26 @@ class ConsumerRuntime:
     pool: asyncpg.Pool | None = None
     applied: int = 0
     dead_lettered: int = 0
+
+
+# Young objects a collection waits for (CPython's default is 700). A batch holds hundreds of
+# parsed events, several tracked objects each, so at 700 the collector ran six times a batch.
+_YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def settle_heap() -> None:
+    """Set the collector up for batch consumption, once the process has started.
+
+    What start-up built (modules, pydantic schemas, clients) lives as long as the process:
+    frozen, full collections no longer walk it. Before, a full collection walked some 170,000
+    such objects every 20,000 events or so and cost more than a batch's database work; the
+    young generation is also collected every few batches instead of several times a batch.
+    Garbage is still freed by reference counting as before; only cycles wait a little longer.
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(_YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 async def _raw_body(message: Any) -> Any:
@@ -194,6 +215,7 @@ async def run_consumers(
             relay_task = asyncio.create_task(
                 kafka.run_outbox_relay(settings, pool, stop, "consumers")
             )
+            settle_heap()
             await broker.start()
             try:
                 if ready is not None:

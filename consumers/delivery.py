@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import asyncpg
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from policy.errors import NotFound
 from schemas.events import EventEnvelope
@@ -73,8 +73,8 @@ class Consumer:
     batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class InboundRecord:
+class InboundRecord(NamedTuple):
+    # A tuple, not a dataclass: one is built per record, hundreds per batch.
     topic: str
     partition: int
     offset: int
@@ -132,13 +132,7 @@ async def apply_batch(
 ) -> BatchOutcome:
     """Apply ``records`` in order, exactly once in effect; returns what happened."""
     outcome = BatchOutcome()
-    parsed: list[tuple[InboundRecord, EventEnvelope]] = []
-    for record in records:
-        try:
-            parsed.append((record, EventEnvelope.model_validate_json(record.value)))
-        except ValidationError as exc:
-            # Parsing again will not help: straight to the dead letters.
-            outcome.dead_letters.append(DeadLetter(record, describe_error(exc), 1, None))
+    parsed = _parse(records, outcome)
 
     async with pool.acquire() as conn:
         try:
@@ -163,22 +157,53 @@ async def apply_batch(
     return outcome
 
 
+_ENVELOPES = TypeAdapter(list[EventEnvelope])
+
+
+def _parse(
+    records: Sequence[InboundRecord], outcome: BatchOutcome
+) -> list[tuple[InboundRecord, EventEnvelope]]:
+    """The batch's envelopes, each with its record; a record that is no envelope goes to
+    the dead letters (parsing it again will not help)."""
+    try:
+        # The whole batch as one JSON array, in one validator call. Every record adds at
+        # least one element (an empty one makes the array invalid), so as many envelopes as
+        # records means each envelope is exactly its record's bytes.
+        events = _ENVELOPES.validate_json(b"[" + b",".join(r.value for r in records) + b"]")
+        if len(events) == len(records):
+            return list(zip(records, events, strict=True))
+    except ValidationError:
+        pass  # some record is bad: find it, one record at a time
+    parsed: list[tuple[InboundRecord, EventEnvelope]] = []
+    for record in records:
+        try:
+            parsed.append((record, EventEnvelope.model_validate_json(record.value)))
+        except ValidationError as exc:
+            outcome.dead_letters.append(DeadLetter(record, describe_error(exc), 1, None))
+    return parsed
+
+
 async def _apply_all(
     conn: Connection, consumer: Consumer, events: list[EventEnvelope], outcome: BatchOutcome
 ) -> None:
     if not events:
         return
-    fresh = {
+    # The insert answers with the ids recorded before (normally none), not the 500 new ones.
+    seen = {
         row["event_id"]
         for row in await conn.fetch(
-            """INSERT INTO delivery.processed_events (consumer, event_id, event_type, outcome)
-               SELECT $1, e.id, e.type, e.outcome
-               FROM unnest($2::uuid[], $3::text[], $4::text[]) AS e(id, type, outcome)
-               ON CONFLICT DO NOTHING RETURNING event_id""",
+            """WITH recorded AS (
+                   INSERT INTO delivery.processed_events (consumer, event_id, event_type, outcome)
+                   SELECT $1, e.id, e.type,
+                          CASE WHEN e.type = ANY($4::text[]) THEN 'applied' ELSE 'ignored' END
+                   FROM unnest($2::uuid[], $3::text[]) AS e(id, type)
+                   ON CONFLICT DO NOTHING RETURNING event_id)
+               SELECT e.id AS event_id FROM unnest($2::uuid[]) AS e(id)
+               WHERE e.id NOT IN (SELECT event_id FROM recorded)""",
             consumer.name,
             [event.event_id for event in events],
             [event.event_type for event in events],
-            ["applied" if event.event_type in consumer.handlers else "ignored" for event in events],
+            list(consumer.handlers),
         )
     }
     # Consecutive events of a type with a batch handler are applied together; any other
@@ -192,10 +217,10 @@ async def _apply_all(
             run.clear()
 
     for event in events:
-        if event.event_id not in fresh:
+        if event.event_id in seen:
             outcome.duplicates += 1
             continue
-        fresh.discard(event.event_id)  # the same event twice in one batch applies once
+        seen.add(event.event_id)  # the same event twice in one batch applies once
         handler = consumer.handlers.get(event.event_type)
         if handler is None:
             outcome.ignored += 1

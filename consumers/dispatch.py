@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from consumers.delivery import BatchHandler, Handler
+from pydantic import TypeAdapter
+
+from consumers.delivery import BatchHandler, Consumer, Handler
 from schemas.events import EVENT_CATALOG, EventEnvelope, EventPayload
+from schemas.topics import Topic
 from store.database import Connection
 
 P = TypeVar("P", bound=EventPayload)
@@ -50,13 +53,25 @@ class PayloadHandlers:
         event_type = payload_type.event_type
         if event_type not in self._by_event_type:
             raise ValueError(f"{event_type} needs its one-event handler first")
-        validate = payload_type.model_validate
+        # One validator call for the run; one bad payload refuses the run, and the delivery
+        # then applies it one event at a time, where ``on``'s handler refuses that one alone.
+        validate = TypeAdapter(list[payload_type]).validate_python  # type: ignore[valid-type]
 
         async def handle(conn: Connection, events: Sequence[EventEnvelope]) -> None:
-            await handler(conn, [(e, validate(e.payload, strict=False)) for e in events])
+            payloads = validate([e.payload for e in events], strict=False)
+            await handler(conn, list(zip(events, payloads, strict=True)))
 
         self._batches[event_type] = handle
         return self
+
+    def consumer(self, name: str, *topics: Topic | str) -> Consumer:
+        """Consumer group ``name`` reading ``topics`` with these handlers."""
+        return Consumer(
+            name=name,
+            topics=topics,
+            handlers=self.by_event_type(),
+            batch_handlers=self.batches_by_event_type(),
+        )
 
     def by_event_type(self) -> Mapping[str, Handler]:
         return dict(self._by_event_type)

@@ -579,6 +579,15 @@ def check_approval_allowed(session_status: str | None) -> None:
         )
 
 
+def check_session_dates(registration_closes_on: date, exam_date: date) -> None:
+    if registration_closes_on > exam_date:
+        raise RuleViolation(
+            "registration_closes_on",
+            Rule.SESSION_DATES,
+            "registration must close on or before the exam date",
+        )
+
+
 def check_session_may_close(first_round_outstanding: int) -> None:
     """Candidates with a component still unscored would otherwise wait forever, so closing
     waits for their scores (0 for a candidate who did not sit)."""

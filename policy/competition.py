@@ -277,6 +277,39 @@ def may_feed(lower: RuleSet, higher: RuleSet) -> bool:
     return lower.advancement.quota > 0 and lower.tier in higher.qualification.from_tiers
 
 
+def check_opening(
+    rules: RuleSet,
+    tier: str,
+    scheme: MarkingScheme,
+    *,
+    issuing_body_id: str | None,
+    feeds: RuleSet | None,
+) -> None:
+    """Raise the first rule a new competition breaks: its rule set is its tier's, its
+    marking scheme fits the rule set, a tier whose results promote names the evaluation
+    body certifying them, and the competition it feeds (``feeds``, that one's rule set)
+    takes qualifiers from this tier."""
+    if rules.tier != tier:
+        raise RuleViolation(
+            "rule_version",
+            Rule.COMPETITION_RULE_TIER,
+            f"rule set {rules.version} is for {rules.tier}",
+        )
+    check_marking_scheme(scheme, rules.theory_max_pct)
+    if rules.promotions and not issuing_body_id:
+        raise RuleViolation(
+            "issuing_body_id",
+            Rule.COMPETITION_ISSUING_BODY_REQUIRED,
+            f"{rules.tier} results promote: name the evaluation body that certifies them",
+        )
+    if feeds is not None and not may_feed(rules, feeds):
+        raise RuleViolation(
+            "feeds_competition_id",
+            Rule.COMPETITION_FEEDS_TIER,
+            f"a {rules.tier} competition does not qualify entrants for a {feeds.tier} one",
+        )
+
+
 # --- entries ----------------------------------------------------------------------------
 
 

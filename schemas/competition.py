@@ -131,6 +131,17 @@ class EntryFacts(_Model):
     level_held: int | None = Field(None, ge=1, le=5)
 
 
+class AssignJudge(_Model):
+    """An organiser's assignment of a judge (by token name) to aspects of the scheme."""
+
+    judge_id: str
+    employer: str = ""
+    region: str = ""
+    aspects: tuple[str, ...]
+    assigned_by: str
+    assigned_at: datetime
+
+
 class WorldSkillsResult(_Model):
     """The team member's result at WorldSkills, as the organiser enters it."""
 

@@ -53,6 +53,10 @@ class BodyFiling(_Model):
     filed_by: str = ""
 
 
+class AwaitFiled(_Model):
+    """Argument of ``EvaluationBodyWorkflow.await_filed``: it carries nothing."""
+
+
 class BodyState(_Model):
     """What the workflow carries across continue-as-new, and what its query answers."""
 

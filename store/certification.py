@@ -8,7 +8,8 @@ The workflows' activities write this schema; the API only reads it, through here
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from datetime import date, datetime
 from typing import Any, Final
 
 from store.database import Connection
@@ -19,6 +20,43 @@ _PANELS_SQL: Final = """(SELECT coalesce(jsonb_object_agg(e->>'examiner_id',
                                             coalesce(e->>'panel', 'practical')), '{}')
                  FROM jsonb_array_elements(s.examiners) e
                  WHERE $2::text[] IS NULL OR e->>'examiner_id' = ANY($2::text[]))"""
+
+
+# --- who owns an object (api/access.py) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The body an object belongs to, with the body's type (None while no such body is
+    filed): what decides who may act on the object."""
+
+    body_id: str
+    body_type: str | None
+
+
+async def body_owner(conn: Connection, body_id: str) -> Owner | None:
+    row = await conn.fetchrow(
+        "SELECT body_id, body_type FROM certification.bodies WHERE body_id = $1", body_id
+    )
+    return None if row is None else Owner(row["body_id"], row["body_type"])
+
+
+async def session_owner(conn: Connection, session_id: str) -> Owner | None:
+    row = await conn.fetchrow(
+        """SELECT s.body_id, b.body_type FROM certification.sessions s
+           LEFT JOIN certification.bodies b USING (body_id) WHERE s.session_id = $1""",
+        session_id,
+    )
+    return None if row is None else Owner(row["body_id"], row["body_type"])
+
+
+async def application_owner(conn: Connection, application_id: str) -> Owner | None:
+    row = await conn.fetchrow(
+        """SELECT a.body_id, b.body_type FROM certification.applications a
+           LEFT JOIN certification.bodies b USING (body_id) WHERE a.application_id = $1""",
+        application_id,
+    )
+    return None if row is None else Owner(row["body_id"], row["body_type"])
 
 
 # --- bodies ------------------------------------------------------------------------------
@@ -247,15 +285,6 @@ async def holder_name_sealed(conn: Connection, application_id: str) -> bytes | N
     return sealed
 
 
-async def application_session_status(conn: Connection, application_id: str) -> str | None:
-    status: str | None = await conn.fetchval(
-        """SELECT s.status FROM certification.applications a
-           JOIN certification.sessions s USING (session_id) WHERE a.application_id = $1""",
-        application_id,
-    )
-    return status
-
-
 # --- certificates -------------------------------------------------------------------------
 
 
@@ -285,6 +314,15 @@ async def certificate_verification(
     return None if row is None else dict(row)
 
 
+async def issued_here(conn: Connection, certificate_number: str) -> bool:
+    """Did SkillFlow issue a certificate with this number?"""
+    found: bool | None = await conn.fetchval(
+        "SELECT true FROM certification.certificates WHERE certificate_number = $1",
+        certificate_number,
+    )
+    return bool(found)
+
+
 async def prior_certificate(conn: Connection, certificate_number: str) -> dict[str, Any] | None:
     """A certificate imported from before SkillFlow, by its number as written."""
     row = await conn.fetchrow(
@@ -292,3 +330,35 @@ async def prior_certificate(conn: Connection, certificate_number: str) -> dict[s
         certificate_number,
     )
     return None if row is None else dict(row)
+
+
+@dataclass(frozen=True)
+class PriorCertificateRow:
+    """A checked certificate from before SkillFlow, as stored: the person key and the
+    masked name, never the ID number nor the full name."""
+
+    certificate_number: str
+    person_key: str
+    holder_name_masked: str
+    occupation_code: str
+    level: int
+    issuing_body: str
+    issued_on: date
+    checked_against: str
+    checked_on: date
+    imported_by: str
+
+
+async def save_prior_certificate(conn: Connection, row: PriorCertificateRow) -> datetime | None:
+    """Store an imported certificate; when it was imported, or None if its number was
+    imported before (the row then stays as it was)."""
+    imported_at: datetime | None = await conn.fetchval(
+        """INSERT INTO certification.prior_certificates
+             (certificate_number, person_key, holder_name_masked, occupation_code, level,
+              issuing_body, issued_on, checked_against, checked_on, imported_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (certificate_number) DO NOTHING
+           RETURNING imported_at""",
+        *astuple(row),
+    )
+    return imported_at

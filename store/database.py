@@ -89,6 +89,11 @@ async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def postgres_answers(pool: asyncpg.Pool) -> bool:
+    """Does PostgreSQL answer a query through ``pool`` (a readiness check)?"""
+    return bool(await pool.fetchval("SELECT true"))
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
 ) -> asyncpg.Pool:

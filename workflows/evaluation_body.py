@@ -16,6 +16,7 @@ from policy.assessment import AssessmentPolicy
 from policy.calendar import china_date
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
+    AwaitFiled,
     BodyDecision,
     BodyFiledRecord,
     BodyFiling,
@@ -86,6 +87,13 @@ class EvaluationBodyWorkflow:
 
     @workflow.query
     def status(self) -> BodyState:
+        return self.state
+
+    @workflow.update
+    async def await_filed(self, _: AwaitFiled) -> BodyState:
+        """Answers once the filing is recorded, so the API can answer a refused one (the
+        recording activity refuses it, failing this workflow) at once."""
+        await workflow.wait_condition(lambda: self._ready)
         return self.state
 
     # --- regulator decision on the filing ----------------------------------------------

@@ -12,8 +12,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from policy.assessment import check_staffing
+from policy.assessment import check_session_may_close, check_staffing
 from policy.catalogue import get_occupation, required_components
+from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas.exam_session import (
     CloseSession,
@@ -27,7 +28,7 @@ from schemas.exam_session import (
     StartExam,
 )
 from workflows import search_attributes
-from workflows.rules import rule_error, rules_error
+from workflows.rules import as_rule_error, rule_error, rules_error
 
 with workflow.unsafe.imports_passed_through():
     from activities.exam_session import ExamSessionActivities
@@ -37,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
 # The components a session staffs for are those recorded at its opening, not the live
 # catalogue's at start_exam. Sessions opened before read the catalogue, as they did.
 SNAPSHOT_COMPONENTS = "session-components-snapshot"
+# Closing waits for every first-round score (the rule was the API's before). Sessions
+# closed before replay without the count.
+CLOSE_AFTER_SCORES = "session-close-after-scores"
 # Starting a whole session's stranded registrations is a few thousand workflow starts.
 _REPAIR_TIMEOUT = timedelta(minutes=10)
 
@@ -146,6 +150,16 @@ class ExamSessionWorkflow:
     async def close(self, _: CloseSession) -> SessionState:
         async with self._lock:
             self.validate_close(CloseSession())
+            if workflow.patched(CLOSE_AFTER_SCORES):
+                outstanding = await workflow.execute_activity_method(
+                    ExamSessionActivities.first_round_outstanding,
+                    self._opening.session_id,
+                    start_to_close_timeout=STEP_TIMEOUT,
+                )
+                try:
+                    check_session_may_close(outstanding)
+                except RuleViolation as violation:
+                    raise as_rule_error(violation) from None
             await self._set_status("closed")
             return self.state()
 

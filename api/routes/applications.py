@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.workflow import UpdateMethodMultiParam
 
 from api.access import ApplicationOwner, ApplicationReader, ObjectionRaiser, Regulator
-from api.commands import execute_update
+from api.commands import APPLICATIONS
 from api.services import ApiServices, Services
 from api.views import ApplicationView
-from policy.assessment import check_approval_allowed, check_examiners
+from policy.assessment import check_examiners
 from policy.catalogue import Component
 from policy.errors import NotFound
 from schemas.application import (
@@ -26,7 +24,6 @@ from schemas.application import (
     ScoreSheet,
 )
 from schemas.inputs import Reason, Score
-from schemas.workflow_ids import application_workflow_id
 from store import certification
 from store.sealed import holder_name_place
 from workflows.application import ApplicationWorkflow
@@ -34,28 +31,13 @@ from workflows.application import ApplicationWorkflow
 router = APIRouter(prefix="/applications", tags=["applications"])
 
 
-_Arg = TypeVar("_Arg")
-
-
-async def _command(
-    services: ApiServices,
-    application_id: str,
-    update: UpdateMethodMultiParam[[ApplicationWorkflow, _Arg], ApplicationStatus],
-    arg: _Arg,
-) -> ApplicationStatus:
-    return await execute_update(
-        services.temporal, application_workflow_id(application_id), update, arg, what="application"
-    )
-
-
 @router.get("/{application_id}")
 async def get_application(
     application_id: str, _: ApplicationReader, services: Services
 ) -> ApplicationView:
-    async with services.pool.acquire() as conn:
-        view = await certification.application_view(conn, application_id)
-    if view is None:
-        raise NotFound("no application with this id")
+    view = await services.found(
+        certification.application_view, application_id, "no application with this id"
+    )
     return ApplicationView(**view)
 
 
@@ -68,10 +50,11 @@ class HolderName(BaseModel):
 async def holder_name(application_id: str, _: ApplicationOwner, services: Services) -> HolderName:
     """The candidate's full name, for the body that registered them (it prints the
     certificate). Kept sealed at rest; every other view shows the masked name."""
-    async with services.pool.acquire() as conn:
-        sealed = await certification.holder_name_sealed(conn, application_id)
-    if sealed is None:
-        raise NotFound("no application with this id, or its name predates sealing")
+    sealed = await services.found(
+        certification.holder_name_sealed,
+        application_id,
+        "no application with this id, or its name predates sealing",
+    )
     name = services.settings.key_ring.open_text(sealed, holder_name_place(application_id))
     return HolderName(application_id=application_id, holder_name=name)
 
@@ -80,13 +63,9 @@ async def holder_name(application_id: str, _: ApplicationOwner, services: Servic
 async def review(
     application_id: str, decision: ReviewDecision, caller: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
-    """Approve, or reject with a reason, before the review deadline."""
-    if decision.approve:
-        async with services.pool.acquire() as conn:
-            check_approval_allowed(
-                await certification.application_session_status(conn, application_id)
-            )
-    return await _command(
+    """Approve, or reject with a reason, before the review deadline (and before the
+    session starts: the recording activity refuses a later approval)."""
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.review,
@@ -121,7 +100,9 @@ async def enter_scores_checked(
 async def send_scores(
     services: ApiServices, application_id: str, sheet: ScoreSheet
 ) -> ApplicationStatus:
-    return await _command(services, application_id, ApplicationWorkflow.enter_scores, sheet)
+    return await APPLICATIONS.update(
+        services, application_id, ApplicationWorkflow.enter_scores, sheet
+    )
 
 
 @router.post("/{application_id}/scores")
@@ -155,7 +136,7 @@ async def correct_score(
     application_id: str, request: CorrectionRequest, caller: ApplicationOwner, services: Services
 ) -> ApplicationStatus:
     """Change a signed-off score: needs a reason and leaves an audit entry and event."""
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.correct_score,
@@ -181,7 +162,7 @@ async def raise_objection(
     application_id: str, request: ObjectionRequest, caller: ObjectionRaiser, services: Services
 ) -> ApplicationStatus:
     """Object during the public notice: issuance waits until the regulator resolves it."""
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.raise_objection,
@@ -205,7 +186,7 @@ async def resolve_objection(
     services: Services,
 ) -> ApplicationStatus:
     """Upheld: no certificate. Dismissed: issuance goes ahead once the notice is over."""
-    return await _command(
+    return await APPLICATIONS.update(
         services,
         application_id,
         ApplicationWorkflow.resolve_objection,

@@ -17,6 +17,7 @@ from temporalio.api.common.v1 import Payloads
 
 from api.access import Operator
 from api.services import Services
+from api.views import CodecPayloads
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from skillflow.codec import EncryptionCodec
@@ -40,12 +41,16 @@ def _payloads(body: dict[str, Any]) -> Payloads:
         raise RuleViolation("payloads", Rule.CODEC_MALFORMED, str(exc)) from None
 
 
-def _answer(payloads: list[Any]) -> dict[str, Any]:
-    return {"payloads": [MessageToDict(payload) for payload in payloads]}
+def _answer(payloads: list[Any]) -> CodecPayloads:
+    # Validated from the protobuf JSON form, so the fields it leaves out (empty ones) stay
+    # unset and out of the answer (``response_model_exclude_unset``).
+    return CodecPayloads.model_validate(
+        {"payloads": [MessageToDict(payload) for payload in payloads]}
+    )
 
 
-@router.post("/decode")
-async def decode(body: PayloadsJson, _: Operator, services: Services) -> dict[str, Any]:
+@router.post("/decode", response_model_exclude_unset=True)
+async def decode(body: PayloadsJson, _: Operator, services: Services) -> CodecPayloads:
     """Decrypt payloads (unencrypted ones come back unchanged)."""
     codec = EncryptionCodec(services.settings.key_ring)
     try:
@@ -54,8 +59,8 @@ async def decode(body: PayloadsJson, _: Operator, services: Services) -> dict[st
         raise RuleViolation("payloads", Rule.CODEC_UNDECRYPTABLE, str(exc)) from None
 
 
-@router.post("/encode")
-async def encode(body: PayloadsJson, _: Operator, services: Services) -> dict[str, Any]:
+@router.post("/encode", response_model_exclude_unset=True)
+async def encode(body: PayloadsJson, _: Operator, services: Services) -> CodecPayloads:
     """Encrypt payloads with the current key (what the UI sends when it signals)."""
     codec = EncryptionCodec(services.settings.key_ring)
     return _answer(await codec.encode(_payloads(body).payloads))

@@ -19,9 +19,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.competition import record_recusals
+from activities.competition import check_competition_opening, record_judge_assignment
 from activities.competition_entries import Entered, admit_entry, record_refusal
 from activities.competition_marks import (
     Correction,
@@ -32,18 +31,26 @@ from activities.competition_marks import (
     scheme_of,
 )
 from api.access import Caller, require_roles
-from api.commands import execute_update, failure_of
+from api.commands import COMPETITIONS
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, number_cell, read_csv
 from api.services import Services
+from api.views import (
+    CompetitionView,
+    EntryLine,
+    JudgeAssigned,
+    JudgeAssignment,
+    LeaderboardLine,
+    MarkAuditEntry,
+    MarkCorrected,
+    NominationsRecorded,
+    PublishedResult,
+)
 from policy.calendar import china_date
-from policy.catalogue import get_occupation
 from policy.competition import (
     Category,
     MarkingScheme,
     Tier,
-    check_marking_scheme,
     default_rule_version,
-    may_feed,
     rank,
     rule_set,
 )
@@ -52,6 +59,7 @@ from policy.idnumber import mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.competition import (
     COMPETITION_ID_PATTERN,
+    AssignJudge,
     CloseEntries,
     CompetitionOpening,
     CompetitionState,
@@ -59,7 +67,6 @@ from schemas.competition import (
     LockModule,
     MarkInput,
     PublishResults,
-    competition_workflow_id,
 )
 from skillflow.settings import Role
 from store import competitions
@@ -80,10 +87,9 @@ def competition_actor(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         services: Services,
         caller: Caller = Depends(admitted),  # noqa: B008
     ) -> Caller:
-        async with services.pool.acquire() as conn:
-            organiser_id = await competitions.organiser_of(conn, competition_id)
-        if organiser_id is None:
-            raise NotFound("no competition with this id")
+        organiser_id = await services.found(
+            competitions.organiser_of, competition_id, "no competition with this id"
+        )
         if not caller.bodies or (caller.role == Role.JUDGE and competition_id in caller.bodies):
             return caller
         # An organiser (or a judge bound to an organising body) acts on that body's
@@ -137,39 +143,11 @@ class CompetitionRequest(BaseModel):
 async def create_competition(
     request: CompetitionRequest, caller: Organiser, services: Services
 ) -> CompetitionState:
-    """Create a competition from its tier's rule set; entries open at once."""
+    """Create a competition from its tier's rule set; entries open at once. The
+    competition process checks it against the rule set (and the one it feeds) first."""
     caller.check_body(request.organiser_id)
     version = request.rule_version or default_rule_version(request.tier)
-    rules = rule_set(version)
-    if rules.tier != request.tier:
-        raise RuleViolation(
-            "rule_version", Rule.COMPETITION_RULE_TIER, f"rule set {version} is for {rules.tier}"
-        )
-    get_occupation(request.occupation_code)
-    scheme = request.marking_scheme or rules.marking_scheme
-    check_marking_scheme(scheme, rules.theory_max_pct)
-    if rules.promotions and not request.issuing_body_id:
-        raise RuleViolation(
-            "issuing_body_id",
-            Rule.COMPETITION_ISSUING_BODY_REQUIRED,
-            f"{rules.tier} results promote: name the evaluation body that certifies them",
-        )
-    if request.feeds_competition_id is not None:
-        async with services.pool.acquire() as conn:
-            fed = await competitions.rule_version_of(conn, request.feeds_competition_id)
-        if fed is None:
-            raise RuleViolation(
-                "feeds_competition_id",
-                Rule.COMPETITION_FEEDS_UNKNOWN,
-                "the competition to feed must be created first",
-            )
-        if not may_feed(rules, rule_set(fed)):
-            raise RuleViolation(
-                "feeds_competition_id",
-                Rule.COMPETITION_FEEDS_TIER,
-                f"a {rules.tier} competition does not qualify entrants for "
-                f"a {rule_set(fed).tier} one",
-            )
+    scheme = request.marking_scheme or rule_set(version).marking_scheme
     opening = CompetitionOpening(
         **request.model_dump(exclude={"rule_version", "marking_scheme", "categories"}),
         rule_version=version,
@@ -177,39 +155,14 @@ async def create_competition(
         marking_scheme=scheme,
         opened_by=caller.name,
     )
-    workflow_id = competition_workflow_id(request.competition_id)
-    try:
-        await services.temporal.start_workflow(
-            CompetitionWorkflow.run,
-            opening,
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation(
-            "competition_id", Rule.COMPETITION_EXISTS, "a competition with this id exists"
-        ) from None
-    try:
-        state: CompetitionState = await execute_update(
-            services.temporal,
-            workflow_id,
-            CompetitionWorkflow.await_opened,
-            CloseEntries(),
-            what="competition",
-        )
-    except RuleViolation:
-        await failure_of(services.temporal, workflow_id)
-        raise
-    return state
-
-
-async def _command(services: Services, competition_id: str, update: Any, arg: Any) -> Any:
-    return await execute_update(
-        services.temporal,
-        competition_workflow_id(competition_id),
-        update,
-        arg,
-        what="competition",
+    async with services.pool.acquire() as conn:
+        await check_competition_opening(conn, opening)
+    key = request.competition_id
+    await COMPETITIONS.start(
+        services, key, CompetitionWorkflow.run, opening, exists=Rule.COMPETITION_EXISTS
+    )
+    return await COMPETITIONS.opened(
+        services, key, CompetitionWorkflow.await_opened, CloseEntries()
     )
 
 
@@ -218,13 +171,12 @@ async def close_entries(
     competition_id: str, caller: CompetitionOrganiser, services: Services
 ) -> CompetitionState:
     """Entries end; judges' conflicts with the field are recorded and marking opens."""
-    state: CompetitionState = await _command(
+    return await COMPETITIONS.update(
         services,
         competition_id,
         CompetitionWorkflow.close_entries,
         CloseEntries(closed_by=caller.name),
     )
-    return state
 
 
 class LockRequest(BaseModel):
@@ -238,13 +190,12 @@ async def lock_module(
     competition_id: str, request: LockRequest, caller: CompetitionOrganiser, services: Services
 ) -> CompetitionState:
     """Sign off a module: refused while a mark is missing or judges must re-mark."""
-    state: CompetitionState = await _command(
+    return await COMPETITIONS.update(
         services,
         competition_id,
         CompetitionWorkflow.lock_module,
         LockModule(module_id=request.module_id, locked_by=caller.name),
     )
-    return state
 
 
 @router.post("/{competition_id}/publish")
@@ -252,22 +203,20 @@ async def publish_results(
     competition_id: str, caller: CompetitionOrganiser, services: Services
 ) -> CompetitionState:
     """Rank, award, promote and publish; qualifiers then advance to the competition fed."""
-    state: CompetitionState = await _command(
+    return await COMPETITIONS.update(
         services,
         competition_id,
         CompetitionWorkflow.publish_results,
         PublishResults(published_by=caller.name),
     )
-    return state
 
 
 @router.get("/{competition_id}")
-async def get_competition(competition_id: str, _: Overseer, services: Services) -> dict[str, Any]:
-    async with services.pool.acquire() as conn:
-        view = await competitions.competition_view(conn, competition_id)
-    if view is None:
-        raise NotFound("no competition with this id")
-    return view
+async def get_competition(competition_id: str, _: Overseer, services: Services) -> CompetitionView:
+    view = await services.found(
+        competitions.competition_view, competition_id, "no competition with this id"
+    )
+    return CompetitionView.model_validate(view)
 
 
 # --- entries ---------------------------------------------------------------------------
@@ -289,10 +238,9 @@ async def _enter(
 ) -> Entered:
     """Validate the ID number, hash it, and admit the entry; a rule refusal of a valid ID
     number is published as ``competition.entry_refused`` and raised."""
-    async with services.pool.acquire() as conn:
-        competition = await competitions.competition_facts(conn, competition_id)
-    if competition is None:
-        raise NotFound("no competition with this id")
+    competition = await services.found(
+        competitions.competition_facts, competition_id, "no competition with this id"
+    )
     rules = rule_set(competition["rule_version"])
     facts_of_id = validate_id_number(
         request.id_number, today=competition["competed_on"], min_age=rules.min_age
@@ -387,7 +335,7 @@ async def nominate(
     request: NominationRequest,
     caller: CompetitionOrganiser,
     services: Services,
-) -> dict[str, int]:
+) -> NominationsRecorded:
     """Record nominees: above the base tier they may enter without a lower-tier result."""
     keys = []
     for index, number in enumerate(request.id_numbers):
@@ -400,7 +348,7 @@ async def nominate(
         recorded = await competitions.save_nominations(
             conn, competition_id, keys, caller.name, now()
         )
-    return {"recorded": recorded}
+    return NominationsRecorded(recorded=recorded)
 
 
 Reader = Annotated[
@@ -416,11 +364,12 @@ async def list_entries(
     services: Services,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[EntryLine]:
     """Entries by number, with masked names (the number is what judges mark; judges read
     them too)."""
     async with services.pool.acquire() as conn:
-        return await competitions.entries_view(conn, competition_id, limit, offset)
+        rows = await competitions.entries_view(conn, competition_id, limit, offset)
+    return [EntryLine.model_validate(row) for row in rows]
 
 
 # --- judges and marks ------------------------------------------------------------------
@@ -438,56 +387,29 @@ class JudgeRequest(BaseModel):
 @router.post("/{competition_id}/judges")
 async def assign_judge(
     competition_id: str, request: JudgeRequest, caller: CompetitionOrganiser, services: Services
-) -> dict[str, Any]:
+) -> JudgeAssigned:
     """Assign a judge to aspects (again: replaces the aspects). Conflicts with entered
     competitors are recorded once marking is open (at the close of entries before that)."""
+    judge = AssignJudge(
+        **request.model_dump(exclude={"aspects"}),
+        aspects=tuple(sorted(set(request.aspects))),
+        assigned_by=caller.name,
+        assigned_at=now(),
+    )
     async with services.pool.acquire() as conn, conn.transaction():
-        competition = await competitions.competition_facts(conn, competition_id, for_update=True)
-        if competition is None:
-            raise NotFound("no competition with this id")
-        if competition["phase"] not in ("entries_open", "marking"):
-            raise RuleViolation(
-                "competition_id", Rule.JUDGES_CLOSED, f"judging is over ({competition['phase']})"
-            )
-        known = scheme_of(competition).aspects()
-        unknown = sorted(set(request.aspects) - set(known))
-        if unknown:
-            raise RuleViolation(
-                "aspects",
-                Rule.MARKS_UNKNOWN_ASPECT,
-                f"the marking scheme has no aspect(s) {', '.join(unknown[:10])}",
-            )
-        await competitions.save_judge(
-            conn,
-            competition_id,
-            request.judge_id,
-            request.employer,
-            request.region,
-            sorted(set(request.aspects)),
-            caller.name,
-            now(),
-        )
-        recusals = 0
-        if competition["phase"] == "marking":
-            recusals = await record_recusals(
-                conn, competition_id, rule_set(competition["rule_version"]), now()
-            )
-    return {
-        "judge_id": request.judge_id,
-        "aspects": sorted(set(request.aspects)),
-        "recusals": recusals,
-    }
+        recusals = await record_judge_assignment(conn, competition_id, judge)
+    return JudgeAssigned(judge_id=judge.judge_id, aspects=list(judge.aspects), recusals=recusals)
 
 
 @router.get("/{competition_id}/judges/me")
 async def my_assignment(
     competition_id: str, caller: CompetitionJudge, services: Services
-) -> dict[str, Any]:
+) -> JudgeAssignment:
     """What the calling judge marks here: the name marks are entered under, its aspects
     (none until the organiser assigns them) and the competitors it is recused for."""
     async with services.pool.acquire() as conn:
         aspects, recused = await competitions.judge_assignment(conn, competition_id, caller.name)
-    return {"judge_id": caller.name, "aspects": aspects, "recused_for_entries": recused}
+    return JudgeAssignment(judge_id=caller.name, aspects=aspects, recused_for_entries=recused)
 
 
 MarkValue = Annotated[
@@ -622,7 +544,7 @@ async def correct(
     request: CorrectionRequest,
     caller: CompetitionOrganiser,
     services: Services,
-) -> dict[str, Any]:
+) -> MarkCorrected:
     """Change a signed-off mark: a reason is required and the change is audited."""
     async with services.pool.acquire() as conn:
         keys = await competitions.person_keys_of_entries(conn, competition_id, [request.entry])
@@ -643,13 +565,16 @@ async def correct(
             caller.name,
             now(),
         )
-    return {"entry": request.entry, "aspect_id": request.aspect_id, "previous_value": str(previous)}
+    return MarkCorrected(
+        entry=request.entry, aspect_id=request.aspect_id, previous_value=str(previous)
+    )
 
 
 @router.get("/{competition_id}/audit")
-async def audit(competition_id: str, _: Overseer, services: Services) -> list[dict[str, Any]]:
+async def audit(competition_id: str, _: Overseer, services: Services) -> list[MarkAuditEntry]:
     async with services.pool.acquire() as conn:
-        return await competitions.audit_view(conn, competition_id)
+        rows = await competitions.audit_view(conn, competition_id)
+    return [MarkAuditEntry.model_validate(row) for row in rows]
 
 
 # --- leaderboard and results -----------------------------------------------------------
@@ -658,7 +583,7 @@ async def audit(competition_id: str, _: Overseer, services: Services) -> list[di
 @router.get("/{competition_id}/leaderboard")
 async def leaderboard(
     competition_id: str, _: CompetitionOrganiser, services: Services
-) -> list[dict[str, Any]]:
+) -> list[LeaderboardLine]:
     """The live ranking while marking is open: accepted aspects only (poll it)."""
     async with services.pool.acquire() as conn:
         competition = await competitions.competition_facts(conn, competition_id)
@@ -668,25 +593,25 @@ async def leaderboard(
             conn, competition_id, scheme_of(competition), accepted_only=True
         )
     rules = rule_set(competition["rule_version"])
-    board: list[dict[str, Any]] = []
+    board: list[LeaderboardLine] = []
     for category in sorted({e.category for e in field}):
         entries = [e for e in field if e.category == category]
         by_key = {e.totals.person_key: e for e in entries}
         for placing in rank([e.totals for e in entries], rules):
             entry = by_key[placing.person_key]
             board.append(
-                {
-                    "category": category,
-                    "rank": placing.rank,
-                    "entry": entry.totals.entry_sequence,
-                    "holder_name_masked": entry.holder_name_masked,
-                    "total": str(placing.total),
-                }
+                LeaderboardLine(
+                    category=category,
+                    rank=placing.rank,
+                    entry=entry.totals.entry_sequence,
+                    holder_name_masked=entry.holder_name_masked,
+                    total=str(placing.total),
+                )
             )
     return board
 
 
-async def _published(services: Services, competition_id: str) -> list[dict[str, Any]]:
+async def _published(services: Services, competition_id: str) -> list[PublishedResult]:
     async with services.pool.acquire() as conn:
         phase = await competitions.phase_of(conn, competition_id)
         published = await competitions.results_view(conn, competition_id)
@@ -698,11 +623,11 @@ async def _published(services: Services, competition_id: str) -> list[dict[str, 
             Rule.RESULTS_NOT_PUBLISHED,
             f"results are not published yet (phase {phase}); organisers see the leaderboard",
         )
-    return published
+    return [PublishedResult.model_validate(row) for row in published]
 
 
 @router.get("/{competition_id}/results")
-async def results(competition_id: str, services: Services) -> list[dict[str, Any]]:
+async def results(competition_id: str, services: Services) -> list[PublishedResult]:
     """Published results, for everyone (masked names)."""
     return await _published(services, competition_id)
 
@@ -716,5 +641,5 @@ async def results_csv(competition_id: str, services: Services) -> str:
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "titles": ";".join(row["titles"])})
+        writer.writerow({**row.model_dump(), "titles": ";".join(row.titles)})
     return out.getvalue()

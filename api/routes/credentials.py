@@ -19,6 +19,7 @@ from api.errors import RATE_LIMITED_RESPONSES
 from api.rate_limit import AnonymousCall
 from api.services import ApiServices, Services
 from api.verification import holder_name_matches, holder_name_on_record
+from api.views import DidDocument, OpenBadgeCredential, StatusListCredential
 from credentials.issuance import CredentialIssuer
 from credentials.keys import add_key
 from policy.catalogue import get_occupation
@@ -64,20 +65,20 @@ async def rotate_signing_key(services: Services, _: Operator) -> SigningKey:
 
 
 @router.get("/.well-known/did.json")
-async def skillflow_did(services: Services) -> dict[str, Any]:
+async def skillflow_did(services: Services) -> DidDocument:
     """SkillFlow's did:web document: every issuer key, retired ones too (the key set to save
     for offline verification)."""
     async with services.pool.acquire() as conn:
-        return await issuer_of(services).did_document(conn)
+        return DidDocument.model_validate(await issuer_of(services).did_document(conn))
 
 
 @router.get("/bodies/{body_id}/did.json")
-async def body_did(body_id: BodyIdPath, services: Services) -> dict[str, Any]:
+async def body_did(body_id: BodyIdPath, services: Services) -> DidDocument:
     """An evaluation body's did:web document: the body issues, under SkillFlow's keys."""
     async with services.pool.acquire() as conn:
         if await certification.body_status(conn, body_id) is None:
             raise NotFound("no body with this id")
-        return await issuer_of(services).did_document(conn, body_id)
+        return DidDocument.model_validate(await issuer_of(services).did_document(conn, body_id))
 
 
 @router.get("/credentials/status/{body_id}/{list_number}")
@@ -85,13 +86,13 @@ async def status_list(
     body_id: BodyIdPath,
     list_number: Annotated[int, Path(ge=0, le=10_000)],
     services: Services,
-) -> dict[str, Any]:
+) -> StatusListCredential:
     """A body's revocation list (Bitstring Status List), signed when fetched."""
     async with services.pool.acquire() as conn:
         document = await issuer_of(services).status_list(conn, body_id, list_number)
     if document is None:
         raise NotFound("no body with this id")
-    return document
+    return StatusListCredential.model_validate(document)
 
 
 @router.post(
@@ -103,7 +104,7 @@ async def certificate_credential(
     certificate_number: str,
     holder: HolderProof,
     services: Services,
-) -> dict[str, Any]:
+) -> OpenBadgeCredential:
     """The certificate as a signed Open Badges 3.0 credential for its holder to carry: the
     number and the holder's name together, as for the holder details of a verification."""
     number = certificate_number.strip().upper()
@@ -121,7 +122,7 @@ async def certificate_credential(
         credential = await issuer_of(services).certificate_credential(conn, number)
     if credential is None:
         raise NotFound("no certificate with this number and holder name")
-    return credential
+    return OpenBadgeCredential.model_validate(credential)
 
 
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {

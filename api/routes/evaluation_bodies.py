@@ -7,20 +7,17 @@ from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.evaluation_body import PRODUCER
+from activities.evaluation_body import check_body_filing, record_commission_contract
 from api.access import BodyActor, BodyReader, EnterpriseBodyOwner, Regulator
-from api.commands import execute_update
+from api.commands import BODIES
 from api.services import Services
 from api.views import BodyView, CommissionView, FilingAccepted
-from policy.assessment import admit_policy_version, effective_pass_mark
-from policy.catalogue import get_occupation, required_components
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
-from policy.regions import MAINLAND_PROVINCES
+from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas.evaluation_body import (
     BODY_ID_PATTERN,
+    AwaitFiled,
     BodyDecision,
     BodyFiling,
     BodyRun,
@@ -32,12 +29,9 @@ from schemas.evaluation_body import (
     ScopeEntry,
     SubLevel,
 )
-from schemas.events import build_event
 from schemas.payloads import CommissionRecorded
-from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role
 from store import certification
-from store.outbox import enqueue
 from workflows.evaluation_body import EvaluationBodyWorkflow
 
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
@@ -57,71 +51,15 @@ class FilingRequest(BaseModel):
     policy_version: str = "2024-default"
 
 
-def check_filing(request: FilingRequest, body_type: str, *, demo_allowed: bool) -> None:
-    violations: list[Violation] = []
-    if request.province_code not in MAINLAND_PROVINCES:
-        # Checked here, not first when the certificate number is built at issuance.
-        violations.append(
-            Violation(
-                field="province_code",
-                rule=Rule.BODY_PROVINCE_UNKNOWN,
-                message="not a mainland province code (GB/T 2260, e.g. 21 for Liaoning)",
-            )
-        )
-    for index, entry in enumerate(request.scope):
-        try:
-            required_components(get_occupation(entry.occupation_code), entry.level)
-        except RuleViolation as violation:
-            violations.append(
-                Violation(field=f"scope[{index}]", rule=violation.rule, message=violation.message)
-            )
-    policy = admit_policy_version(request.policy_version, demo_allowed=demo_allowed)
-    if request.pass_mark is not None:
-        if body_type != "Y":
-            violations.append(
-                Violation(
-                    field="pass_mark",
-                    rule=Rule.ENTERPRISE_PASS_MARK_ENTERPRISE_ONLY,
-                    message="only an enterprise's self-evaluation sets its own pass mark",
-                )
-            )
-        else:
-            try:
-                effective_pass_mark(policy.pass_mark, request.pass_mark, score_max=policy.score_max)
-            except RuleViolation as violation:
-                violations.append(violation.as_violation())
-    levels = {entry.level for entry in request.scope}
-    for index, sub in enumerate(request.sub_levels):
-        if body_type != "Y":
-            violations.append(
-                Violation(
-                    field=f"sub_levels[{index}]",
-                    rule=Rule.ENTERPRISE_SUB_LEVEL_ENTERPRISE_ONLY,
-                    message="only an enterprise's self-evaluation adds sub-levels",
-                )
-            )
-        elif sub.national_level not in levels:
-            violations.append(
-                Violation(
-                    field=f"sub_levels[{index}].national_level",
-                    rule=Rule.ENTERPRISE_SUB_LEVEL_UNMAPPED,
-                    message=f"sub-level {sub.code} maps to level {sub.national_level}, "
-                    "which is not in the filed scope",
-                )
-            )
-    if violations:
-        raise RuleViolations(violations)
-
-
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 async def file_body(
     request: FilingRequest, caller: BodyActor, services: Services
 ) -> FilingAccepted:
     """File a body: an assessment centre (role centre, prefix S) or an enterprise (role
-    enterprise, prefix Y). The regulator then approves or rejects the filing."""
+    enterprise, prefix Y). The filing's activity checks it (province, scope, policy, the
+    enterprise-only pass mark and sub-levels); the regulator then approves or rejects it."""
     caller.check_body(request.body_id)
     body_type = "Y" if caller.role == Role.ENTERPRISE else "S"
-    check_filing(request, body_type, demo_allowed=services.settings.demo_policies)
     async with services.pool.acquire() as conn:
         earlier = await certification.body_status(conn, request.body_id)
     if earlier is not None:
@@ -133,18 +71,15 @@ async def file_body(
             f"a body with this id was filed before (now {earlier}): file under a new id",
         )
     filing = BodyFiling(body_type=body_type, filed_by=caller.name, **request.model_dump())
-    workflow_id = body_workflow_id(filing.body_id)
-    try:
-        await services.temporal.start_workflow(
-            EvaluationBodyWorkflow.run,
-            BodyRun(filing=filing),
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation(
-            "body_id", Rule.BODY_ALREADY_FILED, "a body with this id is already filed"
-        ) from None
+    check_body_filing(filing, demo_allowed=services.settings.demo_policies)
+    workflow_id = await BODIES.start(
+        services,
+        filing.body_id,
+        EvaluationBodyWorkflow.run,
+        BodyRun(filing=filing),
+        exists=Rule.BODY_ALREADY_FILED,
+    )
+    await BODIES.opened(services, filing.body_id, EvaluationBodyWorkflow.await_filed, AwaitFiled())
     return FilingAccepted(
         body_id=filing.body_id, body_type=body_type, status="submitted", workflow_id=workflow_id
     )
@@ -152,10 +87,11 @@ async def file_body(
 
 @router.get("/{body_id}")
 async def get_body(body_id: str, _: BodyReader, services: Services) -> BodyView:
-    async with services.pool.acquire() as conn:
-        view = await certification.body_view(conn, body_id)
-    if view is None:
-        raise NotFound("no body with this id (a filing appears once it is recorded)")
+    view = await services.found(
+        certification.body_view,
+        body_id,
+        "no body with this id (a filing appears once it is recorded)",
+    )
     return BodyView(**view)
 
 
@@ -164,14 +100,12 @@ async def decide(
     body_id: str, decision: BodyDecision, caller: Regulator, services: Services
 ) -> BodyState:
     """Approve (the body becomes active, with a filing receipt) or reject with a reason."""
-    state: BodyState = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.decide,
         decision.model_copy(update={"decided_by": caller.name}),
-        what="body",
     )
-    return state
 
 
 @router.post("/{body_id}/status")
@@ -180,14 +114,12 @@ async def change_status(
 ) -> BodyState:
     """Suspend, reinstate or revoke a filing. A suspended body opens no sessions, admits
     no candidates and issues no certificates: those in public notice wait."""
-    state: BodyState = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.change_status,
         change.model_copy(update={"changed_by": caller.name}),
-        what="body",
     )
-    return state
 
 
 class CommissionRequest(BaseModel):
@@ -204,42 +136,21 @@ async def record_commission(
 ) -> CommissionView:
     """Record a commission contract, under which an enterprise may evaluate workers it
     does not employ."""
+    recorded = CommissionRecorded(body_id=body_id, **commission.model_dump())
     async with services.pool.acquire() as conn, conn.transaction():
-        await certification.save_commission(
-            conn, body_id, commission.commission_id, commission.client, commission.valid_until
-        )
-        await enqueue(
-            conn,
-            build_event(
-                CommissionRecorded(
-                    body_id=body_id,
-                    commission_id=commission.commission_id,
-                    client=commission.client,
-                    valid_until=commission.valid_until,
-                ),
-                # The same contract sent again is the same event; a changed one is new.
-                business_key=f"{commission.commission_id}|{commission.valid_until}|"
-                f"{commission.client}",
-                occurred_at=datetime.now(UTC),
-                producer=PRODUCER,
-                correlation_id=body_workflow_id(body_id),
-                person_key=None,
-            ),
-        )
+        await record_commission_contract(conn, recorded, datetime.now(UTC))
     return CommissionView(body_id=body_id, **commission.model_dump())
 
 
 @router.post("/{body_id}/quality-samples")
 async def sample(body_id: str, caller: Regulator, services: Services) -> QualitySample:
     """Sample the policy's share of an enterprise's issued certificates for review."""
-    result: QualitySample = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.quality_sample,
         QualitySampleRequest(requested_by=caller.name),
-        what="body",
     )
-    return result
 
 
 @router.post("/{body_id}/quality-reviews")
@@ -247,11 +158,9 @@ async def review(
     body_id: str, review: QualityReview, caller: Regulator, services: Services
 ) -> BodyState:
     """Record the review of a sampled certificate; a failed one may suspend the filing."""
-    state: BodyState = await execute_update(
-        services.temporal,
-        body_workflow_id(body_id),
+    return await BODIES.update(
+        services,
+        body_id,
         EvaluationBodyWorkflow.quality_review,
         review.model_copy(update={"reviewed_by": caller.name}),
-        what="body",
     )
-    return state

@@ -11,7 +11,9 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from api.services import Services
+from api.views import Liveness
 from skillflow.operations.roles import skillflow_version, uptime_seconds
+from store.database import postgres_answers
 
 router = APIRouter(tags=["health"])
 
@@ -27,7 +29,7 @@ def _about() -> dict[str, Any]:
 async def api_readiness(pool: asyncpg.Pool, temporal: Client) -> dict[str, bool]:
     checks: dict[str, bool] = {}
     try:
-        checks["postgres"] = bool(await pool.fetchval("SELECT true"))
+        checks["postgres"] = await postgres_answers(pool)
     except Exception:
         checks["postgres"] = False
     try:
@@ -39,8 +41,8 @@ async def api_readiness(pool: asyncpg.Pool, temporal: Client) -> dict[str, bool]
 
 
 @router.get("/health/live")
-async def live() -> dict[str, Any]:
-    return {**_about(), "live": True}
+async def live() -> Liveness:
+    return Liveness(**_about(), live=True)
 
 
 class Readiness(BaseModel):

@@ -9,10 +9,10 @@ and never stored, logged or echoed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,17 +31,19 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import NotFound, RuleViolation
+from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
 from schemas.inputs import IsoDateTime, Reason
 from store import incentives
+from store.database import Connection
 
 router = APIRouter(prefix="/incentives", tags=["incentives"])
 
 
 RowT = TypeVar("RowT")
+RecordT = TypeVar("RecordT", bound=BaseModel)
 MAX_INSURED_MONTHS: Final = 12 * 60
 MAX_TRAINING_SUBSIDY_FEN: Final = 100_000_000
 
@@ -150,9 +152,28 @@ def _report(applied: list[int], rejected: list[RowReport], not_applied: list[int
     return ImportReport(applied=len(applied), rejected=len(rejected), rows=rows)
 
 
-def _json_rows(records: Sequence[Mapping[str, str]]) -> list[CsvRow]:
-    """JSON records numbered like CSV rows, so both take one path."""
-    return [CsvRow(number=n, cells=dict(r)) for n, r in enumerate(records, start=1)]
+async def _apply(
+    services: Services,
+    good: list[tuple[int, RowT]],
+    bad: list[RowReport],
+    all_or_nothing: bool,
+    save: Callable[[Connection, list[RowT]], Awaitable[None]],
+) -> ImportReport:
+    """Save the good rows in one transaction, unless a bad one stops all of them."""
+    if bad and all_or_nothing:
+        return _report([], bad, [n for n, _ in good])
+    if good:
+        async with services.pool.acquire() as conn, conn.transaction():
+            await save(conn, [row for _, row in good])
+    return _report([n for n, _ in good], bad, [])
+
+
+def _json_rows(records: Sequence[BaseModel]) -> list[CsvRow]:
+    """JSON records numbered and written out like CSV rows, so both take one path."""
+    return [
+        CsvRow(number=n, cells={k: str(v) for k, v in r.model_dump(mode="json").items()})
+        for n, r in enumerate(records, start=1)
+    ]
 
 
 # --- insurance records -----------------------------------------------------------------------
@@ -166,10 +187,12 @@ class InsuranceRecordIn(BaseModel):
     as_of: date
 
 
-class InsuranceRecordsIn(BaseModel):
+class RecordsIn(BaseModel, Generic[RecordT]):
+    """Records sent as JSON: each is checked and reported like a CSV row."""
+
     model_config = ConfigDict(extra="forbid")
 
-    records: list[InsuranceRecordIn] = Field(min_length=1, max_length=10_000)
+    records: list[RecordT] = Field(min_length=1, max_length=10_000)
 
 
 async def _apply_insurance(
@@ -181,37 +204,26 @@ async def _apply_insurance(
 ) -> ImportReport:
     secret = services.settings.person_key_secret_bytes
     good, bad = _check_rows(raws, lambda raw: _insurance_row(raw, secret))
-    if bad and all_or_nothing:
-        return _report([], bad, [n for n, _ in good])
-    if good:
-        async with services.pool.acquire() as conn, conn.transaction():
-            await incentives.save_insurance_records(
-                conn,
-                [(r.person_key, r.as_of, r.insured_months) for _, r in good],
-                source,
-                caller.name,
-            )
-    return _report([n for n, _ in good], bad, [])
+
+    async def save(conn: Connection, rows: list[InsuranceRow]) -> None:
+        await incentives.save_insurance_records(
+            conn, [(r.person_key, r.as_of, r.insured_months) for r in rows], source, caller.name
+        )
+
+    return await _apply(services, good, bad, all_or_nothing, save)
 
 
 @router.post("/insurance-records")
 async def load_insurance_records(
-    body: InsuranceRecordsIn,
+    body: RecordsIn[InsuranceRecordIn],
     services: Services,
     caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Unemployment-insurance months per worker as of a date (the latest snapshot on or
     before the claim date counts)."""
-    raws = [
-        {
-            "id_number": r.id_number,
-            "insured_months": str(r.insured_months),
-            "as_of": r.as_of.isoformat(),
-        }
-        for r in body.records
-    ]
-    return await _apply_insurance(services, caller, _json_rows(raws), "api", all_or_nothing)
+    rows = _json_rows(body.records)
+    return await _apply_insurance(services, caller, rows, "api", all_or_nothing)
 
 
 @router.post("/insurance-records/import", openapi_extra=CSV_REQUEST_BODY)
@@ -235,12 +247,6 @@ class TrainingSubsidyIn(BaseModel):
     certificate_number: str = Field(max_length=32)
     amount_fen: int = Field(strict=True, ge=1, le=MAX_TRAINING_SUBSIDY_FEN)
     granted_on: date
-
-
-class TrainingSubsidiesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    records: list[TrainingSubsidyIn] = Field(min_length=1, max_length=10_000)
 
 
 async def _known_certificates(
@@ -279,48 +285,40 @@ async def _apply_training(
     good, bad = _check_rows(raws, _training_row)
     good, unknown = await _known_certificates(services, good)
     bad = sorted(bad + unknown, key=lambda r: r.row)
-    if bad and all_or_nothing:
-        return _report([], bad, [n for n, _ in good])
-    if good:
-        async with services.pool.acquire() as conn, conn.transaction():
-            await lock_certificate_claims(conn, [r.certificate_number for _, r in good])
-            await incentives.save_training_subsidies(
+
+    async def save(conn: Connection, rows: list[TrainingSubsidyRow]) -> None:
+        await lock_certificate_claims(conn, [r.certificate_number for r in rows])
+        await incentives.save_training_subsidies(
+            conn,
+            [(r.certificate_number, r.amount_fen, r.granted_on) for r in rows],
+            source,
+            caller.name,
+        )
+        # The two subsidies are never combined on one certificate: a skill-upgrading
+        # subsidy decided before the training subsidy was known is taken back.
+        for r in rows:
+            await withdraw_claims(
                 conn,
-                [(r.certificate_number, r.amount_fen, r.granted_on) for _, r in good],
-                source,
-                caller.name,
+                r.certificate_number,
+                kinds=("skill_upgrade",),
+                rule=COMBINED_WITH_TRAINING,
+                clawback_reason="a training subsidy was paid on the same certificate",
+                held_reason="a training subsidy was paid on the same certificate",
             )
-            # The two subsidies are never combined on one certificate: a skill-upgrading
-            # subsidy decided before the training subsidy was known is taken back.
-            for _, r in good:
-                await withdraw_claims(
-                    conn,
-                    r.certificate_number,
-                    kinds=("skill_upgrade",),
-                    rule=COMBINED_WITH_TRAINING,
-                    clawback_reason="a training subsidy was paid on the same certificate",
-                    held_reason="a training subsidy was paid on the same certificate",
-                )
-    return _report([n for n, _ in good], bad, [])
+
+    return await _apply(services, good, bad, all_or_nothing, save)
 
 
 @router.post("/training-subsidies")
 async def load_training_subsidies(
-    body: TrainingSubsidiesIn,
+    body: RecordsIn[TrainingSubsidyIn],
     services: Services,
     caller: RecordsOfficer,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """Training subsidies paid on a certificate: a skill-upgrading subsidy is then refused."""
-    raws = [
-        {
-            "certificate_number": r.certificate_number,
-            "amount_fen": str(r.amount_fen),
-            "granted_on": r.granted_on.isoformat(),
-        }
-        for r in body.records
-    ]
-    return await _apply_training(services, caller, _json_rows(raws), "api", all_or_nothing)
+    rows = _json_rows(body.records)
+    return await _apply_training(services, caller, rows, "api", all_or_nothing)
 
 
 @router.post("/training-subsidies/import", openapi_extra=CSV_REQUEST_BODY)
@@ -389,11 +387,7 @@ async def list_claims(
 
 @router.get("/claims/{claim_id}")
 async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
-    async with services.pool.acquire() as conn:
-        row = await incentives.claim(conn, claim_id)
-    if row is None:
-        raise NotFound("no claim with this id")
-    return _claim(row)
+    return _claim(await services.found(incentives.claim, claim_id, "no claim with this id"))
 
 
 class ReviewIn(BaseModel):
@@ -405,18 +399,34 @@ class ReviewIn(BaseModel):
 ClaimIdPath = Annotated[str, Path(max_length=64)]
 
 
+async def _reviewed(
+    services: Services, claim_id: str, review: Callable[[Connection], Awaitable[object]]
+) -> Claim:
+    """The claim as ``review`` left it, in the review's transaction."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        await review(conn)
+        row = await incentives.claim(conn, claim_id)
+    assert row is not None  # the review refuses an unknown claim
+    return _claim(row)
+
+
+def _held_review(
+    claim_id: str, release: bool, caller: Caller, body: ReviewIn
+) -> Callable[[Connection], Awaitable[object]]:
+    def review(conn: Connection) -> Awaitable[object]:
+        return review_held_claim(
+            conn, claim_id, release=release, reviewer=caller.name, reason=body.reason
+        )
+
+    return review
+
+
 @router.post("/claims/{claim_id}/release")
 async def release_claim(
     claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Pay a held claim after review: emits subsidy.reviewed and subsidy.granted."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        await review_held_claim(
-            conn, claim_id, release=True, reviewer=caller.name, reason=body.reason
-        )
-        row = await incentives.claim(conn, claim_id)
-    assert row is not None  # the review above refuses an unknown claim
-    return _claim(row)
+    return await _reviewed(services, claim_id, _held_review(claim_id, True, caller, body))
 
 
 @router.post("/claims/{claim_id}/reject")
@@ -424,13 +434,7 @@ async def reject_claim(
     claim_id: ClaimIdPath, body: ReviewIn, services: Services, caller: Regulator
 ) -> Claim:
     """Refuse a held claim after review: emits subsidy.reviewed and subsidy.refused."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        await review_held_claim(
-            conn, claim_id, release=False, reviewer=caller.name, reason=body.reason
-        )
-        row = await incentives.claim(conn, claim_id)
-    assert row is not None  # the review above refuses an unknown claim
-    return _claim(row)
+    return await _reviewed(services, claim_id, _held_review(claim_id, False, caller, body))
 
 
 @router.post("/claims/{claim_id}/reconsideration")
@@ -440,11 +444,11 @@ async def reconsider(
     """Decide again a skill-upgrading claim refused for too few insured months, once the
     insurance records are loaded: granted (or held) with its event, or still refused with
     the rule (422) and nothing changed. The claim date, and so its window, stay."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        await reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason)
-        row = await incentives.claim(conn, claim_id)
-    assert row is not None  # the review above refuses an unknown claim
-    return _claim(row)
+    return await _reviewed(
+        services,
+        claim_id,
+        lambda conn: reconsider_claim(conn, claim_id, reviewer=caller.name, reason=body.reason),
+    )
 
 
 class PersonIncentives(BaseModel):

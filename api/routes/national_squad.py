@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import Caller
-from api.commands import execute_update, failure_of
+from api.commands import COMPETITIONS, SQUADS
 from api.routes.competitions import CompetitionOrganiser, Organiser
 from api.services import Services
 from policy.errors import NotFound, RuleViolation
@@ -19,7 +18,6 @@ from schemas.competition import (
     CompetitionState,
     WorldSkillsResult,
     WorldSkillsResults,
-    competition_workflow_id,
 )
 from schemas.national_squad import (
     SQUAD_ID_PATTERN,
@@ -65,30 +63,19 @@ class SquadRequest(BaseModel):
 @router.post("/squads", status_code=status.HTTP_201_CREATED)
 async def form_squad(request: SquadRequest, caller: Organiser, services: Services) -> SquadState:
     """Form the training squad from a WorldSkills selection's published results."""
-    async with services.pool.acquire() as conn:
-        organiser_id = await competitions.organiser_of(conn, request.selection_competition_id)
-    if organiser_id is None:
-        raise NotFound("no selection competition with this id")
+    organiser_id = await services.found(
+        competitions.organiser_of,
+        request.selection_competition_id,
+        "no selection competition with this id",
+    )
     caller.check_body(organiser_id)
-    workflow_id = squad_workflow_id(request.squad_id)
-    try:
-        await services.temporal.start_workflow(
-            NationalSquadWorkflow.run,
-            SquadOpening(**request.model_dump(), organiser_id=organiser_id, opened_by=caller.name),
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation("squad_id", Rule.SQUAD_EXISTS, "a squad with this id exists") from None
-    try:
-        state: SquadState = await execute_update(
-            services.temporal, workflow_id, NationalSquadWorkflow.await_formed,
-            CloseRound(round=1), what="squad",
-        )  # fmt: skip
-    except RuleViolation:
-        await failure_of(services.temporal, workflow_id)
-        raise
-    return state
+    opening = SquadOpening(**request.model_dump(), organiser_id=organiser_id, opened_by=caller.name)
+    await SQUADS.start(
+        services, request.squad_id, NationalSquadWorkflow.run, opening, exists=Rule.SQUAD_EXISTS
+    )
+    return await SQUADS.opened(
+        services, request.squad_id, NationalSquadWorkflow.await_formed, CloseRound(round=1)
+    )
 
 
 @router.get("/squads/{squad_id}")
@@ -118,11 +105,12 @@ async def squad_scores(
     services: Services,
 ) -> SquadState:
     """A round's assessment scores, by member (the member's selection entry number)."""
-    state: SquadState = await execute_update(
-        services.temporal, squad_workflow_id(squad_id), NationalSquadWorkflow.record_scores,
-        RoundScores(round=round_number, scores=tuple(request.scores)), what="squad",
-    )  # fmt: skip
-    return state
+    return await SQUADS.update(
+        services,
+        squad_id,
+        NationalSquadWorkflow.record_scores,
+        RoundScores(round=round_number, scores=tuple(request.scores)),
+    )
 
 
 @router.post("/squads/{squad_id}/withdrawals")
@@ -130,22 +118,19 @@ async def squad_withdrawal(
     squad_id: str, request: Withdrawal, _: SquadOrganiser, services: Services
 ) -> SquadState:
     """A member withdraws mid-round; the next-ranked moves up."""
-    state: SquadState = await execute_update(
-        services.temporal, squad_workflow_id(squad_id), NationalSquadWorkflow.withdraw,
-        request, what="squad",
-    )  # fmt: skip
-    return state
+    return await SQUADS.update(services, squad_id, NationalSquadWorkflow.withdraw, request)
 
 
 @router.post("/squads/{squad_id}/rounds/{round_number}/close")
 async def squad_close_round(
     squad_id: str, round_number: int, caller: SquadOrganiser, services: Services
 ) -> SquadState:
-    state: SquadState = await execute_update(
-        services.temporal, squad_workflow_id(squad_id), NationalSquadWorkflow.close_round,
-        CloseRound(round=round_number, closed_by=caller.name), what="squad",
-    )  # fmt: skip
-    return state
+    return await SQUADS.update(
+        services,
+        squad_id,
+        NationalSquadWorkflow.close_round,
+        CloseRound(round=round_number, closed_by=caller.name),
+    )
 
 
 class WorldSkillsResultRequest(BaseModel):
@@ -179,9 +164,9 @@ async def worldskills_results(
         raise RuleViolation(
             "results.entry", Rule.MARKS_NOT_ENTERED, f"no entries {missing} in this competition"
         )
-    state: CompetitionState = await execute_update(
-        services.temporal,
-        competition_workflow_id(competition_id),
+    return await COMPETITIONS.update(
+        services,
+        competition_id,
         CompetitionWorkflow.record_worldskills_results,
         WorldSkillsResults(
             results=tuple(
@@ -192,6 +177,4 @@ async def worldskills_results(
             ),
             recorded_by=caller.name,
         ),
-        what="competition",
     )
-    return state

@@ -23,8 +23,9 @@ from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
-from skillflow.operations import repairs
+from skillflow.operations import event_flow, repairs
 from skillflow.operations.repairs import Repair, RepairReason
+from store import delivery
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 page_router = APIRouter(tags=["operations"])
@@ -34,29 +35,17 @@ page_router = APIRouter(tags=["operations"])
 async def overview(request: Request, services: Services, _: Operator) -> OperationsOverview:
     """Outbox lag, consumer progress and open dead letters in one call (the operator page)."""
     async with services.pool.acquire() as conn:
-        outbox = await conn.fetchrow(
-            """SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent,
-                      count(*) AS total,
-                      extract(epoch FROM now() - min(created_at) FILTER (WHERE sent_at IS NULL)) AS oldest_unsent_seconds
-               FROM outbox.events"""
-        )
-        assert outbox is not None
-        consumers = await conn.fetch(
-            """SELECT consumer, count(*) AS processed, max(applied_at) AS last_applied_at
-               FROM delivery.processed_events GROUP BY consumer ORDER BY consumer"""
-        )
-        dead = await conn.fetch(
-            """SELECT consumer, count(*) AS open FROM delivery.dead_letters
-               WHERE status = 'open' GROUP BY consumer ORDER BY consumer"""
-        )
+        backlog = await event_flow.outbox_backlog(conn)
+        consumers = await delivery.consumer_progress(conn)
+        dead = await delivery.open_dead_letters(conn)
     return OperationsOverview(
         outbox=OutboxLag(
-            unsent=outbox["unsent"],
-            total=outbox["total"],
-            oldest_unsent_seconds=float(outbox["oldest_unsent_seconds"] or 0),
+            unsent=backlog.unsent,
+            total=backlog.total,
+            oldest_unsent_seconds=backlog.oldest_unsent_seconds,
         ),
-        consumers=[ConsumerProgress(**dict(r)) for r in consumers],
-        open_dead_letters={r["consumer"]: r["open"] for r in dead},
+        consumers=[ConsumerProgress(**r) for r in consumers],
+        open_dead_letters=dead,
         public_calls_refused=public_rate_limit(request).refused,
     )
 
@@ -69,20 +58,9 @@ async def list_dead_letters(
     consumer: str | None = None,
     limit: Limit = 100,
 ) -> list[DeadLetterView]:
-    rows = await services.pool.fetch(
-        """SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, event_type, error,
-                  attempts, status, created_at, resolved_at, resolved_by
-           FROM delivery.dead_letters
-           WHERE status = $1 AND ($2::text IS NULL OR consumer = $2)
-           ORDER BY id LIMIT $3""",
-        status,
-        consumer,
-        limit,
-    )
-    return [
-        DeadLetterView(**{**dict(r), "event_id": str(r["event_id"]) if r["event_id"] else None})
-        for r in rows
-    ]
+    async with services.pool.acquire() as conn:
+        rows = await delivery.dead_letters(conn, status, consumer, limit)
+    return [DeadLetterView(**r) for r in rows]
 
 
 @router.post("/dead-letters/{dead_letter_id}/replay")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import RecordsOfficer, StatisticsReader, Supervisor
@@ -29,6 +29,7 @@ from api.prior_certificates import (
 from api.rate_limit import AnonymousCall
 from api.services import Services
 from api.verification import HolderName, HolderQuery, holder_name_matches, holder_name_on_record
+from api.views import ArchiveExport
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
@@ -102,20 +103,15 @@ async def archive_by_person_key(
 
 @router.get("/archives/{person_key}/export.json")
 async def export_archive(
-    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer
-) -> JSONResponse:
+    person_key: PersonKeyPath, services: Services, caller: RecordsOfficer, response: Response
+) -> ArchiveExport:
     """The whole archive as a JSON file for the records officer to hand over."""
     async with services.pool.acquire() as conn:
         archive = await _archive(conn, person_key)
-    content = {
-        "exported_at": datetime.now(UTC).isoformat(),
-        "exported_by": caller.name,
-        "archive": archive.model_dump(mode="json"),
-    }
-    return JSONResponse(
-        content,
-        headers={"Content-Disposition": f'attachment; filename="archive-{person_key[:12]}.json"'},
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="archive-{person_key[:12]}.json"'
     )
+    return ArchiveExport(exported_at=datetime.now(UTC), exported_by=caller.name, archive=archive)
 
 
 @router.get(

@@ -10,10 +10,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.admission import Admitted, Registration, admit
-from activities.exam_session import check_body_may_run
+from activities.exam_session import check_session_opening
 from activities.registration import start_applications
 from api.access import (
     NOT_IN_SESSION,
@@ -22,21 +21,14 @@ from api.access import (
     SessionReader,
     authorize_body,
 )
-from api.commands import execute_update, failure_of
+from api.commands import APPLICATIONS, SESSIONS
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY
 from api.imports import import_job, submit_import
 from api.paging import Limit, Offset, SessionPage
 from api.services import Services
 from api.views import SessionApplication, SessionView
-from policy.assessment import (
-    ExaminerGrade,
-    admit_policy_version,
-    check_approval_allowed,
-    check_session_may_close,
-    check_staffing,
-)
+from policy.assessment import ExaminerGrade
 from policy.calendar import china_date
-from policy.catalogue import get_occupation, required_components
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation, as_violations
 from policy.idnumber import person_key, validate_id_number
 from policy.rule_ids import Rule
@@ -53,14 +45,10 @@ from schemas.exam_session import (
 )
 from schemas.imports import ImportJob
 from schemas.inputs import OptionalReason
-from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from store import certification
 from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
-from workflows.exam_session import (
-    ExamSessionWorkflow,
-    panels,
-)
+from workflows.exam_session import ExamSessionWorkflow
 
 router = APIRouter(prefix="/sessions", tags=["exam sessions"])
 
@@ -137,102 +125,47 @@ def _examiner(request: ExaminerRequest, secret: bytes, index: int) -> SessionExa
 async def open_session(
     request: SessionRequest, caller: BodyActor, services: Services
 ) -> SessionState:
-    """Open a session. Panels are checked now (grades, odd sizes, proctors per room); the
-    checks that depend on the number of candidates run when the session starts."""
+    """Open a session: the session process checks the body (active, filed for the
+    occupation and level), the dates and the panels (grades, odd sizes, proctors per
+    room) now, and again when its activity records it; the checks that depend on the
+    number of candidates run when it starts."""
     async with services.pool.acquire() as conn:
         await authorize_body(conn, caller, request.body_id)
-    occupation = get_occupation(request.occupation_code)
-    components = required_components(occupation, request.level)
-    policy = admit_policy_version(
-        request.policy_version, demo_allowed=services.settings.demo_policies
-    )
-    if request.registration_closes_on > request.exam_date:
-        raise RuleViolation(
-            "registration_closes_on",
-            Rule.SESSION_DATES,
-            "registration must close on or before the exam date",
-        )
     secret = services.settings.person_key_secret_bytes
     examiners = [_examiner(e, secret, i) for i, e in enumerate(request.examiners)]
-    practical, review = panels(examiners)
-    violations = check_staffing(
-        request.level,
-        0,
-        request.theory_rooms,
-        request.proctors,
-        list(practical),
-        list(review),
-        policy.staffing,
-        review_panel_needed="review" in components,
-    )
-    if violations:
-        raise RuleViolations(violations)
-    async with services.pool.acquire() as conn:
-        await check_body_may_run(conn, request.body_id, occupation.code, request.level)
     opening = SessionOpening(
         **request.model_dump(exclude={"examiners"}), examiners=examiners, opened_by=caller.name
     )
-    workflow_id = session_workflow_id(request.session_id)
-    try:
-        await services.temporal.start_workflow(
-            ExamSessionWorkflow.run,
-            opening,
-            id=workflow_id,
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise RuleViolation(
-            "session_id", Rule.SESSION_ALREADY_OPEN, "a session with this id exists"
-        ) from None
-    try:
-        state: SessionState = await execute_update(
-            services.temporal,
-            workflow_id,
-            ExamSessionWorkflow.await_opened,
-            StartExam(),
-            what="session",
-        )
-    except RuleViolation:
-        await failure_of(services.temporal, workflow_id)
-        raise
-    return state
+    async with services.pool.acquire() as conn:
+        await check_session_opening(conn, opening, demo_allowed=services.settings.demo_policies)
+    key = request.session_id
+    await SESSIONS.start(
+        services, key, ExamSessionWorkflow.run, opening, exists=Rule.SESSION_ALREADY_OPEN
+    )
+    return await SESSIONS.opened(services, key, ExamSessionWorkflow.await_opened, StartExam())
 
 
 @router.post("/{session_id}/start")
 async def start_exam(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """Check staffing against the approved roster; the session then takes scores."""
-    state: SessionState = await execute_update(
-        services.temporal,
-        session_workflow_id(session_id),
-        ExamSessionWorkflow.start_exam,
-        StartExam(started_by=caller.name),
-        what="session",
+    return await SESSIONS.update(
+        services, session_id, ExamSessionWorkflow.start_exam, StartExam(started_by=caller.name)
     )
-    return state
 
 
 @router.post("/{session_id}/close")
 async def close_session(session_id: str, caller: SessionOwner, services: Services) -> SessionState:
     """End the sitting. Candidates with a component still unscored would otherwise wait
-    forever, so closing waits for their scores (0 for a candidate who did not sit)."""
-    async with services.pool.acquire() as conn:
-        check_session_may_close(await certification.first_round_outstanding(conn, session_id))
-    state: SessionState = await execute_update(
-        services.temporal,
-        session_workflow_id(session_id),
-        ExamSessionWorkflow.close,
-        CloseSession(closed_by=caller.name),
-        what="session",
+    forever, so closing waits for their scores (0 for a candidate who did not sit): the
+    session's workflow refuses it until then."""
+    return await SESSIONS.update(
+        services, session_id, ExamSessionWorkflow.close, CloseSession(closed_by=caller.name)
     )
-    return state
 
 
 @router.get("/{session_id}")
 async def get_session(session_id: str, _: SessionReader, services: Services) -> SessionView:
-    async with services.pool.acquire() as conn:
-        view = await certification.session_view(conn, session_id)
-    if view is None:
-        raise NotFound("no session with this id")
+    view = await services.found(certification.session_view, session_id, "no session with this id")
     return SessionView(**view)
 
 
@@ -364,8 +297,6 @@ async def review_many(
         if ids is None:
             ids = await certification.awaiting_review(conn, session_id)
         ours = await certification.in_session(conn, session_id, ids)
-        if review.approve:
-            check_approval_allowed(await certification.session_status(conn, session_id))
     decision = ReviewDecision(approve=review.approve, reason=review.reason, reviewed_by=caller.name)
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
@@ -378,12 +309,8 @@ async def review_many(
             )
         async with limit:
             try:
-                await execute_update(
-                    services.temporal,
-                    application_workflow_id(application_id),
-                    ApplicationWorkflow.review,
-                    decision,
-                    what="application",
+                await APPLICATIONS.update(
+                    services, application_id, ApplicationWorkflow.review, decision
                 )
             except (RuleViolation, RuleViolations) as exc:
                 return ReviewReport(

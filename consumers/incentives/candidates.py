@@ -33,34 +33,45 @@ async def on_registrations_submitted(
         if event.person_key is None:
             raise ValueError(f"registration.submitted {event.event_id} has no person_key")
     waiting = await conn.fetch(
-        """WITH saved AS (
+        """WITH submitted AS (SELECT * FROM unnest($1::incentives.registration_row[])),
+           saved AS (
                INSERT INTO incentives.registrations
                  (application_id, person_key, session_id, body_id, occupation_code, level,
                   candidate_age, candidate_category, appraisal_fee_fen, first_appraisal,
                   submitted_at)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-                                    $5::text[], $6::int[], $7::int[], $8::text[],
-                                    $9::bigint[], $10::bool[], $11::timestamptz[])
+               SELECT application_id, person_key, session_id, body_id, occupation_code, level,
+                      candidate_age, candidate_category, appraisal_fee_fen, first_appraisal,
+                      submitted_at
+               FROM submitted
                ON CONFLICT (application_id) DO NOTHING)
-           SELECT c.application_id, r.correlation_id
-           FROM unnest($1::text[], $12::text[]) AS r(application_id, correlation_id)
+           SELECT c.application_id
+           FROM submitted s
            JOIN incentives.certificates c
-             ON c.application_id = r.application_id AND c.route = 'assessment'""",
-        [r.application_id for _, r in registrations],
-        [e.person_key for e, _ in registrations],
-        [r.session_id for _, r in registrations],
-        [r.body_id for _, r in registrations],
-        [r.occupation_code for _, r in registrations],
-        [r.level for _, r in registrations],
-        [r.candidate_age for _, r in registrations],
-        [r.candidate_category for _, r in registrations],
-        [r.appraisal_fee_fen for _, r in registrations],
-        [r.first_appraisal for _, r in registrations],
-        [e.occurred_at for e, _ in registrations],
-        [e.correlation_id for e, _ in registrations],
+             ON c.application_id = s.application_id AND c.route = 'assessment'""",
+        [
+            (
+                r.application_id,
+                e.person_key,
+                r.session_id,
+                r.body_id,
+                r.occupation_code,
+                r.level,
+                r.candidate_age,
+                r.candidate_category,
+                r.appraisal_fee_fen,
+                r.first_appraisal,
+                e.occurred_at,
+            )
+            for e, r in registrations
+        ],
     )
-    for row in waiting:
-        await decide_claims_awaiting(conn, row["application_id"], row["correlation_id"])
+    if waiting:
+        waited = {row["application_id"] for row in waiting}
+        for event, registration in registrations:
+            if registration.application_id in waited:
+                await decide_claims_awaiting(
+                    conn, registration.application_id, event.correlation_id
+                )
 
 
 async def _conclude(conn: Connection, application_id: str, event: EventEnvelope, how: str) -> None:

@@ -36,15 +36,11 @@ def incentives_consumer(settings: Settings, temporal: Client) -> Consumer:
         .on(CompetitionResultRecorded, on_competition_result)
         .on(PromotionGranted, promotion_handler(temporal, settings.task_queue))
     )
-    return Consumer(
-        name="incentives",
-        topics=(
-            Topic.REGISTRATION,
-            Topic.ASSESSMENT,
-            Topic.CERTIFICATE,
-            Topic.COMPETITION,
-            Topic.INCENTIVE,
-        ),
-        handlers=handlers.by_event_type(),
-        batch_handlers=handlers.batches_by_event_type(),
+    return handlers.consumer(
+        "incentives",
+        Topic.REGISTRATION,
+        Topic.ASSESSMENT,
+        Topic.CERTIFICATE,
+        Topic.COMPETITION,
+        Topic.INCENTIVE,
     )

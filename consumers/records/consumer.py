@@ -9,17 +9,12 @@ from skillflow.settings import Settings
 
 
 def records_consumer(settings: Settings) -> Consumer:
-    handlers = archive_handlers()
-    return Consumer(
-        name="records",
-        topics=(
-            Topic.REGISTRATION,
-            Topic.ASSESSMENT,
-            Topic.CERTIFICATE,
-            Topic.EVALUATION_BODY,
-            Topic.COMPETITION,
-            Topic.INCENTIVE,
-        ),
-        handlers=handlers.by_event_type(),
-        batch_handlers=handlers.batches_by_event_type(),
+    return archive_handlers().consumer(
+        "records",
+        Topic.REGISTRATION,
+        Topic.ASSESSMENT,
+        Topic.CERTIFICATE,
+        Topic.EVALUATION_BODY,
+        Topic.COMPETITION,
+        Topic.INCENTIVE,
     )

@@ -19,13 +19,10 @@ import sys
 
 from temporalio.worker import Worker
 
-from consumers.app import ConsumerRuntime, build_broker
-from consumers.delivery import Consumer
-from consumers.dispatch import PayloadHandlers
-from consumers.incentives.candidates import candidate_handlers
+from consumers.app import ConsumerRuntime, build_broker, settle_heap
 from skillflow import temporal
 from skillflow.benchmarks.baseline import NoopWorkflow, noop
-from skillflow.benchmarks.consumers import BATCH, _PlainLoop
+from skillflow.benchmarks.consumers import BATCH, _PlainLoop, registration_consumer
 from skillflow.settings import load_settings
 from store.database import create_pool
 
@@ -56,18 +53,12 @@ async def main(argv: list[str]) -> None:
     try:
         if kind == "consumer":
             topic, name = argv[1], argv[2]
-            # The same consumer as the consumers benchmark: the incentive service's
-            # registration handlers, one at a time and set-based for a run of events.
-            handlers = candidate_handlers(PayloadHandlers())
-            consumer = Consumer(
-                name=name,
-                topics=(topic,),
-                handlers=handlers.by_event_type(),
-                batch_handlers=handlers.batches_by_event_type(),
-            )
+            # The same consumer as the consumers benchmark.
+            consumer = registration_consumer(name, topic)
             broker = build_broker(
                 ConsumerRuntime(settings=settings, pool=pool), [consumer], batch_max_records=BATCH
             )
+            settle_heap()  # as the consumers role does before it starts its broker
             await broker.start()
             try:
                 await _until_stopped()

@@ -31,6 +31,7 @@ PORTS = (
     "kafka",
     "postgres",
     "worker_health",
+    "worker_sdk_metrics",
     "consumers_health",
 )
 

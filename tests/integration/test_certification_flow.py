@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.service import RPCError
 
 from api.app import create_app
 from policy.idnumber import make_id_number
 from policy.rule_ids import Rule
 from schemas import payloads
+from schemas.workflow_ids import body_workflow_id
 from skillflow.settings import Role, TokenHolder
 from tests.integration.conftest import CENTRE_STAFF
 from tests.integration.steps import (
@@ -262,8 +264,11 @@ async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
     assert response.status_code == 422, response.text
     [error] = response.json()["errors"]
     assert (error["field"], error["rule"]) == ("province_code", Rule.BODY_PROVINCE_UNKNOWN)
-    # Refused before the filing workflow: no body to approve, so none can issue.
+    # Refused before the filing workflow: no body to approve, so none can issue, and no
+    # workflow was started to fail (operators would see bad input as failed work).
     assert (await api.get(f"/bodies/{body_id}", headers=auth(Role.REGULATOR))).status_code == 404
+    with pytest.raises(RPCError):
+        await stack.temporal.get_workflow_handle(body_workflow_id(body_id)).describe()
 
 
 async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
@@ -454,7 +459,10 @@ async def test_approvals_end_when_the_exam_starts(
     response = await api.post(
         f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
     )
-    assert response.json()["errors"][0]["rule"] == Rule.REVIEW_SESSION_STARTED
+    # In bulk, each application's review is refused on its own.
+    assert [
+        (r["application_id"], r["status"], r["errors"][0]["rule"]) for r in response.json()
+    ] == [(late, "refused", Rule.REVIEW_SESSION_STARTED)]
     late_status = (await api.get(f"/applications/{late}", headers=auth(Role.CENTRE))).json()
     assert late_status["stage"] == "awaiting_review"
     # Rejecting stays possible.

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from policy.competition import default_rule_version
 from policy.idnumber import person_key
+from policy.rule_ids import Rule
 from schemas.topics import Topic
 from skillflow.settings import Role
 from tests.integration.steps import (
@@ -408,3 +410,47 @@ async def test_organiser_and_judge_scopes(
     assert blank["errors"][0]["field"] == "reason"
     lock = await city.post("/locks", {"module_id": "P"}, expect=422)
     assert lock["errors"][0]["rule"] == "marks.incomplete"
+
+
+async def test_a_competition_opens_only_under_its_tiers_rules(
+    stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
+) -> None:
+    """The competition process checks a new competition against its rule set and the one
+    of the competition it feeds before its workflow starts, so a refusal leaves the id
+    free; judges are assigned only to aspects of the scheme."""
+    body_id = await approved_body(api, auth, levels=(5, 4), province_code="12")
+    national = await create(api, auth, stack, "national", body_id)
+    competition_id = f"city-{uuid.uuid4().hex[:8]}"
+    opening = {
+        "competition_id": competition_id,
+        "name": "钳工 city",
+        "tier": "city",
+        "occupation_code": FITTER,
+        "edition_year": today().year,
+        "competed_on": str(today()),
+        "organiser_id": "ORG-TJ",
+        "issuing_body_id": body_id,
+        "marking_scheme": SCHEME,
+    }
+    refusals = [
+        ({"rule_version": default_rule_version("national")}, Rule.COMPETITION_RULE_TIER),
+        ({"issuing_body_id": None}, Rule.COMPETITION_ISSUING_BODY_REQUIRED),
+        ({"feeds_competition_id": "no-such-competition"}, Rule.COMPETITION_FEEDS_UNKNOWN),
+        # A city contest sends its qualifiers to a provincial one, not straight to national.
+        ({"feeds_competition_id": national.id}, Rule.COMPETITION_FEEDS_TIER),
+    ]
+    for change, rule in refusals:
+        response = await api.post(
+            "/competitions", headers=auth(Role.ORGANISER), json={**opening, **change}
+        )
+        assert response.status_code == 422, response.text
+        assert [e["rule"] for e in response.json()["errors"]] == [rule]
+        missing = await api.get(f"/competitions/{competition_id}", headers=auth(Role.ORGANISER))
+        assert missing.status_code == 404
+    response = await api.post("/competitions", headers=auth(Role.ORGANISER), json=opening)
+    assert response.status_code == 201, response.text
+    city = Organiser(api, auth, stack, competition_id)
+    unknown = await city.post("/judges", {"judge_id": "J-1", "aspects": ["T1", "X9"]}, expect=422)
+    assert [e["rule"] for e in unknown["errors"]] == [Rule.MARKS_UNKNOWN_ASPECT]
+    assigned = await city.post("/judges", {"judge_id": "J-1", "aspects": ["T1", "P1", "T1"]})
+    assert assigned == {"judge_id": "J-1", "aspects": ["P1", "T1"], "recusals": 0}

@@ -28,6 +28,7 @@ from consumers.delivery import (
     apply_batch,
     replay_dead_letter,
 )
+from consumers.dispatch import PayloadHandlers
 from schemas.events import EventEnvelope, build_event, parse_payload
 from schemas.payloads import (
     CertificateIssued,
@@ -442,3 +443,76 @@ async def test_runs_of_one_type_apply_together_in_order_and_a_poison_one_alone(
     assert outcome.dead_letters[0].event is not None
     assert outcome.dead_letters[0].event.event_id == poisoned[0].event_id
     assert [r["seq"] for r in await effect_rows(stack, marker)] == [1, 2, -1, 3, 5]
+
+
+async def test_a_batch_with_poison_in_the_middle_applies_the_rest_once_in_order(
+    stack: Any, effects: None
+) -> None:
+    """The fast path parses the whole batch in one call and validates a run's payloads in one
+    call: a record that is no event, and an event whose payload its class refuses, in the
+    middle of a run must still reach the dead letters alone, each with its own record, while
+    every other event applies once, in record order, and a redelivery changes nothing."""
+    name = f"poison-middle-{uuid.uuid4().hex[:8]}"
+    marker = uuid.uuid4().hex
+    worker = secrets.token_hex(32)
+    single = effect_consumer(name)
+    runs: list[list[int]] = []
+
+    async def record(conn: Connection, event: EventEnvelope, _: ExaminerRecused) -> None:
+        await single.handlers[ExaminerRecused.event_type](conn, event)
+
+    async def record_run(
+        conn: Connection, run: list[tuple[EventEnvelope, ExaminerRecused]]
+    ) -> None:
+        runs.append([int(recused.examiner_id) for _, recused in run])
+        for event, recused in run:
+            await record(conn, event, recused)
+
+    handlers = PayloadHandlers().on(ExaminerRecused, record).in_batches(ExaminerRecused, record_run)
+    consumer = Consumer(
+        name=name,
+        topics=(Topic.ASSESSMENT,),
+        handlers=handlers.by_event_type(),
+        batch_handlers=handlers.batches_by_event_type(),
+    )
+    first, second = recusal(marker, worker, 1), recusal(marker, worker, 2)
+    refused = EventEnvelope.model_validate(
+        recusal(marker, worker, 3).model_dump() | {"payload": {"session_id": marker}}
+    )
+    values = [e.model_dump_json().encode() for e in (first, second)]
+    values += [b"{this is not an event", refused.model_dump_json().encode()]
+    values += [e.model_dump_json().encode() for e in (recusal(marker, worker, 4), first)]
+    values += [recusal(marker, worker, 5).model_dump_json().encode()]
+    batch = [
+        InboundRecord(Topic.ASSESSMENT.value, 0, 200 + i, b"k", v) for i, v in enumerate(values)
+    ]
+
+    outcome = await apply_batch(stack.pool, consumer, batch, max_attempts=2)
+    assert (outcome.applied, outcome.duplicates) == (4, 1)
+    assert [(d.record.offset, d.event and d.event.event_id) for d in outcome.dead_letters] == [
+        (202, None),
+        (203, refused.event_id),
+    ]
+    assert "examiner_id" in outcome.dead_letters[1].error
+    assert [r["seq"] for r in await effect_rows(stack, marker)] == [1, 2, 4, 5]
+    # The fast path tried the run and was refused; the second pass applied one at a time.
+    assert runs == []
+
+    again = await apply_batch(stack.pool, consumer, batch, max_attempts=2)
+    assert (again.applied, again.duplicates, len(again.dead_letters)) == (0, 5, 2)
+    assert [r["seq"] for r in await effect_rows(stack, marker)] == [1, 2, 4, 5]
+    letters = await stack.pool.fetch(
+        "SELECT kafka_offset FROM delivery.dead_letters WHERE consumer = $1 ORDER BY id", name
+    )
+    assert [r["kafka_offset"] for r in letters] == [202, 203]
+
+    # Without the poison the run is applied by the batch handler, in one call and in order.
+    clean = [recusal(marker, worker, seq) for seq in (6, 7, 8)]
+    records = [
+        InboundRecord(Topic.ASSESSMENT.value, 0, 300 + i, b"k", e.model_dump_json().encode())
+        for i, e in enumerate(clean)
+    ]
+    outcome = await apply_batch(stack.pool, consumer, records, max_attempts=2)
+    assert (outcome.applied, outcome.dead_letters) == (3, [])
+    assert runs == [[6, 7, 8]]
+    assert [r["seq"] for r in await effect_rows(stack, marker)] == [1, 2, 4, 5, 6, 7, 8]

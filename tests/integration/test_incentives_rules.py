@@ -68,6 +68,7 @@ class Incentives:
     def __init__(self, conn: Any, consumer: Any) -> None:
         self.conn = conn
         self.handlers = consumer.handlers
+        self.batch_handlers = consumer.batch_handlers
         self.sittings = 0
 
     async def apply(self, envelope: EventEnvelope) -> None:
@@ -203,6 +204,41 @@ async def test_grant_pays_the_level_cap_and_emits_the_rule_version(incentives: I
     assert granted["payload"]["amount_fen"] == 150_000
     assert granted["payload"]["rule_version"] == "skill-upgrade-2024"
     assert granted["producer"] == "skillflow.incentives" and granted["person_key"] == person
+
+
+async def test_a_certificate_before_its_registration_is_decided_by_the_run_that_brings_it(
+    incentives: Incentives,
+) -> None:
+    """The registration batch handler looks up, in its one statement, which certificates
+    came first and waited: only that one is decided, under its registration's correlation."""
+    person, other = new_person(), new_person()
+    await incentives.insured(person, 24)
+    application = f"app-{uuid.uuid4().hex}"
+    number = await incentives.certify(person, application_id=application)
+    assert await incentives.claim("skill_upgrade", number) is None  # waits for its registration
+
+    def registration(application_id: str, worker: str) -> EventEnvelope:
+        submitted = RegistrationSubmitted(
+            application_id=application_id,
+            session_id=f"session-{uuid.uuid4().hex[:8]}",
+            body_id="body-any",
+            occupation_code=FITTER,
+            level=4,
+            candidate_age=35,
+        )
+        return event(submitted, worker, TODAY - timedelta(days=60))
+
+    run = [registration(f"app-{uuid.uuid4().hex}", other), registration(application, person)]
+    await incentives.batch_handlers[RegistrationSubmitted.event_type](incentives.conn, run)
+    claim = await incentives.claim("skill_upgrade", number)
+    assert (claim["status"], claim["paid"]) == ("granted", 150_000)
+    [granted] = [
+        e
+        for e in await incentives.outbox(person)
+        if e["event_type"] == payloads.SubsidyGranted.event_type
+    ]
+    assert granted["correlation_id"] == run[1].correlation_id
+    assert await incentives.outbox(other) == []
 
 
 async def test_shortage_uplift_from_the_catalogue(incentives: Incentives) -> None:

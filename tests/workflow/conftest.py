@@ -135,6 +135,8 @@ class FakeCertification:
     revoked: set[str] = field(default_factory=set)
     serials: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     roster: int = 0
+    # Approved candidates still without a first-round score (closing waits for them).
+    outstanding: int = 0
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sampled: list[str] = field(default_factory=list)
     recorded_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -204,6 +206,10 @@ class FakeCertification:
         @fake_of(ExamSessionActivities.session_roster)
         async def session_roster(session_id: str) -> int:
             return self.roster
+
+        @fake_of(ExamSessionActivities.first_round_outstanding)
+        async def first_round_outstanding(session_id: str) -> int:
+            return self.outstanding
 
         @fake_of(RegistrationActivities.start_unstarted_applications)
         async def start_unstarted_applications(session_id: str) -> int:
@@ -336,6 +342,7 @@ class FakeCertification:
             record_quality_review,
             open_session,
             session_roster,
+            first_round_outstanding,
             start_unstarted_applications,
             record_session_status,
             record_review,

@@ -10,6 +10,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from policy.rule_ids import Rule
 from schemas import payloads
 from schemas.evaluation_body import (
+    AwaitFiled,
     BodyDecision,
     BodyFiling,
     BodyRun,
@@ -49,6 +50,13 @@ async def rule_of(coroutine: Any) -> str:
     violations = rule_violations_from(caught.value)
     assert violations is not None
     return violations.violations[0].rule
+
+
+async def test_await_filed_answers_once_the_filing_is_recorded(harness: Harness) -> None:
+    handle = await filed(harness)
+    state = await handle.execute_update(EvaluationBodyWorkflow.await_filed, AwaitFiled())
+    assert state.status == "submitted"
+    assert harness.store.event_types() == [payloads.BodyFiled.event_type]
 
 
 async def test_approved_filing_becomes_active_with_a_receipt(harness: Harness) -> None:

@@ -73,6 +73,24 @@ async def test_session_runs_when_staffing_covers_the_roster(harness: Harness) ->
     assert harness.store.event_types() == [SessionOpened.event_type]
 
 
+async def test_a_session_closes_only_when_every_first_round_score_is_in(
+    harness: Harness,
+) -> None:
+    handle = await opened(harness, opening(harness))
+    harness.store.roster = 15
+    await handle.execute_update(ExamSessionWorkflow.start_exam, StartExam())
+    harness.store.outstanding = 2
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
+    violations = rule_violations_from(caught.value)
+    assert violations is not None
+    assert [v.rule for v in violations.violations] == [Rule.SESSION_SCORES_OUTSTANDING]
+    assert (await handle.query(ExamSessionWorkflow.state)).status == "running"
+    harness.store.outstanding = 0
+    await handle.execute_update(ExamSessionWorkflow.close, CloseSession())
+    assert (await handle.result()).status == "closed"
+
+
 async def test_session_does_not_run_understaffed(harness: Harness) -> None:
     handle = await opened(harness, opening(harness))
     # 40 candidates need 3 proctors and 8 practical examiners (odd: 9).

@@ -40,7 +40,7 @@ from tests.workflow.test_exam_session import opened, opening
 from workflows import all_workflows
 from workflows.application import ApplicationWorkflow
 from workflows.evaluation_body import EvaluationBodyWorkflow
-from workflows.exam_session import SNAPSHOT_COMPONENTS, ExamSessionWorkflow
+from workflows.exam_session import CLOSE_AFTER_SCORES, SNAPSHOT_COMPONENTS, ExamSessionWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -198,17 +198,29 @@ async def test_recorded_histories_replay() -> None:
         await replayer.replay_workflow(history)
 
 
-async def test_a_session_opened_before_the_components_snapshot_replays() -> None:
-    """Its staffing was checked against the live catalogue; replay takes that path."""
-    path = HISTORIES / "v2_session_running.json"
+@pytest.mark.parametrize(
+    ("recorded", "patch"),
+    [
+        # Its staffing was checked against the live catalogue; replay takes that path.
+        ("v2_session_running", SNAPSHOT_COMPONENTS),
+        # It closed without counting outstanding scores (the API counted them).
+        ("session", CLOSE_AFTER_SCORES),
+    ],
+)
+async def test_a_session_recorded_before_a_patch_replays_without_it(
+    recorded: str, patch: str
+) -> None:
+    path = HISTORIES / f"{recorded}.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    assert SNAPSHOT_COMPONENTS not in _patches(history)
+    assert patch not in _patches(history)
     await _replayer().replay_workflow(history)
 
 
-async def test_a_new_session_records_the_components_snapshot(harness: Harness) -> None:
+async def test_a_new_session_records_its_patches(harness: Harness) -> None:
+    """The components snapshot at opening, the count of outstanding scores at close."""
     handle = await _session(harness)
-    assert SNAPSHOT_COMPONENTS in _patches(await handle.fetch_history())
+    patches = _patches(await handle.fetch_history())
+    assert {SNAPSHOT_COMPONENTS, CLOSE_AFTER_SCORES} <= patches
 
 
 def _patches(history: WorkflowHistory) -> set[str]:
