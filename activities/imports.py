@@ -27,10 +27,9 @@ from temporalio import activity
 from activities.admission import admit, registration_from_row
 from activities.registration import start_unstarted
 from activities.resources import ActivityResources
-from api.access import NOT_IN_SESSION
-from api.commands import execute_update
 from policy.assessment import check_examiners
 from policy.errors import (
+    NOT_IN_SESSION,
     NotFound,
     RuleViolation,
     RuleViolations,
@@ -43,6 +42,7 @@ from schemas.application import ScoreEntry, ScoreSheet
 from schemas.imports import BatchOutcome, ImportBatch, ImportOutcome, ImportRow
 from schemas.inputs import number_cell
 from schemas.workflow_ids import application_workflow_id
+from skillflow.temporal import execute_update
 from store import certification, imports
 from store.certification import ScoringFacts
 from store.sealed import import_row_place

@@ -21,8 +21,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices, Services
-from policy.errors import NotFound, Violation
-from policy.rule_ids import Rule
+from policy.errors import NotFound
 from skillflow.settings import BOUND_ROLES, Role
 from store import certification
 from store.certification import Owner
@@ -168,13 +167,6 @@ def acting_on(owned: OwnedObject, *roles: Role) -> Callable[..., Awaitable[Calle
         return caller
 
     return dependency
-
-
-NOT_IN_SESSION: Final = Violation(
-    field="application_id",
-    rule=Rule.ACCESS_NOT_IN_SESSION,
-    message="no application with this id in this session",
-)
 
 
 # --- who may call what: the role aliases the routers use ---------------------------------

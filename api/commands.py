@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from temporalio.client import (
-    Client,
-    WorkflowFailureError,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.services import ApiServices
-from policy.errors import NotFound, RuleViolation
+from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas.workflow_ids import (
     application_workflow_id,
@@ -32,55 +29,11 @@ from schemas.workflow_ids import (
     session_workflow_id,
     squad_workflow_id,
 )
-from workflows.rules import rule_violations_from
+from skillflow.temporal import execute_update, failure_of
 
 _Arg = TypeVar("_Arg")
 _Opening = TypeVar("_Opening")
 _Result = TypeVar("_Result")
-
-
-async def execute_update(
-    client: Client,
-    workflow_id: str,
-    update: UpdateMethodMultiParam[[Any, _Arg], _Result],
-    arg: _Arg,
-    *,
-    what: str,
-    update_id: str | None = None,
-) -> _Result:
-    """Run ``update`` (a workflow's update method) on ``workflow_id``; a refused command
-    raises the rules it broke. Typed by the method: the argument must be the update's, and
-    the answer is the update's result, so a changed update fails mypy, not a request.
-
-    With ``update_id``, an update the workflow already completed under that id is not run
-    again: Temporal answers with its first result (an import batch retried after a crash)."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        return await handle.execute_update(update, arg, id=update_id)
-    except WorkflowUpdateFailedError as exc:
-        violations = rule_violations_from(exc)
-        if violations is not None:
-            raise violations from None
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            if "completed" in exc.message:
-                raise RuleViolation(
-                    what, Rule(f"{what}.closed"), f"the {what} is closed and takes no more commands"
-                ) from None
-            raise NotFound(f"no {what} with this id") from None
-        raise
-
-
-async def failure_of(client: Client, workflow_id: str) -> None:
-    """Raise the rules a workflow failed on (e.g. the open-session activity refused)."""
-    try:
-        await client.get_workflow_handle(workflow_id).result()
-    except WorkflowFailureError as exc:
-        violations = rule_violations_from(exc)
-        if violations is not None:
-            raise violations from None
-        raise
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from policy.rule_ids import Rule
 
 _T = TypeVar("_T")
 
@@ -110,3 +112,12 @@ def as_violations(exc: RuleViolation | RuleViolations) -> list[Violation]:
     if isinstance(exc, RuleViolation):
         return [exc.as_violation()]
     return exc.violations
+
+
+# A session-scoped call (bulk reviews, score sheets, an import row) naming an application of
+# another session: refused like one that does not exist, so nothing leaks across sessions.
+NOT_IN_SESSION: Final = Violation(
+    field="application_id",
+    rule=Rule.ACCESS_NOT_IN_SESSION,
+    message="no application with this id in this session",
+)

@@ -15,7 +15,6 @@ from activities.admission import Admitted, Registration, admit
 from activities.exam_session import check_session_opening
 from activities.registration import start_applications
 from api.access import (
-    NOT_IN_SESSION,
     BodyActor,
     SessionOwner,
     SessionReader,
@@ -29,7 +28,14 @@ from api.services import Services
 from api.views import SessionApplication, SessionView
 from policy.assessment import ExaminerGrade
 from policy.calendar import china_date
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation, as_violations
+from policy.errors import (
+    NOT_IN_SESSION,
+    NotFound,
+    RuleViolation,
+    RuleViolations,
+    Violation,
+    as_violations,
+)
 from policy.idnumber import person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.application import (
