@@ -17,8 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
 from policy.errors import violations_of as violations_of  # where the routers find it
 from policy.rule_ids import Rule
@@ -129,18 +130,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-class AnswerUnexpectedErrors:
+class AnswerUnexpectedErrors(HttpMiddleware):
     """ASGI middleware inside Starlette's own error middleware, which answers 500 but then
     re-raises, so uvicorn closed the connection and the client's next request on it was
     reset. Here the exception ends: a JSON 500 with a correlation id, and a log line."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def sending(message: Message) -> None:

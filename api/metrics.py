@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from skillflow.metrics import API_LATENCY, API_REQUESTS, CONTENT_TYPE, ROLE_INFO, skillflow_metrics
 from skillflow.operations.roles import skillflow_version
 
 
-class CountRequests:
+class CountRequests(HttpMiddleware):
     """Counts each answer by route template, method and status.
 
     Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
@@ -23,13 +24,7 @@ class CountRequests:
     passes, and nothing is raised that the app did not raise.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
 

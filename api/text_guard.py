@@ -14,7 +14,9 @@ import re
 from typing import Final
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from api.asgi import HttpMiddleware
 
 # A JSON escape of NUL not itself escaped: an even run of backslashes, then \u0000.
 _JSON_NUL: Final = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -34,14 +36,8 @@ def _refusal(field: str) -> bytes:
     ).encode()
 
 
-class RefuseNulCharacters:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RefuseNulCharacters(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "\x00" in scope["path"]:
             await self._refuse(send, "path")
             return
