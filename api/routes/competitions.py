@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -32,7 +32,7 @@ from activities.competition_marks import (
 )
 from api.access import Caller, require_roles
 from api.commands import COMPETITIONS
-from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, number_cell, read_csv
+from api.csv_import import CSV_REQUEST_BODY, CsvFile, number_cell, read_csv
 from api.services import Services
 from api.views import (
     CompetitionView,
@@ -288,7 +288,7 @@ async def import_entries(
     competition_id: str,
     caller: CompetitionOrganiser,
     services: Services,
-    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    body: CsvFile,
 ) -> list[EntryRowReport]:
     """Entries from CSV (header: id_number,name and optionally category, employer, region,
     level_held). Each row is its own transaction and gets its own report."""
@@ -494,7 +494,7 @@ async def import_marks(
     competition_id: str,
     caller: CompetitionJudge,
     services: Services,
-    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    body: CsvFile,
 ) -> list[MarkReport]:
     """A judge's marks from CSV (header: entry,aspect_id,value)."""
     rows = read_csv(body, {"entry", "aspect_id", "value"})

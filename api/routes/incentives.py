@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import Caller, RecordsOfficer, Regulator, Supervisor
-from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
+from api.csv_import import CSV_REQUEST_BODY, CsvFile, CsvRow, number_cell, read_csv
 from api.paging import Limit
 from api.services import Services
 from api.views import PromotionView, RewardView
@@ -230,7 +230,7 @@ async def load_insurance_records(
 async def import_insurance_records(
     services: Services,
     caller: RecordsOfficer,
-    csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    csv_text: CsvFile,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """CSV with the header ``id_number,insured_months,as_of``."""
@@ -325,7 +325,7 @@ async def load_training_subsidies(
 async def import_training_subsidies(
     services: Services,
     caller: RecordsOfficer,
-    csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    csv_text: CsvFile,
     all_or_nothing: bool = False,
 ) -> ImportReport:
     """CSV with the header ``certificate_number,amount_fen,granted_on``."""

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import RecordsOfficer, StatisticsReader, Supervisor
-from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, read_csv
+from api.csv_import import CSV_REQUEST_BODY, CsvFile, CsvRow, read_csv
 from api.errors import RATE_LIMITED_RESPONSES
 from api.paging import MinVolume
 from api.prior_certificates import (
@@ -311,7 +311,7 @@ async def import_prior_certificates(
 async def import_prior_certificates_csv(
     services: Services,
     caller: RecordsOfficer,
-    csv_text: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    csv_text: CsvFile,
 ) -> list[PriorRowReport]:
     """CSV with the header certificate_number,id_number,occupation_code,level,issuing_body,
     issued_on,checked_against,checked_on (and optionally holder_name). Each row is its own

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.admission import Admitted, Registration, admit
@@ -21,7 +21,7 @@ from api.access import (
     authorize_body,
 )
 from api.commands import APPLICATIONS, SESSIONS
-from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY
+from api.csv_import import CSV_REQUEST_BODY, CsvFile
 from api.imports import import_job, submit_import
 from api.paging import Limit, Offset, SessionPage
 from api.services import Services
@@ -259,7 +259,7 @@ async def import_registrations(
     session_id: str,
     caller: SessionOwner,
     services: Services,
-    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    body: CsvFile,
 ) -> ImportJob:
     """Register a whole session from CSV (header: id_number,name,years_in_occupation and
     optionally employer, former_employers (;-separated), relationship, commission_id,
@@ -349,7 +349,7 @@ async def import_scores(
     session_id: str,
     caller: SessionOwner,
     services: Services,
-    body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
+    body: CsvFile,
 ) -> ImportJob:
     """Enter scores from CSV (header: application_id,examiner_id and any of theory,
     practical,review; a blank cell is not scored), as a job like a registration import. A
