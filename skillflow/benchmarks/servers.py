@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
@@ -56,3 +58,42 @@ async def benchmark_servers(postgres_options: Sequence[str] = ()) -> AsyncIterat
         finally:
             for process in reversed(processes):
                 process.stop()
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[None]:
+    """The worker role (every workflow and activity, and the outbox relay) in this process,
+    ready before the block runs and stopped after it."""
+    from skillflow.worker import run_worker
+
+    stop, ready = asyncio.Event(), asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop, ready))
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({worker, waiter}, timeout=120, return_when="FIRST_COMPLETED")
+    if worker in done:
+        worker.result()
+    if waiter not in done:
+        raise TimeoutError("the worker was not ready within 120 s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await worker
+
+
+async def engine_baseline(settings: Settings, workflows: int, inserts: int) -> dict[str, Any]:
+    """The raw engines on the same servers: ``workflows`` no-op workflows through this
+    process's sandbox and ``inserts`` single-row PostgreSQL inserts."""
+    from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
+
+    client = await temporal.connect(settings)
+    trivial = await trivial_workflows_per_second(client, workflows, temporal.workflow_runner())
+    return {
+        "trivial_workflows_per_s": trivial["per_second"],
+        "trivial_workflow_history_events": trivial["history_events"],
+        "trivial_workflow_history_bytes": trivial["history_bytes"],
+        "postgres_inserts_per_s": round(
+            await inserts_per_second(settings.postgres_dsn, inserts), 1
+        ),
+        "temporal": "dev server, SQLite file",
+    }
