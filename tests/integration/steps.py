@@ -14,6 +14,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from policy.calendar import china_date
 from policy.idnumber import Sex, make_id_number
+from schemas import payloads
+from schemas.topics import Topic
 from skillflow.settings import Role
 
 Auth = Callable[[Role], dict[str, str]]
@@ -93,6 +95,16 @@ async def approved_body(
     return body_id
 
 
+async def body_status(api: httpx.AsyncClient, auth: Auth, body_id: str, action: str) -> None:
+    """The regulator suspends, reinstates or revokes a body (``action``)."""
+    response = await api.post(
+        f"/bodies/{body_id}/status",
+        headers=auth(Role.REGULATOR),
+        json={"action": action, "reason": f"{action} for the test"},
+    )
+    assert response.status_code == 200, response.text
+
+
 async def insured(
     api: httpx.AsyncClient, auth: Auth, id_number: str, as_of: date, months: int = 30
 ) -> httpx.Response:
@@ -156,3 +168,104 @@ async def workflow_exists(stack: Any, workflow_id: str) -> bool:
             return False
         raise
     return True
+
+
+async def certificate_issued(events: Any, application_id: str, timeout: float = 60) -> Any:
+    """The ``certificate.issued`` event of ``application_id`` (a promotion's is
+    ``promotion-{id}``), once the test's consumer has seen it."""
+    return await events.wait_for(
+        Topic.CERTIFICATE.value,
+        lambda e: (
+            e.event_type == payloads.CertificateIssued.event_type
+            and e.payload.get("application_id") == application_id
+        ),
+        timeout=timeout,
+    )
+
+
+async def registered(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    session_id: str,
+    name: str,
+    *,
+    id_number: str | None = None,
+    years_in_occupation: int = 2,
+    **extra: Any,
+) -> str:
+    """A centre registers a person (a fresh one unless ``id_number``); the application id."""
+    response = await api.post(
+        f"/sessions/{session_id}/applications",
+        headers=auth(Role.CENTRE),
+        json={
+            "id_number": id_number or new_id_number(),
+            "name": name,
+            "years_in_occupation": years_in_occupation,
+            **extra,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["application_id"])
+
+
+async def admitted(api: httpx.AsyncClient, auth: Auth, answer: httpx.Response) -> dict[str, Any]:
+    """The application a registration's ``answer`` admitted (201), as the centre reads it."""
+    assert answer.status_code == 201, answer.text
+    application_id = answer.json()["application_id"]
+    response = await api.get(f"/applications/{application_id}", headers=auth(Role.CENTRE))
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def approve(api: httpx.AsyncClient, auth: Auth, application_id: str) -> None:
+    """The centre approves one registration."""
+    response = await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "assessment"
+
+
+async def start(api: httpx.AsyncClient, auth: Auth, session_id: str) -> None:
+    """The centre starts the exam (the roster is fixed and staffed)."""
+    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "running"
+
+
+async def enter_scores(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    application_id: str,
+    examiner_id: str,
+    *,
+    role: Role = Role.CENTRE,
+    **scores: float,
+) -> httpx.Response:
+    """An examiner's scores, entered by the registering body (``role``): the answer."""
+    return await api.post(
+        f"/applications/{application_id}/scores",
+        headers=auth(role),
+        json={"examiner_id": examiner_id, "scores": scores},
+    )
+
+
+async def examined(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    session_id: str,
+    application_id: str,
+    *,
+    theory: int,
+    practical: int,
+) -> httpx.Response:
+    """The centre approves the registration, starts the exam and enters both scores (by E1);
+    the scores' accepted answer."""
+    await approve(api, auth, application_id)
+    await start(api, auth, session_id)
+    response = await enter_scores(
+        api, auth, application_id, "E1", theory=theory, practical=practical
+    )
+    assert response.status_code == 200, response.text
+    return response

@@ -18,7 +18,14 @@ from policy.rule_ids import Rule
 from schemas import payloads
 from schemas.events import EventEnvelope
 from skillflow.settings import Role
-from tests.integration.steps import FITTER, Auth, approved_body, id_number, session_request
+from tests.integration.steps import (
+    FITTER,
+    Auth,
+    approved_body,
+    enter_scores,
+    id_number,
+    session_request,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -205,10 +212,8 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
     ).status_code == 200
 
     # 65 passes nationally (60) but not at this enterprise (70).
-    response = await api.post(
-        f"/applications/{between}/scores",
-        headers=auth(Role.ENTERPRISE),
-        json={"examiner_id": "E1", "scores": {"theory": 65, "practical": 80}},
+    response = await enter_scores(
+        api, auth, between, "E1", role=Role.ENTERPRISE, theory=65, practical=80
     )
     assert response.status_code == 200, response.text
     assert response.json()["stage"] == "resit"
@@ -221,10 +226,8 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
     )
     assert failed.payload["failed_components"] == ["theory"]
 
-    response = await api.post(
-        f"/applications/{above}/scores",
-        headers=auth(Role.ENTERPRISE),
-        json={"examiner_id": "E1", "scores": {"theory": 75, "practical": 80}},
+    response = await enter_scores(
+        api, auth, above, "E1", role=Role.ENTERPRISE, theory=75, practical=80
     )
     assert response.json()["stage"] == "public_notice", response.text
     issued = await events.wait_for("skills.certificate", issued_for(above), timeout=60)

@@ -21,9 +21,13 @@ from tests.integration.steps import (
     FITTER,
     Auth,
     approved_body,
+    certificate_issued,
+    enter_scores,
+    examined,
     id_number,
     new_id_number,
     open_session,
+    registered,
     session_request,
 )
 
@@ -45,28 +49,10 @@ async def test_registration_to_verified_certificate(
     application_id = response.json()["application_id"]
     assert number not in response.text
 
-    response = await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert response.status_code == 200, response.text
-    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert response.status_code == 200, response.text
-    response = await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 75, "practical": 82}},
-    )
-    assert response.status_code == 200, response.text
+    response = await examined(api, auth, session_id, application_id, theory=75, practical=82)
     assert response.json()["stage"] == "public_notice"
 
-    issued = await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == application_id
-        ),
-        timeout=60,
-    )
+    issued = await certificate_issued(events, application_id)
     certificate_number = issued.payload["certificate_number"]
     assert certificate_number.startswith("S000021000001")
     assert certificate_number[13:15] == f"{date.today().year % 100:02d}"
@@ -226,14 +212,7 @@ async def test_csv_import_reports_row_by_row(
     for refused in ids[2:]:
         untouched = (await api.get(f"/applications/{refused}", headers=auth(Role.CENTRE))).json()
         assert (untouched["stage"], untouched["scores"]) == ("assessment", {}), untouched
-    await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == ids[0]
-        ),
-        timeout=60,
-    )
+    await certificate_issued(events, ids[0])
     failed = await events.wait_for(
         "skills.assessment",
         lambda e: (
@@ -273,23 +252,13 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     session_id = await open_session(api, auth, body_id)
     ids = []
     for name in ("赵一", "钱二"):
-        response = await api.post(
-            f"/sessions/{session_id}/applications",
-            headers=auth(Role.CENTRE),
-            json={"id_number": new_id_number(), "name": name, "years_in_occupation": 2},
-        )
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["application_id"])
+        ids.append(await registered(api, auth, session_id, name))
     await api.post(
         f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
     )
     await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
     sat, absent = ids
-    response = await api.post(
-        f"/applications/{sat}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 40, "practical": 80}},
-    )
+    response = await enter_scores(api, auth, sat, "E1", theory=40, practical=80)
     assert response.json()["stage"] == "resit", response.text
 
     # One candidate has no score yet: closing now would strand them in assessment.
@@ -299,11 +268,7 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
     assert session["status"] == "running"
 
-    response = await api.post(
-        f"/applications/{absent}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 0, "practical": 0}},
-    )
+    response = await enter_scores(api, auth, absent, "E1", theory=0, practical=0)
     assert response.status_code == 200, response.text
     response = await api.post(f"/sessions/{session_id}/close", headers=auth(Role.CENTRE))
     assert response.status_code == 200, response.text
@@ -316,21 +281,10 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
         )
 
     # The re-sit comes after the main sitting, so the closed session still takes it.
-    response = await api.post(
-        f"/applications/{sat}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 72}},
-    )
+    response = await enter_scores(api, auth, sat, "E1", theory=72)
     assert response.status_code == 200, response.text
     assert response.json()["stage"] == "public_notice"
-    await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == sat
-        ),
-        timeout=60,
-    )
+    await certificate_issued(events, sat)
 
 
 async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
@@ -338,21 +292,8 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
 ) -> None:
     body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": "孙三", "years_in_occupation": 2},
-    )
-    application_id = response.json()["application_id"]
-    await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 55, "practical": 80}},
-    )
+    application_id = await registered(api, auth, session_id, "孙三")
+    await examined(api, auth, session_id, application_id, theory=55, practical=80)
     correction = {"component": "theory", "score": 65, "correction_id": "c-1"}
     response = await api.post(
         f"/applications/{application_id}/score-corrections",
@@ -433,12 +374,7 @@ async def test_approvals_end_when_the_exam_starts(
     session_id = await open_session(api, auth, body_id)
     ids = []
     for name in ("周一", "吴二"):
-        response = await api.post(
-            f"/sessions/{session_id}/applications",
-            headers=auth(Role.CENTRE),
-            json={"id_number": new_id_number(), "name": name, "years_in_occupation": 2},
-        )
-        ids.append(response.json()["application_id"])
+        ids.append(await registered(api, auth, session_id, name))
     on_time, late = ids
     await api.post(
         f"/applications/{on_time}/review", headers=auth(Role.CENTRE), json={"approve": True}

@@ -27,12 +27,17 @@ from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
     Auth,
+    admitted,
+    approve,
     approved_body,
+    certificate_issued,
+    enter_scores,
     examiner,
     examiners,
     new_id_number,
     open_session,
     session_request,
+    start,
     today,
     workflow_exists,
 )
@@ -71,28 +76,19 @@ async def registered(
     return str(response.json()["application_id"])
 
 
-async def approve(api: httpx.AsyncClient, auth: Auth, application_id: str) -> None:
-    response = await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+async def refused_row(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, csv: str
+) -> list[tuple[str, str]]:
+    """The (field, rule) errors of the one row of scores ``csv``, which the import refuses."""
+    report = await api.post(
+        f"/sessions/{session_id}/scores.csv",
+        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        content=csv,
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["stage"] == "assessment"
-
-
-async def start(api: httpx.AsyncClient, auth: Auth, session_id: str) -> None:
-    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "running"
-
-
-async def enter_scores(
-    api: httpx.AsyncClient, auth: Auth, application_id: str, examiner_id: str, **scores: float
-) -> httpx.Response:
-    return await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": examiner_id, "scores": scores},
-    )
+    assert report.status_code == 200, report.text
+    [row] = report.json()
+    assert row["status"] == "rejected"
+    return [(e["field"], e["rule"]) for e in row["errors"]]
 
 
 def refused(response: httpx.Response, field: str, rule: str) -> str:
@@ -171,17 +167,9 @@ async def test_a_recused_examiner_cannot_score_the_candidate(
     await assert_unscored(stack, first)
 
     # The CSV import reads the recusals its own way; it refuses the row just the same.
-    report = await api.post(
-        f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
-        content=f"application_id,examiner_id,practical\n{second},E0,90\n",
-    )
-    assert report.status_code == 200, report.text
-    [row] = report.json()
-    assert row["status"] == "rejected"
-    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
-        ("scores.practical", Rule.SCORE_EXAMINER_RECUSED)
-    ]
+    assert await refused_row(
+        api, auth, session_id, f"application_id,examiner_id,practical\n{second},E0,90\n"
+    ) == [("scores.practical", Rule.SCORE_EXAMINER_RECUSED)]
     await assert_unscored(stack, second)
 
     # An examiner without a conflict scores the same candidate.
@@ -245,17 +233,9 @@ async def test_scores_are_refused_until_the_session_has_started(
         Rule.SESSION_NOT_RUNNING,
     )
     assert "open" in message
-    report = await api.post(
-        f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
-        content=f"application_id,examiner_id,theory\n{application_id},E1,70\n",
-    )
-    assert report.status_code == 200, report.text
-    [row] = report.json()
-    assert row["status"] == "rejected"
-    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
-        ("session_id", Rule.SESSION_NOT_RUNNING)
-    ]
+    assert await refused_row(
+        api, auth, session_id, f"application_id,examiner_id,theory\n{application_id},E1,70\n"
+    ) == [("session_id", Rule.SESSION_NOT_RUNNING)]
     await assert_unscored(stack, application_id)
     session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
     assert session["status"] == "open"
@@ -497,14 +477,7 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     await start(api, auth, level5)
     passed = await enter_scores(api, auth, application_id, "E1", theory=80, practical=80)
     assert passed.json()["stage"] == "public_notice", passed.text
-    issued = await events.wait_for(
-        Topic.CERTIFICATE.value,
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == application_id
-        ),
-        timeout=60,
-    )
+    issued = await certificate_issued(events, application_id)
     number = issued.payload["certificate_number"]
     assert issued.payload["level"] == 5 and issued.person_key == key_of(stack, id_number)
     assert (await api.get(f"/certificates/{number}")).json()["status"] == "valid"
@@ -532,12 +505,6 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     await assert_no_application(stack, level4, id_number)
 
     await issued_on(years_ago(on, 4))
-    response = await register(api, auth, level4, person)
-    assert response.status_code == 201, response.text
-    admitted = (
-        await api.get(
-            f"/applications/{response.json()['application_id']}", headers=auth(Role.CENTRE)
-        )
-    ).json()
-    assert (admitted["level"], admitted["eligibility_path"]) == (4, "L4.years_since_L5")
+    admission = await admitted(api, auth, await register(api, auth, level4, person))
+    assert (admission["level"], admission["eligibility_path"]) == (4, "L4.years_since_L5")
     assert await application_count(stack, level4) == 1

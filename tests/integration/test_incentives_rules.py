@@ -20,7 +20,7 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas import payloads
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload
 from schemas.payloads import (
     AssessmentPassed,
     CertificateIssued,
@@ -31,6 +31,7 @@ from schemas.payloads import (
     ScoreCorrected,
 )
 from schemas.workflow_ids import promotion_workflow_id
+from tests.integration.sample_events import certificate_number, envelope
 
 pytestmark = pytest.mark.integration
 
@@ -45,21 +46,10 @@ def new_person() -> str:
     return secrets.token_hex(32)
 
 
-def certificate_number(level: int, issued_on: date) -> str:
-    return f"S000121{secrets.randbelow(10**6):06d}{issued_on.year % 100:02d}{level}{secrets.randbelow(10**6):06d}"
-
-
 def event(
     payload: EventPayload, person: str | None, occurred_at: datetime = TODAY
 ) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=uuid.uuid4().hex,
-        occurred_at=occurred_at,
-        producer="tests",
-        correlation_id=f"test-{uuid.uuid4().hex[:8]}",
-        person_key=person,
-    )
+    return envelope(payload, person, occurred_at=occurred_at)
 
 
 class Incentives:

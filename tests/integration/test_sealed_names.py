@@ -8,7 +8,7 @@ import pytest
 from skillflow.settings import Role
 from store.sealed import holder_name_place
 from tests.integration.conftest import RunningStack
-from tests.integration.steps import Auth, approved_body, new_id_number, open_session
+from tests.integration.steps import Auth, approved_body, open_session, registered
 
 pytestmark = pytest.mark.integration
 HOLDER = "欧阳娜娜"
@@ -19,13 +19,7 @@ async def test_the_holder_name_is_sealed_and_read_by_the_registering_body(
 ) -> None:
     body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": HOLDER, "years_in_occupation": 2},
-    )
-    assert response.status_code == 201, response.text
-    application_id = response.json()["application_id"]
+    application_id = await registered(api, auth, session_id, HOLDER)
 
     row = await stack.pool.fetchrow(
         """SELECT to_jsonb(a) AS row, holder_name_sealed FROM certification.applications a
