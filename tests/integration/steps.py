@@ -55,44 +55,66 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -
         await asyncio.sleep(0.1)
 
 
-async def approved_body(
-    api: httpx.AsyncClient,
-    auth: Auth,
+def body_filing(
+    body_id: str | None = None,
     *,
     role: Role = Role.CENTRE,
-    levels: Sequence[int] = (5,),
-    occupation_code: str = FITTER,
+    name: str = "辽宁省职业技能鉴定指导中心",
     province_code: str = "21",
     site_serial: str = "000001",
-    name: str = "辽宁省职业技能鉴定指导中心",
-    **filing: Any,
-) -> str:
-    """Files a body for ``occupation_code`` at ``levels`` (an enterprise, prefix Y, for role
-    enterprise; else an assessment centre, prefix S) and has the regulator approve it."""
-    body_id = f"{'Y' if role == Role.ENTERPRISE else 'S'}{uuid.uuid4().hex[:8]}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(role),
-        json={
-            "body_id": body_id,
-            "name": name,
-            "province_code": province_code,
-            "site_serial": site_serial,
-            "scope": [{"occupation_code": occupation_code, "level": level} for level in levels],
-            **filing,
-        },
-    )
-    assert response.status_code == 202, response.text
-    assert response.json()["body_type"] == body_id[0], response.text
+    levels: Sequence[int] = (5,),
+    occupation_code: str = FITTER,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A body's filing for ``occupation_code`` at ``levels``: an enterprise's (id prefix Y)
+    for role enterprise, else an assessment centre's (prefix S); a fresh id unless given."""
+    return {
+        "body_id": body_id or f"{'Y' if role == Role.ENTERPRISE else 'S'}{uuid.uuid4().hex[:8]}",
+        "name": name,
+        "province_code": province_code,
+        "site_serial": site_serial,
+        "scope": [{"occupation_code": occupation_code, "level": level} for level in levels],
+        **extra,
+    }
+
+
+async def file_body(
+    api: httpx.AsyncClient, auth: Auth, filing: dict[str, Any], role: Role = Role.CENTRE
+) -> httpx.Response:
+    """A body (``role``) files with the regulator: the answer."""
+    return await api.post("/bodies", headers=auth(role), json=filing)
+
+
+async def decide_filing(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    body_id: str,
+    decision: dict[str, Any],
+    settled: Callable[[httpx.Response], bool] = lambda answer: answer.status_code == 200,
+) -> httpx.Response:
+    """The regulator's ``decision`` on a filing, asked again until the answer is ``settled``
+    (for 10 s at most): the filing's workflow starts a moment after the filing is taken."""
     for _ in range(100):
-        response = await api.post(
-            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
+        answer = await api.post(
+            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json=decision
         )
-        if response.status_code == 200:
+        if settled(answer):
             break
         await asyncio.sleep(0.1)
+    return answer
+
+
+async def approved_body(
+    api: httpx.AsyncClient, auth: Auth, *, role: Role = Role.CENTRE, **filing: Any
+) -> str:
+    """Files a body (``body_filing`` with ``filing``) and has the regulator approve it."""
+    body = body_filing(role=role, **filing)
+    response = await file_body(api, auth, body, role)
+    assert response.status_code == 202, response.text
+    assert response.json()["body_type"] == body["body_id"][0], response.text
+    response = await decide_filing(api, auth, body["body_id"], {"approve": True})
     assert response.json()["status"] == "active", response.text
-    return body_id
+    return str(body["body_id"])
 
 
 async def body_status(api: httpx.AsyncClient, auth: Auth, body_id: str, action: str) -> None:
@@ -159,6 +181,11 @@ async def open_session(api: httpx.AsyncClient, auth: Auth, body_id: str, **overr
     return str(request["session_id"])
 
 
+async def new_session(api: httpx.AsyncClient, auth: Auth, **overrides: Any) -> str:
+    """A session (``session_request`` with ``overrides``) of a newly approved centre."""
+    return await open_session(api, auth, await approved_body(api, auth), **overrides)
+
+
 async def workflow_exists(stack: Any, workflow_id: str) -> bool:
     """Whether Temporal knows the workflow: a refused request starts none."""
     try:
@@ -170,16 +197,30 @@ async def workflow_exists(stack: Any, workflow_id: str) -> bool:
     return True
 
 
-async def certificate_issued(events: Any, application_id: str, timeout: float = 60) -> Any:
-    """The ``certificate.issued`` event of ``application_id`` (a promotion's is
-    ``promotion-{id}``), once the test's consumer has seen it."""
+async def event_about(
+    events: Any, topic: str, event_type: str, timeout: float = 30, **payload: Any
+) -> Any:
+    """The first ``event_type`` event on ``topic`` whose payload holds ``payload``'s values,
+    once the test's consumer has seen it."""
     return await events.wait_for(
-        Topic.CERTIFICATE.value,
+        topic,
         lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload.get("application_id") == application_id
+            e.event_type == event_type
+            and all(e.payload.get(name) == value for name, value in payload.items())
         ),
         timeout=timeout,
+    )
+
+
+async def certificate_issued(events: Any, application_id: str, timeout: float = 60) -> Any:
+    """The ``certificate.issued`` event of ``application_id`` (a promotion's is
+    ``promotion-{id}``)."""
+    return await event_about(
+        events,
+        Topic.CERTIFICATE.value,
+        payloads.CertificateIssued.event_type,
+        timeout,
+        application_id=application_id,
     )
 
 
@@ -227,11 +268,37 @@ async def approve(api: httpx.AsyncClient, auth: Auth, application_id: str) -> No
     assert response.json()["stage"] == "assessment"
 
 
-async def start(api: httpx.AsyncClient, auth: Auth, session_id: str) -> None:
-    """The centre starts the exam (the roster is fixed and staffed)."""
-    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+async def reject(api: httpx.AsyncClient, auth: Auth, application_id: str, reason: str) -> None:
+    """The centre rejects one registration, with its reason."""
+    response = await api.post(
+        f"/applications/{application_id}/review",
+        headers=auth(Role.CENTRE),
+        json={"approve": False, "reason": reason},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "rejected"
+
+
+async def start(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, role: Role = Role.CENTRE
+) -> None:
+    """The body (``role``) starts the exam (the roster is fixed and staffed)."""
+    response = await api.post(f"/sessions/{session_id}/start", headers=auth(role))
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "running"
+
+
+async def approve_all_and_start(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, role: Role = Role.CENTRE
+) -> list[str]:
+    """The body (``role``) approves every waiting registration at once and starts the exam;
+    the status of each review."""
+    reviews = await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(role), json={"approve": True}
+    )
+    assert reviews.status_code == 200, reviews.text
+    await start(api, auth, session_id, role)
+    return [r["status"] for r in reviews.json()]
 
 
 async def enter_scores(

@@ -23,9 +23,13 @@ from schemas.workflow_ids import body_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
+    approve_all_and_start,
     approved_body,
+    body_filing,
+    decide_filing,
     enter_scores,
     eventually,
+    file_body,
     new_id_number,
     open_session,
     registered,
@@ -61,12 +65,8 @@ async def sitting(stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth) 
         await registered(api, auth, session_id, name, years_in_occupation=8)
         for name in ("甲一", "乙二", "丙三")
     ]
-    reviews = await api.post(
-        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert [r["status"] for r in reviews.json()] == ["approved"] * 3, reviews.text
-    started = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert started.status_code == 200, started.text
+    reviewed = await approve_all_and_start(api, auth, session_id)
+    assert reviewed == ["approved"] * 3
     scored = await enter_scores(api, auth, ids[0], "E1", theory=75)
     assert scored.status_code == 200, scored.text
     return Sitting(body_id, session_id, ids)
@@ -437,27 +437,16 @@ async def test_a_reason_of_only_spaces_is_refused_on_bodies_certificates_and_cla
     assert shown_body.status_code == 200, shown_body.text
     assert body["status"] == "active"
     # A body's rejection needs a reason too (the workflow's rule), on a fresh filing.
-    filed = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": f"S{uuid.uuid4().hex[:8]}",
-            "name": "待审中心",
-            "province_code": "21",
-            "site_serial": "000002",
-            "scope": [{"occupation_code": "6-20-01-01", "level": 5}],
-        },
-    )
+    filed = await file_body(api, auth, body_filing(name="待审中心", site_serial="000002"))
     assert filed.status_code == 202, filed.text
     new_body = filed.json()["body_id"]
-    for _ in range(100):
-        decided = await api.post(
-            f"/bodies/{new_body}/decision",
-            headers=regulator,
-            json={"approve": False, "reason": BLANK},
-        )
-        if decided.status_code != 404:
-            break
+    decided = await decide_filing(
+        api,
+        auth,
+        new_body,
+        {"approve": False, "reason": BLANK},
+        settled=lambda answer: answer.status_code != 404,
+    )
     assert refusal(decided) == (422, [("reason", Rule.BODY_REJECTION_REASON)])
 
     async def recorded() -> Any:

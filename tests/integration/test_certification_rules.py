@@ -32,10 +32,13 @@ from tests.integration.steps import (
     approved_body,
     certificate_issued,
     enter_scores,
+    event_about,
     examiner,
     examiners,
     new_id_number,
+    new_session,
     open_session,
+    reject,
     session_request,
     start,
     today,
@@ -222,8 +225,7 @@ async def test_scores_are_refused_until_the_session_has_started(
 ) -> None:
     # (A closed session still takes scores: re-sits are sat after the main sitting, and
     # closing waits for every first-round score. So "not running" means not yet started.)
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     application_id = await registered(api, auth, session_id, candidate(new_id_number()))
     await approve(api, auth, application_id)
 
@@ -274,13 +276,7 @@ async def test_registration_refused_when_the_session_is_full(
     )
 
     # A rejected registration gives its place back.
-    response = await api.post(
-        f"/applications/{first}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "材料不全"},
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["stage"] == "rejected"
+    await reject(api, auth, first, "材料不全")
     assert (await register(api, auth, session_id, candidate(waiting))).status_code == 201
     refused(
         await register(api, auth, session_id, candidate(new_id_number())),
@@ -438,13 +434,12 @@ async def test_conflicts_of_interest_are_recorded_and_published(
         assert conflicted not in event.model_dump_json()
     # The neutral candidate's approval is published; no recusal came with it, and the
     # conflicted candidate's recusals were published once each.
-    await events.wait_for(
+    await event_about(
+        events,
         Topic.REGISTRATION.value,
-        lambda e: (
-            e.event_type == payloads.RegistrationApproved.event_type
-            and e.payload["application_id"] == neutral_app
-        ),
+        payloads.RegistrationApproved.event_type,
         timeout=60,
+        application_id=neutral_app,
     )
     assert await events.all(Topic.ASSESSMENT.value, recused_for(neutral_app)) == []
     published = await events.all(Topic.ASSESSMENT.value, recused_for(conflicted_app))

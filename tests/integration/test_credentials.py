@@ -32,7 +32,8 @@ from tests.integration.steps import (
 )
 from tests.integration.test_prior_certificates import import_prior, older_number, prior
 
-pytestmark = pytest.mark.integration
+# The worker and the consumers run for every test here (certificates issued, then archived).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker", "consumers")]
 
 VERIFIER = Path(__file__).parents[1] / "verifier" / "verify.mjs"
 HOLDER = "孙立新"
@@ -97,13 +98,7 @@ def independent(credential: dict[str, Any], documents: dict[str, Any], tmp: Path
 
 
 async def test_issued_certificate_is_a_credential_an_independent_verifier_accepts_until_revoked(
-    stack: Any,
-    worker: None,
-    consumers: None,
-    api: httpx.AsyncClient,
-    auth: Auth,
-    events: Any,
-    tmp_path: Path,
+    stack: Any, api: httpx.AsyncClient, auth: Auth, events: Any, tmp_path: Path
 ) -> None:
     number = await issued_certificate(api, auth, events)
     path = f"/certificates/{number}/credential"

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from policy.idnumber import person_key
@@ -66,6 +67,16 @@ async def insured_person(stack: Any) -> str:
         NOW.date() - timedelta(days=2),
     )
     return person
+
+
+async def review_claim(
+    api: Any, auth: Any, claim_id: str, action: str, reason: str, role: Role
+) -> httpx.Response:
+    """``role`` releases, rejects or reconsiders (``action``) a claim, with its reason."""
+    answer: httpx.Response = await api.post(
+        f"/incentives/claims/{claim_id}/{action}", json={"reason": reason}, headers=auth(role)
+    )
+    return answer
 
 
 async def claim_event(events: Any, claim_id: str, event_type: str) -> EventEnvelope:
@@ -352,24 +363,12 @@ async def test_held_payment_is_released_by_a_reviewer(
     )
     assert [c["claim_id"] for c in queue.json()] == [claim_id]
     assert (
-        await api.post(
-            f"/incentives/claims/{claim_id}/release",
-            json={"reason": "ok"},
-            headers=auth(Role.CENTRE),
-        )
+        await review_claim(api, auth, claim_id, "release", "ok", Role.CENTRE)
     ).status_code == 403
-    released = await api.post(
-        f"/incentives/claims/{claim_id}/release",
-        json={"reason": "checked on site"},
-        headers=auth(Role.REGULATOR),
-    )
+    released = await review_claim(api, auth, claim_id, "release", "checked on site", Role.REGULATOR)
     assert released.status_code == 200, released.text
     assert (released.json()["status"], released.json()["paid_fen"]) == ("granted", 120_000)
-    again = await api.post(
-        f"/incentives/claims/{claim_id}/reject",
-        json={"reason": "too late"},
-        headers=auth(Role.REGULATOR),
-    )
+    again = await review_claim(api, auth, claim_id, "reject", "too late", Role.REGULATOR)
     assert again.status_code == 422 and again.json()["errors"][0]["rule"] == Rule.REVIEW_NOT_HELD
     await claim_event(events, claim_id, payloads.SubsidyReviewed.event_type)
     granted = await claim_event(events, claim_id, payloads.SubsidyGranted.event_type)
@@ -392,16 +391,12 @@ async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
 
     loaded = await insured(api, auth, id_number, NOW.date() - timedelta(days=3), months=18)
     assert loaded.json()["applied"] == 1, loaded.text
-    officer = await api.post(
-        f"/incentives/claims/{claim_id}/reconsideration",
-        json={"reason": "insurance record loaded"},
-        headers=auth(Role.RECORDS_OFFICER),
+    officer = await review_claim(
+        api, auth, claim_id, "reconsideration", "insurance record loaded", Role.RECORDS_OFFICER
     )
     assert officer.status_code == 403  # the regulator decides
-    answer = await api.post(
-        f"/incentives/claims/{claim_id}/reconsideration",
-        json={"reason": "insurance record loaded"},
-        headers=auth(Role.REGULATOR),
+    answer = await review_claim(
+        api, auth, claim_id, "reconsideration", "insurance record loaded", Role.REGULATOR
     )
     assert answer.status_code == 200, answer.text
     # Level-4 cap 1,500 yuan with the electrician's 20 % shortage uplift.

@@ -14,9 +14,8 @@ from api.app import create_app
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
-    approved_body,
     eventually,
-    open_session,
+    new_session,
     registered,
     today,
 )
@@ -37,8 +36,7 @@ HOLDER_DETAILS = {"holder_name_masked", "body_id", "body_name", "issued_on", "re
 @pytest.fixture(scope="module")
 async def issued(stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth) -> str:
     """A certificate issued through the real flow to ``HOLDER``: its number."""
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     application_id = await registered(api, auth, session_id, HOLDER, years_in_occupation=8)
     for path, body in (
         (f"/applications/{application_id}/review", {"approve": True}),

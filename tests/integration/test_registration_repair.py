@@ -22,8 +22,10 @@ from tests.integration.steps import (
     Auth,
     approved_body,
     id_number,
+    new_session,
     open_session,
     registered,
+    reject,
     start,
 )
 
@@ -73,13 +75,7 @@ async def test_starting_the_exam_starts_registrations_a_crash_left_behind(
 
     await start(api, auth, session_id)
     # Approvals end at the start; the repaired registration's workflow takes its rejection.
-    response = await api.post(
-        f"/applications/{application_id}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "did not attend"},
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["stage"] == "rejected"
+    await reject(api, auth, application_id, "did not attend")
     started = await stack.pool.fetchval(
         """SELECT workflow_started_at IS NOT NULL FROM certification.applications
            WHERE application_id = $1""",
@@ -109,15 +105,9 @@ async def test_a_repair_never_revives_a_finished_application(
 ) -> None:
     from activities.registration import start_unstarted
 
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     application_id = await registered(api, auth, session_id, "吴九", id_number=id_number(503))
-    response = await api.post(
-        f"/applications/{application_id}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "材料不全"},
-    )
-    assert response.json()["stage"] == "rejected"
+    await reject(api, auth, application_id, "材料不全")
     handle = stack.temporal.get_workflow_handle(application_workflow_id(application_id))
     await handle.result()
     # As if the process had stopped after starting the workflow but before noting it.
