@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from policy.calendar import china_date
 from policy.idnumber import Sex, make_id_number
 from schemas import payloads
-from schemas.topics import Topic
+from schemas.events import EventPayload
 from skillflow.settings import Role
 
 Auth = Callable[[Role], dict[str, str]]
@@ -198,15 +198,15 @@ async def workflow_exists(stack: Any, workflow_id: str) -> bool:
 
 
 async def event_about(
-    events: Any, topic: str, event_type: str, timeout: float = 30, **payload: Any
+    events: Any, payload: type[EventPayload], timeout: float = 30, **fields: Any
 ) -> Any:
-    """The first ``event_type`` event on ``topic`` whose payload holds ``payload``'s values,
-    once the test's consumer has seen it."""
+    """The first event of ``payload``'s type whose payload holds ``fields``, once the test's
+    consumer has seen it on the type's topic."""
     return await events.wait_for(
-        topic,
+        payload.topic.value,
         lambda e: (
-            e.event_type == event_type
-            and all(e.payload.get(name) == value for name, value in payload.items())
+            e.event_type == payload.event_type
+            and all(e.payload.get(name) == value for name, value in fields.items())
         ),
         timeout=timeout,
     )
@@ -216,11 +216,7 @@ async def certificate_issued(events: Any, application_id: str, timeout: float = 
     """The ``certificate.issued`` event of ``application_id`` (a promotion's is
     ``promotion-{id}``)."""
     return await event_about(
-        events,
-        Topic.CERTIFICATE.value,
-        payloads.CertificateIssued.event_type,
-        timeout,
-        application_id=application_id,
+        events, payloads.CertificateIssued, timeout, application_id=application_id
     )
 
 

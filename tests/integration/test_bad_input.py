@@ -9,7 +9,6 @@ subsidy for a certificate never issued, and a date-time that is a bare number.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -465,18 +464,9 @@ async def test_a_boolean_is_no_whole_number_when_opening_a_session_or_filing_a_b
         answer = await api.post("/sessions", headers=auth(Role.CENTRE), json=request)
         assert refusal(answer) == (422, [(field, "request.int_type")]), answer.text
         assert not await workflow_exists(stack, session_workflow_id(request["session_id"]))
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    filed = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "布尔中心",
-            "province_code": "21",
-            "site_serial": "000003",
-            "scope": [{"occupation_code": "6-20-01-01", "level": True}],
-        },
-    )
+    filing = body_filing(name="布尔中心", site_serial="000003", levels=[True])
+    body_id = filing["body_id"]
+    filed = await file_body(api, auth, filing)
     assert refusal(filed) == (422, [("scope.0.level", "request.int_type")]), filed.text
     assert not await workflow_exists(stack, body_workflow_id(body_id))
 

@@ -124,9 +124,7 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
         },
     )
     assert response.status_code == 201, response.text
-    recorded = await event_about(
-        events, "skills.evaluation-body", payloads.CommissionRecorded.event_type, body_id=body_id
-    )
+    recorded = await event_about(events, payloads.CommissionRecorded, body_id=body_id)
     assert (recorded.payload["commission_id"], recorded.payload["client"]) == (
         "WT-2026-01",
         "沈阳某配套厂",
@@ -203,9 +201,7 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
     )
     assert response.status_code == 200, response.text
     assert response.json()["stage"] == "resit"
-    failed = await event_about(
-        events, "skills.assessment", payloads.AssessmentFailed.event_type, application_id=between
-    )
+    failed = await event_about(events, payloads.AssessmentFailed, application_id=between)
     assert failed.payload["failed_components"] == ["theory"]
 
     response = await enter_scores(

@@ -83,10 +83,7 @@ async def test_registration_to_verified_certificate(
     )
     assert response.status_code == 200, response.text
     revoked = await event_about(
-        events,
-        "skills.certificate",
-        payloads.CertificateRevoked.event_type,
-        certificate_number=certificate_number,
+        events, payloads.CertificateRevoked, certificate_number=certificate_number
     )
     assert revoked.person_key == issued.person_key
     assert (await api.get(f"/certificates/{certificate_number}")).json()["status"] == "revoked"
@@ -210,9 +207,7 @@ async def test_csv_import_reports_row_by_row(
         untouched = (await api.get(f"/applications/{refused}", headers=auth(Role.CENTRE))).json()
         assert (untouched["stage"], untouched["scores"]) == ("assessment", {}), untouched
     await certificate_issued(events, ids[0])
-    failed = await event_about(
-        events, "skills.assessment", payloads.AssessmentFailed.event_type, application_id=ids[1]
-    )
+    failed = await event_about(events, payloads.AssessmentFailed, application_id=ids[1])
     assert failed.payload["failed_components"] == ["theory"]
 
 
@@ -300,12 +295,7 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
     [audit] = application["score_audit"]
     assert (audit["previous_score"], audit["new_score"]) == (55, 65)
     assert (audit["reason"], audit["corrected_by"]) == ("page 4 was not marked", CENTRE_STAFF)
-    corrected = await event_about(
-        events,
-        "skills.assessment",
-        payloads.ScoreCorrected.event_type,
-        application_id=application_id,
-    )
+    corrected = await event_about(events, payloads.ScoreCorrected, application_id=application_id)
     # The audit trail above keeps the reason; the event, read by other services, does not.
     assert corrected.payload["reason"] == ""
     assert corrected.payload["corrected_by"] == CENTRE_STAFF

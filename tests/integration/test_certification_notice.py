@@ -15,7 +15,7 @@ import pytest
 
 from policy.rule_ids import Rule
 from schemas import payloads
-from schemas.events import EventEnvelope
+from schemas.events import EventEnvelope, EventPayload
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
@@ -38,11 +38,11 @@ def about(event_type: str, application_id: str) -> Callable[[EventEnvelope], boo
 
 
 async def certificate_event(
-    events: Any, event_type: str, application_id: str, timeout: float = 30
+    events: Any, payload: type[EventPayload], application_id: str, timeout: float = 30
 ) -> EventEnvelope:
-    """The application's ``event_type`` event on the certificate topic."""
+    """The application's event of ``payload``'s type, on its topic."""
     found: EventEnvelope = await events.wait_for(
-        "skills.certificate", about(event_type, application_id), timeout=timeout
+        payload.topic.value, about(payload.event_type, application_id), timeout=timeout
     )
     return found
 
@@ -127,9 +127,7 @@ async def test_suspension_during_notice_holds_issuance_until_reinstated(
     assert await never_issued(events, application_id)
 
     await body_status(api, auth, body_id, "reinstate")
-    issued = await certificate_event(
-        events, payloads.CertificateIssued.event_type, application_id, timeout=30
-    )
+    issued = await certificate_event(events, payloads.CertificateIssued, application_id)
     found = await reaches(api, auth, application_id, "issued")
     assert found["certificate_number"] == issued.payload["certificate_number"]
 
@@ -142,9 +140,7 @@ async def test_revocation_during_hold_withholds_the_certificate(
     await reaches(api, auth, application_id, "held")
     await body_status(api, auth, body_id, "revoke")
 
-    withheld = await certificate_event(
-        events, payloads.CertificateWithheld.event_type, application_id, timeout=30
-    )
+    withheld = await certificate_event(events, payloads.CertificateWithheld, application_id)
     assert withheld.payload["rule"] == Rule.BODY_BODY_REVOKED
     found = await reaches(api, auth, application_id, "withheld")
     assert found["certificate_number"] is None
@@ -161,13 +157,9 @@ async def test_an_upheld_objection_withholds_the_certificate(
     )
     assert response.json()["stage"] == "withheld", response.text
 
-    withheld = await certificate_event(
-        events, payloads.CertificateWithheld.event_type, application_id
-    )
+    withheld = await certificate_event(events, payloads.CertificateWithheld, application_id)
     assert withheld.payload["rule"] == Rule.OBJECTION_UPHELD
-    resolved = await certificate_event(
-        events, payloads.ObjectionResolved.event_type, application_id
-    )
+    resolved = await certificate_event(events, payloads.ObjectionResolved, application_id)
     assert resolved.payload["upheld"] is True
     # Well past the notice: still no certificate.
     await asyncio.sleep(NOTICE_S)
@@ -189,12 +181,8 @@ async def test_a_dismissed_objection_lets_the_certificate_issue_after_resolution
         api, auth, application_id, "obj-2", "复核成绩无误", upheld=False
     )
     assert response.status_code == 200, response.text
-    issued = await certificate_event(
-        events, payloads.CertificateIssued.event_type, application_id, timeout=30
-    )
-    resolved = await certificate_event(
-        events, payloads.ObjectionResolved.event_type, application_id
-    )
+    issued = await certificate_event(events, payloads.CertificateIssued, application_id)
+    resolved = await certificate_event(events, payloads.ObjectionResolved, application_id)
     assert resolved.occurred_at <= issued.occurred_at
     assert (await reaches(api, auth, application_id, "issued"))["certificate_number"] == (
         issued.payload["certificate_number"]

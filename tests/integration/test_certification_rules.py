@@ -434,13 +434,7 @@ async def test_conflicts_of_interest_are_recorded_and_published(
         assert conflicted not in event.model_dump_json()
     # The neutral candidate's approval is published; no recusal came with it, and the
     # conflicted candidate's recusals were published once each.
-    await event_about(
-        events,
-        Topic.REGISTRATION.value,
-        payloads.RegistrationApproved.event_type,
-        timeout=60,
-        application_id=neutral_app,
-    )
+    await event_about(events, payloads.RegistrationApproved, timeout=60, application_id=neutral_app)
     assert await events.all(Topic.ASSESSMENT.value, recused_for(neutral_app)) == []
     published = await events.all(Topic.ASSESSMENT.value, recused_for(conflicted_app))
     assert sorted((e.payload["examiner_id"], e.payload["reason"]) for e in published) == sorted(

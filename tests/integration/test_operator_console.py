@@ -115,6 +115,14 @@ async def _stage_is(api: httpx.AsyncClient, auth: Auth, application_id: str, sta
     return bool(response.json()["stage"] == stage)
 
 
+async def _repair_audit(stack: Any, workflow_id: str, *columns: str) -> dict[str, Any]:
+    """``columns`` of the one repair of ``workflow_id`` in the audit log."""
+    [row] = await stack.pool.fetch(
+        "SELECT * FROM operations.repairs WHERE target = $1", workflow_id
+    )
+    return {column: row[column] for column in columns}
+
+
 async def _dead_letter_fixed_since(stack: Any) -> tuple[int, str]:
     """A dead letter the records consumer gave up on, whose cause is gone: its replay now
     applies. Recorded as the consumer records one (same table, same bytes)."""
@@ -197,11 +205,7 @@ async def test_the_console_shows_live_figures_and_repairs_from_the_page(
     # The recheck issues the certificate at once (the next scheduled one is an hour away).
     await eventually(lambda: _stage_is(api, auth, application_id, "issued"), timeout=30)
     await expect(late).to_have_count(0, timeout=30_000)
-    audit = await stack.pool.fetchrow(
-        "SELECT action, reason, requested_by FROM operations.repairs WHERE target = $1",
-        workflow_id,
-    )
-    assert dict(audit) == {
+    assert await _repair_audit(stack, workflow_id, "action", "reason", "requested_by") == {
         "action": "recheck",
         "reason": "body reinstated by the regulator",
         "requested_by": "operator",
@@ -385,11 +389,9 @@ async def test_a_retrying_activity_is_late_work_and_a_reset_retries_it(
         result = await stack.temporal.get_workflow_handle(workflow_id, run_id=new_run).result()
         assert result == f"archived {key}"
         assert await listed_late() is None
-        audit = await stack.pool.fetchrow(
-            "SELECT action, reason, requested_by, outcome FROM operations.repairs WHERE target = $1",
-            workflow_id,
-        )
-        assert dict(audit) == {
+        assert await _repair_audit(
+            stack, workflow_id, "action", "reason", "requested_by", "outcome"
+        ) == {
             "action": "reset",
             "reason": "archive restored",
             "requested_by": "operator",

@@ -172,11 +172,7 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
     second = promotion(body_id, on, to_level=3)
     await publish(granted_event(second, person))
     refusal = await event_about(
-        events,
-        Topic.INCENTIVE.value,
-        payloads.PromotionRefused.event_type,
-        timeout=60,
-        promotion_id=second.promotion_id,
+        events, payloads.PromotionRefused, timeout=60, promotion_id=second.promotion_id
     )
     assert refusal.payload["rule"] == Rule.PROMOTION_ONE_PER_YEAR
     assert refusal.person_key == person
@@ -218,8 +214,7 @@ async def test_promotion_outside_the_bodys_scope_is_withheld(
 
     withheld = await event_about(
         events,
-        Topic.CERTIFICATE.value,
-        payloads.CertificateWithheld.event_type,
+        payloads.CertificateWithheld,
         timeout=60,
         application_id=promotion_workflow_id(granted.promotion_id),
     )
