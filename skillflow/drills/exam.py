@@ -103,6 +103,8 @@ async def run_session_to_close(stack: StackHandle, candidates: int) -> ExamSessi
 
 
 async def _approve_score_close(api: DemoClient, session: ExamSession) -> None:
+    """Load the candidates' insurance, then approve, start, score everyone and close (these
+    retried while a restarting server refuses them for a moment)."""
     await load_insurance(api, session.id_numbers, china_date(datetime.now(UTC)))
     await _transient(
         lambda: api.call(
