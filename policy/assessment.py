@@ -167,7 +167,7 @@ def admit_policy_version(version: str, *, demo_allowed: bool) -> AssessmentPolic
     if policy.demo and not demo_allowed:
         raise RuleViolation(
             "policy_version",
-            "policy.demo_not_allowed",
+            Rule.POLICY_DEMO_NOT_ALLOWED,
             f"{policy.version} is a demo policy; this service does not admit demo policies",
         )
     return policy

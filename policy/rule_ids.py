@@ -37,7 +37,9 @@ class Rule(StrEnum):
     ID_NUMBER_REGION = "id_number.region"
     ID_NUMBER_SEQUENCE = "id_number.sequence"
     LEVEL_RANGE = "level.range"
+    POLICY_DEMO_NOT_ALLOWED = "policy.demo_not_allowed"
     POLICY_UNKNOWN_VERSION = "policy.unknown_version"
+    SERVICE_LEVELS_UNKNOWN_VERSION = "service_levels.unknown_version"
 
     # --- Evaluation bodies: filing, status, quality supervision (workflows/evaluation_body.py)
     BODY_ALREADY_FILED = "body.already_filed"
@@ -239,3 +241,11 @@ class Rule(StrEnum):
     TOKEN_BODIES_NOT_APPLICABLE = "token.bodies_not_applicable"
     TOKEN_NAME_IN_USE = "token.name_in_use"
     TOKEN_UNBOUND = "token.unbound"
+
+    # --- Operators' repairs and the payload codec (skillflow/operations/repairs.py, api/routes)
+    CODEC_MALFORMED = "codec.malformed"
+    CODEC_UNDECRYPTABLE = "codec.undecryptable"
+    DEAD_LETTER_NOT_OPEN = "dead_letter.not_open"
+    REPAIR_NO_GOOD_POINT = "repair.no_good_point"
+    REPAIR_NOT_HELD = "repair.not_held"
+    REPAIR_NOT_RUNNING = "repair.not_running"

@@ -13,6 +13,7 @@ from importlib.resources import files
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 
 DEFAULT_VERSION = "2026-standard"
 
@@ -49,7 +50,7 @@ def service_levels(version: str = DEFAULT_VERSION, *, demo_allowed: bool = False
     if version not in versions():
         raise RuleViolation(
             "service_levels",
-            "service_levels.unknown_version",
+            Rule.SERVICE_LEVELS_UNKNOWN_VERSION,
             f"no service levels {version!r} (known: {', '.join(versions())})",
         )
     text = files("policy").joinpath("data", "service_levels", f"{version}.json").read_text()
@@ -57,7 +58,7 @@ def service_levels(version: str = DEFAULT_VERSION, *, demo_allowed: bool = False
     if levels.demo and not demo_allowed:
         raise RuleViolation(
             "service_levels",
-            "policy.demo_not_allowed",
+            Rule.POLICY_DEMO_NOT_ALLOWED,
             f"service levels {version!r} are for demos only",
         )
     return levels

@@ -18,6 +18,7 @@ from temporalio.api.common.v1 import Payloads
 from api.access import Operator
 from api.services import Services
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from skillflow.codec import EncryptionCodec
 from store.sealed import SealError
 
@@ -36,7 +37,7 @@ def _payloads(body: dict[str, Any]) -> Payloads:
     try:
         return ParseDict(body, Payloads())
     except ParseError as exc:
-        raise RuleViolation("payloads", "codec.malformed", str(exc)) from None
+        raise RuleViolation("payloads", Rule.CODEC_MALFORMED, str(exc)) from None
 
 
 def _answer(payloads: list[Any]) -> dict[str, Any]:
@@ -50,7 +51,7 @@ async def decode(body: PayloadsJson, _: Operator, services: Services) -> dict[st
     try:
         return _answer(await codec.decode(_payloads(body).payloads))
     except SealError as exc:
-        raise RuleViolation("payloads", "codec.undecryptable", str(exc)) from None
+        raise RuleViolation("payloads", Rule.CODEC_UNDECRYPTABLE, str(exc)) from None
 
 
 @router.post("/encode")

@@ -22,6 +22,7 @@ from api.views import (
 from consumers.app import ConsumerDependencies, build_consumers
 from consumers.delivery import discard_dead_letter, replay_dead_letter
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from skillflow.operations import repairs
 from skillflow.operations.repairs import Repair, RepairReason
 
@@ -98,7 +99,7 @@ async def replay(
     try:
         result = await replay_dead_letter(services.pool, consumers, dead_letter_id, caller.name)
     except ValueError as exc:
-        raise RuleViolation("dead_letter_id", "dead_letter.not_open", str(exc)) from None
+        raise RuleViolation("dead_letter_id", Rule.DEAD_LETTER_NOT_OPEN, str(exc)) from None
     repair = Repair("replay", f"dead-letter {dead_letter_id}", body.reason, caller.name)
     async with services.pool.acquire() as conn:
         result["repair_id"] = await repairs.record(conn, repair, result["status"], result)

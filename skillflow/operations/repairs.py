@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from policy.errors import NotFound, RuleViolation
+from policy.rule_ids import Rule
 from schemas.application import HoldRecheck
 from store.database import Connection
 from workflows import search_attributes
@@ -122,7 +123,7 @@ def last_good_point(history: Sequence[HistoryEvent], pending_activity_id: str | 
     if not completed:
         raise RuleViolation(
             "workflow_id",
-            "repair.no_good_point",
+            Rule.REPAIR_NO_GOOD_POINT,
             "the workflow never completed a workflow task: nothing to reset to",
         )
     return completed[-1]
@@ -157,7 +158,7 @@ async def terminate_workflow(client: Client, workflow_id: str, repair: Repair) -
     if description.status != WorkflowExecutionStatus.RUNNING:
         raise RuleViolation(
             "workflow_id",
-            "repair.not_running",
+            Rule.REPAIR_NOT_RUNNING,
             f"the workflow is {description.status.name.lower() if description.status else 'closed'}",
         )
     await client.get_workflow_handle(workflow_id, run_id=description.run_id).terminate(
@@ -177,7 +178,7 @@ async def recheck_hold(client: Client, workflow_id: str, repair: Repair) -> dict
     ):
         raise RuleViolation(
             "workflow_id",
-            "repair.not_held",
+            Rule.REPAIR_NOT_HELD,
             f"only a running application held on its body can be rechecked (this one: "
             f"{description.workflow_type}, stage {stage or 'none'})",
         )

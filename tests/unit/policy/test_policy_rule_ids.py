@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -42,3 +44,37 @@ def test_a_command_to_a_closed_workflow_names_a_catalogued_rule(what: str) -> No
 def test_an_uncatalogued_id_is_refused() -> None:
     with pytest.raises(ValueError):
         Rule("body.cannot_dance")
+
+
+def _literal_rule_ids() -> list[str]:
+    """Rule ids written as string literals where a refusal is raised, anywhere in the code."""
+    raisers = {"RuleViolation", "rule_error", "Violation"}
+    root = Path(__file__).resolve().parents[3]
+    found = []
+    for path in root.rglob("*.py"):
+        if {".venv", "tests", "node_modules"} & set(path.relative_to(root).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if name not in raisers:
+                continue
+            arguments = node.args[1:2] + [k.value for k in node.keywords if k.arg == "rule"]
+            found += [
+                f"{path.relative_to(root)}:{node.lineno} {a.value}"
+                for a in arguments
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+    return found
+
+
+def test_refusals_name_rules_from_the_catalogue_not_new_literals() -> None:
+    # A literal id is a second definition the catalogue does not know; only pydantic's own
+    # request.* error types stay outside it.
+    uncatalogued = [
+        f
+        for f in _literal_rule_ids()
+        if not f.split()[1].startswith("request.") and f.split()[1] not in Rule._value2member_map_
+    ]
+    assert uncatalogued == []
