@@ -93,10 +93,15 @@ async def start_applications(
 
 
 async def start_unstarted(
-    client: Client, task_queue: str, pool: asyncpg.Pool, session_id: str | None = None
+    client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    session_id: str | None = None,
+    application_ids: list[str] | None = None,
 ) -> int:
     """Start every saved registration whose workflow start was never confirmed (of one
-    session, or all). Returns how many workflows it started."""
+    session, or all; of the given applications only, or any). Returns how many workflows
+    it started."""
     started = 0
     while True:
         rows = await pool.fetch(
@@ -107,9 +112,11 @@ async def start_unstarted(
                JOIN certification.bodies b ON b.body_id = s.body_id
                WHERE a.workflow_started_at IS NULL
                  AND ($1::text IS NULL OR a.session_id = $1)
+                 AND ($3::text[] IS NULL OR a.application_id = ANY($3::text[]))
                ORDER BY a.application_id LIMIT $2""",
             session_id,
             REPAIR_BATCH,
+            application_ids,
         )
         if not rows:
             return started

@@ -38,6 +38,7 @@ def certification_activities(resources: ActivityResources) -> list[Callable[...,
     from activities.certificate import CertificateActivities
     from activities.evaluation_body import EvaluationBodyActivities
     from activities.exam_session import ExamSessionActivities
+    from activities.imports import ImportActivities
     from activities.registration import RegistrationActivities
 
     body = EvaluationBodyActivities(resources)
@@ -45,6 +46,7 @@ def certification_activities(resources: ActivityResources) -> list[Callable[...,
     application = ApplicationActivities(resources)
     certificate = CertificateActivities(resources)
     registration = RegistrationActivities(resources)
+    bulk_import = ImportActivities(resources)
     return [
         body.assessment_policy,
         body.record_body_filed,
@@ -55,6 +57,8 @@ def certification_activities(resources: ActivityResources) -> list[Callable[...,
         session.session_roster,
         session.record_session_status,
         registration.start_unstarted_applications,
+        bulk_import.decide_rows,
+        bulk_import.finish_job,
         application.record_review,
         application.record_assessment,
         application.record_correction,

@@ -27,13 +27,17 @@ async def execute_update(
     arg: _Arg,
     *,
     what: str,
+    update_id: str | None = None,
 ) -> _Result:
     """Run ``update`` (a workflow's update method) on ``workflow_id``; a refused command
     raises the rules it broke. Typed by the method: the argument must be the update's, and
-    the answer is the update's result, so a changed update fails mypy, not a request."""
+    the answer is the update's result, so a changed update fails mypy, not a request.
+
+    With ``update_id``, an update the workflow already completed under that id is not run
+    again: Temporal answers with its first result (an import batch retried after a crash)."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(update, arg)
+        return await handle.execute_update(update, arg, id=update_id)
     except WorkflowUpdateFailedError as exc:
         violations = rule_violations_from(exc)
         if violations is not None:

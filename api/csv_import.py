@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 
 from policy.errors import RuleViolation, RuleViolations, Violation
 from policy.rule_ids import Rule
+from schemas.inputs import (
+    number_cell as number_cell,  # the cell rule, shared with the import activities
+)
 
 CSV_MEDIA_TYPE = "text/csv"
 # What FastAPI documents for a CSV body (bytes: the reader decodes, row by row).
@@ -31,8 +34,6 @@ _BOM = "\ufeff"
 # Undecodable bytes survive decoding as lone surrogates (errors="surrogateescape"), so a
 # bad byte spoils its own row only.
 _UNDECODED = re.compile(r"[\udc80-\udcff]")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,3 @@ def read_csv(body: bytes | str, required: Collection[str]) -> list[CsvRow]:
         values = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
         rows.append(CsvRow(number=number, cells={name: values.get(name, "") for name in header}))
     return rows
-
-
-def number_cell(cell: str) -> int | float | str:
-    """A cell as the number it spells in plain ASCII digits, else the text itself (which a
-    strict number field then refuses): ``nan``, ``inf``, ``true`` or ``1_000`` are no
-    numbers here."""
-    if _INTEGER.fullmatch(cell):
-        return int(cell)
-    if _DECIMAL.fullmatch(cell):
-        return float(cell)
-    return cell

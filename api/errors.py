@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.errors import violations_of as violations_of  # where the routers find it
 from policy.rule_ids import Rule
 
 log = logging.getLogger("skillflow.api")
@@ -63,19 +64,6 @@ _HTTP_RULES: Final = {
 
 def _body(errors: list[dict[str, str]]) -> dict[str, object]:
     return {"errors": errors}
-
-
-def violations_of(exc: ValidationError) -> list[Violation]:
-    """A model's validation errors as broken rules, without the input values: a bad row
-    or command may carry an ID number in any field."""
-    return [
-        Violation(
-            field=".".join(str(p) for p in error["loc"]) or "body",
-            rule=f"request.{error['type']}",
-            message=error["msg"],
-        )
-        for error in exc.errors()
-    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:

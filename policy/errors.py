@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Violation(BaseModel):
@@ -65,3 +65,23 @@ class NotFound(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def violations_of(exc: ValidationError) -> list[Violation]:
+    """A model's validation errors as broken rules, without the input values: a bad row
+    or command may carry an ID number in any field."""
+    return [
+        Violation(
+            field=".".join(str(p) for p in error["loc"]) or "body",
+            rule=f"request.{error['type']}",
+            message=error["msg"],
+        )
+        for error in exc.errors()
+    ]
+
+
+def as_violations(exc: RuleViolation | RuleViolations) -> list[Violation]:
+    """One rule or several, as the list a row report or an answer carries."""
+    if isinstance(exc, RuleViolation):
+        return [exc.as_violation()]
+    return exc.violations

@@ -78,7 +78,7 @@ class Rule(StrEnum):
     STAFFING_REVIEW_PANEL_EVEN = "staffing.review_panel_even"
     STAFFING_REVIEW_PANEL_TOO_FEW = "staffing.review_panel_too_few"
 
-    # --- Registration and its review (api/registration.py, workflows/application.py)
+    # --- Registration and its review (activities/admission.py, workflows/application.py)
     CSV_MISSING_COLUMNS = "csv.missing_columns"
     IMPORT_COLUMNS = "import.columns"
     # A CSV row (or header) the CSV rules cannot read (api/csv_import.py)
@@ -89,6 +89,9 @@ class Rule(StrEnum):
     CSV_NUL = "csv.nul"
     CSV_UNCLOSED_QUOTE = "csv.unclosed_quote"
     CSV_UNREADABLE = "csv.unreadable"
+    # A whole file refused at the door, before an import job starts (api/routes/imports.py)
+    CSV_TOO_LARGE = "csv.too_large"
+    CSV_TOO_MANY_ROWS = "csv.too_many_rows"
     IMPORT_DATE = "import.date"
     IMPORT_FUTURE_DATE = "import.future_date"
     IMPORT_INTEGER = "import.integer"

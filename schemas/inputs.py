@@ -62,3 +62,18 @@ def _iso_date_time(value: Any) -> Any:
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_date_time)]
+
+
+_INTEGER: Final = re.compile(r"[+-]?[0-9]+")
+_DECIMAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def number_cell(cell: str) -> int | float | str:
+    """A cell as the number it spells in plain ASCII digits, else the text itself (which a
+    strict number field then refuses): ``nan``, ``inf``, ``true`` or ``1_000`` are no
+    numbers here."""
+    if _INTEGER.fullmatch(cell):
+        return int(cell)
+    if _DECIMAL.fullmatch(cell):
+        return float(cell)
+    return cell

@@ -8,6 +8,7 @@ never runs a process twice.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 PROMOTION_PREFIX: Final = "promotion-"
@@ -50,3 +51,14 @@ def competition_workflow_id(competition_id: str) -> str:
 def squad_workflow_id(squad_id: str) -> str:
     """The national training squad's workflow."""
     return f"squad-{squad_id}"
+
+
+def import_job_id(session_id: str, kind: str, file_sha256: str) -> str:
+    """An import job's id: the same file sent again for the same session and kind finds
+    the same job; any other file is a new one."""
+    key = f"{session_id}\n{kind}\n{file_sha256}".encode()
+    return f"imp-{hashlib.sha256(key).hexdigest()[:32]}"
+
+
+def import_workflow_id(job_id: str) -> str:
+    return f"import-{job_id}"

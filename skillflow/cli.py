@@ -650,7 +650,7 @@ imports = typer.Typer(
 app.add_typer(imports, name="import")
 
 
-def _import_csv(
+def _import_job(
     kind: str,
     session_id: str,
     csv_file: Path,
@@ -658,17 +658,82 @@ def _import_csv(
     api_url: str | None,
     token: str | None,
 ) -> None:
+    """Post a session's CSV file as an import job, follow it with a progress bar, print the
+    refused rows with their rules and the summary; exit 1 if any row was refused."""
+    import httpx
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from skillflow.imports import finished_rows
 
     url, tokens = _api_address(data_dir, api_url)
     bearer = token or tokens.get("centre")
     if not bearer:
         _fail("pass --token with a centre or enterprise token", 2)
         return
-    _send_csv(f"{url}/sessions/{session_id}/{kind}.csv", csv_file, bearer)
+    try:
+        content = csv_file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {csv_file}: {exc.strerror}", 2)
+        raise
+    headers = {"Authorization": f"Bearer {bearer}"}
+
+    async def follow() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
+            answer = await http.post(
+                f"/sessions/{session_id}/{kind}.csv",
+                content=content,
+                headers={"Content-Type": "text/csv"},
+            )
+            body = answer.json()
+            if answer.status_code >= 400:
+                _fail(_refusal(body), 1)
+            job: dict[str, Any] = body
+
+            async def read(path: str, params: dict[str, int]) -> dict[str, Any]:
+                polled = await http.get(path, params=params)
+                if polled.status_code >= 400:
+                    _fail(_refusal(polled.json()), 1)
+                found: dict[str, Any] = polled.json()
+                return found
+
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            ) as bar:
+                task = bar.add_task(f"job {job['job_id']}", total=job["progress"]["total"])
+
+                def show(progress: dict[str, int]) -> None:
+                    bar.update(task, completed=progress["done"])
+
+                rows = await finished_rows(read, job, on_progress=show, poll_seconds=0.5)
+            return job, rows
+
+    job, rows = asyncio.run(follow())
+    console = Console()
+    refused = [row for row in rows if row["status"] == "rejected"]
+    for row in refused:
+        reasons = "; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in row["errors"])
+        console.print(f"row {row['row']}: [red]rejected[/red] {escape(reasons)}")
+    console.print(
+        f"job {job['job_id']}: {len(rows) - len(refused)} row(s) accepted, {len(refused)} rejected"
+    )
+    _exit(0 if not refused else 1)
+
+
+def _refusal(body: Any) -> str:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return str(body)
+    return "; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in errors)
 
 
 def _send_csv(address: str, csv_file: Path, bearer: str) -> None:
-    """Post a CSV file, print the refused rows with their rules, exit 1 if any."""
+    """Post a CSV file answered in one request (prior certificates), print the refused
+    rows with their rules, exit 1 if any."""
     import httpx
     from rich.console import Console
     from rich.markup import escape
@@ -686,13 +751,7 @@ def _send_csv(address: str, csv_file: Path, bearer: str) -> None:
     )
     body = response.json()
     if response.status_code >= 400:
-        errors = body.get("errors") if isinstance(body, dict) else None
-        _fail(
-            "; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in errors)
-            if errors
-            else str(body),
-            1,
-        )
+        _fail(_refusal(body), 1)
     rows = body["rows"] if isinstance(body, dict) else body
     console = Console()
     refused = [row for row in rows if row["status"] == "rejected"]
@@ -703,28 +762,33 @@ def _send_csv(address: str, csv_file: Path, bearer: str) -> None:
     _exit(0 if not refused else 1)
 
 
-@imports.command("registrations")
-def import_registrations(
-    session_id: str,
+SessionOption = Annotated[str, typer.Option("--session", help="the exam session's id")]
+
+
+@imports.command("applications")
+def import_applications(
     csv_file: Path,
+    session_id: SessionOption,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     api_url: ApiUrl = None,
     token: Token = None,
 ) -> None:
-    """Register candidates (columns id_number,name,years_in_occupation,...); bad rows apply nothing."""
-    _import_csv("applications", session_id, csv_file, data_dir, api_url, token)
+    """Register candidates (columns id_number,name,years_in_occupation,...) as a job with a
+    progress bar; bad rows apply nothing."""
+    _import_job("applications", session_id, csv_file, data_dir, api_url, token)
 
 
 @imports.command("scores")
 def import_scores(
-    session_id: str,
     csv_file: Path,
+    session_id: SessionOption,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     api_url: ApiUrl = None,
     token: Token = None,
 ) -> None:
-    """Enter scores (columns application_id,examiner_id,theory,practical,review)."""
-    _import_csv("scores", session_id, csv_file, data_dir, api_url, token)
+    """Enter scores (columns application_id,examiner_id,theory,practical,review) as a job
+    with a progress bar."""
+    _import_job("scores", session_id, csv_file, data_dir, api_url, token)
 
 
 @imports.command("certificates")
@@ -751,7 +815,8 @@ def benchmark(
         list[str] | None,
         typer.Argument(
             help="consumers, certification, competition, scale (1, 2 and 4 processes per "
-            "role), memory (worker RSS with many open workflows); default: the first two"
+            "role), memory (worker RSS with many open workflows), import (a CSV file of "
+            "--rows registrations as a job); default: the first two"
         ),
     ] = None,
     events: Annotated[
@@ -766,13 +831,21 @@ def benchmark(
     workflows: Annotated[
         int, typer.Option(min=100, help="open application workflows for the memory benchmark")
     ] = 10_000,
+    rows: Annotated[
+        int, typer.Option(min=10, help="registrations in the import benchmark's CSV file")
+    ] = 10_000,
 ) -> None:
     """Measure throughput on fresh local servers, next to the raw engines in the same run."""
     from skillflow.benchmarks.report import run_benchmarks
 
     ok = asyncio.run(
         run_benchmarks(
-            which or ["consumers", "certification"], events, candidates, entrants, workflows
+            which or ["consumers", "certification"],
+            events,
+            candidates,
+            entrants,
+            workflows,
+            rows,
         )
     )
     _exit(0 if ok else 1)
@@ -783,7 +856,7 @@ def drill(
     name: Annotated[
         str,
         typer.Argument(
-            help="worker-kill, consumer-kill, broker-stop, postgres-restart or temporal-restart"
+            help="worker-kill, consumer-kill, broker-stop, postgres-restart, temporal-restart or import-kill"
         ),
     ],
     data_dir: DataDir = DEFAULT_DATA_DIR,

@@ -41,6 +41,7 @@ from credentials.verification import CredentialCheck, KeySet, check_credential
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
 from skillflow.demo_competition import ORGANISER_ID, competition_act, ladder_table
+from skillflow.imports import finished_rows
 from skillflow.settings import Role
 
 OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
@@ -110,6 +111,18 @@ class DemoClient:
                 f"{method} {path} answered {response.status_code}: {response.text[:500]}"
             )
         return response.json()
+
+    async def imported(self, path: str, content: str) -> list[dict[str, Any]]:
+        """A CSV import by the centre, as a job: its row answers once it is finished."""
+        job = await self.call(
+            Role.CENTRE, "POST", path, content=content, headers={"Content-Type": "text/csv"}
+        )
+
+        async def read(job_path: str, params: dict[str, int]) -> dict[str, Any]:
+            found: dict[str, Any] = await self.call(Role.CENTRE, "GET", job_path, params=params)
+            return found
+
+        return await finished_rows(read, job)
 
     async def find(self, role: Role, path: str) -> Any | None:
         """GET, or None where the object does not exist (yet)."""
@@ -303,16 +316,12 @@ async def _scenario(
     wrong_check = by_csv[0].id_number[:-1] + ("0" if by_csv[0].id_number[-1] != "0" else "1")
     sent.id_numbers += [p.id_number for p in people] + [too_young, wrong_check]
     sent.names += [p.name for p in people] + ["赵小", "钱多"]
-    report = await api.call(
-        Role.CENTRE,
-        "POST",
+    rows = await api.imported(
         f"/sessions/{session_id}/applications.csv",
-        content=_registration_csv(
+        _registration_csv(
             [*by_csv, Candidate(too_young, "赵小", False), Candidate(wrong_check, "钱多", False)]
         ),
-        headers={"Content-Type": "text/csv"},
     )
-    rows = report["rows"] if isinstance(report, dict) else report
     refused = [row for row in rows if row["status"] == "rejected"]
     for row, person in zip([r for r in rows if r["status"] != "rejected"], by_csv, strict=False):
         person.application_id = row["application_id"]
@@ -332,14 +341,7 @@ async def _scenario(
     )
     await api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/reviews", json={"approve": True})
     await _retry(lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session_id}/start"))
-    scores = await api.call(
-        Role.CENTRE,
-        "POST",
-        f"/sessions/{session_id}/scores.csv",
-        content=_scores_csv(people, rng),
-        headers={"Content-Type": "text/csv"},
-    )
-    score_rows = scores["rows"] if isinstance(scores, dict) else scores
+    score_rows = await api.imported(f"/sessions/{session_id}/scores.csv", _scores_csv(people, rng))
     accepted = sum(1 for row in score_rows if row["status"] == "accepted")
     passing = [p for p in people if p.passes]
     console.print(

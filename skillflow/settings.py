@@ -207,6 +207,26 @@ class Settings(BaseSettings):
         "an evicted workflow is rebuilt from history on its next task)",
     )
 
+    import_max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="largest CSV file an import job takes (bigger files are refused at the "
+        "door with csv.too_large, before any row is stored)",
+    )
+    import_max_rows: int = Field(
+        100_000,
+        ge=1,
+        le=10_000_000,
+        description="most data rows an import job takes (csv.too_many_rows beyond)",
+    )
+    import_batch_rows: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="rows one import activity decides; a retried batch skips decided rows",
+    )
+
     @field_validator("api_tokens", mode="before")
     @classmethod
     def _token_holders(cls, value: object) -> object:

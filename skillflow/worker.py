@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from temporalio.worker import Worker
 
@@ -43,6 +44,10 @@ async def run_worker(
             max_concurrent_activities=100,
             max_cached_workflows=settings.worker_max_cached_workflows,
             interceptors=[ActivityRetries(pool)],
+            # The SDK holds heartbeats back to 80% of an activity's heartbeat timeout by
+            # default; on a busy worker the one it then sends arrives after the timeout, and a
+            # live import batch is cancelled and run again. At most 5 s between sends.
+            max_heartbeat_throttle_interval=timedelta(seconds=5),
         )
 
         async def worker_running() -> bool:

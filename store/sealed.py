@@ -106,6 +106,11 @@ def examiner_names_place(session_id: str) -> str:
     return f"certification.sessions.examiner_names_sealed:{session_id}"
 
 
+def import_row_place(job_id: str, row: int) -> str:
+    """Where an import row's sealed cells live until the row is decided: a JSON object."""
+    return f"imports.rows.cells_sealed:{job_id}:{row}"
+
+
 def generate_key() -> str:
     """A fresh AES-256 key, base64 as ``SKILLFLOW_PAYLOAD_KEYS`` takes it."""
     return base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()

@@ -22,6 +22,7 @@ def all_workflows() -> list[type[Any]]:
     from workflows.competition import CompetitionWorkflow
     from workflows.evaluation_body import EvaluationBodyWorkflow
     from workflows.exam_session import ExamSessionWorkflow
+    from workflows.imports import ImportWorkflow
     from workflows.national_squad import NationalSquadWorkflow
     from workflows.promotion import PromotionCertificationWorkflow
     from workflows.title_equivalence import TitleEquivalenceWorkflow
@@ -35,4 +36,5 @@ def all_workflows() -> list[type[Any]]:
         TitleEquivalenceWorkflow,
         CompetitionWorkflow,
         NationalSquadWorkflow,
+        ImportWorkflow,
     ]

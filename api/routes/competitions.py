@@ -34,7 +34,6 @@ from activities.competition_marks import (
 from api.access import Caller, require_roles
 from api.commands import execute_update, failure_of
 from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, number_cell, read_csv
-from api.registration import as_violations
 from api.services import Services
 from policy.calendar import china_date
 from policy.catalogue import get_occupation
@@ -48,7 +47,7 @@ from policy.competition import (
     rank,
     rule_set,
 )
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation, as_violations
 from policy.idnumber import mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.competition import (

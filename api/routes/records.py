@@ -27,13 +27,12 @@ from api.prior_certificates import (
     prior_certificate_from_row,
 )
 from api.rate_limit import AnonymousCall
-from api.registration import as_violations
 from api.services import Services
 from api.verification import HolderName, HolderQuery, holder_name_matches, holder_name_on_record
 from policy import idnumber
 from policy.calendar import china_date
 from policy.certificate_number import parse_certificate_number
-from policy.errors import NotFound, RuleViolation, RuleViolations
+from policy.errors import NotFound, RuleViolation, RuleViolations, as_violations
 from policy.fraud import BodyRecord, abnormal_pass_rate, fraud_policy
 from printing.transcript import transcript_pdf
 from schemas.archive import (

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.admission import Admitted, Registration, admit
 from activities.exam_session import check_body_may_run
 from activities.registration import start_applications
 from api.access import (
@@ -22,40 +23,25 @@ from api.access import (
     authorize_body,
 )
 from api.commands import execute_update, failure_of
-from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY, CsvRow, number_cell, read_csv
-from api.errors import violations_of
-from api.paging import Offset, SessionPage
-from api.registration import (
-    REGISTRATION_COLUMNS,
-    Admitted,
-    Registration,
-    RowReport,
-    admit,
-    as_violations,
-    registration_from_row,
-)
-from api.routes.applications import send_scores
+from api.csv_import import CSV_MEDIA_TYPE, CSV_REQUEST_BODY
+from api.imports import import_job, submit_import
+from api.paging import Limit, Offset, SessionPage
 from api.services import Services
 from api.views import SessionApplication, SessionView
 from policy.assessment import (
     ExaminerGrade,
     admit_policy_version,
     check_approval_allowed,
-    check_examiners,
     check_session_may_close,
     check_staffing,
 )
 from policy.calendar import china_date
 from policy.catalogue import get_occupation, required_components
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation, as_violations
 from policy.idnumber import person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.application import (
-    ApplicationStart,
-    ApplicationStatus,
     ReviewDecision,
-    ScoreEntry,
-    ScoreSheet,
 )
 from schemas.exam_session import (
     SESSION_ID_PATTERN,
@@ -65,6 +51,7 @@ from schemas.exam_session import (
     SessionState,
     StartExam,
 )
+from schemas.imports import ImportJob
 from schemas.inputs import OptionalReason
 from schemas.workflow_ids import application_workflow_id, session_workflow_id
 from store import certification
@@ -324,49 +311,27 @@ async def register(
     return admitted
 
 
-@router.post("/{session_id}/applications.csv", openapi_extra=CSV_REQUEST_BODY)
+@router.post(
+    "/{session_id}/applications.csv",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=CSV_REQUEST_BODY,
+)
 async def import_registrations(
     session_id: str,
-    _: SessionOwner,
+    caller: SessionOwner,
     services: Services,
     body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
-) -> list[RowReport]:
+) -> ImportJob:
     """Register a whole session from CSV (header: id_number,name,years_in_occupation and
     optionally employer, former_employers (;-separated), relationship, commission_id,
-    sub_level, education, apprenticeship_completed, category, appraisal_fee_fen). Each row
-    is its own transaction: a bad row is reported with its rules and applies nothing."""
-    rows = read_csv(body, REGISTRATION_COLUMNS)
-    reports: list[RowReport] = []
-    starts: list[ApplicationStart] = []
-    secret = services.settings.person_key_secret_bytes
-    key_ring = services.settings.key_ring
-    on = today()
-    async with services.pool.acquire() as conn:
-        for row in rows:
-            number = row.number
-            if row.error is not None:
-                reports.append(RowReport(row=number, status="rejected", errors=[row.error]))
-                continue
-            try:
-                registration = registration_from_row(row.cells)
-                async with conn.transaction():
-                    admitted, start = await admit(
-                        conn, session_id, registration, secret, on, key_ring
-                    )
-            except (RuleViolation, RuleViolations) as exc:
-                reports.append(RowReport(row=number, status="rejected", errors=as_violations(exc)))
-                continue
-            if start is not None:
-                starts.append(start)
-            reports.append(
-                RowReport(
-                    row=number,
-                    status="accepted" if admitted.new else "unchanged",
-                    application_id=admitted.application_id,
-                )
-            )
-    await start_applications(services.temporal, services.settings.task_queue, services.pool, starts)
-    return reports
+    sub_level, education, apprenticeship_completed, category, appraisal_fee_fen), as a job:
+    answered at once; poll ``GET /sessions/{id}/imports/{job_id}`` for progress and, when
+    done, each row's answer. Each row is admitted as alone (one transaction; a bad row is
+    reported with its rules and applies nothing). The same file sent again answers with the
+    same job."""
+    return await submit_import(
+        services, session_id, "registrations", body, submitted_by=caller.name, judged_on=today()
+    )
 
 
 # --- bulk review ------------------------------------------------------------------------
@@ -442,92 +407,34 @@ async def review_many(
 # --- score import -----------------------------------------------------------------------
 
 
-class ScoreRowReport(BaseModel):
-    row: int
-    status: Literal["accepted", "rejected"]
-    application_id: str | None = None
-    stage: str | None = None
-    errors: list[Violation] = Field(default_factory=list)
-
-
-@router.post("/{session_id}/scores.csv", openapi_extra=CSV_REQUEST_BODY)
+@router.post(
+    "/{session_id}/scores.csv",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=CSV_REQUEST_BODY,
+)
 async def import_scores(
     session_id: str,
-    _: SessionOwner,
+    caller: SessionOwner,
     services: Services,
     body: Annotated[bytes, Body(media_type=CSV_MEDIA_TYPE)],
-) -> list[ScoreRowReport]:
+) -> ImportJob:
     """Enter scores from CSV (header: application_id,examiner_id and any of theory,
-    practical,review; a blank cell is not scored). A bad row is refused whole."""
-    rows = read_csv(body, {"application_id", "examiner_id"})
-    limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
-    listed = {row.cells.get("application_id", "") for row in rows}
-    async with services.pool.acquire() as conn:
-        facts = await certification.scoring_facts_for_session(conn, session_id, listed)
-        ours = await certification.in_session(conn, session_id, listed)
-    if facts is None:
-        raise NotFound("no session with this id")
-
-    async def one(number: int, row: dict[str, str]) -> ScoreRowReport:
-        application_id = row.get("application_id", "")
-        try:
-            scored: list[tuple[str, int | float]] = []
-            for component in ("theory", "practical", "review"):
-                cell = row.get(component, "")
-                if cell == "":
-                    continue
-                score = number_cell(cell)
-                if isinstance(score, str):
-                    raise RuleViolation(
-                        f"scores.{component}", Rule.SCORE_NOT_A_NUMBER, "a score must be a number"
-                    )
-                # A finite number of marks: 1e400 reads as infinity, refused by ScoreEntry.
-                scored.append((component, score))
-            if not scored:
-                raise RuleViolation("scores", Rule.SCORE_NONE, "the row has no score")
-            if application_id not in ours:
-                raise RuleViolations([NOT_IN_SESSION])
-            try:
-                sheet = ScoreSheet(
-                    entries=[
-                        ScoreEntry(component=component, score=score, examiner_id=row["examiner_id"])
-                        for component, score in scored
-                    ]
-                )
-            except ValidationError as exc:
-                raise RuleViolations(violations_of(exc)) from None
-            check_examiners(
-                sheet.entries,
-                facts.session_status,
-                facts.panels,
-                facts.recused.get(application_id, ()),
-            )
-            async with limit:
-                status_: ApplicationStatus = await send_scores(services, application_id, sheet)
-        except (RuleViolation, RuleViolations) as exc:
-            return ScoreRowReport(
-                row=number,
-                status="rejected",
-                application_id=application_id or None,
-                errors=as_violations(exc),
-            )
-        except NotFound as exc:
-            return ScoreRowReport(
-                row=number,
-                status="rejected",
-                application_id=application_id or None,
-                errors=[Violation(field="application_id", rule=Rule.NOT_FOUND, message=str(exc))],
-            )
-        return ScoreRowReport(
-            row=number, status="accepted", application_id=application_id, stage=status_.stage
-        )
-
-    async def unreadable(row: CsvRow) -> ScoreRowReport:
-        assert row.error is not None
-        return ScoreRowReport(row=row.number, status="rejected", errors=[row.error])
-
-    return list(
-        await asyncio.gather(
-            *(one(r.number, r.cells) if r.error is None else unreadable(r) for r in rows)
-        )
+    practical,review; a blank cell is not scored), as a job like a registration import. A
+    bad row is refused whole."""
+    return await submit_import(
+        services, session_id, "scores", body, submitted_by=caller.name, judged_on=today()
     )
+
+
+@router.get("/{session_id}/imports/{job_id}")
+async def get_import(
+    session_id: str,
+    job_id: str,
+    _: SessionReader,
+    services: Services,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+) -> ImportJob:
+    """An import job's progress (total, done, accepted, refused) and, once finished, its
+    row answers in row order, one page at a time."""
+    return await import_job(services, session_id, job_id, limit, offset)

@@ -21,11 +21,13 @@ absolute rates, are what carries over to another machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import secrets
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +37,8 @@ from api.app import create_app
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
 from schemas.workflow_ids import application_workflow_id, session_workflow_id
-from skillflow.benchmarks.servers import engine_baseline, running_worker
+from skillflow.benchmarks.servers import engine_baseline, worker_running
+from skillflow.imports import finished_rows
 from skillflow.settings import Role, Settings, TokenHolder
 
 OCCUPATION = "6-20-01-01"
@@ -44,7 +47,7 @@ BASELINE_INSERTS = 5000
 ISSUE_TIMEOUT_S = 3600
 
 
-def _id_number(index: int) -> str:
+def id_number(index: int) -> str:
     birth = datetime(1970, 1, 1).date() + timedelta(days=index // 100)
     return make_id_number("210102", birth, index % 100, "M")
 
@@ -54,7 +57,7 @@ def _progress(message: str) -> None:
 
 
 async def run(settings: Settings, candidates: int) -> dict[str, Any]:
-    async with running_worker(settings):
+    async with worker_running(settings):
         _progress(f"baseline: {min(candidates, BASELINE_WORKFLOWS)} no-op workflows")
         baseline = await engine_baseline(
             settings, min(candidates, BASELINE_WORKFLOWS), BASELINE_INSERTS
@@ -77,93 +80,18 @@ async def run(settings: Settings, candidates: int) -> dict[str, Any]:
 
 
 async def _scenario(settings: Settings, candidates: int) -> dict[str, Any]:
-    tokens = {role: secrets.token_urlsafe(12) for role in (Role.CENTRE, Role.REGULATOR)}
-    settings = settings.model_copy(
-        update={
-            "api_tokens": {
-                **settings.api_tokens,
-                **{t: TokenHolder(role=r, name=r.value) for r, t in tokens.items()},
-            }
-        }
-    )
-    centre = {"Authorization": f"Bearer {tokens[Role.CENTRE]}"}
-    regulator = {"Authorization": f"Bearer {tokens[Role.REGULATOR]}"}
-    app = create_app(settings)
-    run_id = uuid.uuid4().hex[:6]
     figures: dict[str, Any] = {"candidates": candidates}
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api", timeout=None
-        ) as api,
-    ):
-        body_id = f"SBENCH{run_id}"
-        response = await api.post(
-            "/bodies",
-            headers=centre,
-            json={
-                "body_id": body_id,
-                "name": "benchmark centre",
-                "province_code": "21",
-                "body_code": f"{int(run_id, 16) % 10_000:04d}",
-                "site_serial": "000001",
-                "scope": [{"occupation_code": OCCUPATION, "level": 5}],
-            },
-        )
-        response.raise_for_status()
-        for _ in range(100):
-            response = await api.post(
-                f"/bodies/{body_id}/decision", headers=regulator, json={"approve": True}
-            )
-            if response.status_code == 200:
-                break
-            await asyncio.sleep(0.1)
-        response.raise_for_status()
-
-        # The staffing rules need one practical examiner per 5 candidates (an odd panel).
-        practical = max(3, math.ceil(candidates / 5))
-        practical += 1 - practical % 2
-        session_id = f"bench-{run_id}"
-        today = china_date(datetime.now(UTC))
-        response = await api.post(
-            "/sessions",
-            headers=centre,
-            json={
-                "session_id": session_id,
-                "body_id": body_id,
-                "occupation_code": OCCUPATION,
-                "level": 5,
-                "exam_date": str(today + timedelta(days=30)),
-                "registration_closes_on": str(today + timedelta(days=20)),
-                "capacity": candidates,
-                "theory_rooms": 1,
-                "proctors": max(2, math.ceil(candidates / 15)),
-                "examiners": [
-                    {
-                        "examiner_id": f"E{i}",
-                        "name": f"E{i}",
-                        "grade": "senior",
-                        "employer": f"EXAM-{i % 50}",
-                    }
-                    for i in range(practical)
-                ],
-                "policy_version": "demo-fast",
-            },
-        )
-        response.raise_for_status()
+    async with benchmark_api(settings) as (app, api, centre, regulator):
+        session_id, practical = await open_benchmark_session(api, centre, regulator, candidates)
         figures["examiners"] = practical
 
         rows = ["id_number,name,years_in_occupation,employer"]
-        rows += [f"{_id_number(i)},候选人,2,EMP-{i % 97}" for i in range(candidates)]
+        rows += [f"{id_number(i)},候选人,2,EMP-{i % 97}" for i in range(candidates)]
         _progress(f"registering {candidates} candidates")
         first = started = time.perf_counter()
-        response = await api.post(
-            f"/sessions/{session_id}/applications.csv",
-            headers={**centre, "Content-Type": "text/csv"},
-            content="\n".join(rows),
+        report = await imported(
+            api, centre, f"/sessions/{session_id}/applications.csv", "\n".join(rows)
         )
-        response.raise_for_status()
-        report = response.json()
         ids = [r["application_id"] for r in report if r["status"] == "accepted"]
         figures["registered"] = len(ids)
         figures["register_per_s"] = _rate(len(ids), started)
@@ -184,13 +112,10 @@ async def _scenario(settings: Settings, candidates: int) -> dict[str, Any]:
         ]
         _progress("entering scores")
         started = time.perf_counter()
-        response = await api.post(
-            f"/sessions/{session_id}/scores.csv",
-            headers={**centre, "Content-Type": "text/csv"},
-            content="\n".join(scores),
+        report = await imported(
+            api, centre, f"/sessions/{session_id}/scores.csv", "\n".join(scores)
         )
-        response.raise_for_status()
-        figures["scored"] = sum(1 for r in response.json() if r["status"] == "accepted")
+        figures["scored"] = sum(1 for r in report if r["status"] == "accepted")
         figures["score_per_s"] = _rate(len(ids), started)
 
         _progress("waiting for certificates")
@@ -237,6 +162,114 @@ async def _scenario(settings: Settings, candidates: int) -> dict[str, Any]:
         figures["session_history_events"] = len(session_history.events)
         figures["session_history_bytes"] = len(session_history.to_json())
     return figures
+
+
+@contextlib.asynccontextmanager
+async def benchmark_api(
+    settings: Settings,
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient, dict[str, str], dict[str, str]]]:
+    """The API in this process (no HTTP server), with a centre's and a regulator's token."""
+    tokens = {role: secrets.token_urlsafe(12) for role in (Role.CENTRE, Role.REGULATOR)}
+    settings = settings.model_copy(
+        update={
+            "api_tokens": {
+                **settings.api_tokens,
+                **{t: TokenHolder(role=r, name=r.value) for r, t in tokens.items()},
+            }
+        }
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", timeout=None
+        ) as api,
+    ):
+        yield (
+            app,
+            api,
+            {"Authorization": f"Bearer {tokens[Role.CENTRE]}"},
+            {"Authorization": f"Bearer {tokens[Role.REGULATOR]}"},
+        )
+
+
+async def open_benchmark_session(
+    api: httpx.AsyncClient, centre: dict[str, str], regulator: dict[str, str], candidates: int
+) -> tuple[str, int]:
+    """A fresh approved body and an open session with room for ``candidates``: its id and
+    its number of practical examiners."""
+    run_id = uuid.uuid4().hex[:6]
+    body_id = f"SBENCH{run_id}"
+    response = await api.post(
+        "/bodies",
+        headers=centre,
+        json={
+            "body_id": body_id,
+            "name": "benchmark centre",
+            "province_code": "21",
+            "body_code": f"{int(run_id, 16) % 10_000:04d}",
+            "site_serial": "000001",
+            "scope": [{"occupation_code": OCCUPATION, "level": 5}],
+        },
+    )
+    response.raise_for_status()
+    for _ in range(100):
+        response = await api.post(
+            f"/bodies/{body_id}/decision", headers=regulator, json={"approve": True}
+        )
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    response.raise_for_status()
+
+    # The staffing rules need one practical examiner per 5 candidates (an odd panel).
+    practical = max(3, math.ceil(candidates / 5))
+    practical += 1 - practical % 2
+    session_id = f"bench-{run_id}"
+    today = china_date(datetime.now(UTC))
+    response = await api.post(
+        "/sessions",
+        headers=centre,
+        json={
+            "session_id": session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": 5,
+            "exam_date": str(today + timedelta(days=30)),
+            "registration_closes_on": str(today + timedelta(days=20)),
+            "capacity": candidates,
+            "theory_rooms": 1,
+            "proctors": max(2, math.ceil(candidates / 15)),
+            "examiners": [
+                {
+                    "examiner_id": f"E{i}",
+                    "name": f"E{i}",
+                    "grade": "senior",
+                    "employer": f"EXAM-{i % 50}",
+                }
+                for i in range(practical)
+            ],
+            "policy_version": "demo-fast",
+        },
+    )
+    response.raise_for_status()
+    return session_id, practical
+
+
+async def imported(
+    api: httpx.AsyncClient, caller: dict[str, str], path: str, content: str
+) -> list[dict[str, Any]]:
+    """A CSV import sent as a job, followed to its end: every row's answer."""
+    response = await api.post(path, headers={**caller, "Content-Type": "text/csv"}, content=content)
+    response.raise_for_status()
+
+    async def read(job_path: str, params: dict[str, int]) -> dict[str, Any]:
+        polled = await api.get(job_path, headers=caller, params=params)
+        polled.raise_for_status()
+        job: dict[str, Any] = polled.json()
+        return job
+
+    return await finished_rows(read, response.json(), poll_seconds=0.1)
 
 
 def _rate(count: int, since: float) -> float:

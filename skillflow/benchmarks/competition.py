@@ -31,7 +31,7 @@ from policy.competition import default_rule_version, rule_set
 from policy.idnumber import make_id_number
 from schemas.competition import CompetitionState, competition_workflow_id
 from skillflow.benchmarks.certification import _progress
-from skillflow.benchmarks.servers import engine_baseline, running_worker
+from skillflow.benchmarks.servers import engine_baseline, worker_running
 from skillflow.settings import Role, Settings, TokenHolder
 
 OCCUPATION = "6-20-01-01"
@@ -48,7 +48,7 @@ def _id_number(index: int) -> str:
 
 
 async def run(settings: Settings, entrants: int) -> dict[str, Any]:
-    async with running_worker(settings):
+    async with worker_running(settings):
         _progress(f"baseline: {BASELINE_WORKFLOWS} no-op workflows, {BASELINE_INSERTS} inserts")
         baseline = await engine_baseline(settings, BASELINE_WORKFLOWS, BASELINE_INSERTS)
         figures = await _scenario(settings, entrants)

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "competition": "skillflow.benchmarks.competition",
     "scale": "skillflow.benchmarks.scale",
     "memory": "skillflow.benchmarks.memory",
+    "import": "skillflow.benchmarks.imports",
 }
 # Server settings a benchmark needs beyond the defaults.
 POSTGRES_OPTIONS = {"scale": ["shared_preload_libraries=pg_stat_statements"]}
@@ -28,6 +29,7 @@ async def run_benchmarks(
     candidates: int,
     entrants: int = 1000,
     workflows: int = 10_000,
+    rows: int = 10_000,
 ) -> bool:
     console = Console()
     unknown = [name for name in which if name not in BENCHMARKS]
@@ -41,6 +43,7 @@ async def run_benchmarks(
         "certification": candidates,
         "competition": entrants,
         "memory": workflows,
+        "import": rows,
     }
     results: dict[str, Any] = {}
     for name in which:

@@ -61,9 +61,9 @@ async def benchmark_servers(postgres_options: Sequence[str] = ()) -> AsyncIterat
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[None]:
+async def worker_running(settings: Settings) -> AsyncIterator[None]:
     """The worker role (every workflow and activity, and the outbox relay) in this process,
-    ready before the block runs and stopped after it."""
+    ready, for the length of the block."""
     from skillflow.worker import run_worker
 
     stop, ready = asyncio.Event(), asyncio.Event()

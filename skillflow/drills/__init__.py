@@ -1,7 +1,7 @@
 """Fault drills: a real fault (a SIGKILL, a stopped server) against a running local stack,
 then what the service did about it, checked in its database and printed with figures.
 
-``skillflow drill NAME`` runs one against ``skillflow up``; ``tests/drills`` runs all five
+``skillflow drill NAME`` runs one against ``skillflow up``; ``tests/drills`` runs all six
 in CI against a stack of their own. Each drill leaves the stack running and healthy.
 """
 
@@ -21,6 +21,8 @@ DRILLS: dict[str, str] = {
     "relay and consumers retry and recover; nothing is lost",
     "temporal-restart": "SIGKILL the Temporal server while certificates are being issued: "
     "the workflows continue from their histories",
+    "import-kill": "SIGKILL every worker while a CSV import job decides its rows: the "
+    "batches in flight are retried on the restarted workers; every row decided exactly once",
 }
 
 

@@ -71,13 +71,12 @@ async def _ensure_body(api: DemoClient, body_id: str) -> None:
     await _transient(lambda: ensure_centre(api, body_id, serial), attempts=50, refusals=True)
 
 
-async def _open(
-    stack: StackHandle, http: httpx.AsyncClient, candidates: int, kind: str, panel: int
-) -> tuple[DemoClient, ExamSession]:
-    """The demo's centre (filed if need be) opens a fresh session for ``candidates`` with
-    examiners enough for ``panel`` of them, and registers them."""
+async def open_exam_session(
+    stack: StackHandle, api: DemoClient, candidates: int, kind: str = "rg4", panel: int = 1
+) -> ExamSession:
+    """An open session of the demo's centre (filed if need be) with room for ``candidates``
+    (their ID numbers drawn, none registered) and examiners enough for ``panel`` of them."""
     document = stack.document()
-    api = DemoClient(http, document["tokens"])
     body_id = (document.get("bodies", {}).get(Role.CENTRE.value) or ["S-LN-DEMO"])[0]
     await _ensure_body(api, body_id)
     run = uuid.uuid4().hex[:6]
@@ -85,6 +84,15 @@ async def _open(
     today = china_date(datetime.now(UTC))
     examiners = examiner_panel(panel)
     await open_session(api, session.session_id, body_id, today, examiners, capacity=candidates)
+    return session
+
+
+async def _open(
+    stack: StackHandle, http: httpx.AsyncClient, candidates: int, kind: str, panel: int
+) -> tuple[DemoClient, ExamSession]:
+    """A fresh session (``open_exam_session``) with its ``candidates`` registered."""
+    api = DemoClient(http, stack.document()["tokens"])
+    session = await open_exam_session(stack, api, candidates, kind, panel)
     await register(api, session)
     return api, session
 

@@ -1,4 +1,4 @@
-"""The five fault drills, on a real stack with real kills.
+"""The six fault drills, on a real stack with real kills.
 
 One ``skillflow up --workers 2 --consumers 2`` (a process of its own, with the Temporal dev
 server, the broker and PostgreSQL as its children) serves every drill in this module; each
@@ -91,6 +91,16 @@ async def test_temporal_killed_under_load_workflows_continue_from_history(
 ) -> None:
     report = await _drill("temporal-restart", stack)
     assert report.values["certificates"] == report.values["numbers"]
+
+
+async def test_workers_killed_mid_import_every_row_decided_exactly_once(
+    stack: StackHandle,
+) -> None:
+    values = (await _drill("import-kill", stack)).values
+    for counted in ("decided", "accepted", "applications", "submitted", "started"):
+        assert values[counted] == values["rows"], counted
+    # Killed mid-file: a batch in flight died with its worker and ran again.
+    assert values["before_kill"] < values["rows"] and values["retried"] > 0
 
 
 def test_the_stack_restarted_every_killed_process(stack: StackHandle) -> None:

@@ -16,6 +16,7 @@ from policy.calendar import china_date
 from policy.idnumber import Sex, make_id_number
 from schemas import payloads
 from schemas.events import EventPayload
+from skillflow.imports import finished_rows
 from skillflow.settings import Role
 
 Auth = Callable[[Role], dict[str, str]]
@@ -332,3 +333,24 @@ async def examined(
     )
     assert response.status_code == 200, response.text
     return response
+
+
+async def import_rows(
+    api: httpx.AsyncClient,
+    path: str,
+    *,
+    headers: dict[str, str],
+    content: str | bytes,
+) -> list[dict[str, Any]]:
+    """Send a CSV import (``/sessions/{id}/applications.csv`` or ``scores.csv``), wait for
+    its job to finish, and return every row's answer in row order."""
+    started = await api.post(path, headers=headers | {"Content-Type": "text/csv"}, content=content)
+    assert started.status_code == 202, started.text
+
+    async def read(job_path: str, params: dict[str, int]) -> dict[str, Any]:
+        answer = await api.get(job_path, headers=headers, params=params)
+        assert answer.status_code == 200, answer.text
+        job: dict[str, Any] = answer.json()
+        return job
+
+    return await asyncio.wait_for(finished_rows(read, started.json()), 120)

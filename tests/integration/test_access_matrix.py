@@ -22,7 +22,14 @@ from schemas.workflow_ids import application_workflow_id, body_workflow_id, sess
 from skillflow.settings import Role
 from store.tokens import create_token, revoke_token
 
-from .steps import FITTER, approved_body, new_id_number, open_session, session_request
+from .steps import (
+    FITTER,
+    approved_body,
+    import_rows,
+    new_id_number,
+    open_session,
+    session_request,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +87,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/sessions/{session_id}/applications.csv"): Access(BODY_ROLES, owned=True),
     ("POST", "/sessions/{session_id}/reviews"): Access(BODY_ROLES, owned=True),
     ("POST", "/sessions/{session_id}/scores.csv"): Access(BODY_ROLES, owned=True),
+    ("GET", "/sessions/{session_id}/imports/{job_id}"): Access(
+        BODY_ROLES | SUPERVISORS, owned=True
+    ),
     ("GET", "/applications/{application_id}"): Access(BODY_ROLES | SUPERVISORS, owned=True),
     ("POST", "/applications/{application_id}/review"): Access(BODY_ROLES, owned=True),
     ("POST", "/applications/{application_id}/scores"): Access(BODY_ROLES, owned=True),
@@ -177,6 +187,7 @@ def fill(path: str, objects: dict[str, str]) -> str:
         "workflow_id": "no-such-workflow",
         "event_id": "00000000-0000-0000-0000-000000000000",
         "list_number": "0",
+        "job_id": "imp-no-such-job",
     }
     return re.sub(r"\{(\w+)\}", lambda m: objects.get(m[1], defaults.get(m[1], m[1])), path)
 
@@ -385,12 +396,12 @@ async def test_bulk_calls_and_csv_rows_refuse_another_sessions_applications(
     assert report["status"] == "refused"
     assert [e["rule"] for e in report["errors"]] == [Rule.ACCESS_NOT_IN_SESSION]
 
-    scored = await api.post(
+    [scored] = await import_rows(
+        api,
         f"/sessions/{mine['session_id']}/scores.csv",
-        headers={**centre_a, "Content-Type": "text/csv"},
+        headers=centre_a,
         content=f"application_id,examiner_id,theory\n{theirs['application_id']},E0,90\n",
     )
-    assert scored.status_code == 200, scored.text
-    assert [e["rule"] for e in scored.json()[0]["errors"]] == [Rule.ACCESS_NOT_IN_SESSION]
+    assert [e["rule"] for e in scored["errors"]] == [Rule.ACCESS_NOT_IN_SESSION]
     # The other centre's application is still awaiting its own centre's review.
     assert await _state(stack, world) == before

@@ -29,6 +29,7 @@ from tests.integration.steps import (
     enter_scores,
     eventually,
     file_body,
+    import_rows,
     new_id_number,
     open_session,
     registered,
@@ -138,13 +139,13 @@ async def test_a_score_cell_that_is_not_a_finite_number_is_a_rejected_row(
 ) -> None:
     target = sitting.application_ids[2]
     rows = [f"{target},E1,{cell}" for cell in ("nan", "inf", "1e400", "true", "１２")]
-    answer = await api.post(
+    answer = await import_rows(
+        api,
         f"/sessions/{sitting.session_id}/scores.csv",
-        headers=auth(Role.CENTRE) | CSV,
+        headers=auth(Role.CENTRE),
         content=("application_id,examiner_id,theory\n" + "\n".join(rows)).encode(),
     )
-    assert answer.status_code == 200, answer.text
-    assert [(r["status"], r["errors"][0]["rule"]) for r in answer.json()] == [
+    assert [(r["status"], r["errors"][0]["rule"]) for r in answer] == [
         ("rejected", Rule.SCORE_NOT_A_NUMBER),
         ("rejected", Rule.SCORE_NOT_A_NUMBER),
         ("rejected", "request.finite_number"),
@@ -245,11 +246,10 @@ async def test_registration_csv_rows_the_csv_rules_cannot_read_are_rejected_alon
         + new_id_number().encode()
         + ",\xc8\xc9,8\n".encode("latin-1")
     )
-    answer = await api.post(
-        f"/sessions/{session}/applications.csv", headers=auth(Role.CENTRE) | CSV, content=body
+    answer = await import_rows(
+        api, f"/sessions/{session}/applications.csv", headers=auth(Role.CENTRE), content=body
     )
-    assert answer.status_code == 200, answer.text
-    assert [(r["row"], r["status"], r["errors"][0]["rule"] if r["errors"] else None) for r in answer.json()] == [
+    assert [(r["row"], r["status"], r["errors"][0]["rule"] if r["errors"] else None) for r in answer] == [
         (1, "rejected", Rule.CSV_BARE_CARRIAGE_RETURN),
         (2, "accepted", None),
         (3, "rejected", Rule.CSV_BROKEN_QUOTE),
@@ -269,13 +269,10 @@ async def test_score_csv_rows_the_csv_rules_cannot_read_are_rejected_alone(
 ) -> None:
     target = sitting.application_ids[2]
     body = f'application_id,examiner_id,theory\n{target},E1,7\r0\n{target},E1,"8"0\n'.encode()
-    answer = await api.post(
-        f"/sessions/{sitting.session_id}/scores.csv",
-        headers=auth(Role.CENTRE) | CSV,
-        content=body,
+    answer = await import_rows(
+        api, f"/sessions/{sitting.session_id}/scores.csv", headers=auth(Role.CENTRE), content=body
     )
-    assert answer.status_code == 200, answer.text
-    assert [(r["status"], r["errors"][0]["rule"]) for r in answer.json()] == [
+    assert [(r["status"], r["errors"][0]["rule"]) for r in answer] == [
         ("rejected", Rule.CSV_BARE_CARRIAGE_RETURN),
         ("rejected", Rule.CSV_BROKEN_QUOTE),
     ]

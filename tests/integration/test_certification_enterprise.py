@@ -27,6 +27,7 @@ from tests.integration.steps import (
     event_about,
     file_body,
     id_number,
+    import_rows,
     session_request,
 )
 
@@ -221,21 +222,21 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
     session_id = (await enterprise_session(api, auth, body_id))["session_id"]
     rows = ["id_number,name,years_in_occupation,employer,relationship"]
     rows += [f"{id_number(330 + i)},职工{i},2,{EMPLOYER},employee" for i in range(3)]
-    report = (
-        await api.post(
-            f"/sessions/{session_id}/applications.csv",
-            headers={**auth(Role.ENTERPRISE), "Content-Type": "text/csv"},
-            content="\n".join(rows),
-        )
-    ).json()
+    report = await import_rows(
+        api,
+        f"/sessions/{session_id}/applications.csv",
+        headers=auth(Role.ENTERPRISE),
+        content="\n".join(rows),
+    )
     ids = [r["application_id"] for r in report]
     assert [r["status"] for r in report] == ["accepted"] * 3
     await approve_all_and_start(api, auth, session_id, Role.ENTERPRISE)
     scores = ["application_id,examiner_id,theory,practical"]
     scores += [f"{i},E1,80,80" for i in ids]
-    await api.post(
+    await import_rows(
+        api,
         f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.ENTERPRISE), "Content-Type": "text/csv"},
+        headers=auth(Role.ENTERPRISE),
         content="\n".join(scores),
     )
     issued = [

@@ -28,6 +28,7 @@ from tests.integration.steps import (
     examined,
     file_body,
     id_number,
+    import_rows,
     new_id_number,
     new_session,
     open_session,
@@ -168,13 +169,12 @@ async def test_csv_import_reports_row_by_row(
     rows += [f"{id_number(100 + i)},候选人{i},2,EMP-{i}" for i in range(5)]
     rows.append("110101199001011234,坏行,2,EMP-X")
     rows.append(f"{id_number(200)},年限不足,0.2,EMP-Y")
-    response = await api.post(
+    report = await import_rows(
+        api,
         f"/sessions/{session_id}/applications.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        headers=auth(Role.CENTRE),
         content="\n".join(rows),
     )
-    assert response.status_code == 200, response.text
-    report = response.json()
     assert [r["status"] for r in report] == ["accepted"] * 5 + ["rejected", "rejected"]
     assert report[5]["errors"][0]["rule"].startswith("id_number.")
     assert report[6]["errors"][0]["rule"] == Rule.ELIGIBILITY_NO_PATH
@@ -191,12 +191,12 @@ async def test_csv_import_reports_row_by_row(
         # A blank examiner fails the score sheet's own model: still one refused row.
         f"{ids[4]},,70,70",
     ]
-    response = await api.post(
+    report = await import_rows(
+        api,
         f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        headers=auth(Role.CENTRE),
         content="\n".join(score_rows),
     )
-    report = response.json()
     assert [r["status"] for r in report] == ["accepted", "accepted"] + ["rejected"] * 3
     assert report[1]["stage"] == "resit"
     assert report[2]["errors"][0]["rule"] == Rule.SCORE_RANGE

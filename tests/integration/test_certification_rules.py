@@ -35,6 +35,7 @@ from tests.integration.steps import (
     event_about,
     examiner,
     examiners,
+    import_rows,
     new_id_number,
     new_session,
     open_session,
@@ -83,13 +84,9 @@ async def refused_row(
     api: httpx.AsyncClient, auth: Auth, session_id: str, csv: str
 ) -> list[tuple[str, str]]:
     """The (field, rule) errors of the one row of scores ``csv``, which the import refuses."""
-    report = await api.post(
-        f"/sessions/{session_id}/scores.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
-        content=csv,
+    [row] = await import_rows(
+        api, f"/sessions/{session_id}/scores.csv", headers=auth(Role.CENTRE), content=csv
     )
-    assert report.status_code == 200, report.text
-    [row] = report.json()
     assert row["status"] == "rejected"
     return [(e["field"], e["rule"]) for e in row["errors"]]
 
@@ -113,7 +110,7 @@ async def application_count(stack: Any, session_id: str) -> int:
 async def assert_no_application(stack: Any, session_id: str, id_number: str) -> None:
     """Nothing of a refused registration exists: no row, no workflow, no outbox event."""
     key = key_of(stack, id_number)
-    application_id = f"{session_id}-{key[:12]}"  # api.registration.admit names it so
+    application_id = f"{session_id}-{key[:12]}"  # activities.admission.admit names it so
     assert await application_count(stack, session_id) == 0
     assert not await workflow_exists(stack, application_workflow_id(application_id))
     assert (
@@ -303,14 +300,15 @@ async def test_registration_refused_after_registration_closed(
     await assert_no_application(stack, closed, late)
 
     # The CSV import applies the same rule row by row.
-    report = await api.post(
+    [row] = await import_rows(
+        api,
         f"/sessions/{closed}/applications.csv",
-        headers={**auth(Role.CENTRE), "Content-Type": "text/csv"},
+        headers=auth(Role.CENTRE),
         content=f"id_number,name,years_in_occupation\n{late},迟到者,2\n",
     )
-    assert [(e["field"], e["rule"]) for e in report.json()[0]["errors"]] == [
+    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
         ("session_id", Rule.SESSION_REGISTRATION_CLOSED)
-    ], report.text
+    ], row
     await assert_no_application(stack, closed, late)
 
     # Registration closes at the end of its last day, not at its start.

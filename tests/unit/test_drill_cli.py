@@ -43,6 +43,7 @@ def test_every_drill_has_a_module_with_run() -> None:
         "broker-stop",
         "postgres-restart",
         "temporal-restart",
+        "import-kill",
     }
     for name in DRILLS:
         module = importlib.import_module(drill_module_name(name))

@@ -1,4 +1,6 @@
-"""Admitting a candidate's registration, before any workflow exists.
+"""Admitting a candidate's registration, before any workflow exists: the first step of
+the registration process, a synchronous transaction (a CSV import needs an answer per row
+at speed). The registration route and the import activity call the same ``admit``.
 
 The ID number arrives here and goes no further: it is validated, turned into the person
 key, and dropped. Every check names its rule; a registration that breaks one writes
@@ -16,12 +18,10 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from activities.registration import application_start
-from api.csv_import import number_cell
-from api.errors import violations_of
 from policy.assessment import load_assessment_policy
 from policy.catalogue import get_occupation
 from policy.eligibility import CandidateHistory, Education, HeldCertificate, assert_eligible
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
+from policy.errors import NotFound, RuleViolation, RuleViolations, violations_of
 from policy.idnumber import age_on, mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.application import (
@@ -29,6 +29,7 @@ from schemas.application import (
     ApplicationStart,
 )
 from schemas.events import build_event
+from schemas.inputs import number_cell
 from schemas.payloads import CandidateCategory, RegistrationSubmitted
 from schemas.workflow_ids import application_workflow_id
 from store.database import Connection
@@ -301,13 +302,6 @@ REGISTRATION_COLUMNS = {"id_number", "name", "years_in_occupation"}
 NUMBER_COLUMNS = {"years_in_occupation", "appraisal_fee_fen"}
 
 
-class RowReport(BaseModel):
-    row: int = Field(description="1-based data row, the header not counted")
-    status: Literal["accepted", "unchanged", "rejected"]
-    application_id: str | None = None
-    errors: list[Violation] = Field(default_factory=list)
-
-
 def registration_from_row(row: dict[str, str]) -> Registration:
     values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
     for number in NUMBER_COLUMNS & values.keys():
@@ -325,9 +319,3 @@ def registration_from_row(row: dict[str, str]) -> Registration:
         return Registration.model_validate(values)
     except ValidationError as exc:
         raise RuleViolations(violations_of(exc)) from None
-
-
-def as_violations(exc: RuleViolation | RuleViolations) -> list[Violation]:
-    if isinstance(exc, RuleViolation):
-        return [exc.as_violation()]
-    return exc.violations
