@@ -13,6 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
+from skillflow.api_commands import (
+    DEFAULT_DATA_DIR,
+    OPERATOR_HELP,
+    ApiAccess,
+    ApiUrl,
+    DataDir,
+    api_command,
+)
 from skillflow.settings import Settings, SettingsError, load_settings
 from skillflow.stack.process import StackError
 
@@ -23,17 +31,12 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DataDir = Annotated[
-    Path,
-    typer.Option("--data-dir", help="Folder holding the local stack's data, logs and stack.json"),
-]
 SettingsFile = Annotated[
     Path | None,
     typer.Option(
         "--settings-file", help="KEY=value file of SKILLFLOW_* settings (environment wins)"
     ),
 ]
-DEFAULT_DATA_DIR = Path(".skillflow")
 
 
 def _exit(code: int) -> None:
@@ -212,13 +215,9 @@ def _api_address(data_dir: Path, api_url: str | None) -> tuple[str, dict[str, st
     return str(addresses["api"]), dict(addresses["tokens"])
 
 
-ApiUrl = Annotated[
-    str | None, typer.Option("--api-url", help="SkillFlow API (default: the local stack's)")
-]
-
-
-@app.command()
+@api_command(app, "verify", token_help=None)
 def verify(
+    access: ApiAccess,
     certificate_number: Annotated[
         str | None, typer.Argument(help="22-character certificate number")
     ] = None,
@@ -241,8 +240,6 @@ def verify(
             help="the holder's name as printed: with it, the masked name, body and issue date",
         ),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
 ) -> None:
     """Verify a certificate number, as anyone may (全国联网查询): valid, revoked or unknown,
     with the occupation and level (the holder's details need --holder-name too); or check
@@ -256,7 +253,7 @@ def verify(
         return
     import httpx
 
-    url, _ = _api_address(data_dir, api_url)
+    url, _ = access.address()
     if holder_name is None:
         response = httpx.get(f"{url}/certificates/{certificate_number}", timeout=10)
     else:
@@ -354,61 +351,25 @@ dead_letters = typer.Typer(help="List, replay and discard messages the consumers
 app.add_typer(dead_letters, name="dead-letters")
 
 
-def _operator_call(
-    method: str,
-    path: str,
-    data_dir: Path,
-    api_url: str | None,
-    token: str | None,
-    reason: str | None = None,
-) -> object:
-    import httpx
-
-    url, tokens = _api_address(data_dir, api_url)
-    bearer = token or tokens.get("operator")
-    if not bearer:
-        _fail("pass --token with an operator token", 2)
-    response = httpx.request(
-        method,
-        f"{url}{path}",
-        headers={"Authorization": f"Bearer {bearer}"},
-        json={"reason": reason} if reason is not None else None,
-        timeout=60,
-    )
-    body = response.json()
-    if response.status_code >= 400:
-        errors = body.get("errors") if isinstance(body, dict) else None
-        if errors:
-            _fail("; ".join(f"{e['field']}: {e['message']} [{e['rule']}]" for e in errors), 1)
-        _fail(f"{response.status_code}: {body}", 1)
-    return body
-
-
 Token = Annotated[
     str | None, typer.Option("--token", help="operator bearer token (default: stack.json)")
 ]
 Reason = Annotated[str, typer.Option("--reason", help="why (kept in the audit log)")]
 
 
-@dead_letters.command("list")
+@api_command(dead_letters, "list", token_help=OPERATOR_HELP)
 def dead_letters_list(
+    access: ApiAccess,
     status: Annotated[str, typer.Option(help="open, replayed or discarded")] = "open",
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
 ) -> None:
     """Dead letters with their consumer, origin and error."""
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    rows = _operator_call(
-        "GET", f"/operations/dead-letters?status={status}&limit=1000", data_dir, api_url, token
+    rows = access.operate("GET", f"/operations/dead-letters?status={status}&limit=1000")
+    table = _operator_table(
+        f"{len(rows)} {status} dead letter(s)",
+        ("id", "consumer", "origin", "event", "error", "since"),
     )
-    assert isinstance(rows, list)
-    table = Table(title=f"{len(rows)} {status} dead letter(s)")
-    for column in ("id", "consumer", "origin", "event", "error", "since"):
-        table.add_column(column)
     for row in rows:
         origin = f"{row['topic']}[{row['kafka_partition']}]@{row['kafka_offset']}"
         table.add_row(
@@ -419,28 +380,30 @@ def dead_letters_list(
             escape(row["error"]),
             row["created_at"][:19],
         )
+    _print_table(table)
+
+
+def _operator_table(title: str, columns: tuple[str, ...]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def _print_table(table: Any) -> None:
+    from rich.console import Console
+
     Console().print(table)
     _exit(0)
 
 
-@dead_letters.command("replay")
-def dead_letters_replay(
-    dead_letter_id: int,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(dead_letters, "replay", token_help=OPERATOR_HELP)
+def dead_letters_replay(access: ApiAccess, dead_letter_id: int, reason: Reason) -> None:
     """Apply a dead letter again through its consumer (after a fix); it stays open if it fails."""
-    result = _operator_call(
-        "POST",
-        f"/operations/dead-letters/{dead_letter_id}/replay",
-        data_dir,
-        api_url,
-        token,
-        reason,
-    )
-    assert isinstance(result, dict)
+    path = f"/operations/dead-letters/{dead_letter_id}/replay"
+    result = access.operate("POST", path, reason)
     typer.echo(
         f"dead letter {dead_letter_id}: {result['status']}"
         + (f" ({result['error']})" if result.get("error") else "")
@@ -448,23 +411,10 @@ def dead_letters_replay(
     _exit(0 if result["status"] == "replayed" else 1)
 
 
-@dead_letters.command("discard")
-def dead_letters_discard(
-    dead_letter_id: int,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(dead_letters, "discard", token_help=OPERATOR_HELP)
+def dead_letters_discard(access: ApiAccess, dead_letter_id: int, reason: Reason) -> None:
     """Close a dead letter without applying it (it is kept, marked discarded)."""
-    _operator_call(
-        "POST",
-        f"/operations/dead-letters/{dead_letter_id}/discard",
-        data_dir,
-        api_url,
-        token,
-        reason,
-    )
+    access.operate("POST", f"/operations/dead-letters/{dead_letter_id}/discard", reason)
     typer.echo(f"dead letter {dead_letter_id}: discarded")
     _exit(0)
 
@@ -476,112 +426,61 @@ repair = typer.Typer(
 app.add_typer(repair, name="repair")
 
 
-def _print_repair(result: object) -> None:
-    assert isinstance(result, dict)
+def _repair(access: ApiAccess, path: str, reason: str) -> None:
+    """Ask for a repair and print what the API did."""
+    result = access.operate("POST", path, reason)
     for key, value in result.items():
         typer.echo(f"{key:<16} {value}")
+    _exit(0)
 
 
-@repair.command("reset")
-def repair_reset(
-    workflow_id: str,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(repair, "reset", token_help=OPERATOR_HELP)
+def repair_reset(access: ApiAccess, workflow_id: str, reason: Reason) -> None:
     """Retry a failed (or stuck) activity's workflow: reset it to the last good point."""
-    _print_repair(
-        _operator_call(
-            "POST", f"/operations/workflows/{workflow_id}/reset", data_dir, api_url, token, reason
-        )
-    )
-    _exit(0)
+    _repair(access, f"/operations/workflows/{workflow_id}/reset", reason)
 
 
-@repair.command("terminate")
-def repair_terminate(
-    workflow_id: str,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(repair, "terminate", token_help=OPERATOR_HELP)
+def repair_terminate(access: ApiAccess, workflow_id: str, reason: Reason) -> None:
     """Terminate a running workflow, with the reason in its history and the audit log."""
-    path = f"/operations/workflows/{workflow_id}/terminate"
-    _print_repair(_operator_call("POST", path, data_dir, api_url, token, reason))
-    _exit(0)
+    _repair(access, f"/operations/workflows/{workflow_id}/terminate", reason)
 
 
-@repair.command("recheck")
-def repair_recheck(
-    workflow_id: str,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(repair, "recheck", token_help=OPERATOR_HELP)
+def repair_recheck(access: ApiAccess, workflow_id: str, reason: Reason) -> None:
     """Signal a held issuance to check its body now (after the body was reinstated)."""
-    path = f"/operations/workflows/{workflow_id}/recheck"
-    _print_repair(_operator_call("POST", path, data_dir, api_url, token, reason))
-    _exit(0)
+    _repair(access, f"/operations/workflows/{workflow_id}/recheck", reason)
 
 
-@repair.command("replay")
-def repair_replay(
-    dead_letter_id: int,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(repair, "replay", token_help=OPERATOR_HELP)
+def repair_replay(access: ApiAccess, dead_letter_id: int, reason: Reason) -> None:
     """Replay a dead letter through its consumer (same as `dead-letters replay`)."""
-    dead_letters_replay(dead_letter_id, reason, data_dir, api_url, token)
+    dead_letters_replay(access, dead_letter_id, reason)
 
 
-@repair.command("discard")
-def repair_discard(
-    dead_letter_id: int,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(repair, "discard", token_help=OPERATOR_HELP)
+def repair_discard(access: ApiAccess, dead_letter_id: int, reason: Reason) -> None:
     """Discard a dead letter, keeping it (same as `dead-letters discard`)."""
-    dead_letters_discard(dead_letter_id, reason, data_dir, api_url, token)
+    dead_letters_discard(access, dead_letter_id, reason)
 
 
-@repair.command("republish")
-def repair_republish(
-    event_id: str,
-    reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(repair, "republish", token_help=OPERATOR_HELP)
+def repair_republish(access: ApiAccess, event_id: str, reason: Reason) -> None:
     """Publish an outbox event again by its id (consumers drop it if already applied)."""
-    path = f"/operations/outbox/{event_id}/republish"
-    _print_repair(_operator_call("POST", path, data_dir, api_url, token, reason))
-    _exit(0)
+    _repair(access, f"/operations/outbox/{event_id}/republish", reason)
 
 
-@repair.command("log")
+@api_command(repair, "log", token_help=OPERATOR_HELP)
 def repair_log(
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
+    access: ApiAccess, limit: Annotated[int, typer.Option(min=1, max=1000)] = 50
 ) -> None:
     """The audit log of repairs: when, who, what, why, outcome."""
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    rows = _operator_call("GET", f"/operations/repairs?limit={limit}", data_dir, api_url, token)
-    assert isinstance(rows, list)
-    table = Table(title=f"{len(rows)} repair(s)")
-    for column in ("when", "who", "action", "target", "why", "outcome"):
-        table.add_column(column)
+    rows = access.operate("GET", f"/operations/repairs?limit={limit}")
+    table = _operator_table(
+        f"{len(rows)} repair(s)", ("when", "who", "action", "target", "why", "outcome")
+    )
     for row in rows:
         table.add_row(
             row["requested_at"][:19],
@@ -591,8 +490,7 @@ def repair_log(
             escape(row["reason"]),
             row["outcome"],
         )
-    Console().print(table)
-    _exit(0)
+    _print_table(table)
 
 
 tokens = typer.Typer(
@@ -1021,14 +919,13 @@ credential_commands = typer.Typer(help="Save the issuer key set; rotate the sign
 app.add_typer(credential_commands, name="credentials")
 
 
-@credential_commands.command("keys")
+@api_command(credential_commands, "keys", token_help=None)
 def credentials_keys(
+    access: ApiAccess,
     output: Annotated[Path, typer.Option(help="where to save the key set (did.json)")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
 ) -> None:
     """Save SkillFlow's published key set, to check credentials offline later."""
-    url, _ = _api_address(data_dir, api_url)
+    url, _ = access.address()
     document = _fetch_json(f"{url}/.well-known/did.json")
     if document is None:
         _fail(f"cannot fetch {url}/.well-known/did.json", 1)
@@ -1040,16 +937,11 @@ def credentials_keys(
     _exit(0)
 
 
-@credential_commands.command("rotate-key")
-def credentials_rotate_key(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    api_url: ApiUrl = None,
-    token: Token = None,
-) -> None:
+@api_command(credential_commands, "rotate-key", token_help=OPERATOR_HELP)
+def credentials_rotate_key(access: ApiAccess) -> None:
     """Make a new signing key (an operator); the previous one is retired but stays
     published, so the credentials it signed still verify."""
-    made = _operator_call("POST", "/credentials/keys", data_dir, api_url, token)
-    assert isinstance(made, dict)
+    made = access.operate("POST", "/credentials/keys")
     typer.echo(
         f"signing with {made['key_id']} from now on; earlier keys of {made['did']} stay published"
     )

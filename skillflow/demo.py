@@ -47,6 +47,7 @@ from skillflow.settings import Role
 OCCUPATION = "6-31-01-03"  # 电工 electrician: theory before practical, shortage occupation
 LEVEL = 4
 APPRAISAL_FEE_FEN = 40_000  # 400 yuan appraisal fee
+INSURED_MONTHS = 24  # enough for the skill-upgrading subsidy
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = [
     "伟",
@@ -196,6 +197,69 @@ async def ensure_centre(api: DemoClient, body_id: str, site_serial: str) -> tupl
     return body, False
 
 
+def examiner_panel(candidates: int) -> list[dict[str, str]]:
+    """Practical examiners enough for ``candidates`` under the staffing rule: ceil(candidates
+    / 5), an odd number, at least 3."""
+    panel = max(3, math.ceil(candidates / 5))
+    panel += 1 - panel % 2
+    return [
+        {
+            "examiner_id": f"E{i}",
+            "name": f"考评员{i}",
+            "grade": "senior",
+            "employer": f"考评单位{i}",
+        }
+        for i in range(1, panel + 1)
+    ]
+
+
+async def open_session(
+    api: DemoClient,
+    session_id: str,
+    body_id: str,
+    today: date,
+    examiners: list[dict[str, str]],
+    *,
+    capacity: int,
+    policy_version: str = "demo-fast",
+) -> None:
+    """The centre opens an exam session of the demo's occupation and level, two weeks out."""
+    await api.call(
+        Role.CENTRE,
+        "POST",
+        "/sessions",
+        json={
+            "session_id": session_id,
+            "body_id": body_id,
+            "occupation_code": OCCUPATION,
+            "level": LEVEL,
+            "exam_date": str(today + timedelta(days=14)),
+            "registration_closes_on": str(today + timedelta(days=7)),
+            "capacity": capacity,
+            "theory_rooms": 1,
+            "proctors": max(2, math.ceil(capacity / 15)),
+            "examiners": examiners,
+            "policy_version": policy_version,
+        },
+    )
+
+
+async def load_insurance(api: DemoClient, id_numbers: list[str], today: date) -> None:
+    """The records officer loads each person's unemployment-insurance contributions
+    (``INSURED_MONTHS``, enough for the skill-upgrading subsidy)."""
+    await api.call(
+        Role.RECORDS_OFFICER,
+        "POST",
+        "/incentives/insurance-records",
+        json={
+            "records": [
+                {"id_number": n, "insured_months": INSURED_MONTHS, "as_of": str(today)}
+                for n in id_numbers
+            ]
+        },
+    )
+
+
 async def _scenario(
     api: DemoClient,
     console: Console,
@@ -221,40 +285,12 @@ async def _scenario(
         f"status [green]{body['status']}[/green]"
     )
 
-    # Staffing rule: ceil(candidates / 5) practical examiners, an odd number, at least 3.
-    panel = max(3, math.ceil(count / 5))
-    panel += 1 - panel % 2
-    examiners = [
-        {
-            "examiner_id": f"E{i}",
-            "name": f"考评员{i}",
-            "grade": "senior",
-            "employer": f"考评单位{i}",
-        }
-        for i in range(1, panel + 1)
-    ]
+    examiners = examiner_panel(count)
     sent.names += [examiner["name"] for examiner in examiners]
     console.print(
-        f"2. The centre opens exam session {session_id}: {count} places, {panel} practical examiners."
+        f"2. The centre opens exam session {session_id}: {count} places, {len(examiners)} practical examiners."
     )
-    await api.call(
-        Role.CENTRE,
-        "POST",
-        "/sessions",
-        json={
-            "session_id": session_id,
-            "body_id": body_id,
-            "occupation_code": OCCUPATION,
-            "level": LEVEL,
-            "exam_date": str(today + timedelta(days=14)),
-            "registration_closes_on": str(today + timedelta(days=7)),
-            "capacity": count,
-            "theory_rooms": 1,
-            "proctors": max(2, math.ceil(count / 15)),
-            "examiners": examiners,
-            "policy_version": "demo-fast",
-        },
-    )
+    await open_session(api, session_id, body_id, today, examiners, capacity=count)
 
     people = [_candidate(rng, n) for n in range(count)]
     by_json, by_csv = people[: count // 2], people[count // 2 :]
@@ -298,17 +334,7 @@ async def _scenario(
     console.print(
         "4. The records officer loads 24 months of unemployment-insurance contributions per candidate."
     )
-    await api.call(
-        Role.RECORDS_OFFICER,
-        "POST",
-        "/incentives/insurance-records",
-        json={
-            "records": [
-                {"id_number": p.id_number, "insured_months": 24, "as_of": str(today)}
-                for p in people
-            ]
-        },
-    )
+    await load_insurance(api, [p.id_number for p in people], today)
 
     console.print(
         "5. The centre approves every registration and starts the exam; examiners upload the scores."
@@ -520,23 +546,8 @@ async def _held_issuance(
         f"11. A late candidate in session {session_id} passes while the regulator suspends the "
         "centre; the certificate is held. The centre is reinstated a moment later."
     )
-    await api.call(
-        Role.CENTRE,
-        "POST",
-        "/sessions",
-        json={
-            "session_id": session_id,
-            "body_id": body_id,
-            "occupation_code": OCCUPATION,
-            "level": LEVEL,
-            "exam_date": str(today + timedelta(days=14)),
-            "registration_closes_on": str(today + timedelta(days=7)),
-            "capacity": 1,
-            "theory_rooms": 1,
-            "proctors": 2,
-            "examiners": examiners[:3],
-            "policy_version": "demo-held",
-        },
+    await open_session(
+        api, session_id, body_id, today, examiners[:3], capacity=1, policy_version="demo-held"
     )
     person = _candidate(rng, count + 1)
     answer = await api.call(

@@ -73,6 +73,8 @@ async def competition_act(
     step: int,
     sent: DemoPersonalData,
 ) -> Ladder:
+    from skillflow.demo import load_insurance
+
     ladder = Ladder()
     console.print(
         f"{step}. Competitions: a city contest feeds a provincial class-1 competition, which "
@@ -128,17 +130,7 @@ async def competition_act(
     for competitor in (*city, *provincial_nominees, *national_nominees):
         sent.id_numbers.append(competitor.id_number)
         sent.names.append(competitor.name)
-    await api.call(
-        Role.RECORDS_OFFICER,
-        "POST",
-        "/incentives/insurance-records",
-        json={
-            "records": [
-                {"id_number": c.id_number, "insured_months": 24, "as_of": str(today)}
-                for c in national_nominees
-            ]
-        },
-    )
+    await load_insurance(api, [c.id_number for c in national_nominees], today)
     await _nominate_and_enter(api, ladder.competitions["national"], national_nominees)
     console.print(
         f"   national: {ladder.advanced['provincial']} qualifiers from the provincial "

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from consumers.delivery import BatchOutcome
+from skillflow.background import running
 from skillflow.operations.event_flow import outbox_backlog, read_lag
 from skillflow.operations.roles import skillflow_version
 from skillflow.settings import Settings
@@ -138,12 +139,8 @@ async def _every(seconds: float, sample: Callable[[], Awaitable[None]]) -> Async
                 log.debug("metrics sample failed (%s)", type(exc).__name__)
             await asyncio.sleep(seconds)
 
-    task = asyncio.create_task(loop())
-    try:
+    async with running(loop()):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def outbox_sampler(

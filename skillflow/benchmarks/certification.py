@@ -37,9 +37,7 @@ from api.app import create_app
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
 from schemas.workflow_ids import application_workflow_id, session_workflow_id
-from skillflow import temporal
-from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
-from skillflow.benchmarks.servers import worker_running
+from skillflow.benchmarks.servers import engine_baseline, worker_running
 from skillflow.imports import finished_rows
 from skillflow.settings import Role, Settings, TokenHolder
 
@@ -60,28 +58,22 @@ def _progress(message: str) -> None:
 
 async def run(settings: Settings, candidates: int) -> dict[str, Any]:
     async with worker_running(settings):
-        client = await temporal.connect(settings)
         _progress(f"baseline: {min(candidates, BASELINE_WORKFLOWS)} no-op workflows")
-        trivial = await trivial_workflows_per_second(
-            client, min(candidates, BASELINE_WORKFLOWS), temporal.workflow_runner()
+        baseline = await engine_baseline(
+            settings, min(candidates, BASELINE_WORKFLOWS), BASELINE_INSERTS
         )
-        inserts = await inserts_per_second(settings.postgres_dsn, BASELINE_INSERTS)
         figures = await _scenario(settings, candidates)
-    certified = figures["certified_per_s"]
-    figures["baseline"] = {
-        "trivial_workflows_per_s": trivial["per_second"],
-        "trivial_workflow_history_events": trivial["history_events"],
-        "trivial_workflow_history_bytes": trivial["history_bytes"],
-        "postgres_inserts_per_s": round(inserts, 1),
-        "temporal": "dev server, SQLite file",
-    }
+    figures["baseline"] = baseline
+    per_candidate = figures["per_candidate"]
     figures["ratios"] = {
-        "certified_per_s_vs_trivial_workflows_per_s": round(certified / trivial["per_second"], 3),
+        "certified_per_s_vs_trivial_workflows_per_s": round(
+            figures["certified_per_s"] / baseline["trivial_workflows_per_s"], 3
+        ),
         "history_events_vs_trivial": round(
-            figures["per_candidate"]["history_events"] / trivial["history_events"], 2
+            per_candidate["history_events"] / baseline["trivial_workflow_history_events"], 2
         ),
         "history_bytes_vs_trivial": round(
-            figures["per_candidate"]["history_bytes"] / trivial["history_bytes"], 2
+            per_candidate["history_bytes"] / baseline["trivial_workflow_history_bytes"], 2
         ),
     }
     return figures

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -31,9 +30,8 @@ from policy.calendar import china_date
 from policy.competition import default_rule_version, rule_set
 from policy.idnumber import make_id_number
 from schemas.competition import CompetitionState, competition_workflow_id
-from skillflow import temporal
-from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
-from skillflow.benchmarks.servers import worker_running
+from skillflow.benchmarks.certification import _progress
+from skillflow.benchmarks.servers import engine_baseline, worker_running
 from skillflow.settings import Role, Settings, TokenHolder
 
 OCCUPATION = "6-20-01-01"
@@ -44,10 +42,6 @@ MEASURER = "J-M"
 BATCH = 2000
 
 
-def _progress(message: str) -> None:
-    print(f"  {datetime.now(UTC):%H:%M:%S} {message}", file=sys.stderr, flush=True)
-
-
 def _id_number(index: int) -> str:
     birth = datetime(1980, 1, 1).date() + timedelta(days=index // 100)
     return make_id_number("120101", birth, index % 100, "F")
@@ -55,24 +49,16 @@ def _id_number(index: int) -> str:
 
 async def run(settings: Settings, entrants: int) -> dict[str, Any]:
     async with worker_running(settings):
-        client = await temporal.connect(settings)
         _progress(f"baseline: {BASELINE_WORKFLOWS} no-op workflows, {BASELINE_INSERTS} inserts")
-        trivial = await trivial_workflows_per_second(
-            client, BASELINE_WORKFLOWS, temporal.workflow_runner()
-        )
-        inserts = await inserts_per_second(settings.postgres_dsn, BASELINE_INSERTS)
+        baseline = await engine_baseline(settings, BASELINE_WORKFLOWS, BASELINE_INSERTS)
         figures = await _scenario(settings, entrants)
-    figures["baseline"] = {
-        "trivial_workflows_per_s": trivial["per_second"],
-        "trivial_workflow_history_events": trivial["history_events"],
-        "trivial_workflow_history_bytes": trivial["history_bytes"],
-        "postgres_inserts_per_s": round(inserts, 1),
-        "temporal": "dev server, SQLite file",
-    }
+    figures["baseline"] = baseline
     figures["ratios"] = {
-        "marks_per_s_vs_postgres_inserts_per_s": round(figures["marks_per_s"] / inserts, 3),
+        "marks_per_s_vs_postgres_inserts_per_s": round(
+            figures["marks_per_s"] / baseline["postgres_inserts_per_s"], 3
+        ),
         "largest_history_events_vs_trivial": round(
-            figures["largest_history"]["events"] / trivial["history_events"], 2
+            figures["largest_history"]["events"] / baseline["trivial_workflow_history_events"], 2
         ),
     }
     return figures

@@ -37,7 +37,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from skillflow import temporal
-from skillflow.benchmarks.baseline import NoopWorkflow
+from skillflow.benchmarks.baseline import noop_workflows_per_second
 from skillflow.benchmarks.certification import _progress, _scenario
 from skillflow.benchmarks.consumers import _publish
 from skillflow.settings import Settings
@@ -82,7 +82,7 @@ async def _certification(
         n, ["noop-worker", noop_queue], settings, module="skillflow.benchmarks.scale_process"
     ):
         await _wait_pollers(client, settings.temporal_namespace, noop_queue, n)
-        noop_per_s = await _noop_workflows(client, noop_queue, candidates)
+        noop_per_s = await noop_workflows_per_second(client, noop_queue, candidates)
     queue = f"scale-{n}-{uuid.uuid4().hex[:6]}"
     queued = settings.model_copy(update={"task_queue": queue})
     async with _processes(n, ["worker"], queued, module="skillflow"):
@@ -101,21 +101,6 @@ async def _certification(
         "ratio": round(certified / noop_per_s, 3),
         "per_candidate": per_candidate,
     }
-
-
-async def _noop_workflows(client: Client, queue: str, count: int) -> float:
-    limit = asyncio.Semaphore(START_CONCURRENCY)
-
-    async def one(index: int) -> None:
-        async with limit:
-            handle = await client.start_workflow(
-                NoopWorkflow.run, index, id=f"{queue}-{index}", task_queue=queue
-            )
-        await handle.result()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(count)))
-    return count / (time.perf_counter() - started)
 
 
 async def _wait_pollers(

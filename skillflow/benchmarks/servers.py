@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from skillflow import kafka, temporal
 from skillflow.settings import Role, Settings
@@ -78,3 +79,21 @@ async def worker_running(settings: Settings) -> AsyncIterator[None]:
     finally:
         stop.set()
         await worker
+
+
+async def engine_baseline(settings: Settings, workflows: int, inserts: int) -> dict[str, Any]:
+    """The raw engines on the same servers: ``workflows`` no-op workflows through this
+    process's sandbox and ``inserts`` single-row PostgreSQL inserts."""
+    from skillflow.benchmarks.baseline import inserts_per_second, trivial_workflows_per_second
+
+    client = await temporal.connect(settings)
+    trivial = await trivial_workflows_per_second(client, workflows, temporal.workflow_runner())
+    return {
+        "trivial_workflows_per_s": trivial["per_second"],
+        "trivial_workflow_history_events": trivial["history_events"],
+        "trivial_workflow_history_bytes": trivial["history_bytes"],
+        "postgres_inserts_per_s": round(
+            await inserts_per_second(settings.postgres_dsn, inserts), 1
+        ),
+        "temporal": "dev server, SQLite file",
+    }

@@ -15,8 +15,6 @@ import asyncio
 import signal
 import time
 
-import httpx
-
 from skillflow.drills import DrillReport
 from skillflow.drills.exam import open_and_register
 from skillflow.drills.stack import StackHandle
@@ -33,8 +31,7 @@ async def run(stack: StackHandle) -> DrillReport:
         pid = stack.signal("kafka", signal.SIGTERM)
         await stack.wait_gone(pid)
         stopped_at = time.monotonic()
-        async with httpx.AsyncClient(base_url=stack.document()["api"], timeout=60) as http:
-            session = await open_and_register(stack, http, CANDIDATES)
+        session = await open_and_register(stack, CANDIDATES)
         await asyncio.sleep(HELD_SECONDS)
         held = (await stack.delivery(mark)).unsent
         down = time.monotonic() - stopped_at

@@ -47,8 +47,6 @@ STALL_SECONDS = 1.5
 
 
 async def run(stack: StackHandle) -> DrillReport:
-    import httpx
-
     report = DrillReport("consumer-kill")
     consumers = stack.processes("consumers")
     await stack.wait_delivered(await stack.outbox_mark())
@@ -57,8 +55,7 @@ async def run(stack: StackHandle) -> DrillReport:
     with stack.hold(*consumers):
         for name in consumers:
             await stack.wait_gone(stack.kill(name))
-        async with httpx.AsyncClient(base_url=stack.document()["api"], timeout=60) as http:
-            session = await run_session_to_close(stack, http, CANDIDATES)
+        session = await run_session_to_close(stack, CANDIDATES)
         await wait_all_certificates(stack, session)
         backlog = await _wait_published(stack, mark)
         # The consumers will come back to the backlog and stop inside their first batch's

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,11 +17,17 @@ import httpx
 
 from policy.calendar import china_date
 from policy.idnumber import make_id_number
-from skillflow.demo import LEVEL, OCCUPATION, DemoClient, DemoFailed, ensure_centre
+from skillflow.demo import (
+    DemoClient,
+    DemoFailed,
+    ensure_centre,
+    examiner_panel,
+    load_insurance,
+    open_session,
+)
+from skillflow.drills import DrillReport
 from skillflow.drills.stack import StackHandle
 from skillflow.settings import Role
-
-INSURED_MONTHS = 24  # enough for the skill-upgrading subsidy
 
 
 @dataclass
@@ -50,18 +56,6 @@ async def _transient(
     raise AssertionError("unreachable")
 
 
-def _examiners(count: int) -> list[dict[str, str]]:
-    return [
-        {
-            "examiner_id": f"E{i}",
-            "name": f"考评员{i}",
-            "grade": "senior",
-            "employer": f"考评单位{i}",
-        }
-        for i in range(1, count + 1)
-    ]
-
-
 def _id_numbers(count: int, run: str) -> list[str]:
     # Distinct people per run: the birth date comes from the run, the sequence from the index.
     base = date(1970, 1, 1) + timedelta(days=int(run, 16) % 9000)
@@ -77,58 +71,49 @@ async def _ensure_body(api: DemoClient, body_id: str) -> None:
     await _transient(lambda: ensure_centre(api, body_id, serial), attempts=50, refusals=True)
 
 
-async def run_session_to_close(
-    stack: StackHandle, http: httpx.AsyncClient, candidates: int
+async def open_exam_session(
+    stack: StackHandle, api: DemoClient, candidates: int, kind: str = "rg4", panel: int = 1
 ) -> ExamSession:
-    """Open a session, register, load insurance, approve, start, score and close it; the
-    certificates then follow by themselves."""
+    """An open session of the demo's centre (filed if need be) with room for ``candidates``
+    (their ID numbers drawn, none registered) and examiners enough for ``panel`` of them."""
     document = stack.document()
-    api = DemoClient(http, document["tokens"])
     body_id = (document.get("bodies", {}).get(Role.CENTRE.value) or ["S-LN-DEMO"])[0]
     await _ensure_body(api, body_id)
     run = uuid.uuid4().hex[:6]
-    session = ExamSession(f"dr-{run}-dg4", body_id, _id_numbers(candidates, run))
+    session = ExamSession(f"dr-{run}-{kind}", body_id, _id_numbers(candidates, run))
     today = china_date(datetime.now(UTC))
-    panel = max(3, math.ceil(candidates / 5))
-    panel += 1 - panel % 2
-    await api.call(
-        Role.CENTRE,
-        "POST",
-        "/sessions",
-        json={
-            "session_id": session.session_id,
-            "body_id": body_id,
-            "occupation_code": OCCUPATION,
-            "level": LEVEL,
-            "exam_date": str(today + timedelta(days=14)),
-            "registration_closes_on": str(today + timedelta(days=7)),
-            "capacity": candidates,
-            "theory_rooms": 1,
-            "proctors": max(2, math.ceil(candidates / 15)),
-            "examiners": [
-                {
-                    "examiner_id": f"E{i}",
-                    "name": f"考评员{i}",
-                    "grade": "senior",
-                    "employer": f"考评单位{i}",
-                }
-                for i in range(1, panel + 1)
-            ],
-            "policy_version": "demo-fast",
-        },
-    )
+    examiners = examiner_panel(panel)
+    await open_session(api, session.session_id, body_id, today, examiners, capacity=candidates)
+    return session
+
+
+async def _open(
+    stack: StackHandle, http: httpx.AsyncClient, candidates: int, kind: str, panel: int
+) -> tuple[DemoClient, ExamSession]:
+    """A fresh session (``open_exam_session``) with its ``candidates`` registered."""
+    api = DemoClient(http, stack.document()["tokens"])
+    session = await open_exam_session(stack, api, candidates, kind, panel)
     await register(api, session)
-    await api.call(
-        Role.RECORDS_OFFICER,
-        "POST",
-        "/incentives/insurance-records",
-        json={
-            "records": [
-                {"id_number": n, "insured_months": INSURED_MONTHS, "as_of": str(today)}
-                for n in session.id_numbers
-            ]
-        },
-    )
+    return api, session
+
+
+def _http(stack: StackHandle) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=stack.document()["api"], timeout=60)
+
+
+async def run_session_to_close(stack: StackHandle, candidates: int) -> ExamSession:
+    """Open a session, register, load insurance, approve, start, score and close it; the
+    certificates then follow by themselves."""
+    async with _http(stack) as http:
+        api, session = await _open(stack, http, candidates, "dg4", panel=candidates)
+        await _approve_score_close(api, session)
+    return session
+
+
+async def _approve_score_close(api: DemoClient, session: ExamSession) -> None:
+    """Load the candidates' insurance, then approve, start, score everyone and close (these
+    retried while a restarting server refuses them for a moment)."""
+    await load_insurance(api, session.id_numbers, china_date(datetime.now(UTC)))
     await _transient(
         lambda: api.call(
             Role.CENTRE, "POST", f"/sessions/{session.session_id}/reviews", json={"approve": True}
@@ -150,7 +135,6 @@ async def run_session_to_close(
             )
         )
     await _transient(lambda: api.call(Role.CENTRE, "POST", f"/sessions/{session.session_id}/close"))
-    return session
 
 
 async def register(api: DemoClient, session: ExamSession) -> None:
@@ -174,50 +158,11 @@ async def register(api: DemoClient, session: ExamSession) -> None:
         session.application_ids.append(answer["application_id"])
 
 
-async def open_and_register(
-    stack: StackHandle, http: httpx.AsyncClient, candidates: int
-) -> ExamSession:
+async def open_and_register(stack: StackHandle, candidates: int) -> ExamSession:
     """A session with ``candidates`` registrations and nothing more (registration events)."""
-    api = DemoClient(http, stack.document()["tokens"])
-    session = await open_exam_session(stack, api, candidates)
-    await register(api, session)
-    return session
-
-
-async def open_exam_session(stack: StackHandle, api: DemoClient, candidates: int) -> ExamSession:
-    """An open session with room for ``candidates`` (their ID numbers drawn, none registered)."""
-    document = stack.document()
-    body_id = (document.get("bodies", {}).get(Role.CENTRE.value) or ["S-LN-DEMO"])[0]
-    await _ensure_body(api, body_id)
-    run = uuid.uuid4().hex[:6]
-    session = ExamSession(f"dr-{run}-rg4", body_id, _id_numbers(candidates, run))
-    today = china_date(datetime.now(UTC))
-    await api.call(
-        Role.CENTRE,
-        "POST",
-        "/sessions",
-        json={
-            "session_id": session.session_id,
-            "body_id": body_id,
-            "occupation_code": OCCUPATION,
-            "level": LEVEL,
-            "exam_date": str(today + timedelta(days=14)),
-            "registration_closes_on": str(today + timedelta(days=7)),
-            "capacity": candidates,
-            "theory_rooms": 1,
-            "proctors": max(2, math.ceil(candidates / 15)),
-            "examiners": [
-                {
-                    "examiner_id": f"E{i}",
-                    "name": f"考评员{i}",
-                    "grade": "senior",
-                    "employer": f"考评单位{i}",
-                }
-                for i in range(1, 4)
-            ],
-            "policy_version": "demo-fast",
-        },
-    )
+    async with _http(stack) as http:
+        # The smallest panel: these candidates are never scored.
+        _, session = await _open(stack, http, candidates, "rg4", panel=1)
     return session
 
 
@@ -230,28 +175,83 @@ class Issuance:
     issued_events: int
 
 
-async def issuance(stack: StackHandle, session: ExamSession) -> Issuance:
+async def _about(stack: StackHandle, session: ExamSession, query: str) -> Any:
+    """The one row ``query`` answers about the session's applications (``$1``, their ids)."""
     async with stack.database() as conn:
-        row = await conn.fetchrow(
-            """SELECT count(*) AS certificates, count(DISTINCT certificate_number) AS numbers,
+        row = await conn.fetchrow(query, session.application_ids)
+    assert row is not None
+    return row
+
+
+async def issuance(stack: StackHandle, session: ExamSession) -> Issuance:
+    row = await _about(
+        stack,
+        session,
+        """SELECT count(*) AS certificates, count(DISTINCT certificate_number) AS numbers,
                       (SELECT count(*) FROM outbox.events
                        WHERE envelope->>'event_type' = 'certificate.issued'
                          AND envelope->'payload'->>'application_id' = ANY($1::text[])) AS events
                FROM certification.certificates WHERE source_id = ANY($1::text[])""",
-            session.application_ids,
-        )
-    assert row is not None
+    )
     return Issuance(int(row["certificates"]), int(row["numbers"]), int(row["events"]))
 
 
-async def wait_first_certificate(
-    stack: StackHandle, session: ExamSession, timeout: float = 120
-) -> None:
+async def issuing_under_way(stack: StackHandle, session: ExamSession, timeout: float = 120) -> int:
+    """The certificates issued once the first is (the moment a drill strikes)."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while (await issuance(stack, session)).certificates == 0:
+    while (issued := (await issuance(stack, session)).certificates) == 0:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"no certificate for {session.session_id} within {timeout:.0f}s")
         await asyncio.sleep(0.05)
+    return issued
+
+
+def expect_one_certificate_each(
+    report: DrillReport, issued: Issuance, candidates: int, before: int
+) -> None:
+    """Every candidate ends with one certificate, one number and one issued event, and the
+    fault struck while some were still to come."""
+    n = candidates
+    report.expect(
+        issued.certificates == n, f"{issued.certificates} certificates for {n} candidates"
+    )
+    report.expect(issued.distinct_numbers == n, f"{issued.distinct_numbers} numbers for {n}")
+    report.expect(issued.issued_events == n, f"{issued.issued_events} issued events for {n}")
+    report.expect(before < n, "every certificate was issued before the kill: nothing was tested")
+
+
+@dataclass(frozen=True)
+class ServerKill:
+    """A server SIGKILLed and started again by the stack."""
+
+    pid: int
+    killed_at: float  # time.monotonic()
+    down_s: float  # until it accepted connections again
+    ready_s: float  # then until every role was ready
+
+    def since(self) -> float:
+        return time.monotonic() - self.killed_at
+
+    def report(self, report: DrillReport, server: str, back: str, before: int) -> None:
+        """The kill's figures: certificates ``before`` it, the seconds until ``server`` was
+        ``back``, the roles ready, and the last certificate issued (now)."""
+        report.figure(
+            "before_kill",
+            f"certificates issued before {server} (pid {self.pid}) was killed",
+            before,
+        )
+        report.figure("down_s", f"seconds until {back}", self.down_s, "s")
+        report.figure("ready_s", "then seconds until every role was ready", self.ready_s, "s")
+        report.figure(
+            "finish_s", "seconds from the kill to the last certificate", self.since(), "s"
+        )
+
+
+async def kill_server(stack: StackHandle, name: str) -> ServerKill:
+    pid = stack.kill(name)
+    killed_at = time.monotonic()
+    down = await stack.wait_restarted(name, pid)
+    return ServerKill(pid, killed_at, down, await stack.wait_ready())
 
 
 async def wait_all_certificates(
@@ -284,9 +284,10 @@ class Subsidies:
 
 
 async def subsidies(stack: StackHandle, session: ExamSession) -> Subsidies:
-    async with stack.database() as conn:
-        row = await conn.fetchrow(
-            """WITH certs AS (
+    row = await _about(
+        stack,
+        session,
+        """WITH certs AS (
                    SELECT certificate_number FROM certification.certificates
                    WHERE source_id = ANY($1::text[])),
                decisions AS (
@@ -304,9 +305,7 @@ async def subsidies(stack: StackHandle, session: ExamSession) -> Subsidies:
                       (SELECT coalesce(sum(c.amount_fen), 0) FROM incentives.claims c
                        JOIN certs USING (certificate_number)
                        WHERE c.kind = 'skill_upgrade' AND c.status = 'granted') AS granted""",
-            session.application_ids,
-        )
-    assert row is not None
+    )
     return Subsidies(
         int(row["with_decision"]),
         int(row["most_decisions"]),

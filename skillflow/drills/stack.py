@@ -8,7 +8,6 @@ import contextlib
 import os
 import signal
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from skillflow.stack.local import HOLDS_DIR, consumer_subscriptions, read_stack_file
+from skillflow.stack.local import _http_ok as http_ok  # the stack's own health check
 from skillflow.stack.process import StackError
 
 
@@ -105,7 +105,7 @@ class StackHandle:
             entry = self.document().get("processes", {}).get(name, {})
             if entry.get("pid") and entry["pid"] != old_pid and _alive(int(entry["pid"])):
                 health = entry.get("health")
-                if health is None or _http_ok(health):
+                if health is None or http_ok(health):
                     return time.monotonic() - started
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} did not come back within {timeout:.0f}s")
@@ -116,7 +116,7 @@ class StackHandle:
         started = time.monotonic()
         while True:
             health = self.document().get("health", {})
-            if all(_http_ok(url) for url in health.values()):
+            if all(http_ok(url) for url in health.values()):
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"the roles were not all ready within {timeout:.0f}s")
@@ -236,13 +236,5 @@ def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
-            return bool(response.status == 200)
     except OSError:
         return False

@@ -20,6 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
+from skillflow.background import running
 from skillflow.settings import Settings
 from store.database import Connection
 
@@ -91,12 +92,10 @@ async def role_heartbeat(
             # become ready at once.
             await asyncio.sleep(HEARTBEAT_SECONDS if ready else 1.0)
 
-    task = asyncio.create_task(beat_forever())
     try:
-        yield
+        async with running(beat_forever()):
+            yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         with contextlib.suppress(Exception):
             await pool.execute(
                 "DELETE FROM operations.role_instances WHERE role = $1 AND instance = $2",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -20,29 +19,15 @@ import pytest
 
 from skillflow.drills import DrillReport, run_drill
 from skillflow.drills.stack import StackHandle
-from skillflow.stack.process import free_port
+from tests.integration.test_stack import free_ports, up_command
 
 pytestmark = pytest.mark.integration
-
-PORTS = (
-    "api",
-    "temporal",
-    "temporal_http",
-    "kafka",
-    "postgres",
-    "worker_health",
-    "worker_sdk_metrics",
-    "consumers_health",
-)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
     data_dir = tmp_path_factory.mktemp("drills") / "data"
-    args = [sys.executable, "-m", "skillflow", "up", "--data-dir", str(data_dir), "--headless"]
-    args += ["--workers", "2", "--consumers", "2"]
-    for name in PORTS:
-        args += [f"--{name.replace('_', '-')}-port", str(free_port())]
+    args = [*up_command(data_dir, free_ports()), "--workers", "2", "--consumers", "2"]
     log = (data_dir.parent / "up.log").open("w")
     up = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -274,3 +274,16 @@ async def publish(stack: RunningStack) -> AsyncIterator[Publisher]:
 @pytest.fixture(scope="session")
 def publish_raw(publish: Publisher) -> Callable[[str, bytes | None, bytes], object]:
     return publish.raw
+
+
+@pytest.fixture
+async def own_database(stack: RunningStack) -> AsyncIterator[asyncpg.Pool]:
+    """A fresh, migrated database beside the session's, for a test whose outbox no role
+    relays from (or whose relay's leadership, an advisory lock per database, no role holds)."""
+    dsn = stack.settings.postgres_dsn.rsplit("/", 1)[0] + f"/own_{uuid.uuid4().hex[:8]}"
+    await ensure_database(dsn)
+    pool = await create_pool(dsn, max_size=5)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+    yield pool
+    await pool.close()

@@ -14,6 +14,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from policy.calendar import china_date
 from policy.idnumber import Sex, make_id_number
+from schemas import payloads
+from schemas.events import EventPayload
 from skillflow.imports import finished_rows
 from skillflow.settings import Role
 
@@ -54,44 +56,76 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -
         await asyncio.sleep(0.1)
 
 
-async def approved_body(
-    api: httpx.AsyncClient,
-    auth: Auth,
+def body_filing(
+    body_id: str | None = None,
     *,
     role: Role = Role.CENTRE,
-    levels: Sequence[int] = (5,),
-    occupation_code: str = FITTER,
+    name: str = "辽宁省职业技能鉴定指导中心",
     province_code: str = "21",
     site_serial: str = "000001",
-    name: str = "辽宁省职业技能鉴定指导中心",
-    **filing: Any,
-) -> str:
-    """Files a body for ``occupation_code`` at ``levels`` (an enterprise, prefix Y, for role
-    enterprise; else an assessment centre, prefix S) and has the regulator approve it."""
-    body_id = f"{'Y' if role == Role.ENTERPRISE else 'S'}{uuid.uuid4().hex[:8]}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(role),
-        json={
-            "body_id": body_id,
-            "name": name,
-            "province_code": province_code,
-            "site_serial": site_serial,
-            "scope": [{"occupation_code": occupation_code, "level": level} for level in levels],
-            **filing,
-        },
-    )
-    assert response.status_code == 202, response.text
-    assert response.json()["body_type"] == body_id[0], response.text
+    levels: Sequence[int] = (5,),
+    occupation_code: str = FITTER,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A body's filing for ``occupation_code`` at ``levels``: an enterprise's (id prefix Y)
+    for role enterprise, else an assessment centre's (prefix S); a fresh id unless given."""
+    return {
+        "body_id": body_id or f"{'Y' if role == Role.ENTERPRISE else 'S'}{uuid.uuid4().hex[:8]}",
+        "name": name,
+        "province_code": province_code,
+        "site_serial": site_serial,
+        "scope": [{"occupation_code": occupation_code, "level": level} for level in levels],
+        **extra,
+    }
+
+
+async def file_body(
+    api: httpx.AsyncClient, auth: Auth, filing: dict[str, Any], role: Role = Role.CENTRE
+) -> httpx.Response:
+    """A body (``role``) files with the regulator: the answer."""
+    return await api.post("/bodies", headers=auth(role), json=filing)
+
+
+async def decide_filing(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    body_id: str,
+    decision: dict[str, Any],
+    settled: Callable[[httpx.Response], bool] = lambda answer: answer.status_code == 200,
+) -> httpx.Response:
+    """The regulator's ``decision`` on a filing, asked again until the answer is ``settled``
+    (for 10 s at most): the filing's workflow starts a moment after the filing is taken."""
     for _ in range(100):
-        response = await api.post(
-            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json={"approve": True}
+        answer = await api.post(
+            f"/bodies/{body_id}/decision", headers=auth(Role.REGULATOR), json=decision
         )
-        if response.status_code == 200:
+        if settled(answer):
             break
         await asyncio.sleep(0.1)
+    return answer
+
+
+async def approved_body(
+    api: httpx.AsyncClient, auth: Auth, *, role: Role = Role.CENTRE, **filing: Any
+) -> str:
+    """Files a body (``body_filing`` with ``filing``) and has the regulator approve it."""
+    body = body_filing(role=role, **filing)
+    response = await file_body(api, auth, body, role)
+    assert response.status_code == 202, response.text
+    assert response.json()["body_type"] == body["body_id"][0], response.text
+    response = await decide_filing(api, auth, body["body_id"], {"approve": True})
     assert response.json()["status"] == "active", response.text
-    return body_id
+    return str(body["body_id"])
+
+
+async def body_status(api: httpx.AsyncClient, auth: Auth, body_id: str, action: str) -> None:
+    """The regulator suspends, reinstates or revokes a body (``action``)."""
+    response = await api.post(
+        f"/bodies/{body_id}/status",
+        headers=auth(Role.REGULATOR),
+        json={"action": action, "reason": f"{action} for the test"},
+    )
+    assert response.status_code == 200, response.text
 
 
 async def insured(
@@ -148,6 +182,11 @@ async def open_session(api: httpx.AsyncClient, auth: Auth, body_id: str, **overr
     return str(request["session_id"])
 
 
+async def new_session(api: httpx.AsyncClient, auth: Auth, **overrides: Any) -> str:
+    """A session (``session_request`` with ``overrides``) of a newly approved centre."""
+    return await open_session(api, auth, await approved_body(api, auth), **overrides)
+
+
 async def workflow_exists(stack: Any, workflow_id: str) -> bool:
     """Whether Temporal knows the workflow: a refused request starts none."""
     try:
@@ -157,6 +196,143 @@ async def workflow_exists(stack: Any, workflow_id: str) -> bool:
             return False
         raise
     return True
+
+
+async def event_about(
+    events: Any, payload: type[EventPayload], timeout: float = 30, **fields: Any
+) -> Any:
+    """The first event of ``payload``'s type whose payload holds ``fields``, once the test's
+    consumer has seen it on the type's topic."""
+    return await events.wait_for(
+        payload.topic.value,
+        lambda e: (
+            e.event_type == payload.event_type
+            and all(e.payload.get(name) == value for name, value in fields.items())
+        ),
+        timeout=timeout,
+    )
+
+
+async def certificate_issued(events: Any, application_id: str, timeout: float = 60) -> Any:
+    """The ``certificate.issued`` event of ``application_id`` (a promotion's is
+    ``promotion-{id}``)."""
+    return await event_about(
+        events, payloads.CertificateIssued, timeout, application_id=application_id
+    )
+
+
+async def registered(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    session_id: str,
+    name: str,
+    *,
+    id_number: str | None = None,
+    years_in_occupation: int = 2,
+    **extra: Any,
+) -> str:
+    """A centre registers a person (a fresh one unless ``id_number``); the application id."""
+    response = await api.post(
+        f"/sessions/{session_id}/applications",
+        headers=auth(Role.CENTRE),
+        json={
+            "id_number": id_number or new_id_number(),
+            "name": name,
+            "years_in_occupation": years_in_occupation,
+            **extra,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["application_id"])
+
+
+async def admitted(api: httpx.AsyncClient, auth: Auth, answer: httpx.Response) -> dict[str, Any]:
+    """The application a registration's ``answer`` admitted (201), as the centre reads it."""
+    assert answer.status_code == 201, answer.text
+    application_id = answer.json()["application_id"]
+    response = await api.get(f"/applications/{application_id}", headers=auth(Role.CENTRE))
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def approve(api: httpx.AsyncClient, auth: Auth, application_id: str) -> None:
+    """The centre approves one registration."""
+    response = await api.post(
+        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "assessment"
+
+
+async def reject(api: httpx.AsyncClient, auth: Auth, application_id: str, reason: str) -> None:
+    """The centre rejects one registration, with its reason."""
+    response = await api.post(
+        f"/applications/{application_id}/review",
+        headers=auth(Role.CENTRE),
+        json={"approve": False, "reason": reason},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "rejected"
+
+
+async def start(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, role: Role = Role.CENTRE
+) -> None:
+    """The body (``role``) starts the exam (the roster is fixed and staffed)."""
+    response = await api.post(f"/sessions/{session_id}/start", headers=auth(role))
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "running"
+
+
+async def approve_all_and_start(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, role: Role = Role.CENTRE
+) -> list[str]:
+    """The body (``role``) approves every waiting registration at once and starts the exam;
+    the status of each review."""
+    reviews = await api.post(
+        f"/sessions/{session_id}/reviews", headers=auth(role), json={"approve": True}
+    )
+    assert reviews.status_code == 200, reviews.text
+    await start(api, auth, session_id, role)
+    return [r["status"] for r in reviews.json()]
+
+
+async def enter_scores(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    application_id: str,
+    examiner_id: str,
+    *,
+    role: Role = Role.CENTRE,
+    **scores: float,
+) -> httpx.Response:
+    """An examiner's scores, entered by the registering body (``role``): the answer."""
+    return await api.post(
+        f"/applications/{application_id}/scores",
+        headers=auth(role),
+        json={"examiner_id": examiner_id, "scores": scores},
+    )
+
+
+async def examined(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    session_id: str,
+    application_id: str,
+    *,
+    theory: int,
+    practical: int,
+) -> httpx.Response:
+    """The centre approves the registration, starts the exam and enters both scores (by E1);
+    the scores' accepted answer."""
+    await approve(api, auth, application_id)
+    await start(api, auth, session_id)
+    response = await enter_scores(
+        api, auth, application_id, "E1", theory=theory, practical=practical
+    )
+    assert response.status_code == 200, response.text
+    return response
 
 
 async def import_rows(

@@ -9,7 +9,7 @@ subsidy for a certificate never issued, and a date-time that is a bare number.
 from __future__ import annotations
 
 import secrets
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +22,17 @@ from schemas.workflow_ids import body_workflow_id, session_workflow_id
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
+    approve_all_and_start,
     approved_body,
+    body_filing,
+    decide_filing,
+    enter_scores,
     eventually,
+    file_body,
     import_rows,
     new_id_number,
     open_session,
+    registered,
     session_request,
     today,
     workflow_exists,
@@ -51,32 +57,17 @@ class Sitting:
     application_ids: list[str]
 
 
-async def registered(api: httpx.AsyncClient, auth: Auth, session_id: str, name: str) -> str:
-    answer = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": name, "years_in_occupation": 8},
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["application_id"])
-
-
 @pytest.fixture(scope="module")
 async def sitting(stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth) -> Sitting:
     body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
-    ids = [await registered(api, auth, session_id, name) for name in ("甲一", "乙二", "丙三")]
-    reviews = await api.post(
-        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert [r["status"] for r in reviews.json()] == ["approved"] * 3, reviews.text
-    started = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert started.status_code == 200, started.text
-    scored = await api.post(
-        f"/applications/{ids[0]}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 75}},
-    )
+    ids = [
+        await registered(api, auth, session_id, name, years_in_occupation=8)
+        for name in ("甲一", "乙二", "丙三")
+    ]
+    reviewed = await approve_all_and_start(api, auth, session_id)
+    assert reviewed == ["approved"] * 3
+    scored = await enter_scores(api, auth, ids[0], "E1", theory=75)
     assert scored.status_code == 200, scored.text
     return Sitting(body_id, session_id, ids)
 
@@ -92,6 +83,16 @@ def refusal(answer: httpx.Response) -> tuple[int, list[tuple[str, str]]]:
     return answer.status_code, [(e["field"], e["rule"]) for e in errors]
 
 
+async def refuses_each_not_finite(
+    api: httpx.AsyncClient, auth: Auth, path: str, body: Callable[[str], str], field: str
+) -> None:
+    """The centre posts ``body(raw)`` for each raw JSON number of NOT_FINITE: each is a 422
+    naming ``field`` and the rule of its kind."""
+    for raw, rule in NOT_FINITE.items():
+        answer = await api.post(path, headers=auth(Role.CENTRE) | JSON, content=body(raw))
+        assert refusal(answer) == (422, [(field, f"request.{rule}")]), (raw, answer.text)
+
+
 # --- numbers -------------------------------------------------------------------------------
 
 
@@ -100,13 +101,13 @@ async def test_a_score_that_is_not_a_finite_number_is_refused_and_changes_nothin
 ) -> None:
     target = sitting.application_ids[1]
     before = await application(api, auth, target)
-    for raw, rule in NOT_FINITE.items():
-        answer = await api.post(
-            f"/applications/{target}/scores",
-            headers=auth(Role.CENTRE) | JSON,
-            content=f'{{"examiner_id": "E1", "scores": {{"theory": {raw}}}}}',
-        )
-        assert refusal(answer) == (422, [("scores.theory", f"request.{rule}")]), (raw, answer.text)
+    await refuses_each_not_finite(
+        api,
+        auth,
+        f"/applications/{target}/scores",
+        lambda raw: f'{{"examiner_id": "E1", "scores": {{"theory": {raw}}}}}',
+        "scores.theory",
+    )
     after = await application(api, auth, target)
     assert (
         (after["stage"], after["scores"])
@@ -122,13 +123,13 @@ async def test_a_correction_that_is_not_a_finite_number_is_refused_and_changes_n
     api: httpx.AsyncClient, auth: Auth, sitting: Sitting
 ) -> None:
     target = sitting.application_ids[0]
-    for raw, rule in NOT_FINITE.items():
-        answer = await api.post(
-            f"/applications/{target}/score-corrections",
-            headers=auth(Role.CENTRE) | JSON,
-            content=f'{{"component": "theory", "score": {raw}, "reason": "recount"}}',
-        )
-        assert refusal(answer) == (422, [("score", f"request.{rule}")]), (raw, answer.text)
+    await refuses_each_not_finite(
+        api,
+        auth,
+        f"/applications/{target}/score-corrections",
+        lambda raw: f'{{"component": "theory", "score": {raw}, "reason": "recount"}}',
+        "score",
+    )
     after = await application(api, auth, target)
     assert after["scores"] == {"theory": 75.0} and after["score_audit"] == []
 
@@ -158,16 +159,15 @@ async def test_a_registration_number_that_is_not_finite_is_refused(
     stack: Any, api: httpx.AsyncClient, auth: Auth, sitting: Sitting
 ) -> None:
     session = await open_session(api, auth, sitting.body_id)
-    for raw, rule in NOT_FINITE.items():
-        answer = await api.post(
-            f"/sessions/{session}/applications",
-            headers=auth(Role.CENTRE) | JSON,
-            content=(
-                f'{{"id_number": "{new_id_number()}", "name": "丁四", '
-                f'"years_in_occupation": {raw}}}'
-            ),
-        )
-        assert refusal(answer) == (422, [("years_in_occupation", f"request.{rule}")]), raw
+    await refuses_each_not_finite(
+        api,
+        auth,
+        f"/sessions/{session}/applications",
+        lambda raw: (
+            f'{{"id_number": "{new_id_number()}", "name": "丁四", "years_in_occupation": {raw}}}'
+        ),
+        "years_in_occupation",
+    )
     count = await stack.pool.fetchval(
         "SELECT count(*) FROM certification.applications WHERE session_id = $1", session
     )
@@ -391,7 +391,7 @@ async def test_a_rejection_whose_reason_is_only_spaces_is_refused(
     api: httpx.AsyncClient, auth: Auth, sitting: Sitting
 ) -> None:
     session = await open_session(api, auth, sitting.body_id)
-    target = await registered(api, auth, session, "壬九")
+    target = await registered(api, auth, session, "壬九", years_in_occupation=8)
     one = await api.post(
         f"/applications/{target}/review",
         headers=auth(Role.CENTRE),
@@ -433,27 +433,16 @@ async def test_a_reason_of_only_spaces_is_refused_on_bodies_certificates_and_cla
     assert shown_body.status_code == 200, shown_body.text
     assert body["status"] == "active"
     # A body's rejection needs a reason too (the workflow's rule), on a fresh filing.
-    filed = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": f"S{uuid.uuid4().hex[:8]}",
-            "name": "待审中心",
-            "province_code": "21",
-            "site_serial": "000002",
-            "scope": [{"occupation_code": "6-20-01-01", "level": 5}],
-        },
-    )
+    filed = await file_body(api, auth, body_filing(name="待审中心", site_serial="000002"))
     assert filed.status_code == 202, filed.text
     new_body = filed.json()["body_id"]
-    for _ in range(100):
-        decided = await api.post(
-            f"/bodies/{new_body}/decision",
-            headers=regulator,
-            json={"approve": False, "reason": BLANK},
-        )
-        if decided.status_code != 404:
-            break
+    decided = await decide_filing(
+        api,
+        auth,
+        new_body,
+        {"approve": False, "reason": BLANK},
+        settled=lambda answer: answer.status_code != 404,
+    )
     assert refusal(decided) == (422, [("reason", Rule.BODY_REJECTION_REASON)])
 
     async def recorded() -> Any:
@@ -472,18 +461,9 @@ async def test_a_boolean_is_no_whole_number_when_opening_a_session_or_filing_a_b
         answer = await api.post("/sessions", headers=auth(Role.CENTRE), json=request)
         assert refusal(answer) == (422, [(field, "request.int_type")]), answer.text
         assert not await workflow_exists(stack, session_workflow_id(request["session_id"]))
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    filed = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "布尔中心",
-            "province_code": "21",
-            "site_serial": "000003",
-            "scope": [{"occupation_code": "6-20-01-01", "level": True}],
-        },
-    )
+    filing = body_filing(name="布尔中心", site_serial="000003", levels=[True])
+    body_id = filing["body_id"]
+    filed = await file_body(api, auth, filing)
     assert refusal(filed) == (422, [("scope.0.level", "request.int_type")]), filed.text
     assert not await workflow_exists(stack, body_workflow_id(body_id))
 

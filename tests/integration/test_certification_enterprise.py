@@ -19,9 +19,13 @@ from schemas import payloads
 from schemas.events import EventEnvelope
 from skillflow.settings import Role
 from tests.integration.steps import (
-    FITTER,
     Auth,
+    approve_all_and_start,
     approved_body,
+    body_filing,
+    enter_scores,
+    event_about,
+    file_body,
     id_number,
     import_rows,
     session_request,
@@ -121,13 +125,7 @@ async def test_enterprise_evaluates_its_own_workforce_and_others_only_under_comm
         },
     )
     assert response.status_code == 201, response.text
-    recorded = await events.wait_for(
-        "skills.evaluation-body",
-        lambda e: (
-            e.event_type == payloads.CommissionRecorded.event_type
-            and e.payload["body_id"] == body_id
-        ),
-    )
+    recorded = await event_about(events, payloads.CommissionRecorded, body_id=body_id)
     assert (recorded.payload["commission_id"], recorded.payload["client"]) == (
         "WT-2026-01",
         "沈阳某配套厂",
@@ -183,18 +181,10 @@ async def test_a_sub_level_registers_under_its_national_level_only(
 async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.ENTERPRISE),
-        json={
-            "body_id": f"Y{uuid.uuid4().hex[:8]}",
-            "name": "降低标准的企业",
-            "province_code": "21",
-            "site_serial": "000003",
-            "scope": [{"occupation_code": FITTER, "level": 5}],
-            "pass_mark": 55,
-        },
+    lowered = body_filing(
+        role=Role.ENTERPRISE, name="降低标准的企业", site_serial="000003", pass_mark=55
     )
+    response = await file_body(api, auth, lowered, Role.ENTERPRISE)
     refused_for(response, Rule.ENTERPRISE_PASS_MARK_BELOW_NATIONAL)
 
     body_id, body_code = await enterprise(api, auth, pass_mark=70)
@@ -203,35 +193,20 @@ async def test_a_raised_pass_mark_applies_and_a_lowered_one_is_refused_at_filing
     session_id = session["session_id"]
     between = (await register(api, auth, session_id, candidate(321))).json()["application_id"]
     above = (await register(api, auth, session_id, candidate(322))).json()["application_id"]
-    reviews = await api.post(
-        f"/sessions/{session_id}/reviews", headers=auth(Role.ENTERPRISE), json={"approve": True}
-    )
-    assert [r["status"] for r in reviews.json()] == ["approved"] * 2
-    assert (
-        await api.post(f"/sessions/{session_id}/start", headers=auth(Role.ENTERPRISE))
-    ).status_code == 200
+    reviewed = await approve_all_and_start(api, auth, session_id, Role.ENTERPRISE)
+    assert reviewed == ["approved"] * 2
 
     # 65 passes nationally (60) but not at this enterprise (70).
-    response = await api.post(
-        f"/applications/{between}/scores",
-        headers=auth(Role.ENTERPRISE),
-        json={"examiner_id": "E1", "scores": {"theory": 65, "practical": 80}},
+    response = await enter_scores(
+        api, auth, between, "E1", role=Role.ENTERPRISE, theory=65, practical=80
     )
     assert response.status_code == 200, response.text
     assert response.json()["stage"] == "resit"
-    failed = await events.wait_for(
-        "skills.assessment",
-        lambda e: (
-            e.event_type == payloads.AssessmentFailed.event_type
-            and e.payload["application_id"] == between
-        ),
-    )
+    failed = await event_about(events, payloads.AssessmentFailed, application_id=between)
     assert failed.payload["failed_components"] == ["theory"]
 
-    response = await api.post(
-        f"/applications/{above}/scores",
-        headers=auth(Role.ENTERPRISE),
-        json={"examiner_id": "E1", "scores": {"theory": 75, "practical": 80}},
+    response = await enter_scores(
+        api, auth, above, "E1", role=Role.ENTERPRISE, theory=75, practical=80
     )
     assert response.json()["stage"] == "public_notice", response.text
     issued = await events.wait_for("skills.certificate", issued_for(above), timeout=60)
@@ -255,10 +230,7 @@ async def test_quality_supervision_samples_a_share_and_a_failed_review_suspends(
     )
     ids = [r["application_id"] for r in report]
     assert [r["status"] for r in report] == ["accepted"] * 3
-    await api.post(
-        f"/sessions/{session_id}/reviews", headers=auth(Role.ENTERPRISE), json={"approve": True}
-    )
-    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.ENTERPRISE))
+    await approve_all_and_start(api, auth, session_id, Role.ENTERPRISE)
     scores = ["application_id,examiner_id,theory,practical"]
     scores += [f"{i},E1,80,80" for i in ids]
     await import_rows(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,11 +20,22 @@ from tests.integration.conftest import CENTRE_STAFF
 from tests.integration.steps import (
     FITTER,
     Auth,
+    approve_all_and_start,
     approved_body,
+    body_filing,
+    certificate_issued,
+    decide_filing,
+    enter_scores,
+    event_about,
+    examined,
+    file_body,
     id_number,
     import_rows,
     new_id_number,
+    new_session,
     open_session,
+    registered,
+    reject,
     session_request,
 )
 
@@ -36,8 +45,7 @@ pytestmark = pytest.mark.integration
 async def test_registration_to_verified_certificate(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     number = id_number(1)
     response = await api.post(
         f"/sessions/{session_id}/applications",
@@ -48,28 +56,10 @@ async def test_registration_to_verified_certificate(
     application_id = response.json()["application_id"]
     assert number not in response.text
 
-    response = await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert response.status_code == 200, response.text
-    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert response.status_code == 200, response.text
-    response = await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 75, "practical": 82}},
-    )
-    assert response.status_code == 200, response.text
+    response = await examined(api, auth, session_id, application_id, theory=75, practical=82)
     assert response.json()["stage"] == "public_notice"
 
-    issued = await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == application_id
-        ),
-        timeout=60,
-    )
+    issued = await certificate_issued(events, application_id)
     certificate_number = issued.payload["certificate_number"]
     assert certificate_number.startswith("S000021000001")
     assert certificate_number[13:15] == f"{date.today().year % 100:02d}"
@@ -95,12 +85,8 @@ async def test_registration_to_verified_certificate(
         json={"reason": "scores altered after sign-off"},
     )
     assert response.status_code == 200, response.text
-    revoked = await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateRevoked.event_type
-            and e.payload["certificate_number"] == certificate_number
-        ),
+    revoked = await event_about(
+        events, payloads.CertificateRevoked, certificate_number=certificate_number
     )
     assert revoked.person_key == issued.person_key
     assert (await api.get(f"/certificates/{certificate_number}")).json()["status"] == "revoked"
@@ -180,8 +166,7 @@ async def test_registration_rules_name_the_rule_and_write_nothing(
 async def test_csv_import_reports_row_by_row(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     rows = ["id_number,name,years_in_occupation,employer"]
     rows += [f"{id_number(100 + i)},候选人{i},2,EMP-{i}" for i in range(5)]
     rows.append("110101199001011234,坏行,2,EMP-X")
@@ -196,13 +181,8 @@ async def test_csv_import_reports_row_by_row(
     assert report[5]["errors"][0]["rule"].startswith("id_number.")
     assert report[6]["errors"][0]["rule"] == Rule.ELIGIBILITY_NO_PATH
 
-    reviews = await api.post(
-        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert [r["status"] for r in reviews.json()] == ["approved"] * 5
-    assert (
-        await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    ).status_code == 200
+    reviewed = await approve_all_and_start(api, auth, session_id)
+    assert reviewed == ["approved"] * 5
     ids = [r["application_id"] for r in report[:5]]
     score_rows = ["application_id,examiner_id,theory,practical"]
     score_rows += [
@@ -228,39 +208,17 @@ async def test_csv_import_reports_row_by_row(
     for refused in ids[2:]:
         untouched = (await api.get(f"/applications/{refused}", headers=auth(Role.CENTRE))).json()
         assert (untouched["stage"], untouched["scores"]) == ("assessment", {}), untouched
-    await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == ids[0]
-        ),
-        timeout=60,
-    )
-    failed = await events.wait_for(
-        "skills.assessment",
-        lambda e: (
-            e.event_type == payloads.AssessmentFailed.event_type
-            and e.payload["application_id"] == ids[1]
-        ),
-    )
+    await certificate_issued(events, ids[0])
+    failed = await event_about(events, payloads.AssessmentFailed, application_id=ids[1])
     assert failed.payload["failed_components"] == ["theory"]
 
 
 async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "不存在的省份",
-            "province_code": "99",
-            "site_serial": "000001",
-            "scope": [{"occupation_code": FITTER, "level": 5}],
-        },
-    )
+    filing = body_filing(name="不存在的省份", province_code="99")
+    body_id = filing["body_id"]
+    response = await file_body(api, auth, filing)
     assert response.status_code == 422, response.text
     [error] = response.json()["errors"]
     assert (error["field"], error["rule"]) == ("province_code", Rule.BODY_PROVINCE_UNKNOWN)
@@ -274,27 +232,11 @@ async def test_filing_with_an_unknown_province_is_refused_and_not_recorded(
 async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    ids = []
-    for name in ("赵一", "钱二"):
-        response = await api.post(
-            f"/sessions/{session_id}/applications",
-            headers=auth(Role.CENTRE),
-            json={"id_number": new_id_number(), "name": name, "years_in_occupation": 2},
-        )
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["application_id"])
-    await api.post(
-        f"/sessions/{session_id}/reviews", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
+    session_id = await new_session(api, auth)
+    ids = [await registered(api, auth, session_id, name) for name in ("赵一", "钱二")]
+    await approve_all_and_start(api, auth, session_id)
     sat, absent = ids
-    response = await api.post(
-        f"/applications/{sat}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 40, "practical": 80}},
-    )
+    response = await enter_scores(api, auth, sat, "E1", theory=40, practical=80)
     assert response.json()["stage"] == "resit", response.text
 
     # One candidate has no score yet: closing now would strand them in assessment.
@@ -304,11 +246,7 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
     session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
     assert session["status"] == "running"
 
-    response = await api.post(
-        f"/applications/{absent}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 0, "practical": 0}},
-    )
+    response = await enter_scores(api, auth, absent, "E1", theory=0, practical=0)
     assert response.status_code == 200, response.text
     response = await api.post(f"/sessions/{session_id}/close", headers=auth(Role.CENTRE))
     assert response.status_code == 200, response.text
@@ -321,43 +259,18 @@ async def test_closing_waits_for_first_round_scores_and_re_sits_follow_it(
         )
 
     # The re-sit comes after the main sitting, so the closed session still takes it.
-    response = await api.post(
-        f"/applications/{sat}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 72}},
-    )
+    response = await enter_scores(api, auth, sat, "E1", theory=72)
     assert response.status_code == 200, response.text
     assert response.json()["stage"] == "public_notice"
-    await events.wait_for(
-        "skills.certificate",
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == sat
-        ),
-        timeout=60,
-    )
+    await certificate_issued(events, sat)
 
 
 async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": "孙三", "years_in_occupation": 2},
-    )
-    application_id = response.json()["application_id"]
-    await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 55, "practical": 80}},
-    )
+    session_id = await new_session(api, auth)
+    application_id = await registered(api, auth, session_id, "孙三")
+    await examined(api, auth, session_id, application_id, theory=55, practical=80)
     correction = {"component": "theory", "score": 65, "correction_id": "c-1"}
     response = await api.post(
         f"/applications/{application_id}/score-corrections",
@@ -387,13 +300,7 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
     [audit] = application["score_audit"]
     assert (audit["previous_score"], audit["new_score"]) == (55, 65)
     assert (audit["reason"], audit["corrected_by"]) == ("page 4 was not marked", CENTRE_STAFF)
-    corrected = await events.wait_for(
-        "skills.assessment",
-        lambda e: (
-            e.event_type == payloads.ScoreCorrected.event_type
-            and e.payload["application_id"] == application_id
-        ),
-    )
+    corrected = await event_about(events, payloads.ScoreCorrected, application_id=application_id)
     # The audit trail above keeps the reason; the event, read by other services, does not.
     assert corrected.payload["reason"] == ""
     assert corrected.payload["corrected_by"] == CENTRE_STAFF
@@ -402,28 +309,15 @@ async def test_a_score_correction_needs_a_reason_and_names_who_made_it(
 async def test_a_rejected_body_files_again_under_a_new_id(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = f"S{uuid.uuid4().hex[:8]}"
-    filing = {
-        "body_id": body_id,
-        "name": "辽宁省职业技能鉴定指导中心",
-        "province_code": "21",
-        "site_serial": "000001",
-        "scope": [{"occupation_code": FITTER, "level": 5}],
-    }
-    assert (await api.post("/bodies", headers=auth(Role.CENTRE), json=filing)).status_code == 202
-    for _ in range(50):
-        response = await api.post(
-            f"/bodies/{body_id}/decision",
-            headers=auth(Role.REGULATOR),
-            json={"approve": False, "reason": "no examiners on file"},
-        )
-        if response.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
+    filing = body_filing()
+    body_id = filing["body_id"]
+    assert (await file_body(api, auth, filing)).status_code == 202
+    rejection = {"approve": False, "reason": "no examiners on file"}
+    response = await decide_filing(api, auth, body_id, rejection)
     assert response.json()["status"] == "rejected", response.text
 
     wider = {**filing, "scope": [{"occupation_code": FITTER, "level": 4}]}
-    response = await api.post("/bodies", headers=auth(Role.CENTRE), json=wider)
+    response = await file_body(api, auth, wider)
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["rule"] == Rule.BODY_ALREADY_FILED
@@ -434,16 +328,8 @@ async def test_a_rejected_body_files_again_under_a_new_id(
 async def test_approvals_end_when_the_exam_starts(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    ids = []
-    for name in ("周一", "吴二"):
-        response = await api.post(
-            f"/sessions/{session_id}/applications",
-            headers=auth(Role.CENTRE),
-            json={"id_number": new_id_number(), "name": name, "years_in_occupation": 2},
-        )
-        ids.append(response.json()["application_id"])
+    session_id = await new_session(api, auth)
+    ids = [await registered(api, auth, session_id, name) for name in ("周一", "吴二")]
     on_time, late = ids
     await api.post(
         f"/applications/{on_time}/review", headers=auth(Role.CENTRE), json={"approve": True}
@@ -466,12 +352,7 @@ async def test_approvals_end_when_the_exam_starts(
     late_status = (await api.get(f"/applications/{late}", headers=auth(Role.CENTRE))).json()
     assert late_status["stage"] == "awaiting_review"
     # Rejecting stays possible.
-    response = await api.post(
-        f"/applications/{late}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "missed the exam"},
-    )
-    assert response.json()["stage"] == "rejected", response.text
+    await reject(api, auth, late, "missed the exam")
 
 
 async def test_a_token_scoped_to_a_body_acts_for_that_body_only(

@@ -15,9 +15,17 @@ import pytest
 
 from policy.rule_ids import Rule
 from schemas import payloads
-from schemas.events import EventEnvelope
+from schemas.events import EventEnvelope, EventPayload
 from skillflow.settings import Role
-from tests.integration.steps import Auth, approved_body, id_number, open_session
+from tests.integration.steps import (
+    Auth,
+    approved_body,
+    body_status,
+    examined,
+    id_number,
+    open_session,
+    registered,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,30 +37,59 @@ def about(event_type: str, application_id: str) -> Callable[[EventEnvelope], boo
     return lambda e: e.event_type == event_type and e.payload["application_id"] == application_id
 
 
+async def certificate_event(
+    events: Any, payload: type[EventPayload], application_id: str, timeout: float = 30
+) -> EventEnvelope:
+    """The application's event of ``payload``'s type, on its topic."""
+    found: EventEnvelope = await events.wait_for(
+        payload.topic.value, about(payload.event_type, application_id), timeout=timeout
+    )
+    return found
+
+
+async def never_issued(events: Any, application_id: str) -> bool:
+    """No ``certificate.issued`` for the application among the events seen so far."""
+    issued = about(payloads.CertificateIssued.event_type, application_id)
+    return bool(await events.all("skills.certificate", issued) == [])
+
+
 async def in_notice(api: httpx.AsyncClient, auth: Auth, sequence: int) -> tuple[str, str]:
     """(body id, application id) of a candidate who just passed and is in public notice."""
     body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": id_number(sequence), "name": "孙悟", "years_in_occupation": 2},
-    )
-    assert response.status_code == 201, response.text
-    application_id = response.json()["application_id"]
-    await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert (
-        await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    ).status_code == 200
-    response = await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 80, "practical": 80}},
-    )
+    application_id = await registered(api, auth, session_id, "孙悟", id_number=id_number(sequence))
+    response = await examined(api, auth, session_id, application_id, theory=80, practical=80)
     assert response.json()["stage"] == "public_notice", response.text
     return body_id, application_id
+
+
+async def raise_objection(
+    api: httpx.AsyncClient, auth: Auth, application_id: str, objection_id: str, reason: str
+) -> None:
+    """An objection is raised during the notice: the application waits on it."""
+    response = await api.post(
+        f"/applications/{application_id}/objections",
+        headers=auth(Role.CENTRE),
+        json={"reason": reason, "objection_id": objection_id},
+    )
+    assert response.json()["stage"] == "objection", response.text
+
+
+async def resolve_objection(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    application_id: str,
+    objection_id: str,
+    resolution: str,
+    *,
+    upheld: bool,
+) -> httpx.Response:
+    """The regulator resolves the objection (the answer, for the test to read)."""
+    return await api.post(
+        f"/applications/{application_id}/objections/{objection_id}/resolution",
+        headers=auth(Role.REGULATOR),
+        json={"upheld": upheld, "resolution": resolution},
+    )
 
 
 async def application(api: httpx.AsyncClient, auth: Auth, application_id: str) -> dict[str, Any]:
@@ -75,15 +112,6 @@ async def reaches(
         await asyncio.sleep(0.2)
 
 
-async def body_status(api: httpx.AsyncClient, auth: Auth, body_id: str, action: str) -> None:
-    response = await api.post(
-        f"/bodies/{body_id}/status",
-        headers=auth(Role.REGULATOR),
-        json={"action": action, "reason": f"{action} for the test"},
-    )
-    assert response.status_code == 200, response.text
-
-
 async def test_suspension_during_notice_holds_issuance_until_reinstated(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
@@ -96,19 +124,10 @@ async def test_suspension_during_notice_holds_issuance_until_reinstated(
     # Still held after rechecks: a suspended body issues nothing.
     await asyncio.sleep(RECHECK_S * 1.5)
     assert (await application(api, auth, application_id))["stage"] == "held"
-    assert (
-        await events.all(
-            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
-        )
-        == []
-    )
+    assert await never_issued(events, application_id)
 
     await body_status(api, auth, body_id, "reinstate")
-    issued = await events.wait_for(
-        "skills.certificate",
-        about(payloads.CertificateIssued.event_type, application_id),
-        timeout=30,
-    )
+    issued = await certificate_event(events, payloads.CertificateIssued, application_id)
     found = await reaches(api, auth, application_id, "issued")
     assert found["certificate_number"] == issued.payload["certificate_number"]
 
@@ -121,87 +140,49 @@ async def test_revocation_during_hold_withholds_the_certificate(
     await reaches(api, auth, application_id, "held")
     await body_status(api, auth, body_id, "revoke")
 
-    withheld = await events.wait_for(
-        "skills.certificate",
-        about(payloads.CertificateWithheld.event_type, application_id),
-        timeout=30,
-    )
+    withheld = await certificate_event(events, payloads.CertificateWithheld, application_id)
     assert withheld.payload["rule"] == Rule.BODY_BODY_REVOKED
     found = await reaches(api, auth, application_id, "withheld")
     assert found["certificate_number"] is None
-    assert (
-        await events.all(
-            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
-        )
-        == []
-    )
+    assert await never_issued(events, application_id)
 
 
 async def test_an_upheld_objection_withholds_the_certificate(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
     _, application_id = await in_notice(api, auth, 403)
-    response = await api.post(
-        f"/applications/{application_id}/objections",
-        headers=auth(Role.CENTRE),
-        json={"reason": "举报：实操由他人代考", "objection_id": "obj-1"},
-    )
-    assert response.json()["stage"] == "objection", response.text
-    response = await api.post(
-        f"/applications/{application_id}/objections/obj-1/resolution",
-        headers=auth(Role.REGULATOR),
-        json={"upheld": True, "resolution": "监控录像证实代考"},
+    await raise_objection(api, auth, application_id, "obj-1", "举报：实操由他人代考")
+    response = await resolve_objection(
+        api, auth, application_id, "obj-1", "监控录像证实代考", upheld=True
     )
     assert response.json()["stage"] == "withheld", response.text
 
-    withheld = await events.wait_for(
-        "skills.certificate", about(payloads.CertificateWithheld.event_type, application_id)
-    )
+    withheld = await certificate_event(events, payloads.CertificateWithheld, application_id)
     assert withheld.payload["rule"] == Rule.OBJECTION_UPHELD
-    resolved = await events.wait_for(
-        "skills.certificate", about(payloads.ObjectionResolved.event_type, application_id)
-    )
+    resolved = await certificate_event(events, payloads.ObjectionResolved, application_id)
     assert resolved.payload["upheld"] is True
     # Well past the notice: still no certificate.
     await asyncio.sleep(NOTICE_S)
     assert (await application(api, auth, application_id))["certificate_number"] is None
-    assert (
-        await events.all(
-            "skills.certificate", about(payloads.CertificateIssued.event_type, application_id)
-        )
-        == []
-    )
+    assert await never_issued(events, application_id)
 
 
 async def test_a_dismissed_objection_lets_the_certificate_issue_after_resolution(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, events: Any
 ) -> None:
     _, application_id = await in_notice(api, auth, 404)
-    response = await api.post(
-        f"/applications/{application_id}/objections",
-        headers=auth(Role.CENTRE),
-        json={"reason": "成绩存疑", "objection_id": "obj-2"},
-    )
-    assert response.json()["stage"] == "objection", response.text
+    await raise_objection(api, auth, application_id, "obj-2", "成绩存疑")
     # The notice runs out while the objection is open: issuance waits for the resolution.
     await asyncio.sleep(NOTICE_S + 1)
     waiting = await application(api, auth, application_id)
     assert (waiting["stage"], waiting["certificate_number"]) == ("objection", None)
 
-    response = await api.post(
-        f"/applications/{application_id}/objections/obj-2/resolution",
-        headers=auth(Role.REGULATOR),
-        json={"upheld": False, "resolution": "复核成绩无误"},
+    response = await resolve_objection(
+        api, auth, application_id, "obj-2", "复核成绩无误", upheld=False
     )
     assert response.status_code == 200, response.text
-    issued = await events.wait_for(
-        "skills.certificate",
-        about(payloads.CertificateIssued.event_type, application_id),
-        timeout=30,
-    )
-    resolved = await events.wait_for(
-        "skills.certificate", about(payloads.ObjectionResolved.event_type, application_id)
-    )
+    issued = await certificate_event(events, payloads.CertificateIssued, application_id)
+    resolved = await certificate_event(events, payloads.ObjectionResolved, application_id)
     assert resolved.occurred_at <= issued.occurred_at
     assert (await reaches(api, auth, application_id, "issued"))["certificate_number"] == (
         issued.payload["certificate_number"]

@@ -27,13 +27,21 @@ from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
     Auth,
+    admitted,
+    approve,
     approved_body,
+    certificate_issued,
+    enter_scores,
+    event_about,
     examiner,
     examiners,
     import_rows,
     new_id_number,
+    new_session,
     open_session,
+    reject,
     session_request,
+    start,
     today,
     workflow_exists,
 )
@@ -72,28 +80,15 @@ async def registered(
     return str(response.json()["application_id"])
 
 
-async def approve(api: httpx.AsyncClient, auth: Auth, application_id: str) -> None:
-    response = await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
+async def refused_row(
+    api: httpx.AsyncClient, auth: Auth, session_id: str, csv: str
+) -> list[tuple[str, str]]:
+    """The (field, rule) errors of the one row of scores ``csv``, which the import refuses."""
+    [row] = await import_rows(
+        api, f"/sessions/{session_id}/scores.csv", headers=auth(Role.CENTRE), content=csv
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["stage"] == "assessment"
-
-
-async def start(api: httpx.AsyncClient, auth: Auth, session_id: str) -> None:
-    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "running"
-
-
-async def enter_scores(
-    api: httpx.AsyncClient, auth: Auth, application_id: str, examiner_id: str, **scores: float
-) -> httpx.Response:
-    return await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": examiner_id, "scores": scores},
-    )
+    assert row["status"] == "rejected"
+    return [(e["field"], e["rule"]) for e in row["errors"]]
 
 
 def refused(response: httpx.Response, field: str, rule: str) -> str:
@@ -172,16 +167,9 @@ async def test_a_recused_examiner_cannot_score_the_candidate(
     await assert_unscored(stack, first)
 
     # The CSV import reads the recusals its own way; it refuses the row just the same.
-    [row] = await import_rows(
-        api,
-        f"/sessions/{session_id}/scores.csv",
-        headers=auth(Role.CENTRE),
-        content=f"application_id,examiner_id,practical\n{second},E0,90\n",
-    )
-    assert row["status"] == "rejected"
-    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
-        ("scores.practical", Rule.SCORE_EXAMINER_RECUSED)
-    ]
+    assert await refused_row(
+        api, auth, session_id, f"application_id,examiner_id,practical\n{second},E0,90\n"
+    ) == [("scores.practical", Rule.SCORE_EXAMINER_RECUSED)]
     await assert_unscored(stack, second)
 
     # An examiner without a conflict scores the same candidate.
@@ -234,8 +222,7 @@ async def test_scores_are_refused_until_the_session_has_started(
 ) -> None:
     # (A closed session still takes scores: re-sits are sat after the main sitting, and
     # closing waits for every first-round score. So "not running" means not yet started.)
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     application_id = await registered(api, auth, session_id, candidate(new_id_number()))
     await approve(api, auth, application_id)
 
@@ -245,16 +232,9 @@ async def test_scores_are_refused_until_the_session_has_started(
         Rule.SESSION_NOT_RUNNING,
     )
     assert "open" in message
-    [row] = await import_rows(
-        api,
-        f"/sessions/{session_id}/scores.csv",
-        headers=auth(Role.CENTRE),
-        content=f"application_id,examiner_id,theory\n{application_id},E1,70\n",
-    )
-    assert row["status"] == "rejected"
-    assert [(e["field"], e["rule"]) for e in row["errors"]] == [
-        ("session_id", Rule.SESSION_NOT_RUNNING)
-    ]
+    assert await refused_row(
+        api, auth, session_id, f"application_id,examiner_id,theory\n{application_id},E1,70\n"
+    ) == [("session_id", Rule.SESSION_NOT_RUNNING)]
     await assert_unscored(stack, application_id)
     session = (await api.get(f"/sessions/{session_id}", headers=auth(Role.CENTRE))).json()
     assert session["status"] == "open"
@@ -293,13 +273,7 @@ async def test_registration_refused_when_the_session_is_full(
     )
 
     # A rejected registration gives its place back.
-    response = await api.post(
-        f"/applications/{first}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "材料不全"},
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["stage"] == "rejected"
+    await reject(api, auth, first, "材料不全")
     assert (await register(api, auth, session_id, candidate(waiting))).status_code == 201
     refused(
         await register(api, auth, session_id, candidate(new_id_number())),
@@ -458,14 +432,7 @@ async def test_conflicts_of_interest_are_recorded_and_published(
         assert conflicted not in event.model_dump_json()
     # The neutral candidate's approval is published; no recusal came with it, and the
     # conflicted candidate's recusals were published once each.
-    await events.wait_for(
-        Topic.REGISTRATION.value,
-        lambda e: (
-            e.event_type == payloads.RegistrationApproved.event_type
-            and e.payload["application_id"] == neutral_app
-        ),
-        timeout=60,
-    )
+    await event_about(events, payloads.RegistrationApproved, timeout=60, application_id=neutral_app)
     assert await events.all(Topic.ASSESSMENT.value, recused_for(neutral_app)) == []
     published = await events.all(Topic.ASSESSMENT.value, recused_for(conflicted_app))
     assert sorted((e.payload["examiner_id"], e.payload["reason"]) for e in published) == sorted(
@@ -497,14 +464,7 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     await start(api, auth, level5)
     passed = await enter_scores(api, auth, application_id, "E1", theory=80, practical=80)
     assert passed.json()["stage"] == "public_notice", passed.text
-    issued = await events.wait_for(
-        Topic.CERTIFICATE.value,
-        lambda e: (
-            e.event_type == payloads.CertificateIssued.event_type
-            and e.payload["application_id"] == application_id
-        ),
-        timeout=60,
-    )
+    issued = await certificate_issued(events, application_id)
     number = issued.payload["certificate_number"]
     assert issued.payload["level"] == 5 and issued.person_key == key_of(stack, id_number)
     assert (await api.get(f"/certificates/{number}")).json()["status"] == "valid"
@@ -532,12 +492,6 @@ async def test_eligibility_counts_years_since_a_certificate_the_system_issued(
     await assert_no_application(stack, level4, id_number)
 
     await issued_on(years_ago(on, 4))
-    response = await register(api, auth, level4, person)
-    assert response.status_code == 201, response.text
-    admitted = (
-        await api.get(
-            f"/applications/{response.json()['application_id']}", headers=auth(Role.CENTRE)
-        )
-    ).json()
-    assert (admitted["level"], admitted["eligibility_path"]) == (4, "L4.years_since_L5")
+    admission = await admitted(api, auth, await register(api, auth, level4, person))
+    assert (admission["level"], admission["eligibility_path"]) == (4, "L4.years_since_L5")
     assert await application_count(stack, level4) == 1

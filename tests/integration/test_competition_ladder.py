@@ -21,6 +21,7 @@ from tests.integration.steps import (
     FITTER,
     Auth,
     approved_body,
+    certificate_issued,
     eventually,
     insured,
     new_id_number,
@@ -56,6 +57,13 @@ class Organiser:
         )
         assert response.status_code == expect, response.text
         return response.json()
+
+    async def nominate_and_enter(self, people: list[str], surname: str, level_held: int) -> None:
+        """The organiser nominates ``people`` and enters each (named surname + index)."""
+        await self.post("/nominations", {"id_numbers": people})
+        for i, number in enumerate(people):
+            entry = {"id_number": number, "name": f"{surname}{i}", "level_held": level_held}
+            await self.post("/entries", entry, expect=201)
 
     async def panel(self, **conflicts: str) -> None:
         await self.post("/judges", {"judge_id": "J-1", "aspects": ["T1", "P1", "J1"]})
@@ -208,11 +216,7 @@ async def test_city_to_provincial_to_national_ladder(
     on = today()
     loaded = await insured(api, auth, champion, as_of=on - timedelta(days=1))
     assert loaded.status_code == 200, loaded.text
-    await national.post("/nominations", {"id_numbers": nominees})
-    for i, number in enumerate(nominees):
-        await national.post(
-            "/entries", {"id_number": number, "name": f"李{i}", "level_held": 4}, expect=201
-        )
+    await national.nominate_and_enter(nominees, "李", level_held=4)
     await national.panel()
     await national.post("/close-entries")
     entries = (
@@ -291,14 +295,7 @@ async def test_city_to_provincial_to_national_ladder(
     promotion_id = next(e for e in promotions if e.person_key == champion_key).payload[
         "promotion_id"
     ]
-    issued = await events.wait_for(
-        Topic.CERTIFICATE.value,
-        lambda e: (
-            e.event_type == "certificate.issued"
-            and e.payload.get("application_id") == f"promotion-{promotion_id}"
-        ),
-        timeout=60,
-    )
+    issued = await certificate_issued(events, f"promotion-{promotion_id}")
     assert (issued.payload["route"], issued.payload["level"]) == ("promotion", 3)
     number = issued.payload["certificate_number"]
     claim = await events.wait_for(

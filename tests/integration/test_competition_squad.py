@@ -15,7 +15,14 @@ import pytest
 from policy.idnumber import person_key
 from schemas.topics import Topic
 from skillflow.settings import Role
-from tests.integration.steps import Auth, approved_body, eventually, new_id_number, today
+from tests.integration.steps import (
+    Auth,
+    approved_body,
+    certificate_issued,
+    eventually,
+    new_id_number,
+    today,
+)
 from tests.integration.test_competition_ladder import create
 
 pytestmark = pytest.mark.integration
@@ -41,11 +48,7 @@ async def test_squad_rounds_pick_the_team_member_and_worldskills_gold_promotes(
     assert refused["errors"][0]["rule"] == "entry.worldskills_age"
 
     people = [new_id_number(**young) for _ in range(4)]  # type: ignore[arg-type]
-    await selection.post("/nominations", {"id_numbers": people})
-    for i, number in enumerate(people):
-        await selection.post(
-            "/entries", {"id_number": number, "name": f"周{i}", "level_held": 3}, expect=201
-        )
+    await selection.nominate_and_enter(people, "周", level_held=3)
     await selection.panel()
     await selection.post("/close-entries")
     await selection.score({1: (30, 39, 3), 2: (28, 38, 3), 3: (26, 30, 2), 4: (20, 20, 1)})
@@ -123,14 +126,7 @@ async def test_squad_rounds_pick_the_team_member_and_worldskills_gold_promotes(
     assert title.payload["title"] == "全国技术能手"
     promotion = await events.wait_for(Topic.COMPETITION.value, about("promotion.granted"))
     assert promotion.payload["to_level"] == 1
-    issued = await events.wait_for(
-        Topic.CERTIFICATE.value,
-        lambda e: (
-            e.event_type == "certificate.issued"
-            and e.payload.get("application_id") == f"promotion-{promotion.payload['promotion_id']}"
-        ),
-        timeout=60,
-    )
+    issued = await certificate_issued(events, f"promotion-{promotion.payload['promotion_id']}")
     assert issued.payload["level"] == 1 and issued.person_key == team_member
     reward = await events.wait_for(
         Topic.INCENTIVE.value,

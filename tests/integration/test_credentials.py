@@ -19,12 +19,21 @@ import httpx
 import pytest
 
 from credentials.verification import KeySet, check_credential
-from schemas.topics import Topic
 from skillflow.settings import Role
-from tests.integration.steps import Auth, approved_body, new_id_number, open_session, today
+from tests.integration.steps import (
+    Auth,
+    approved_body,
+    certificate_issued,
+    examined,
+    new_id_number,
+    open_session,
+    registered,
+    today,
+)
 from tests.integration.test_prior_certificates import import_prior, older_number, prior
 
-pytestmark = pytest.mark.integration
+# The worker and the consumers run for every test here (certificates issued, then archived).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker", "consumers")]
 
 VERIFIER = Path(__file__).parents[1] / "verifier" / "verify.mjs"
 HOLDER = "孙立新"
@@ -36,37 +45,9 @@ async def issued_certificate(
     """A level-5 certificate issued through the API (demo-fast notice)."""
     body_id = await approved_body(api, auth, levels=[5])
     session_id = await open_session(api, auth, body_id, level=5)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={
-            "id_number": id_number or new_id_number(),
-            "name": HOLDER,
-            "years_in_occupation": 2,
-        },
-    )
-    assert response.status_code == 201, response.text
-    application_id = response.json()["application_id"]
-    review = await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert review.status_code == 200, review.text
-    started = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert started.status_code == 200, started.text
-    scored = await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 85, "practical": 90}},
-    )
-    assert scored.status_code == 200, scored.text
-    issued = await events.wait_for(
-        Topic.CERTIFICATE.value,
-        lambda e: (
-            e.event_type == "certificate.issued"
-            and e.payload.get("application_id") == application_id
-        ),
-        timeout=60,
-    )
+    application_id = await registered(api, auth, session_id, HOLDER, id_number=id_number)
+    await examined(api, auth, session_id, application_id, theory=85, practical=90)
+    issued = await certificate_issued(events, application_id)
     return str(issued.payload["certificate_number"])
 
 
@@ -117,13 +98,7 @@ def independent(credential: dict[str, Any], documents: dict[str, Any], tmp: Path
 
 
 async def test_issued_certificate_is_a_credential_an_independent_verifier_accepts_until_revoked(
-    stack: Any,
-    worker: None,
-    consumers: None,
-    api: httpx.AsyncClient,
-    auth: Auth,
-    events: Any,
-    tmp_path: Path,
+    stack: Any, api: httpx.AsyncClient, auth: Auth, events: Any, tmp_path: Path
 ) -> None:
     number = await issued_certificate(api, auth, events)
     path = f"/certificates/{number}/credential"

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -37,6 +37,7 @@ from schemas.payloads import (
 from schemas.topics import Topic
 from skillflow.settings import Role
 from store.database import Connection
+from tests.integration.sample_events import certificate, envelope, issued
 from tests.integration.steps import eventually
 
 pytestmark = pytest.mark.integration
@@ -110,25 +111,9 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(
         payload={"certificate_number": "S1"},
     )
     await publish(bad_payload)
-    number = f"S000121{secrets.randbelow(10**6):06d}254{secrets.randbelow(10**6):06d}"
-    good = build_event(
-        CertificateIssued(
-            application_id="app-after-poison",
-            certificate_number=number,
-            body_id="S0001",
-            body_type="S",
-            occupation_code="6-31-01-03",
-            level=4,
-            issued_on=date.today(),
-            holder_name_masked="孙*",
-        ),
-        business_key=number,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id="after-poison",
-        person_key=key,
-    )
-    await publish(good)
+    good = certificate(application_id="app-after-poison")
+    number = good.certificate_number
+    await publish(issued(good, key, "after-poison"))
 
     # Same key, same partition, after both poison messages: applied all the same.
     await eventually(
@@ -407,24 +392,9 @@ async def test_runs_of_one_type_apply_together_in_order_and_a_poison_one_alone(
         handlers={ExaminerRecused.event_type: poison_check, CertificateIssued.event_type: other},
         batch_handlers={ExaminerRecused.event_type: record_run},
     )
-    issued = build_event(
-        CertificateIssued(
-            application_id="app-between-runs",
-            certificate_number="S000121000001254000001",
-            body_id="S0001",
-            body_type="S",
-            occupation_code="6-31-01-03",
-            level=4,
-            issued_on=date.today(),
-            holder_name_masked="孙*",
-        ),
-        business_key=marker,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id=marker,
-        person_key=worker,
-    )
-    events = [recusal(marker, worker, 1), recusal(marker, worker, 2), issued]
+    between = certificate(application_id="app-between-runs", number="S000121000001254000001")
+    events = [recusal(marker, worker, 1), recusal(marker, worker, 2)]
+    events += [envelope(between, worker, business_key=marker, correlation_id=marker)]
     events += [recusal(marker, worker, 3)]
 
     def records(batch: list[EventEnvelope], start: int) -> list[InboundRecord]:

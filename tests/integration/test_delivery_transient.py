@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
 from consumers.delivery import Consumer, InboundRecord, RetryLater, apply_batch
-from schemas.events import EventEnvelope, build_event
+from schemas.events import EventEnvelope
 from schemas.payloads import RegistrationExpired
 from store.database import Connection
+from tests.integration.sample_events import expired
 
 pytestmark = pytest.mark.integration
 
 
 def _record(offset: int) -> tuple[InboundRecord, EventEnvelope]:
-    application_id = f"transient-{uuid.uuid4().hex}"
-    event = build_event(
-        RegistrationExpired(application_id=application_id, session_id="s"),
-        business_key=application_id,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id=application_id,
-        person_key=uuid.uuid4().hex * 2,
-    )
+    event = expired("s", prefix="transient")
     return InboundRecord(
         "skills.registration", 0, offset, None, event.model_dump_json().encode()
     ), event

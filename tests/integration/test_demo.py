@@ -14,7 +14,6 @@ import pytest
 from rich.console import Console
 
 from skillflow.demo import DemoPersonalData, run_demo
-from skillflow.settings import Role
 from tests.integration.conftest import RunningStack
 from tests.integration.exposure import (
     Haystack,
@@ -23,7 +22,7 @@ from tests.integration.exposure import (
     temporal_histories,
     where_found,
 )
-from tests.integration.steps import Auth
+from tests.integration.steps import Auth, body_filing, decide_filing, file_body
 
 pytestmark = pytest.mark.integration
 
@@ -85,26 +84,16 @@ async def _rejected_body(api: httpx.AsyncClient, auth: Auth, events: Any) -> str
     """A regulator's rejection in words that name someone: a free-text reason to look for."""
     reason = "负责人周某某伪造考评员资格证书"
     body_id = "S-LEAK-1"
-    response = await api.post(
-        "/bodies",
-        headers=auth(Role.CENTRE),
-        json={
-            "body_id": body_id,
-            "name": "沈阳市第九职业技能鉴定站",
-            "province_code": "21",
-            "site_serial": "000009",
-            "scope": [{"occupation_code": "6-31-01-03", "level": 4}],
-        },
+    filing = body_filing(
+        body_id,
+        name="沈阳市第九职业技能鉴定站",
+        site_serial="000009",
+        levels=[4],
+        occupation_code="6-31-01-03",
     )
+    response = await file_body(api, auth, filing)
     assert response.status_code == 202, response.text
-    for _ in range(100):
-        response = await api.post(
-            f"/bodies/{body_id}/decision",
-            headers=auth(Role.REGULATOR),
-            json={"approve": False, "reason": reason},
-        )
-        if response.status_code == 200:
-            break
+    response = await decide_filing(api, auth, body_id, {"approve": False, "reason": reason})
     assert response.json()["status"] == "rejected", response.text
     await events.wait_for(
         "skills.evaluation-body",

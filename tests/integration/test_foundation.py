@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 
-from schemas.events import build_event
-from schemas.payloads import RegistrationExpired
 from schemas.topics import Topic
 from store.database import apply_migrations
 from store.outbox import enqueue
+from tests.integration.sample_events import expired
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +23,7 @@ async def test_migrations_apply_once(stack) -> None:
 
 
 async def test_outbox_event_reaches_broker_once(stack, consumers, events) -> None:
-    application_id = f"app-{uuid.uuid4().hex}"
-    event = build_event(
-        RegistrationExpired(application_id=application_id, session_id="s-1"),
-        business_key=application_id,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id=application_id,
-        person_key=uuid.uuid4().hex * 2,
-    )
+    event = expired("s-1")
     async with stack.pool.acquire() as conn, conn.transaction():
         assert await enqueue(conn, event, event) == 1
     async with stack.pool.acquire() as conn, conn.transaction():

@@ -8,12 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
 from schemas import payloads
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload
 from schemas.payloads import (
     CertificateIssued,
     CertificateRevoked,
@@ -21,6 +22,8 @@ from schemas.payloads import (
 )
 from schemas.topics import Topic
 from skillflow.settings import Role
+from tests.integration import sample_events
+from tests.integration.sample_events import envelope
 from tests.integration.steps import eventually, insured, new_id_number
 
 pytestmark = pytest.mark.integration
@@ -30,26 +33,12 @@ ELECTRICIAN = "6-31-01-03"
 
 
 def event(payload: EventPayload, person: str) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=uuid.uuid4().hex,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id=f"test-{uuid.uuid4().hex[:8]}",
-        person_key=person,
-    )
+    return envelope(payload, person)
 
 
 def certificate(level: int) -> CertificateIssued:
-    return CertificateIssued(
-        application_id=f"app-{uuid.uuid4().hex}",
-        certificate_number=f"S000121{secrets.randbelow(10**6):06d}{NOW.year % 100:02d}{level}{secrets.randbelow(10**6):06d}",
-        body_id="S0001",
-        body_type="S",
-        occupation_code=ELECTRICIAN,
-        level=level,
-        issued_on=NOW.date(),
-        holder_name_masked="赵*",
+    return sample_events.certificate(
+        level=level, occupation_code=ELECTRICIAN, issued_on=NOW.date(), holder_name_masked="赵*"
     )
 
 
@@ -65,6 +54,38 @@ def registration(issued: CertificateIssued, **changes: Any) -> RegistrationSubmi
         "candidate_category": "employed",
     }
     return RegistrationSubmitted(**(fields | changes))
+
+
+async def insured_person(stack: Any) -> str:
+    """A person with 40 months of unemployment insurance two days ago (enough for the
+    skill-upgrading subsidy)."""
+    person = secrets.token_hex(32)
+    await stack.pool.execute(
+        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
+           VALUES ($1, $2, 40, 'api', 'tests')""",
+        person,
+        NOW.date() - timedelta(days=2),
+    )
+    return person
+
+
+async def review_claim(
+    api: Any, auth: Any, claim_id: str, action: str, reason: str, role: Role
+) -> httpx.Response:
+    """``role`` releases, rejects or reconsiders (``action``) a claim, with its reason."""
+    answer: httpx.Response = await api.post(
+        f"/incentives/claims/{claim_id}/{action}", json={"reason": reason}, headers=auth(role)
+    )
+    return answer
+
+
+async def claim_event(events: Any, claim_id: str, event_type: str) -> EventEnvelope:
+    """The incentive service's ``event_type`` event about the claim."""
+    found: EventEnvelope = await events.wait_for(
+        Topic.INCENTIVE.value,
+        lambda e: e.payload.get("claim_id") == claim_id and e.event_type == event_type,
+    )
+    return found
 
 
 async def publish_certified(publish: Any, issued: CertificateIssued, person: str) -> None:
@@ -84,12 +105,7 @@ async def test_grant_then_revocation_claws_back_end_to_end(
     issued = certificate(3)
     await publish_certified(publish, issued, person)
     claim_id = f"skill_upgrade:{issued.certificate_number}"
-    granted = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
-        ),
-    )
+    granted = await claim_event(events, claim_id, payloads.SubsidyGranted.event_type)
     assert granted.payload["amount_fen"] == 240_000 and granted.person_key == person
 
     await publish(
@@ -102,13 +118,7 @@ async def test_grant_then_revocation_claws_back_end_to_end(
             person,
         )
     )
-    clawed = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyClawedBack.event_type
-            and e.payload["claim_id"] == claim_id
-        ),
-    )
+    clawed = await claim_event(events, claim_id, payloads.SubsidyClawedBack.event_type)
     assert clawed.payload["amount_fen"] == 240_000
 
     # The archive follows the decisions too (records consumes skills.incentive).
@@ -260,13 +270,7 @@ async def test_insurance_csv_import_reports_row_by_row(stack: Any, api: Any, aut
 async def test_training_subsidy_import_then_skill_upgrade_refused(
     stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
 ) -> None:
-    person = secrets.token_hex(32)
-    await stack.pool.execute(
-        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
-           VALUES ($1, $2, 40, 'api', 'tests')""",
-        person,
-        NOW.date() - timedelta(days=2),
-    )
+    person = await insured_person(stack)
     issued = certificate(4)
     # Issued (in the issuing register) before the incentive service has heard of it.
     await stack.pool.execute(
@@ -302,23 +306,11 @@ async def test_training_subsidy_import_then_skill_upgrade_refused(
 async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
     stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
 ) -> None:
-    person = secrets.token_hex(32)
-    await stack.pool.execute(
-        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
-           VALUES ($1, $2, 40, 'api', 'tests')""",
-        person,
-        NOW.date() - timedelta(days=2),
-    )
+    person = await insured_person(stack)
     issued = certificate(4)
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     await publish_certified(publish, issued, person)
-    granted = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.payload.get("claim_id") == claim_id
-            and e.event_type == payloads.SubsidyGranted.event_type
-        ),
-    )
+    granted = await claim_event(events, claim_id, payloads.SubsidyGranted.event_type)
     answer = await api.post(
         "/incentives/training-subsidies",
         json={
@@ -333,13 +325,7 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
         headers=auth(Role.RECORDS_OFFICER),
     )
     assert answer.status_code == 200, answer.text
-    clawed = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.payload.get("claim_id") == claim_id
-            and e.event_type == payloads.SubsidyClawedBack.event_type
-        ),
-    )
+    clawed = await claim_event(events, claim_id, payloads.SubsidyClawedBack.event_type)
     assert clawed.payload["amount_fen"] == granted.payload["amount_fen"] > 0
     claim = (await api.get(f"/incentives/claims/{claim_id}", headers=auth(Role.REGULATOR))).json()
     assert claim["status"] == "clawed_back" and claim["paid_fen"] == 0
@@ -348,13 +334,7 @@ async def test_training_subsidy_loaded_after_a_grant_claws_the_grant_back(
 async def test_held_payment_is_released_by_a_reviewer(
     stack: Any, consumers: Any, api: Any, auth: Any, events: Any, publish: Any
 ) -> None:
-    person = secrets.token_hex(32)
-    await stack.pool.execute(
-        """INSERT INTO incentives.insurance_records (person_key, as_of, insured_months, source, loaded_by)
-           VALUES ($1, $2, 40, 'api', 'tests')""",
-        person,
-        NOW.date() - timedelta(days=2),
-    )
+    person = await insured_person(stack)
     issued = certificate(5)
     # The certificate comes first (another topic, a backlog): its claims wait for the
     # registration, whose facts (a retiree) the fraud checks need.
@@ -373,12 +353,7 @@ async def test_held_payment_is_released_by_a_reviewer(
         event(registration(issued, candidate_age=66, candidate_category="retired"), person)
     )
     claim_id = f"skill_upgrade:{issued.certificate_number}"
-    held = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyHeld.event_type and e.payload["claim_id"] == claim_id
-        ),
-    )
+    held = await claim_event(events, claim_id, payloads.SubsidyHeld.event_type)
     assert held.payload["signals"] == [Rule.FRAUD_PHANTOM_TRAINEE, Rule.FRAUD_RETIREMENT_AGE]
 
     queue = await api.get(
@@ -388,38 +363,15 @@ async def test_held_payment_is_released_by_a_reviewer(
     )
     assert [c["claim_id"] for c in queue.json()] == [claim_id]
     assert (
-        await api.post(
-            f"/incentives/claims/{claim_id}/release",
-            json={"reason": "ok"},
-            headers=auth(Role.CENTRE),
-        )
+        await review_claim(api, auth, claim_id, "release", "ok", Role.CENTRE)
     ).status_code == 403
-    released = await api.post(
-        f"/incentives/claims/{claim_id}/release",
-        json={"reason": "checked on site"},
-        headers=auth(Role.REGULATOR),
-    )
+    released = await review_claim(api, auth, claim_id, "release", "checked on site", Role.REGULATOR)
     assert released.status_code == 200, released.text
     assert (released.json()["status"], released.json()["paid_fen"]) == ("granted", 120_000)
-    again = await api.post(
-        f"/incentives/claims/{claim_id}/reject",
-        json={"reason": "too late"},
-        headers=auth(Role.REGULATOR),
-    )
+    again = await review_claim(api, auth, claim_id, "reject", "too late", Role.REGULATOR)
     assert again.status_code == 422 and again.json()["errors"][0]["rule"] == Rule.REVIEW_NOT_HELD
-    await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyReviewed.event_type
-            and e.payload["claim_id"] == claim_id
-        ),
-    )
-    granted = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
-        ),
-    )
+    await claim_event(events, claim_id, payloads.SubsidyReviewed.event_type)
+    granted = await claim_event(events, claim_id, payloads.SubsidyGranted.event_type)
     assert granted.payload["amount_fen"] == 120_000
     assert (
         await api.get("/incentives/claims/skill_upgrade:nope", headers=auth(Role.REGULATOR))
@@ -434,34 +386,20 @@ async def test_a_late_insurance_record_turns_a_refusal_into_a_grant(
     issued = certificate(4)
     claim_id = f"skill_upgrade:{issued.certificate_number}"
     await publish_certified(publish, issued, person)
-    refused = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyRefused.event_type and e.payload["claim_id"] == claim_id
-        ),
-    )
+    refused = await claim_event(events, claim_id, payloads.SubsidyRefused.event_type)
     assert refused.payload["rule"] == Rule.SUBSIDY_INSURED_MONTHS
 
     loaded = await insured(api, auth, id_number, NOW.date() - timedelta(days=3), months=18)
     assert loaded.json()["applied"] == 1, loaded.text
-    officer = await api.post(
-        f"/incentives/claims/{claim_id}/reconsideration",
-        json={"reason": "insurance record loaded"},
-        headers=auth(Role.RECORDS_OFFICER),
+    officer = await review_claim(
+        api, auth, claim_id, "reconsideration", "insurance record loaded", Role.RECORDS_OFFICER
     )
     assert officer.status_code == 403  # the regulator decides
-    answer = await api.post(
-        f"/incentives/claims/{claim_id}/reconsideration",
-        json={"reason": "insurance record loaded"},
-        headers=auth(Role.REGULATOR),
+    answer = await review_claim(
+        api, auth, claim_id, "reconsideration", "insurance record loaded", Role.REGULATOR
     )
     assert answer.status_code == 200, answer.text
     # Level-4 cap 1,500 yuan with the electrician's 20 % shortage uplift.
     assert (answer.json()["status"], answer.json()["paid_fen"]) == ("granted", 180_000)
-    granted = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.SubsidyGranted.event_type and e.payload["claim_id"] == claim_id
-        ),
-    )
+    granted = await claim_event(events, claim_id, payloads.SubsidyGranted.event_type)
     assert granted.payload["amount_fen"] == 180_000

@@ -20,7 +20,7 @@ from consumers.incentives.subsidies import reconsider_claim
 from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from schemas import payloads
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload
 from schemas.payloads import (
     AssessmentPassed,
     CertificateIssued,
@@ -31,6 +31,7 @@ from schemas.payloads import (
     ScoreCorrected,
 )
 from schemas.workflow_ids import promotion_workflow_id
+from tests.integration.sample_events import certificate_number, envelope
 
 pytestmark = pytest.mark.integration
 
@@ -45,21 +46,10 @@ def new_person() -> str:
     return secrets.token_hex(32)
 
 
-def certificate_number(level: int, issued_on: date) -> str:
-    return f"S000121{secrets.randbelow(10**6):06d}{issued_on.year % 100:02d}{level}{secrets.randbelow(10**6):06d}"
-
-
 def event(
     payload: EventPayload, person: str | None, occurred_at: datetime = TODAY
 ) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=uuid.uuid4().hex,
-        occurred_at=occurred_at,
-        producer="tests",
-        correlation_id=f"test-{uuid.uuid4().hex[:8]}",
-        person_key=person,
-    )
+    return envelope(payload, person, occurred_at=occurred_at)
 
 
 class Incentives:
@@ -82,6 +72,16 @@ class Incentives:
             as_of or TODAY.date() - timedelta(days=1),
             months,
         )
+
+    async def claim_rule(self, kind: str, number: str) -> Any:
+        """The rule that refused the claim of ``kind`` on certificate ``number`` (or None)."""
+        return (await self.claim(kind, number))["rule"]
+
+    async def insured_person(self, months: int = 24) -> str:
+        """A new person with ``months`` of unemployment insurance as of yesterday."""
+        person = new_person()
+        await self.insured(person, months)
+        return person
 
     async def register(self, person: str, **changes: Any) -> str:
         application_id = changes.pop("application_id", f"app-{uuid.uuid4().hex}")
@@ -191,8 +191,7 @@ async def incentives(stack: Any) -> AsyncIterator[Incentives]:
 
 
 async def test_grant_pays_the_level_cap_and_emits_the_rule_version(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = await incentives.certify(person, level=4)
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["amount_fen"], claim["paid"]) == ("granted", 150_000, 150_000)
@@ -242,15 +241,13 @@ async def test_a_certificate_before_its_registration_is_decided_by_the_run_that_
 
 
 async def test_shortage_uplift_from_the_catalogue(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = await incentives.certify(person, level=3, occupation=WELDER)
     assert (await incentives.claim("skill_upgrade", number))["amount_fen"] == 260_000
 
 
 async def test_insured_months_from_the_insurance_records(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 11)
+    person = await incentives.insured_person(11)
     number = await incentives.certify(person)
     claim = await incentives.claim("skill_upgrade", number)
     assert (claim["status"], claim["rule"], claim["paid"]) == (
@@ -272,7 +269,7 @@ async def test_insurance_snapshot_after_the_claim_does_not_count(incentives: Inc
     await incentives.insured(person, 5, TODAY.date() - timedelta(days=30))
     await incentives.insured(person, 30, TODAY.date() + timedelta(days=30))
     number = await incentives.certify(person)
-    assert (await incentives.claim("skill_upgrade", number))["rule"] == Rule.SUBSIDY_INSURED_MONTHS
+    assert await incentives.claim_rule("skill_upgrade", number) == Rule.SUBSIDY_INSURED_MONTHS
 
 
 async def test_older_policy_needs_36_months(incentives: Incentives) -> None:
@@ -288,45 +285,39 @@ async def test_older_policy_needs_36_months(incentives: Incentives) -> None:
 
 
 async def test_claim_window(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     late = await incentives.certify(person, issued_on=TODAY.date() - timedelta(days=400))
-    assert (await incentives.claim("skill_upgrade", late))["rule"] == Rule.SUBSIDY_CLAIM_WINDOW
+    assert await incentives.claim_rule("skill_upgrade", late) == Rule.SUBSIDY_CLAIM_WINDOW
 
 
 async def test_at_most_three_a_year(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     for occupation in (FITTER, WELDER, COOK):
         number = await incentives.certify(person, level=5, occupation=occupation)
         assert (await incentives.claim("skill_upgrade", number))["status"] == "granted"
     fourth = await incentives.certify(person, level=5, occupation=ELECTRICIAN)
-    assert (await incentives.claim("skill_upgrade", fourth))["rule"] == Rule.SUBSIDY_ANNUAL_LIMIT
+    assert await incentives.claim_rule("skill_upgrade", fourth) == Rule.SUBSIDY_ANNUAL_LIMIT
 
 
 async def test_once_per_person_occupation_and_level(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     await incentives.certify(person, level=4)
     again = await incentives.certify(person, level=4)
-    assert (await incentives.claim("skill_upgrade", again))[
-        "rule"
-    ] == Rule.SUBSIDY_ONCE_PER_OCCUPATION_LEVEL
+    assert (
+        await incentives.claim_rule("skill_upgrade", again)
+        == Rule.SUBSIDY_ONCE_PER_OCCUPATION_LEVEL
+    )
 
 
 async def test_no_lower_level_after_a_higher_one(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     await incentives.certify(person, level=3)
     lower = await incentives.certify(person, level=4)
-    assert (await incentives.claim("skill_upgrade", lower))[
-        "rule"
-    ] == Rule.SUBSIDY_LOWER_AFTER_HIGHER
+    assert await incentives.claim_rule("skill_upgrade", lower) == Rule.SUBSIDY_LOWER_AFTER_HIGHER
 
 
 async def test_not_combined_with_a_training_subsidy(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = certificate_number(4, TODAY.date())
     await incentives.conn.execute(
         """INSERT INTO incentives.training_subsidies (certificate_number, amount_fen, granted_on, source, loaded_by)
@@ -335,14 +326,14 @@ async def test_not_combined_with_a_training_subsidy(incentives: Incentives) -> N
         TODAY.date(),
     )
     await incentives.certify(person, number=number)
-    assert (await incentives.claim("skill_upgrade", number))[
-        "rule"
-    ] == Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
+    assert (
+        await incentives.claim_rule("skill_upgrade", number)
+        == Rule.SUBSIDY_COMBINED_WITH_TRAINING_SUBSIDY
+    )
 
 
 async def test_reissued_certificate_is_not_a_second_claim(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = await incentives.certify(person)
     await incentives.certify(person, number=number)  # another event id, same certificate
     granted = [
@@ -355,8 +346,7 @@ async def test_reissued_certificate_is_not_a_second_claim(incentives: Incentives
 
 
 async def test_revocation_after_payment_claws_back(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = await incentives.certify(person, level=3, occupation=ELECTRICIAN)
     await incentives.revoke(person, number)
     claim = await incentives.claim("skill_upgrade", number)
@@ -372,8 +362,7 @@ async def test_revocation_after_payment_claws_back(incentives: Incentives) -> No
 
 
 async def test_revocation_before_the_certificate_refuses_it(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = certificate_number(4, TODAY.date())
     await incentives.revoke(person, number)
     await incentives.certify(person, number=number)
@@ -386,8 +375,7 @@ async def test_revocation_before_the_certificate_refuses_it(incentives: Incentiv
 
 
 async def test_retiree_is_held_then_released_by_a_reviewer(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     application = await incentives.register(person, candidate_category="retired", candidate_age=63)
     number = await incentives.certify(person, application_id=application)
     claim = await incentives.claim("skill_upgrade", number)
@@ -415,8 +403,7 @@ async def test_retiree_is_held_then_released_by_a_reviewer(incentives: Incentive
 
 
 async def test_rejected_hold_pays_nothing(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     application = await incentives.register(
         person, candidate_category="full_time_student", candidate_age=19
     )
@@ -433,8 +420,7 @@ async def test_rejected_hold_pays_nothing(incentives: Incentives) -> None:
 
 
 async def test_revocation_while_held_refuses(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     application = await incentives.register(person, candidate_category="retired")
     number = await incentives.certify(person, application_id=application)
     await incentives.revoke(person, number)
@@ -447,8 +433,7 @@ async def test_revocation_while_held_refuses(incentives: Incentives) -> None:
 
 
 async def test_same_id_in_two_sessions_at_once_is_held(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     application = await incentives.register(person, occurred_at=TODAY - timedelta(days=60))
     await incentives.register(person, occurred_at=TODAY - timedelta(days=50))  # still open
     number = await incentives.certify(person, application_id=application)
@@ -458,8 +443,7 @@ async def test_same_id_in_two_sessions_at_once_is_held(incentives: Incentives) -
 
 
 async def test_sessions_one_after_another_are_not_held(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     body = f"body-{uuid.uuid4().hex[:8]}"
     first = await incentives.register(
         person, level=5, body_id=body, occurred_at=TODAY - timedelta(days=400)
@@ -485,8 +469,7 @@ async def test_sessions_one_after_another_are_not_held(incentives: Incentives) -
 
 
 async def test_score_edit_after_sign_off_is_held(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     application = await incentives.register(person)
     await incentives.apply(
         event(
@@ -525,8 +508,7 @@ async def test_body_with_abnormal_pass_rate_is_held(incentives: Incentives) -> N
                 new_person(),
             )
         )
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     application = await incentives.register(person, body_id=body)
     number = await incentives.certify(person, application_id=application, body_id=body)
     assert (await incentives.claim("skill_upgrade", number))["signals"] == [
@@ -547,7 +529,7 @@ async def test_appraisal_subsidy_for_an_eligible_group(incentives: Incentives) -
         "appraisal-2024",
     )
     # No insurance: the skill-upgrading subsidy is refused on its own rule, independently.
-    assert (await incentives.claim("skill_upgrade", number))["rule"] == Rule.SUBSIDY_INSURED_MONTHS
+    assert await incentives.claim_rule("skill_upgrade", number) == Rule.SUBSIDY_INSURED_MONTHS
 
 
 async def test_appraisal_key_industry_rate_and_first_appraisal_only(incentives: Incentives) -> None:
@@ -561,9 +543,7 @@ async def test_appraisal_key_industry_rate_and_first_appraisal_only(incentives: 
         person, candidate_category="registered_unemployed", appraisal_fee_fen=50_000
     )
     again = await incentives.certify(person, level=4, application_id=second, occupation=WELDER)
-    assert (await incentives.claim("appraisal", again))[
-        "rule"
-    ] == Rule.APPRAISAL_FIRST_APPRAISAL_ONLY
+    assert await incentives.claim_rule("appraisal", again) == Rule.APPRAISAL_FIRST_APPRAISAL_ONLY
 
 
 async def test_appraisal_refused_outside_eligible_groups(incentives: Incentives) -> None:
@@ -572,12 +552,11 @@ async def test_appraisal_refused_outside_eligible_groups(incentives: Incentives)
         person, candidate_category="employed", appraisal_fee_fen=50_000
     )
     number = await incentives.certify(person, application_id=application)
-    assert (await incentives.claim("appraisal", number))["rule"] == Rule.APPRAISAL_INELIGIBLE_GROUP
+    assert await incentives.claim_rule("appraisal", number) == Rule.APPRAISAL_INELIGIBLE_GROUP
 
 
 async def test_promotion_certificate_goes_through_the_same_rules(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     number = await incentives.certify(person, level=2, occupation=ELECTRICIAN, route="promotion")
     assert (await incentives.claim("skill_upgrade", number))["amount_fen"] == 300_000
     assert await incentives.claim("appraisal", number) is None
@@ -659,7 +638,7 @@ async def test_a_refusal_for_insured_months_is_reconsidered_once_the_records_arr
     await incentives.insured(person, 6, TODAY.date() - timedelta(days=20))
     number = await incentives.certify(person, level=4)
     claim_id = f"skill_upgrade:{number}"
-    assert (await incentives.claim("skill_upgrade", number))["rule"] == Rule.SUBSIDY_INSURED_MONTHS
+    assert await incentives.claim_rule("skill_upgrade", number) == Rule.SUBSIDY_INSURED_MONTHS
 
     # Nothing new is known: still refused, and nothing changes.
     with pytest.raises(RuleViolation) as still:
@@ -693,8 +672,7 @@ async def test_a_refusal_for_insured_months_is_reconsidered_once_the_records_arr
 
 
 async def test_only_an_insured_months_refusal_is_reconsidered(incentives: Incentives) -> None:
-    person = new_person()
-    await incentives.insured(person, 24)
+    person = await incentives.insured_person()
     late = await incentives.certify(person, issued_on=TODAY.date() - timedelta(days=400))
     with pytest.raises(RuleViolation) as refused:
         await reconsider_claim(

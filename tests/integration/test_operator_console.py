@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,20 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.app import create_app
-from schemas.events import build_event
-from schemas.payloads import CertificateIssued
 from skillflow.operations.activity_retries import ActivityRetries
 from skillflow.settings import Role
 from skillflow.stack.process import free_port
-from tests.integration.steps import Auth, approved_body, eventually, id_number, open_session
+from tests.integration.sample_events import certificate, issued
+from tests.integration.steps import (
+    Auth,
+    approved_body,
+    body_status,
+    eventually,
+    examined,
+    id_number,
+    open_session,
+    registered,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -93,37 +101,13 @@ async def _held_after_reinstatement(api: httpx.AsyncClient, auth: Auth) -> tuple
     must ask for the recheck."""
     body_id = await approved_body(api, auth)
     session_id = await open_session(api, auth, body_id, policy_version="demo-held")
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": id_number(1101), "name": "孙悟", "years_in_occupation": 2},
-    )
-    assert response.status_code == 201, response.text
-    application_id = response.json()["application_id"]
-    await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    started = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert started.status_code == 200, started.text
-    scored = await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 80, "practical": 80}},
-    )
+    application_id = await registered(api, auth, session_id, "孙悟", id_number=id_number(1101))
+    scored = await examined(api, auth, session_id, application_id, theory=80, practical=80)
     assert scored.json()["stage"] == "public_notice", scored.text
-    await _body_status(api, auth, body_id, "suspend")
+    await body_status(api, auth, body_id, "suspend")
     await eventually(lambda: _stage_is(api, auth, application_id, "held"), timeout=30)
-    await _body_status(api, auth, body_id, "reinstate")
+    await body_status(api, auth, body_id, "reinstate")
     return body_id, application_id
-
-
-async def _body_status(api: httpx.AsyncClient, auth: Auth, body_id: str, action: str) -> None:
-    response = await api.post(
-        f"/bodies/{body_id}/status",
-        headers=auth(Role.REGULATOR),
-        json={"action": action, "reason": f"{action} for the console test"},
-    )
-    assert response.status_code == 200, response.text
 
 
 async def _stage_is(api: httpx.AsyncClient, auth: Auth, application_id: str, stage: str) -> bool:
@@ -131,28 +115,21 @@ async def _stage_is(api: httpx.AsyncClient, auth: Auth, application_id: str, sta
     return bool(response.json()["stage"] == stage)
 
 
+async def _repair_audit(stack: Any, workflow_id: str, *columns: str) -> dict[str, Any]:
+    """``columns`` of the one repair of ``workflow_id`` in the audit log."""
+    [row] = await stack.pool.fetch(
+        "SELECT * FROM operations.repairs WHERE target = $1", workflow_id
+    )
+    return {column: row[column] for column in columns}
+
+
 async def _dead_letter_fixed_since(stack: Any) -> tuple[int, str]:
     """A dead letter the records consumer gave up on, whose cause is gone: its replay now
     applies. Recorded as the consumer records one (same table, same bytes)."""
-    number = f"S000121{secrets.randbelow(10**6):06d}254{secrets.randbelow(10**6):06d}"
+    replayed = certificate(application_id="app-console-replay")
+    number = replayed.certificate_number
     key = secrets.token_hex(32)
-    event = build_event(
-        CertificateIssued(
-            application_id="app-console-replay",
-            certificate_number=number,
-            body_id="S0001",
-            body_type="S",
-            occupation_code="6-31-01-03",
-            level=4,
-            issued_on=date.today(),
-            holder_name_masked="孙*",
-        ),
-        business_key=number,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id="console-replay",
-        person_key=key,
-    )
+    event = issued(replayed, key, "console-replay")
     letter_id = await stack.pool.fetchval(
         """INSERT INTO delivery.dead_letters
                (consumer, topic, kafka_partition, kafka_offset, message_key, value, event_id,
@@ -228,11 +205,7 @@ async def test_the_console_shows_live_figures_and_repairs_from_the_page(
     # The recheck issues the certificate at once (the next scheduled one is an hour away).
     await eventually(lambda: _stage_is(api, auth, application_id, "issued"), timeout=30)
     await expect(late).to_have_count(0, timeout=30_000)
-    audit = await stack.pool.fetchrow(
-        "SELECT action, reason, requested_by FROM operations.repairs WHERE target = $1",
-        workflow_id,
-    )
-    assert dict(audit) == {
+    assert await _repair_audit(stack, workflow_id, "action", "reason", "requested_by") == {
         "action": "recheck",
         "reason": "body reinstated by the regulator",
         "requested_by": "operator",
@@ -416,11 +389,9 @@ async def test_a_retrying_activity_is_late_work_and_a_reset_retries_it(
         result = await stack.temporal.get_workflow_handle(workflow_id, run_id=new_run).result()
         assert result == f"archived {key}"
         assert await listed_late() is None
-        audit = await stack.pool.fetchrow(
-            "SELECT action, reason, requested_by, outcome FROM operations.repairs WHERE target = $1",
-            workflow_id,
-        )
-        assert dict(audit) == {
+        assert await _repair_audit(
+            stack, workflow_id, "action", "reason", "requested_by", "outcome"
+        ) == {
             "action": "reset",
             "reason": "archive restored",
             "requested_by": "operator",

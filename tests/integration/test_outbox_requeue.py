@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-
-import asyncpg
 import pytest
 
-from schemas.events import build_event
-from schemas.payloads import RegistrationExpired
-from store.database import apply_migrations, create_pool, ensure_database
 from store.outbox import enqueue, requeue_unapplied
+from tests.integration.sample_events import expired
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def own_database(stack) -> AsyncIterator[asyncpg.Pool]:
-    dsn = stack.settings.postgres_dsn.rsplit("/", 1)[0] + f"/requeue_{uuid.uuid4().hex[:8]}"
-    await ensure_database(dsn)
-    pool = await create_pool(dsn, max_size=2)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
-    yield pool
-    await pool.close()
 
 
 async def test_requeue_only_what_a_subscribed_consumer_has_not_applied(own_database) -> None:
     events = []
     for n in range(4):
-        key = f"requeue-{uuid.uuid4().hex}"
-        events.append(
-            build_event(
-                RegistrationExpired(application_id=key, session_id=f"s{n}"),
-                business_key=key,
-                occurred_at=datetime.now(UTC),
-                producer="tests",
-                correlation_id=key,
-                person_key=uuid.uuid4().hex * 2,
-            )
-        )
+        events.append(expired(f"s{n}", prefix="requeue"))
     applied_by_both, applied_by_records, dead_lettered, unsent = events
     async with own_database.acquire() as conn, conn.transaction():
         await enqueue(conn, *events)

@@ -21,7 +21,8 @@ from tests.integration.steps import Auth, eventually, new_id_number, today
 from tests.integration.test_credentials import HOLDER, issued_certificate
 from tests.integration.test_prior_certificates import import_prior, older_number, prior
 
-pytestmark = pytest.mark.integration
+# The worker and the consumers run for every test here (certificates issued, then archived).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker", "consumers")]
 
 
 def first_page(pdf: bytes, png: Path) -> tuple[Image.Image, str, int]:
@@ -44,13 +45,7 @@ def ink(image: Image.Image, box: tuple[float, float, float, float]) -> float:
 
 
 async def test_printable_certificate_and_archive_transcript(
-    stack: Any,
-    worker: None,
-    consumers: None,
-    api: httpx.AsyncClient,
-    auth: Auth,
-    events: Any,
-    tmp_path: Path,
+    stack: Any, api: httpx.AsyncClient, auth: Auth, events: Any, tmp_path: Path
 ) -> None:
     id_number = new_id_number()
     key = person_key(id_number, stack.settings.person_key_secret_bytes)

@@ -20,8 +20,10 @@ from skillflow.settings import Role
 from tests.integration.steps import (
     FITTER,
     Auth,
+    admitted,
     approved_body,
     eventually,
+    examined,
     insured,
     new_id_number,
     open_session,
@@ -198,14 +200,8 @@ async def test_imported_level5_counts_for_level4_eligibility_from_its_real_issue
     )
 
     # Exactly 4 years: admitted through the years-since-level-5 path.
-    response = await register(api, auth, level4, exact)
-    assert response.status_code == 201, response.text
-    admitted = (
-        await api.get(
-            f"/applications/{response.json()['application_id']}", headers=auth(Role.CENTRE)
-        )
-    ).json()
-    assert (admitted["level"], admitted["eligibility_path"]) == (4, "L4.years_since_L5")
+    admission = await admitted(api, auth, await register(api, auth, level4, exact))
+    assert (admission["level"], admission["eligibility_path"]) == (4, "L4.years_since_L5")
 
 
 async def test_archive_verification_and_no_claim_for_an_imported_certificate(
@@ -281,18 +277,7 @@ async def test_imported_higher_level_refuses_the_subsidy_for_a_lower_one(
     response = await register(api, auth, level5, id_number)
     assert response.status_code == 201, response.text
     application_id = response.json()["application_id"]
-    review = await api.post(
-        f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
-    )
-    assert review.status_code == 200, review.text
-    started = await api.post(f"/sessions/{level5}/start", headers=auth(Role.CENTRE))
-    assert started.status_code == 200, started.text
-    scored = await api.post(
-        f"/applications/{application_id}/scores",
-        headers=auth(Role.CENTRE),
-        json={"examiner_id": "E1", "scores": {"theory": 80, "practical": 80}},
-    )
-    assert scored.status_code == 200, scored.text
+    await examined(api, auth, level5, application_id, theory=80, practical=80)
     await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: e.event_type == "subsidy.refused" and e.person_key == key,

@@ -26,6 +26,7 @@ from tests.integration.steps import (
     FITTER,
     Auth,
     approved_body,
+    event_about,
     eventually,
     insured,
     new_id_number,
@@ -33,7 +34,8 @@ from tests.integration.steps import (
     workflow_exists,
 )
 
-pytestmark = pytest.mark.integration
+# The worker and the consumers run for every test here (certificates issued, then archived).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker", "consumers")]
 
 # FITTER is not a shortage occupation: the plain level-4 cap applies.
 LEVEL_4_CAP_FEN = 150_000  # skill-upgrade-2024: 1,500 yuan at level 4
@@ -79,13 +81,7 @@ def issued_for(promotion_id: str) -> Callable[[EventEnvelope], bool]:
 
 
 async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
-    stack: Any,
-    worker: None,
-    consumers: None,
-    api: httpx.AsyncClient,
-    auth: Auth,
-    events: Any,
-    publish: Any,
+    stack: Any, api: httpx.AsyncClient, auth: Auth, events: Any, publish: Any
 ) -> None:
     site_serial = f"{secrets.randbelow(10**6):06d}"
     body_id = await tianjin_centre(api, auth, levels=(5, 4), site_serial=site_serial)
@@ -175,13 +171,8 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
     # A second promotion in the same calendar year is refused, and certifies nothing.
     second = promotion(body_id, on, to_level=3)
     await publish(granted_event(second, person))
-    refusal = await events.wait_for(
-        Topic.INCENTIVE.value,
-        lambda e: (
-            e.event_type == payloads.PromotionRefused.event_type
-            and e.payload["promotion_id"] == second.promotion_id
-        ),
-        timeout=60,
+    refusal = await event_about(
+        events, payloads.PromotionRefused, timeout=60, promotion_id=second.promotion_id
     )
     assert refusal.payload["rule"] == Rule.PROMOTION_ONE_PER_YEAR
     assert refusal.person_key == person
@@ -214,26 +205,18 @@ async def test_promotion_is_certified_archived_subsidised_and_once_a_year(
 
 
 async def test_promotion_outside_the_bodys_scope_is_withheld(
-    stack: Any,
-    worker: None,
-    consumers: None,
-    api: httpx.AsyncClient,
-    auth: Auth,
-    events: Any,
-    publish: Any,
+    stack: Any, api: httpx.AsyncClient, auth: Auth, events: Any, publish: Any
 ) -> None:
     body_id = await tianjin_centre(api, auth, site_serial=f"{secrets.randbelow(10**6):06d}")
     person = person_key(new_id_number(), stack.settings.person_key_secret_bytes)
     granted = promotion(body_id, today(), to_level=3)  # the body is filed for level 5 only
     await publish(granted_event(granted, person))
 
-    withheld = await events.wait_for(
-        Topic.CERTIFICATE.value,
-        lambda e: (
-            e.event_type == payloads.CertificateWithheld.event_type
-            and e.payload["application_id"] == promotion_workflow_id(granted.promotion_id)
-        ),
+    withheld = await event_about(
+        events,
+        payloads.CertificateWithheld,
         timeout=60,
+        application_id=promotion_workflow_id(granted.promotion_id),
     )
     assert withheld.payload["rule"] == Rule.BODY_OUT_OF_SCOPE
     assert withheld.person_key == person

@@ -14,10 +14,9 @@ from api.app import create_app
 from skillflow.settings import Role
 from tests.integration.steps import (
     Auth,
-    approved_body,
     eventually,
-    new_id_number,
-    open_session,
+    new_session,
+    registered,
     today,
 )
 
@@ -37,15 +36,8 @@ HOLDER_DETAILS = {"holder_name_masked", "body_id", "body_name", "issued_on", "re
 @pytest.fixture(scope="module")
 async def issued(stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth) -> str:
     """A certificate issued through the real flow to ``HOLDER``: its number."""
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    registered = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": HOLDER, "years_in_occupation": 8},
-    )
-    assert registered.status_code == 201, registered.text
-    application_id = registered.json()["application_id"]
+    session_id = await new_session(api, auth)
+    application_id = await registered(api, auth, session_id, HOLDER, years_in_occupation=8)
     for path, body in (
         (f"/applications/{application_id}/review", {"approve": True}),
         (f"/sessions/{session_id}/start", None),

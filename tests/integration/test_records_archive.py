@@ -14,7 +14,7 @@ import pytest
 from consumers.records.consumer import records_consumer
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
-from schemas.events import EventEnvelope, EventPayload, build_event
+from schemas.events import EventEnvelope, EventPayload
 from schemas.payloads import (
     AssessmentFailed,
     AssessmentPassed,
@@ -26,6 +26,7 @@ from schemas.payloads import (
     SubsidyGranted,
 )
 from skillflow.settings import Role
+from tests.integration.sample_events import certificate, certificate_number, envelope
 from tests.integration.steps import new_id_number
 
 pytestmark = pytest.mark.integration
@@ -34,18 +35,11 @@ NOW = datetime.now(UTC)
 
 
 def event(payload: EventPayload, person: str | None) -> EventEnvelope:
-    return build_event(
-        payload,
-        business_key=uuid.uuid4().hex,
-        occurred_at=NOW,
-        producer="tests",
-        correlation_id="test",
-        person_key=person,
-    )
+    return envelope(payload, person, correlation_id="test", occurred_at=NOW)
 
 
 def number(level: int = 4) -> str:
-    return f"S000121{secrets.randbelow(10**6):06d}25{level}{secrets.randbelow(10**6):06d}"
+    return certificate_number(level)
 
 
 async def apply(stack: Any, *events: EventEnvelope) -> None:
@@ -55,16 +49,9 @@ async def apply(stack: Any, *events: EventEnvelope) -> None:
             await handlers[envelope.event_type](conn, envelope)
 
 
-def issued(certificate: str, body: str = "S0001", level: int = 4) -> CertificateIssued:
-    return CertificateIssued(
-        application_id=f"app-{uuid.uuid4().hex}",
-        certificate_number=certificate,
-        body_id=body,
-        body_type="S",
-        occupation_code="6-31-01-03",
-        level=level,
-        issued_on=NOW.date(),
-        holder_name_masked="王*",
+def issued(number: str, body: str = "S0001", level: int = 4) -> CertificateIssued:
+    return certificate(
+        number=number, body_id=body, level=level, issued_on=NOW.date(), holder_name_masked="王*"
     )
 
 

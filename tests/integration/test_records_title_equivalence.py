@@ -7,20 +7,20 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from consumers.records.consumer import records_consumer
 from schemas.archive import TitleEquivalenceRequest
-from schemas.events import EventEnvelope, build_event
+from schemas.events import EventEnvelope
 from schemas.payloads import (
-    CertificateIssued,
     CertificateRevoked,
     TitleEligible,
 )
 from schemas.topics import Topic
+from tests.integration.sample_events import certificate, envelope, issued
 from workflows.title_equivalence import (
     DAILY_AT,
     TITLE_EQUIVALENCE_SCHEDULE_ID,
@@ -35,41 +35,18 @@ AS_OF = date(2031, 6, 1)  # in the future, so earlier tests' certificates are no
 async def archive_certificate(
     stack: Any, person: str, level: int, issued_on: date, revoked: bool = False
 ) -> str:
-    number = f"S000121{secrets.randbelow(10**6):06d}{issued_on.year % 100:02d}{level}{secrets.randbelow(10**6):06d}"
-    events = [
-        build_event(
-            CertificateIssued(
-                application_id=f"app-{uuid.uuid4().hex}",
-                certificate_number=number,
-                body_id="S0001",
-                body_type="S",
-                occupation_code="6-31-01-03",
-                level=level,
-                issued_on=issued_on,
-                holder_name_masked="周*",
-            ),
-            business_key=number,
-            occurred_at=datetime.now(UTC),
-            producer="tests",
-            correlation_id="titles",
-            person_key=person,
-        )
-    ]
+    held = certificate(level=level, issued_on=issued_on, holder_name_masked="周*")
+    number = held.certificate_number
+    events = [issued(held, person, "titles")]
     if revoked:
-        events.append(
-            build_event(
-                CertificateRevoked(certificate_number=number, reason="fraud", revoked_on=issued_on),
-                business_key=number,
-                occurred_at=datetime.now(UTC),
-                producer="tests",
-                correlation_id="titles",
-                person_key=person,
-            )
+        revocation = CertificateRevoked(
+            certificate_number=number, reason="fraud", revoked_on=issued_on
         )
+        events.append(envelope(revocation, person, business_key=number, correlation_id="titles"))
     handlers = records_consumer(stack.settings).handlers
     async with stack.pool.acquire() as conn, conn.transaction():
-        for envelope in events:
-            await handlers[envelope.event_type](conn, envelope)
+        for event in events:
+            await handlers[event.event_type](conn, event)
     return number
 
 

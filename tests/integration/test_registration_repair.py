@@ -18,7 +18,16 @@ from api.routes import sessions
 from policy.rule_ids import Rule
 from schemas.workflow_ids import application_workflow_id
 from skillflow.settings import Role
-from tests.integration.steps import Auth, approved_body, id_number, open_session
+from tests.integration.steps import (
+    Auth,
+    approved_body,
+    id_number,
+    new_session,
+    open_session,
+    registered,
+    reject,
+    start,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +41,11 @@ async def _stop_before_start(*_: Any, **__: Any) -> int:
 
 
 async def stranded_registration(
-    api: httpx.AsyncClient,
-    auth: Auth,
-    session_id: str,
-    sequence: int,
-    monkeypatch: pytest.MonkeyPatch,
-) -> str:
-    """A registration committed whose workflow was never started; returns its id."""
+    api: httpx.AsyncClient, auth: Auth, sequence: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """A registration in a new session, committed but its workflow never started:
+    (session id, application id)."""
+    session_id = await open_session(api, auth, await approved_body(api, auth))
     with monkeypatch.context() as patch:
         patch.setattr(sessions, "start_applications", _stop_before_start)
         # The API's catch-all answers the unexpected stop (it no longer escapes the app).
@@ -58,26 +65,17 @@ async def stranded_registration(
         f"/applications/{application_id}/review", headers=auth(Role.CENTRE), json={"approve": True}
     )
     assert response.status_code == 404, response.text
-    return application_id
+    return session_id, application_id
 
 
 async def test_starting_the_exam_starts_registrations_a_crash_left_behind(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    application_id = await stranded_registration(api, auth, session_id, 501, monkeypatch)
+    session_id, application_id = await stranded_registration(api, auth, 501, monkeypatch)
 
-    response = await api.post(f"/sessions/{session_id}/start", headers=auth(Role.CENTRE))
-    assert response.status_code == 200, response.text
+    await start(api, auth, session_id)
     # Approvals end at the start; the repaired registration's workflow takes its rejection.
-    response = await api.post(
-        f"/applications/{application_id}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "did not attend"},
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["stage"] == "rejected"
+    await reject(api, auth, application_id, "did not attend")
     started = await stack.pool.fetchval(
         """SELECT workflow_started_at IS NOT NULL FROM certification.applications
            WHERE application_id = $1""",
@@ -89,9 +87,7 @@ async def test_starting_the_exam_starts_registrations_a_crash_left_behind(
 async def test_an_api_starting_up_starts_registrations_a_crash_left_behind(
     stack: Any, worker: None, api: httpx.AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    application_id = await stranded_registration(api, auth, session_id, 502, monkeypatch)
+    _, application_id = await stranded_registration(api, auth, 502, monkeypatch)
 
     restarted = create_app(stack.settings)
     async with restarted.router.lifespan_context(restarted):
@@ -109,20 +105,9 @@ async def test_a_repair_never_revives_a_finished_application(
 ) -> None:
     from activities.registration import start_unstarted
 
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": id_number(503), "name": "吴九", "years_in_occupation": 2},
-    )
-    application_id = response.json()["application_id"]
-    response = await api.post(
-        f"/applications/{application_id}/review",
-        headers=auth(Role.CENTRE),
-        json={"approve": False, "reason": "材料不全"},
-    )
-    assert response.json()["stage"] == "rejected"
+    session_id = await new_session(api, auth)
+    application_id = await registered(api, auth, session_id, "吴九", id_number=id_number(503))
+    await reject(api, auth, application_id, "材料不全")
     handle = stack.temporal.get_workflow_handle(application_workflow_id(application_id))
     await handle.result()
     # As if the process had stopped after starting the workflow but before noting it.

@@ -5,48 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from schemas.events import EventEnvelope, build_event
-from schemas.payloads import RegistrationExpired
+from schemas.events import EventEnvelope
 from skillflow import kafka
 from skillflow.stack.process import free_port
 from skillflow.stack.servers import KafkaBroker
-from store.database import apply_migrations, create_pool, ensure_database
+from store.database import create_pool
 from store.outbox import enqueue
 from store.relay import _RELAY_LOCK_ID
+from tests.integration.sample_events import expired
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def own_database(stack) -> AsyncIterator[asyncpg.Pool]:
-    """A database of its own: relay leadership is an advisory lock per database, and the
-    session's roles hold the one in the main database."""
-    dsn = stack.settings.postgres_dsn.rsplit("/", 1)[0] + f"/relay_{uuid.uuid4().hex[:8]}"
-    await ensure_database(dsn)
-    pool = await create_pool(dsn, max_size=5)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
-    yield pool
-    await pool.close()
-
-
 def _event(person_key: str, n: int) -> EventEnvelope:
-    application_id = f"order-{uuid.uuid4().hex}"
-    return build_event(
-        RegistrationExpired(application_id=application_id, session_id=f"s-{n}"),
-        business_key=application_id,
-        occurred_at=datetime.now(UTC),
-        producer="tests",
-        correlation_id=application_id,
-        person_key=person_key,
-    )
+    return expired(f"s-{n}", person_key, prefix="order")
 
 
 async def _read_all(

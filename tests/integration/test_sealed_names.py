@@ -8,7 +8,7 @@ import pytest
 from skillflow.settings import Role
 from store.sealed import holder_name_place
 from tests.integration.conftest import RunningStack
-from tests.integration.steps import Auth, approved_body, new_id_number, open_session
+from tests.integration.steps import Auth, new_session, registered
 
 pytestmark = pytest.mark.integration
 HOLDER = "欧阳娜娜"
@@ -17,15 +17,8 @@ HOLDER = "欧阳娜娜"
 async def test_the_holder_name_is_sealed_and_read_by_the_registering_body(
     stack: RunningStack, api: httpx.AsyncClient, auth: Auth, worker: None
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
-    response = await api.post(
-        f"/sessions/{session_id}/applications",
-        headers=auth(Role.CENTRE),
-        json={"id_number": new_id_number(), "name": HOLDER, "years_in_occupation": 2},
-    )
-    assert response.status_code == 201, response.text
-    application_id = response.json()["application_id"]
+    session_id = await new_session(api, auth)
+    application_id = await registered(api, auth, session_id, HOLDER)
 
     row = await stack.pool.fetchrow(
         """SELECT to_jsonb(a) AS row, holder_name_sealed FROM certification.applications a
@@ -58,8 +51,7 @@ async def test_the_holder_name_is_sealed_and_read_by_the_registering_body(
 async def test_examiner_names_are_sealed_apart_from_the_conflict_facts(
     stack: RunningStack, api: httpx.AsyncClient, auth: Auth, worker: None
 ) -> None:
-    body_id = await approved_body(api, auth)
-    session_id = await open_session(api, auth, body_id)
+    session_id = await new_session(api, auth)
     row = await stack.pool.fetchrow(
         "SELECT examiners, examiner_names_sealed FROM certification.sessions WHERE session_id = $1",
         session_id,

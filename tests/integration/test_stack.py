@@ -40,16 +40,47 @@ pytestmark = pytest.mark.integration
 SKILLFLOW = [sys.executable, "-m", "skillflow"]
 
 
+def free_ports() -> dict[str, int]:
+    """A free port for each server and role of ``skillflow up`` (its defaults may be taken)."""
+    names = [
+        "api",
+        "temporal",
+        "temporal_http",
+        "kafka",
+        "postgres",
+        "worker_health",
+        "consumers_health",
+        "worker_sdk_metrics",
+    ]
+    return {name: free_port() for name in names}
+
+
+def up_command(data_dir: Path, ports: dict[str, int]) -> list[str]:
+    """``skillflow up`` headless in ``data_dir`` on ``ports``."""
+    args = [*SKILLFLOW, "up", "--data-dir", str(data_dir), "--headless"]
+    for name, port in ports.items():
+        args += [f"--{name.replace('_', '-')}-port", str(port)]
+    return args
+
+
+def skillflow(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``skillflow ARGS --data-dir DATA_DIR`` in its own process, its output captured."""
+    return subprocess.run(
+        [*SKILLFLOW, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60
+    )
+
+
 class UpProcess:
     def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
         self.data_dir = data_dir
         self.ports = ports
-        args = [*SKILLFLOW, "up", "--data-dir", str(data_dir), "--headless"]
-        for name, port in ports.items():
-            args += [f"--{name.replace('_', '-')}-port", str(port)]
         self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            up_command(data_dir, ports), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+
+    def skillflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A ``skillflow`` command against this stack, as a person runs it."""
+        return skillflow(*args, data_dir=self.data_dir)
 
     def wait_up(self, timeout: float = 120) -> dict[str, object]:
         deadline = time.monotonic() + timeout
@@ -132,23 +163,9 @@ def _assert_private(data_dir: Path) -> None:
     assert (data_dir / "stack.json").stat().st_mode & 0o777 == 0o600
 
 
-def _ports() -> dict[str, int]:
-    names = [
-        "api",
-        "temporal",
-        "temporal_http",
-        "kafka",
-        "postgres",
-        "worker_health",
-        "consumers_health",
-        "worker_sdk_metrics",
-    ]
-    return {name: free_port() for name in names}
-
-
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[UpProcess]:
-    process = UpProcess(tmp_path / "data", _ports())
+    process = UpProcess(tmp_path / "data", free_ports())
     try:
         yield process
     finally:
@@ -161,12 +178,7 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
     addresses = up.wait_up()
     assert set(addresses) >= {"api", "temporal", "temporal_ui", "kafka", "postgres"}
     assert addresses["api"] == f"http://127.0.0.1:{up.ports['api']}"
-    status = subprocess.run(
-        [*SKILLFLOW, "status", "--data-dir", str(up.data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    status = up.skillflow("status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert status.stdout.count("ready") >= 3
     assert "Console summary" in status.stdout and "healthy" in status.stdout
@@ -183,35 +195,18 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
     [consumers] = [p for p in up.descendants() if p.cmdline()[-1:] == ["consumers"]]
     consumers.suspend()
     try:
-        down = subprocess.run(
-            [*SKILLFLOW, "status", "--data-dir", str(up.data_dir)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        down = up.skillflow("status")
     finally:
         consumers.resume()
     assert down.returncode == 1, down.stdout + down.stderr
     assert "unhealthy" in down.stdout and "consumers" in down.stdout
 
-    unknown = subprocess.run(
-        [*SKILLFLOW, "verify", "S000021000001265999999", "--data-dir", str(up.data_dir)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    unknown = up.skillflow("verify", "S000021000001265999999")
     assert unknown.returncode == 1 and "unknown" in unknown.stdout, unknown.stdout + unknown.stderr
-    with_name = subprocess.run(
-        [*SKILLFLOW, "verify", "S000021000001265999999", "--holder-name", "张三丰",
-         "--data-dir", str(up.data_dir)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    with_name = up.skillflow("verify", "S000021000001265999999", "--holder-name", "张三丰")
     assert with_name.returncode == 1, with_name.stdout + with_name.stderr
     assert "holder_name_matches  False" in with_name.stdout, with_name.stdout
-    malformed = subprocess.run(
-        [*SKILLFLOW, "verify", "S12", "--data-dir", str(up.data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    malformed = up.skillflow("verify", "S12")
     assert malformed.returncode == 1 and "certificate_number" in malformed.stderr
     # The records officer imports prior certificates from a CSV file: row by row.
     person = make_id_number("210102", date(1980, 3, 4), 17, "F")
@@ -224,10 +219,7 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
         f"12-34,{person},6-20-01-01,5,江苏省职业技能鉴定中心,2019-06-01,全国联网查询,2020-01-01\n",
         encoding="utf-8",
     )
-    imported = subprocess.run(
-        [*SKILLFLOW, "import", "certificates", str(prior), "--data-dir", str(up.data_dir)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    imported = up.skillflow("import", "certificates", str(prior))
     assert imported.returncode == 1, imported.stdout + imported.stderr
     assert (
         "row 2: rejected" in imported.stdout
@@ -238,35 +230,18 @@ def test_up_serves_every_role_and_stops_cleanly(up: UpProcess) -> None:
     # The key set, saved for checking credentials offline; a rotation adds a key to it.
     keys = up.data_dir / "keys.json"
     for command in (["credentials", "keys", "--output", str(keys)], ["credentials", "rotate-key"]):
-        done = subprocess.run(
-            [*SKILLFLOW, *command, "--data-dir", str(up.data_dir)],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        done = up.skillflow(*command)
         assert done.returncode == 0, done.stdout + done.stderr
     assert "signing with key-2" in done.stdout
     saved = json.loads(keys.read_text(encoding="utf-8"))
     assert saved["id"] == f"did:web:127.0.0.1%3A{up.ports['api']}"
     assert [m["id"].rsplit("#")[1] for m in saved["verificationMethod"]] == ["key-1"]
 
-    letters = subprocess.run(
-        [*SKILLFLOW, "dead-letters", "list", "--data-dir", str(up.data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    letters = up.skillflow("dead-letters", "list")
     assert letters.returncode == 0 and "0 open dead letter(s)" in letters.stdout, letters.stderr
-    audit = subprocess.run(
-        [*SKILLFLOW, "repair", "log", "--data-dir", str(up.data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    audit = up.skillflow("repair", "log")
     assert audit.returncode == 0 and "0 repair(s)" in audit.stdout, audit.stderr
-    unknown_workflow = subprocess.run(
-        [*SKILLFLOW, "repair", "terminate", "no-such-workflow", "--reason", "test",
-         "--data-dir", str(up.data_dir)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    unknown_workflow = up.skillflow("repair", "terminate", "no-such-workflow", "--reason", "test")
     assert (
         unknown_workflow.returncode == 1
         and "no workflow no-such-workflow" in unknown_workflow.stderr
@@ -290,29 +265,13 @@ def test_second_start_port_conflict_and_unwritable_folder_are_refused(
     up: UpProcess, tmp_path: Path
 ) -> None:
     up.wait_up()
-    second = subprocess.run(
-        [*SKILLFLOW, "up", "--data-dir", str(up.data_dir), "--headless"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    second = up.skillflow("up", "--headless")
     assert second.returncode != 0
     assert "already running" in second.stderr and str(os.getpid()) not in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
 
-    busy = subprocess.run(
-        [
-            *SKILLFLOW,
-            "up",
-            "--data-dir",
-            str(tmp_path / "other"),
-            "--headless",
-            "--api-port",
-            str(up.ports["api"]),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    busy = skillflow(
+        "up", "--headless", "--api-port", str(up.ports["api"]), data_dir=tmp_path / "other"
     )
     assert busy.returncode != 0
     assert f"port {up.ports['api']} (api) is already in use" in busy.stderr
@@ -320,12 +279,7 @@ def test_second_start_port_conflict_and_unwritable_folder_are_refused(
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    unwritable = subprocess.run(
-        [*SKILLFLOW, "up", "--data-dir", str(blocker / "data")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    unwritable = skillflow("up", data_dir=blocker / "data")
     assert unwritable.returncode != 0
     assert "cannot write to data folder" in unwritable.stderr and "--data-dir" in unwritable.stderr
     code, out, _ = up.stop(signal.SIGTERM)
@@ -335,7 +289,7 @@ def test_second_start_port_conflict_and_unwritable_folder_are_refused(
 async def test_a_workflow_started_before_a_restart_completes_after_it(tmp_path: Path) -> None:
     from schemas.evaluation_body import BodyDecision, BodyFiling, BodyRun, BodyState, ScopeEntry
 
-    data_dir, ports = tmp_path / "data", _ports()
+    data_dir, ports = tmp_path / "data", free_ports()
     first = UpProcess(data_dir, ports)
     try:
         addresses = first.wait_up()

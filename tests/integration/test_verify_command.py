@@ -5,30 +5,29 @@ the saved files, and says so."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.documents import document_loader
-from credentials.keys import IssuerKey, did_document, did_web
+from credentials.keys import did_document, did_web
 from credentials.open_badge import (
-    CertifiedLevel,
     body_issuer,
     certificate_credential,
     status_list_credential,
 )
 from credentials.proofs import sign
 from skillflow.stack.process import free_port
+from tests.unit.test_credentials import FACTS, new_key
 
 pytestmark = pytest.mark.integration
 
@@ -76,26 +75,11 @@ def test_verify_fetches_online_and_falls_back_to_saved_files(
     issuer_site: tuple[str, Published], tmp_path: Path
 ) -> None:
     base, published = issuer_site
-    private = Ed25519PrivateKey.generate()
-    key = IssuerKey(
-        "key-1",
-        private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        ),
-        private,
-    )
+    key = new_key()
+    private = key.private_key
+    assert private is not None
     issuer = body_issuer(base, "S-LN-1")
-    facts = CertifiedLevel(
-        certificate_number="S000021000001264000015",
-        person_key="cd" * 32,
-        body_id="S-LN-1",
-        body_name="辽宁省职业技能鉴定指导中心",
-        occupation_code="6-20-01-01",
-        occupation_name="钳工",
-        level=4,
-        issued_on=date(2026, 5, 1),
-        status_index=3,
-    )
+    facts = dataclasses.replace(FACTS, person_key="cd" * 32, status_index=3)
 
     def signed(document: dict[str, Any]) -> dict[str, Any]:
         return sign(

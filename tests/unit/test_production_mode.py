@@ -15,6 +15,8 @@ from store.tokens import check_binding
 PUBLIC_BASE_URL = "https://skillflow.example.gov.cn"
 STRONG_SECRET = "a-production-secret-of-enough-length-0123"
 PAYLOAD_KEYS = {"payload_keys": f'{{"2026-11": "{generate_key()}"}}', "payload_key_id": "2026-11"}
+# Every secret and address production needs, so a test names only what it adds.
+READY = {"person_key_secret": STRONG_SECRET, "public_base_url": PUBLIC_BASE_URL, **PAYLOAD_KEYS}
 
 
 def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -55,9 +57,7 @@ def test_production_refuses_demo_policies_and_unbound_body_tokens(
 ) -> None:
     _production(
         monkeypatch,
-        person_key_secret=STRONG_SECRET,
-        public_base_url=PUBLIC_BASE_URL,
-        **PAYLOAD_KEYS,
+        **READY,
         demo_policies="true",
         api_tokens='{"t1": "centre:wang.li", "t2": "regulator:zhao", "t3": "judge:liu@C1"}',
     )
@@ -78,9 +78,7 @@ def test_production_starts_with_real_secrets_and_bound_tokens(
 ) -> None:
     _production(
         monkeypatch,
-        person_key_secret=STRONG_SECRET,
-        public_base_url=PUBLIC_BASE_URL,
-        **PAYLOAD_KEYS,
+        **READY,
         api_tokens='{"t1": "centre:wang.li@S-LN-1"}',
     )
     settings = load_settings()

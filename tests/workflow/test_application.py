@@ -93,6 +93,14 @@ def sheet(examiner: str = "E1", **scores: float) -> ScoreSheet:
     )
 
 
+async def scored(handle: Handle, examiner: str = "E1", **scores: float) -> ApplicationStatus:
+    """The application's status after ``examiner`` enters ``scores``."""
+    status: ApplicationStatus = await handle.execute_update(
+        ApplicationWorkflow.enter_scores, sheet(examiner, **scores)
+    )
+    return status
+
+
 async def rejected_rule(coroutine: object) -> str:
     with pytest.raises(WorkflowUpdateFailedError) as caught:
         await coroutine  # type: ignore[misc]
@@ -108,9 +116,7 @@ async def test_approved_candidate_who_passes_gets_a_certificate_after_notice(
     harness: Harness,
 ) -> None:
     handle, start_input = await approved(harness)
-    status = await handle.execute_update(
-        ApplicationWorkflow.enter_scores, sheet(theory=72, practical=81)
-    )
+    status = await scored(handle, theory=72, practical=81)
     assert status.stage == "public_notice"
     assert status.notice_ends_at is not None
 
@@ -133,7 +139,7 @@ async def test_approved_candidate_who_passes_gets_a_certificate_after_notice(
 
 async def test_notice_lasts_the_policy_period_before_issuance(harness: Harness) -> None:
     handle, start_input = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=72, practical=81))
+    await scored(handle, theory=72, practical=81)
     await handle.result()
     app = start_input.application_id
     elapsed = recorded(harness, app, "issued") - recorded(harness, app, "scored-public_notice")
@@ -194,12 +200,7 @@ async def test_bad_scores_are_refused_before_they_enter_history(
     harness: Harness, scores: dict[str, float], rule: str
 ) -> None:
     handle, _ = await approved(harness)
-    assert (
-        await rejected_rule(
-            handle.execute_update(ApplicationWorkflow.enter_scores, sheet(**scores))
-        )
-        == rule
-    )
+    assert await rejected_rule(scored(handle, **scores)) == rule
     status = await handle.query(ApplicationWorkflow.status)
     assert status.scores == {}
     history = await handle.fetch_history()
@@ -211,9 +212,7 @@ async def test_bad_scores_are_refused_before_they_enter_history(
 
 async def test_scores_are_not_taken_before_approval(harness: Harness) -> None:
     handle = await start(harness, application(harness))
-    rule = await rejected_rule(
-        handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=70))
-    )
+    rule = await rejected_rule(scored(handle, theory=70))
     assert rule == Rule.SCORE_NOT_OPEN
 
 
@@ -221,10 +220,8 @@ async def test_a_signed_off_score_is_changed_only_by_a_correction_with_audit(
     harness: Harness,
 ) -> None:
     handle, start_input = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=55))
-    rule = await rejected_rule(
-        handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=65))
-    )
+    await scored(handle, theory=55)
+    rule = await rejected_rule(scored(handle, theory=65))
     assert rule == Rule.SCORE_ALREADY_SIGNED_OFF
 
     status = await handle.execute_update(
@@ -257,7 +254,7 @@ def correction(component: str, score: float, correction_id: str = "c1") -> Score
 
 async def test_a_correction_id_is_used_once(harness: Harness) -> None:
     handle, _ = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=55))
+    await scored(handle, theory=55)
     await handle.execute_update(ApplicationWorkflow.correct_score, correction("theory", 65))
 
     rule = await rejected_rule(
@@ -282,9 +279,7 @@ async def test_a_mis_marked_failure_awaiting_its_resit_is_corrected_to_a_pass(
     harness: Harness,
 ) -> None:
     handle, _ = await approved(harness)
-    status = await handle.execute_update(
-        ApplicationWorkflow.enter_scores, sheet(theory=55, practical=80)
-    )
+    status = await scored(handle, theory=55, practical=80)
     assert status.stage == "resit"
 
     status = await handle.execute_update(
@@ -300,7 +295,7 @@ async def test_theory_corrected_below_the_mark_ends_a_theory_first_round(
     harness: Harness,
 ) -> None:
     handle, _ = await approved(harness, occupation=ELECTRICIAN)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=70))
+    await scored(handle, theory=70)
 
     status = await handle.execute_update(
         ApplicationWorkflow.correct_score, correction("theory", 45)
@@ -317,7 +312,7 @@ async def test_a_correction_during_the_resit_puts_a_failed_component_back(
     harness: Harness,
 ) -> None:
     handle, _ = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=50, practical=70))
+    await scored(handle, theory=50, practical=70)
 
     status = await handle.execute_update(
         ApplicationWorkflow.correct_score, correction("practical", 40)
@@ -326,10 +321,10 @@ async def test_a_correction_during_the_resit_puts_a_failed_component_back(
     # The practical no longer stands, so the re-sit covers it as well as the theory.
     assert status.stage == "resit"
     assert status.awaiting == ["theory", "practical"]
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=70))
+    status = await scored(handle, theory=70)
     assert status.stage == "resit"
     assert status.awaiting == ["practical"]
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=66))
+    status = await scored(handle, practical=66)
     assert status.stage == "public_notice"
 
 
@@ -337,12 +332,10 @@ async def test_theory_must_pass_before_the_practical_where_the_standard_says_so(
     harness: Harness,
 ) -> None:
     handle, _ = await approved(harness, occupation=ELECTRICIAN)
-    rule = await rejected_rule(
-        handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=80))
-    )
+    rule = await rejected_rule(scored(handle, practical=80))
     assert rule == Rule.SCORE_THEORY_BEFORE_PRACTICAL
 
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=40))
+    status = await scored(handle, theory=40)
 
     # A failed theory ends the round: the practical was never sat and waits for the re-sit.
     assert status.stage == "resit"
@@ -352,27 +345,23 @@ async def test_theory_must_pass_before_the_practical_where_the_standard_says_so(
 
 async def test_practical_first_is_fine_where_the_standard_allows_it(harness: Harness) -> None:
     handle, _ = await approved(harness, occupation=FITTER)
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=80))
+    status = await scored(handle, practical=80)
     assert status.stage == "assessment"
     assert status.awaiting == ["theory"]
 
 
 async def test_levels_two_and_one_need_the_comprehensive_review(harness: Harness) -> None:
     handle, _ = await approved(harness, level=2)
-    status = await handle.execute_update(
-        ApplicationWorkflow.enter_scores, sheet(theory=70, practical=70)
-    )
+    status = await scored(handle, theory=70, practical=70)
     assert status.stage == "assessment"
     assert status.awaiting == ["review"]
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(review=61))
+    status = await scored(handle, review=61)
     assert status.stage == "public_notice"
 
 
 async def test_enterprise_pass_mark_applies(harness: Harness) -> None:
     handle, _ = await approved(harness, pass_mark=70)
-    status = await handle.execute_update(
-        ApplicationWorkflow.enter_scores, sheet(theory=65, practical=90)
-    )
+    status = await scored(handle, theory=65, practical=90)
     assert status.stage == "resit"
     assert status.failed_components == ["theory"]
 
@@ -384,17 +373,13 @@ async def test_failed_component_is_resat_without_repeating_the_passed_one(
     harness: Harness,
 ) -> None:
     handle, _ = await approved(harness)
-    status = await handle.execute_update(
-        ApplicationWorkflow.enter_scores, sheet(theory=50, practical=75)
-    )
+    status = await scored(handle, theory=50, practical=75)
     assert status.stage == "resit"
     assert status.resit_deadline is not None
-    rule = await rejected_rule(
-        handle.execute_update(ApplicationWorkflow.enter_scores, sheet(practical=90))
-    )
+    rule = await rejected_rule(scored(handle, practical=90))
     assert rule == Rule.SCORE_COMPONENT_PASSED
 
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=66))
+    status = await scored(handle, theory=66)
 
     assert status.stage == "public_notice"
     assert status.attempts == {"theory": 2, "practical": 1}
@@ -405,9 +390,9 @@ async def test_failed_component_is_resat_without_repeating_the_passed_one(
 
 async def test_failing_the_resit_ends_in_failure(harness: Harness) -> None:
     handle, _ = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=50, practical=75))
+    await scored(handle, theory=50, practical=75)
 
-    status = await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=52))
+    status = await scored(handle, theory=52)
 
     # The policy allows one re-sit per component.
     assert status.stage == "failed"
@@ -418,7 +403,7 @@ async def test_failing_the_resit_ends_in_failure(harness: Harness) -> None:
 
 async def test_resit_window_lapses_into_failure(harness: Harness) -> None:
     handle, start_input = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=50, practical=75))
+    await scored(handle, theory=50, practical=75)
 
     result = await handle.result()
 
@@ -435,7 +420,7 @@ async def test_resit_window_lapses_into_failure(harness: Harness) -> None:
 
 async def passed(harness: Harness) -> tuple[Handle, ApplicationStart]:
     handle, start_input = await approved(harness)
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=72, practical=81))
+    await scored(handle, theory=72, practical=81)
     return handle, start_input
 
 
@@ -597,7 +582,7 @@ async def test_revocation_during_hold_withholds_the_certificate(harness: Harness
 
 async def test_demo_policy_notice_lasts_seconds(harness: Harness) -> None:
     handle, start_input = await approved(harness, policy="demo-fast")
-    await handle.execute_update(ApplicationWorkflow.enter_scores, sheet(theory=72, practical=81))
+    await scored(handle, theory=72, practical=81)
     result = await handle.result()
     assert result.stage == "issued"
     app = start_input.application_id

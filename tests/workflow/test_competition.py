@@ -215,6 +215,29 @@ class Ladder:
         for judge in JUDGES[1:]:
             await self.judge(competition_id, judge, ["J1"])
 
+    async def nominate(self, competition_id: str, key: str) -> None:
+        """Record ``key`` as the organiser's nominee (entry above the base tier)."""
+        await self.pool.execute(
+            """INSERT INTO competitions.qualifications
+                 (competition_id, person_key, source, recorded_by, recorded_at)
+               VALUES ($1, $2, 'nominated', 'organiser', $3)""",
+            competition_id,
+            key,
+            NOW,
+        )
+
+    async def close_entries(self, competition_id: str, handle: WorkflowHandle[Any, Any]) -> None:
+        """Seat the judging panel, then close entries (marking opens)."""
+        await self.panel(competition_id)
+        await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+
+    async def results(self, competition_id: str) -> dict[str, dict[str, Any]]:
+        """Each competitor's recorded result, by person key."""
+        return {
+            e["person_key"]: e["payload"]
+            for e in await self.events(competition_id, "competition.result_recorded")
+        }
+
     async def events(self, competition_id: str, event_type: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             """SELECT envelope FROM outbox.events
@@ -313,14 +336,7 @@ async def test_entry_refusals_name_their_rule(ladder: Ladder) -> None:
     provincial, _ = await ladder.open("provincial_class1")
     outsider, nominee = person("o"), person("n")
     assert await ladder.refused(provincial, facts(outsider)) == "entry.not_qualified"
-    await ladder.pool.execute(
-        """INSERT INTO competitions.qualifications
-             (competition_id, person_key, source, recorded_by, recorded_at)
-           VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-        provincial,
-        nominee,
-        NOW,
-    )
+    await ladder.nominate(provincial, nominee)
     assert await ladder.enter(provincial, facts(nominee)) == 1
     [refused] = await ladder.events(provincial, "competition.entry_refused")
     assert (refused["person_key"], refused["payload"]["rule"]) == (outsider, "entry.not_qualified")
@@ -328,14 +344,7 @@ async def test_entry_refusals_name_their_rule(ladder: Ladder) -> None:
     # WorldSkills age cap of the edition and skill: born on or after 1 January of year - cap.
     selection, _ = await ladder.open("worldskills_selection", skill="cooking", edition=2024)
     for key in (young := person("y"), old := person("old")):
-        await ladder.pool.execute(
-            """INSERT INTO competitions.qualifications
-                 (competition_id, person_key, source, recorded_by, recorded_at)
-               VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-            selection,
-            key,
-            NOW,
-        )
+        await ladder.nominate(selection, key)
     assert await ladder.enter(selection, facts(young, birth_year=2001)) == 1  # cap 23 in 2024
     assert await ladder.refused(selection, facts(old, birth_year=2000)) == "entry.worldskills_age"
 
@@ -371,14 +380,7 @@ async def test_phases_go_in_order(ladder: Ladder) -> None:
 async def test_recusal_remark_lock_and_audited_correction(ladder: Ladder) -> None:
     competition, handle = await ladder.open("provincial_class2")
     competitor = person("c")
-    await ladder.pool.execute(
-        """INSERT INTO competitions.qualifications
-             (competition_id, person_key, source, recorded_by, recorded_at)
-           VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-        competition,
-        competitor,
-        NOW,
-    )
+    await ladder.nominate(competition, competitor)
     await ladder.enter(competition, facts(competitor, employer="E-1", region="1201"))
     await ladder.panel(competition)
     # Same region as the competitor (the provincial rule recuses on employer and region).
@@ -464,17 +466,9 @@ async def test_national_podium_ties_merit_titles_and_promotions(ladder: Ladder) 
     competition, handle = await ladder.open("national")
     field_ = [person(f"n{i}") for i in range(10)]
     for key in field_:
-        await ladder.pool.execute(
-            """INSERT INTO competitions.qualifications
-                 (competition_id, person_key, source, recorded_by, recorded_at)
-               VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-            competition,
-            key,
-            NOW,
-        )
+        await ladder.nominate(competition, key)
         await ladder.enter(competition, facts(key, level_held=3))
-    await ladder.panel(competition)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(competition, handle)
     # Entrants 1 and 2 tie on 80 overall; entrant 2 has more practical marks. Then 79, 78, ...
     await ladder.score(competition, field_[0], t=30, p=20, j=3)  # 80, practical 50
     await ladder.score(competition, field_[1], t=20, p=30, j=3)  # 80, practical 60
@@ -482,10 +476,7 @@ async def test_national_podium_ties_merit_titles_and_promotions(ladder: Ladder) 
         await ladder.score(competition, key, t=20, p=29 - i, j=3)
     state = await lock_all_and_publish(handle)
     assert state.results == 10
-    results = {
-        e["person_key"]: e["payload"]
-        for e in await ladder.events(competition, "competition.result_recorded")
-    }
+    results = await ladder.results(competition)
     order = sorted(results, key=lambda k: results[k]["rank"])
     assert order[:2] == [field_[1], field_[0]]  # no tied medals: the practical marks decide
     assert [results[k]["award"] for k in order] == (
@@ -511,16 +502,12 @@ async def test_ties_share_a_place_where_the_tier_allows(ladder: Ladder) -> None:
     a, b, c = person("a"), person("b"), person("c")
     for key in (a, b, c):
         await ladder.enter(competition, facts(key))
-    await ladder.panel(competition)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(competition, handle)
     await ladder.score(competition, a, t=20, p=30, j=2)
     await ladder.score(competition, b, t=20, p=30, j=2)
     await ladder.score(competition, c, t=10, p=30, j=2)
     await lock_all_and_publish(handle)
-    results = {
-        e["person_key"]: e["payload"]
-        for e in await ladder.events(competition, "competition.result_recorded")
-    }
+    results = await ladder.results(competition)
     assert [(results[k]["rank"], results[k]["award"]) for k in (a, b, c)] == [
         (1, "gold"),
         (1, "gold"),
@@ -533,17 +520,9 @@ async def test_medallion_for_700_on_the_worldskills_scale(ladder: Ladder) -> Non
     # Totals 40, 50, ..., 100: median 70, sd 20, so 700 + (total - 70) * 2.5.
     field_ = [person(f"w{i}") for i in range(7)]
     for key in field_:
-        await ladder.pool.execute(
-            """INSERT INTO competitions.qualifications
-                 (competition_id, person_key, source, recorded_by, recorded_at)
-               VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-            competition,
-            key,
-            NOW,
-        )
+        await ladder.nominate(competition, key)
         await ladder.enter(competition, facts(key, birth_year=2005))
-    await ladder.panel(competition)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(competition, handle)
     for i, key in enumerate(field_):
         total = 40 + 10 * i
         if total >= 70:
@@ -574,8 +553,7 @@ async def test_qualifiers_advance_to_the_next_tier_by_themselves(ladder: Ladder)
     field_ = [person(f"c{i}") for i in range(5)]
     for key in field_:
         await ladder.enter(city, facts(key, region="1201"))
-    await ladder.panel(city)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(city, handle)
     for i, key in enumerate(field_):
         await ladder.score(city, key, t=20, p=30 - i, j=2)
     await lock_all_and_publish(handle)
@@ -602,17 +580,9 @@ async def test_a_competition_opened_later_takes_its_waiting_qualifiers(ladder: L
     provincial, handle = await ladder.open("provincial_class1", feeds=national_id)
     field_ = [person(f"p{i}") for i in range(3)]
     for key in field_:
-        await ladder.pool.execute(
-            """INSERT INTO competitions.qualifications
-                 (competition_id, person_key, source, recorded_by, recorded_at)
-               VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-            provincial,
-            key,
-            NOW,
-        )
+        await ladder.nominate(provincial, key)
         await ladder.enter(provincial, facts(key))
-    await ladder.panel(provincial)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(provincial, handle)
     for i, key in enumerate(field_):
         await ladder.score(provincial, key, t=20, p=30 - i, j=2)
     await lock_all_and_publish(handle)
@@ -629,8 +599,7 @@ async def test_at_most_one_competition_promotion_per_person_a_year(ladder: Ladde
         competition, handle = await ladder.open("city")
         await ladder.enter(competition, facts(champion, level_held=4))
         await ladder.enter(competition, facts(person("other")))
-        await ladder.panel(competition)
-        await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+        await ladder.close_entries(competition, handle)
         entries = await ladder.pool.fetch(
             "SELECT person_key FROM competitions.entries WHERE competition_id = $1", competition
         )
@@ -655,17 +624,6 @@ async def test_at_most_one_competition_promotion_per_person_a_year(ladder: Ladde
 # --- the national squad and WorldSkills -------------------------------------------------
 
 
-async def nominate(ladder: Ladder, competition_id: str, key: str) -> None:
-    await ladder.pool.execute(
-        """INSERT INTO competitions.qualifications
-             (competition_id, person_key, source, recorded_by, recorded_at)
-           VALUES ($1, $2, 'nominated', 'organiser', $3)""",
-        competition_id,
-        key,
-        NOW,
-    )
-
-
 async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
     ladder: Ladder,
 ) -> None:
@@ -673,10 +631,9 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
     selection, handle = await ladder.open("worldskills_selection", skill="cooking", edition=2026)
     field_ = [person(f"s{i}") for i in range(12)]
     for key in field_:
-        await nominate(ladder, selection, key)
+        await ladder.nominate(selection, key)
         await ladder.enter(selection, facts(key, birth_year=2005, level_held=3))
-    await ladder.panel(selection)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(selection, handle)
     for i, key in enumerate(field_):  # entry i + 1 ranks i + 1
         await ladder.score(selection, key, t=20, p=40 - i, j=2)
     await lock_all_and_publish(handle)
@@ -778,7 +735,7 @@ async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
     worldskills, handle = await ladder.open("worldskills", skill="cooking", edition=2026)
     at, below = person("at"), person("below")
     for key in (at, below):
-        await nominate(ladder, worldskills, key)
+        await ladder.nominate(worldskills, key)
         await ladder.enter(worldskills, facts(key, birth_year=2005))
     assert (
         await refused_update(
@@ -798,10 +755,7 @@ async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
             )
         ),
     )
-    results = {
-        e["person_key"]: e["payload"]
-        for e in await ladder.events(worldskills, "competition.result_recorded")
-    }
+    results = await ladder.results(worldskills)
     assert (results[at]["medal"], results[below]["medal"]) == ("excellence", "none")
     assert await ladder.events(worldskills, "promotion.granted") == []
 
@@ -814,8 +768,7 @@ async def test_activities_run_again_change_nothing(ladder: Ladder) -> None:
     field_ = [person(f"i{i}") for i in range(4)]
     for key in field_:
         await ladder.enter(city, facts(key))
-    await ladder.panel(city)
-    await run_update(handle, CompetitionWorkflow.close_entries, CloseEntries())
+    await ladder.close_entries(city, handle)
     for i, key in enumerate(field_):
         await ladder.score(city, key, t=20, p=30 - i, j=2)
     await lock_all_and_publish(handle)

@@ -221,41 +221,25 @@ def test_staffing_refuses_a_level_outside_1_to_5() -> None:
 # --- recusal
 
 
+def senior(examiner_id: str, name: str, employer: str, **conflicts: list[str]) -> Examiner:
+    """A senior examiner at ``employer``, with what may conflict them (former employers,
+    relatives, trainees)."""
+    return Examiner(
+        examiner_id=examiner_id, name=name, grade="senior", employer=employer, **conflicts
+    )
+
+
 def test_recusal_reasons() -> None:
     candidate = CandidateConflictFacts(
         person_key="pk-1", employer="org-A", former_employers=["org-B"]
     )
     examiners = [
-        Examiner(examiner_id="colleague", name="甲", grade="senior", employer="org-A"),
-        Examiner(examiner_id="former", name="乙", grade="senior", employer="org-B"),
-        Examiner(
-            examiner_id="moved",
-            name="丙",
-            grade="senior",
-            employer="org-C",
-            former_employers=["org-A"],
-        ),
-        Examiner(
-            examiner_id="relative",
-            name="丁",
-            grade="senior",
-            employer="org-D",
-            relatives_person_keys=["pk-1"],
-        ),
-        Examiner(
-            examiner_id="trainer",
-            name="戊",
-            grade="senior",
-            employer="org-E",
-            trained_person_keys=["pk-1"],
-        ),
-        Examiner(
-            examiner_id="clear",
-            name="己",
-            grade="senior",
-            employer="org-F",
-            trained_person_keys=["pk-2"],
-        ),
+        senior("colleague", "甲", "org-A"),
+        senior("former", "乙", "org-B"),
+        senior("moved", "丙", "org-C", former_employers=["org-A"]),
+        senior("relative", "丁", "org-D", relatives_person_keys=["pk-1"]),
+        senior("trainer", "戊", "org-E", trained_person_keys=["pk-1"]),
+        senior("clear", "己", "org-F", trained_person_keys=["pk-2"]),
     ]
     found = {(r.examiner_id, r.reason) for r in recusals(examiners, candidate)}
     assert found == {
@@ -270,15 +254,13 @@ def test_recusal_reasons() -> None:
 
 def test_no_employer_is_not_a_shared_employer() -> None:
     candidate = CandidateConflictFacts(person_key="pk-1", employer="")
-    examiner = Examiner(examiner_id="e", name="甲", grade="senior", employer="")
+    examiner = senior("e", "甲", "")
     assert recusals([examiner], candidate) == []
 
 
 def test_each_reason_of_one_examiner_is_recorded() -> None:
     candidate = CandidateConflictFacts(person_key="pk-1", employer="org-A")
-    examiner = Examiner(
-        examiner_id="e", name="甲", grade="senior", employer="org-A", trained_person_keys=["pk-1"]
-    )
+    examiner = senior("e", "甲", "org-A", trained_person_keys=["pk-1"])
     assert [r.reason for r in recusals([examiner], candidate)] == ["same_employer", "trainer"]
 
 
