@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 # A score is a finite number, never a boolean (``true`` is not 1 mark) nor a string. Its
@@ -77,3 +77,10 @@ def number_cell(cell: str) -> int | float | str:
     if _DECIMAL.fullmatch(cell):
         return float(cell)
     return cell
+
+
+class RequestBody(BaseModel):
+    """A request body: an unknown field is refused by name, since a misspelt optional field
+    would otherwise be dropped without a word."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.access import ApplicationOwner, ApplicationReader, ObjectionRaiser, Regulator
 from api.commands import APPLICATIONS
@@ -23,7 +23,7 @@ from schemas.application import (
     ScoreEntry,
     ScoreSheet,
 )
-from schemas.inputs import Reason, Score
+from schemas.inputs import Reason, RequestBody, Score
 from store import certification
 from store.sealed import holder_name_place
 from workflows.application import ApplicationWorkflow
@@ -73,9 +73,7 @@ async def review(
     )
 
 
-class ScoresRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScoresRequest(RequestBody):
     examiner_id: str = Field(min_length=1, max_length=64)
     scores: dict[Component, Score] = Field(min_length=1)
 
@@ -120,9 +118,7 @@ async def enter_scores(
     return await enter_scores_checked(services, application_id, sheet)
 
 
-class CorrectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CorrectionRequest(RequestBody):
     component: Component
     score: Score
     reason: Reason
@@ -150,9 +146,7 @@ async def correct_score(
     )
 
 
-class ObjectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ObjectionRequest(RequestBody):
     reason: Reason
     objection_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
@@ -170,9 +164,7 @@ async def raise_objection(
     )
 
 
-class ResolutionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResolutionRequest(RequestBody):
     upheld: bool
     resolution: Reason
 

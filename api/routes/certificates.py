@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.access import Regulator
@@ -23,7 +22,7 @@ from schemas.certificate import (
     RevocationResult,
     Verification,
 )
-from schemas.inputs import Reason
+from schemas.inputs import Reason, RequestBody
 from schemas.workflow_ids import revocation_workflow_id
 from store import certification
 from store.database import Connection
@@ -119,9 +118,7 @@ async def verify_holder(
     )
 
 
-class RevocationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RevocationBody(RequestBody):
     reason: Reason
 
 

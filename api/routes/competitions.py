@@ -68,6 +68,7 @@ from schemas.competition import (
     MarkInput,
     PublishResults,
 )
+from schemas.inputs import RequestBody
 from skillflow.settings import Role
 from store import competitions
 from workflows.competition import CompetitionWorkflow
@@ -115,9 +116,7 @@ def now() -> datetime:
 # --- creating and running --------------------------------------------------------------
 
 
-class CompetitionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CompetitionRequest(RequestBody):
     competition_id: str = Field(pattern=COMPETITION_ID_PATTERN)
     name: str = Field(min_length=1, max_length=100)
     tier: Tier
@@ -179,9 +178,7 @@ async def close_entries(
     )
 
 
-class LockRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LockRequest(RequestBody):
     module_id: str = Field(min_length=1, max_length=32)
 
 
@@ -323,9 +320,7 @@ def _first_error(exc: ValueError) -> str:
     return "the row does not fit the entry form"
 
 
-class NominationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NominationRequest(RequestBody):
     id_numbers: list[str] = Field(min_length=1, max_length=1000)
 
 
@@ -375,9 +370,7 @@ async def list_entries(
 # --- judges and marks ------------------------------------------------------------------
 
 
-class JudgeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class JudgeRequest(RequestBody):
     judge_id: str = Field(min_length=1, max_length=64, description="the judge's token name")
     employer: str = Field("", max_length=64)
     region: str = Field("", max_length=16)
@@ -418,17 +411,13 @@ MarkValue = Annotated[
 ]
 
 
-class MarkRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MarkRequest(RequestBody):
     entry: int = Field(ge=1, le=1_000_000, description="the competitor's entry number")
     aspect_id: str = Field(min_length=1, max_length=32)
     value: MarkValue
 
 
-class MarkSheet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MarkSheet(RequestBody):
     marks: list[MarkRequest] = Field(min_length=1, max_length=5000)
 
 
@@ -528,9 +517,7 @@ async def import_marks(
     ]
 
 
-class CorrectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CorrectionRequest(RequestBody):
     entry: int = Field(ge=1, le=1_000_000)
     aspect_id: str = Field(min_length=1, max_length=32)
     judge_id: str = Field(min_length=1, max_length=64)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.access import Operator
 from api.errors import RATE_LIMITED_RESPONSES
@@ -27,6 +27,7 @@ from policy.certificate_number import parse_certificate_number
 from policy.errors import NotFound, RuleViolation
 from policy.rule_ids import Rule
 from printing.certificate import PrintedCertificate, certificate_pdf
+from schemas.inputs import RequestBody
 from store import certification, holders
 
 router = APIRouter(tags=["credentials"])
@@ -41,10 +42,8 @@ def issuer_of(services: ApiServices) -> CredentialIssuer:
     )
 
 
-class HolderProof(BaseModel):
+class HolderProof(RequestBody):
     """The holder's name, as registered: with the number, what proves a holder's request."""
-
-    model_config = ConfigDict(extra="forbid")
 
     holder_name: str = Field(min_length=1, max_length=50)
 

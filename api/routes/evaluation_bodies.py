@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from activities.evaluation_body import check_body_filing, record_commission_contract
 from api.access import BodyActor, BodyReader, EnterpriseBodyOwner, Regulator
@@ -29,6 +29,7 @@ from schemas.evaluation_body import (
     ScopeEntry,
     SubLevel,
 )
+from schemas.inputs import RequestBody
 from schemas.payloads import CommissionRecorded
 from skillflow.settings import Role
 from store import certification
@@ -37,9 +38,7 @@ from workflows.evaluation_body import EvaluationBodyWorkflow
 router = APIRouter(prefix="/bodies", tags=["evaluation bodies"])
 
 
-class FilingRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FilingRequest(RequestBody):
     body_id: str = Field(pattern=BODY_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     province_code: str = Field(pattern=r"^\d{2}$")
@@ -122,9 +121,7 @@ async def change_status(
     )
 
 
-class CommissionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommissionRequest(RequestBody):
     commission_id: str = Field(min_length=1, max_length=64)
     client: str = Field(min_length=1, max_length=200)
     valid_until: date

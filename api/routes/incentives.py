@@ -35,7 +35,7 @@ from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
-from schemas.inputs import IsoDateTime, Reason
+from schemas.inputs import IsoDateTime, Reason, RequestBody
 from store import incentives
 from store.database import Connection
 
@@ -179,9 +179,7 @@ def _json_rows(records: Sequence[BaseModel]) -> list[CsvRow]:
 # --- insurance records -----------------------------------------------------------------------
 
 
-class InsuranceRecordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InsuranceRecordIn(RequestBody):
     id_number: str = Field(max_length=32)
     insured_months: int = Field(strict=True, ge=0, le=MAX_INSURED_MONTHS)
     as_of: date
@@ -241,9 +239,7 @@ async def import_insurance_records(
 # --- training subsidies ----------------------------------------------------------------------
 
 
-class TrainingSubsidyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TrainingSubsidyIn(RequestBody):
     certificate_number: str = Field(max_length=32)
     amount_fen: int = Field(strict=True, ge=1, le=MAX_TRAINING_SUBSIDY_FEN)
     granted_on: date
@@ -390,9 +386,7 @@ async def get_claim(claim_id: str, services: Services, _: Supervisor) -> Claim:
     return _claim(await services.found(incentives.claim, claim_id, "no claim with this id"))
 
 
-class ReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReviewIn(RequestBody):
     reason: Annotated[Reason, Field(min_length=3)]
 
 

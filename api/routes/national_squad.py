@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import Caller
@@ -19,6 +19,7 @@ from schemas.competition import (
     WorldSkillsResult,
     WorldSkillsResults,
 )
+from schemas.inputs import RequestBody
 from schemas.national_squad import (
     SQUAD_ID_PATTERN,
     CloseRound,
@@ -51,9 +52,7 @@ async def squad_organiser(squad_id: str, services: Services, caller: Organiser) 
 SquadOrganiser = Annotated[Caller, Depends(squad_organiser)]
 
 
-class SquadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SquadRequest(RequestBody):
     squad_id: str = Field(pattern=SQUAD_ID_PATTERN)
     selection_competition_id: str = Field(max_length=48)
     worldskills_competition_id: str = Field(max_length=48)
@@ -90,9 +89,7 @@ async def get_squad(squad_id: str, _: SquadOrganiser, services: Services) -> Squ
     return state
 
 
-class ScoresRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScoresRequest(RequestBody):
     scores: list[MemberScore] = Field(min_length=1, max_length=100)
 
 
@@ -133,17 +130,13 @@ async def squad_close_round(
     )
 
 
-class WorldSkillsResultRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WorldSkillsResultRequest(RequestBody):
     entry: int = Field(ge=1, le=1_000_000)
     scale_score: int = Field(ge=0, le=1000)
     medal: Literal["gold", "silver", "bronze", "none"]
 
 
-class WorldSkillsResultsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WorldSkillsResultsRequest(RequestBody):
     results: list[WorldSkillsResultRequest] = Field(min_length=1, max_length=100)
 
 

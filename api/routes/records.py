@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.access import RecordsOfficer, StatisticsReader, Supervisor
 from api.csv_import import CSV_REQUEST_BODY, CsvFile, CsvRow, read_csv
@@ -47,6 +47,7 @@ from schemas.archive import (
     WorkerArchive,
 )
 from schemas.events import PERSON_KEY_PATTERN
+from schemas.inputs import RequestBody
 from store import holders, records
 from store.database import Connection
 
@@ -251,9 +252,7 @@ async def one_body_statistics(
 # --- certificates from before SkillFlow ---------------------------------------------------
 
 
-class PriorCertificatesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PriorCertificatesIn(RequestBody):
     certificates: list[PriorCertificate] = Field(min_length=1, max_length=10_000)
 
 

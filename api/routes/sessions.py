@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from activities.admission import Admitted, Registration, admit
 from activities.exam_session import check_session_opening
@@ -50,7 +50,7 @@ from schemas.exam_session import (
     StartExam,
 )
 from schemas.imports import ImportJob
-from schemas.inputs import OptionalReason
+from schemas.inputs import OptionalReason, RequestBody
 from store import certification
 from store.sealed import examiner_names_place
 from workflows.application import ApplicationWorkflow
@@ -65,10 +65,8 @@ def today() -> date:
     return china_date(datetime.now(UTC))
 
 
-class ExaminerRequest(BaseModel):
+class ExaminerRequest(RequestBody):
     """An examiner. Relatives and trainees are given by ID number and kept as person keys."""
-
-    model_config = ConfigDict(extra="forbid")
 
     examiner_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=50)
@@ -80,9 +78,7 @@ class ExaminerRequest(BaseModel):
     trainee_id_numbers: list[str] = Field(default_factory=list)
 
 
-class SessionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionRequest(RequestBody):
     session_id: str = Field(pattern=SESSION_ID_PATTERN)
     body_id: str
     occupation_code: str
@@ -276,9 +272,7 @@ async def import_registrations(
 # --- bulk review ------------------------------------------------------------------------
 
 
-class BulkReview(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkReview(RequestBody):
     approve: bool
     reason: Annotated[OptionalReason, Field(max_length=500)] = ""
     application_ids: list[str] | None = Field(
