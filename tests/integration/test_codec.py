@@ -11,6 +11,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from temporalio.api.enums.v1 import EventType
 
+from policy.rule_ids import Rule
 from schemas.evaluation_body import BodyFiling, BodyRun, ScopeEntry
 from skillflow.codec import ENCODING, KEY_ID_METADATA
 from skillflow.settings import Role
@@ -99,12 +100,12 @@ async def test_damaged_payloads_are_named_refusals(api: httpx.AsyncClient, auth:
         "/codec/decode", json={"payloads": [damaged]}, headers=auth(Role.OPERATOR)
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["rule"] == "codec.undecryptable"
+    assert response.json()["errors"][0]["rule"] == Rule.CODEC_UNDECRYPTABLE
     response = await api.post(
         "/codec/decode", json={"payloads": [{"data": "not base64!"}]}, headers=auth(Role.OPERATOR)
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["rule"] == "codec.malformed"
+    assert response.json()["errors"][0]["rule"] == Rule.CODEC_MALFORMED
 
 
 async def test_the_temporal_ui_origin_may_call_the_codec(

@@ -15,6 +15,7 @@ import pytest
 from policy.competition import default_rule_version
 from policy.idnumber import person_key
 from policy.rule_ids import Rule
+from schemas import payloads
 from schemas.topics import Topic
 from skillflow.settings import Role
 from tests.integration.steps import (
@@ -250,7 +251,9 @@ async def test_city_to_provincial_to_national_ladder(
         )
 
     results = await events.all(
-        Topic.COMPETITION.value, about(national.id, "competition.result_recorded"), settle=2
+        Topic.COMPETITION.value,
+        about(national.id, payloads.CompetitionResultRecorded.event_type),
+        settle=2,
     )
     assert len(results) == 8
     [gold] = [e for e in results if e.person_key == champion_key]
@@ -263,25 +266,27 @@ async def test_city_to_provincial_to_national_ladder(
     merit = [e for e in results if e.payload["award"] == "merit"]
     assert len(merit) == 1 and merit[0].payload["medal"] == "none"
     advanced = await events.all(
-        Topic.COMPETITION.value, about(city.id, "competition.competitor_advanced"), settle=0
+        Topic.COMPETITION.value, about(city.id, payloads.CompetitorAdvanced.event_type), settle=0
     )
     assert {e.person_key for e in advanced} == {person(stack, n) for n in climbers[:3]}
     assert {e.payload["to_competition_id"] for e in advanced} == {provincial.id}
     await events.wait_for(
-        Topic.COMPETITION.value, about(national.id, "competition.results_published")
+        Topic.COMPETITION.value, about(national.id, payloads.CompetitionResultsPublished.event_type)
     )
-    await events.wait_for(Topic.COMPETITION.value, about(city.id, "competition.marks_locked"))
+    await events.wait_for(
+        Topic.COMPETITION.value, about(city.id, payloads.CompetitionMarksLocked.event_type)
+    )
     refused_entry = await events.wait_for(
-        Topic.COMPETITION.value, about(city.id, "competition.entry_refused")
+        Topic.COMPETITION.value, about(city.id, payloads.CompetitionEntryRefused.event_type)
     )
     assert refused_entry.payload["rule"] == "entry.duplicate"
     titles = await events.all(
-        Topic.COMPETITION.value, about(national.id, "title.awarded"), settle=0
+        Topic.COMPETITION.value, about(national.id, payloads.TitleAwarded.event_type), settle=0
     )
     assert champion_key in {e.person_key for e in titles}
     # The city's promotion was this year's for its climbers: none again at the final.
     promotions = await events.all(
-        Topic.COMPETITION.value, about(national.id, "promotion.granted"), settle=0
+        Topic.COMPETITION.value, about(national.id, payloads.PromotionGranted.event_type), settle=0
     )
     climber_keys = {person(stack, n) for n in climbers[:3]}
     assert champion_key in {e.person_key for e in promotions}
@@ -303,11 +308,11 @@ async def test_city_to_provincial_to_national_ladder(
         lambda e: e.payload.get("claim_id") == f"skill_upgrade:{number}",
         timeout=60,
     )
-    assert claim.event_type == "subsidy.granted", claim.payload
+    assert claim.event_type == payloads.SubsidyGranted.event_type, claim.payload
     reward = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.event_type == "reward.granted"
+            e.event_type == payloads.RewardGranted.event_type
             and e.person_key == champion_key
             and e.payload["competition_id"] == national.id
         ),

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from policy.idnumber import person_key
+from schemas import payloads
 from schemas.topics import Topic
 from skillflow.settings import Role
 from tests.integration.steps import (
@@ -118,20 +119,25 @@ async def test_squad_rounds_pick_the_team_member_and_worldskills_gold_promotes(
             e.event_type == event_type and e.payload.get("competition_id") == worldskills.id
         )
 
-    result = await events.wait_for(Topic.COMPETITION.value, about("competition.result_recorded"))
+    result = await events.wait_for(
+        Topic.COMPETITION.value, about(payloads.CompetitionResultRecorded.event_type)
+    )
     assert (result.person_key, result.payload["medal"], result.payload["scale_score"]) == (
         team_member, "gold", 771,
     )  # fmt: skip
-    title = await events.wait_for(Topic.COMPETITION.value, about("title.awarded"))
+    title = await events.wait_for(Topic.COMPETITION.value, about(payloads.TitleAwarded.event_type))
     assert title.payload["title"] == "全国技术能手"
-    promotion = await events.wait_for(Topic.COMPETITION.value, about("promotion.granted"))
+    promotion = await events.wait_for(
+        Topic.COMPETITION.value, about(payloads.PromotionGranted.event_type)
+    )
     assert promotion.payload["to_level"] == 1
     issued = await certificate_issued(events, f"promotion-{promotion.payload['promotion_id']}")
     assert issued.payload["level"] == 1 and issued.person_key == team_member
     reward = await events.wait_for(
         Topic.INCENTIVE.value,
         lambda e: (
-            e.event_type == "reward.granted" and e.payload["competition_id"] == worldskills.id
+            e.event_type == payloads.RewardGranted.event_type
+            and e.payload["competition_id"] == worldskills.id
         ),
     )
     assert reward.payload["amount_fen"] == 30_000_000  # worldskills-2017: gold 300,000 yuan

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from schemas import payloads
 from skillflow.demo import DemoPersonalData, run_demo
 from tests.integration.conftest import RunningStack
 from tests.integration.exposure import (
@@ -97,7 +98,9 @@ async def _rejected_body(api: httpx.AsyncClient, auth: Auth, events: Any) -> str
     assert response.json()["status"] == "rejected", response.text
     await events.wait_for(
         "skills.evaluation-body",
-        lambda e: e.event_type == "body.rejected" and e.payload["body_id"] == body_id,
+        lambda e: (
+            e.event_type == payloads.BodyRejected.event_type and e.payload["body_id"] == body_id
+        ),
     )
     return reason
 

@@ -29,6 +29,7 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.app import create_app
+from policy.rule_ids import Rule
 from skillflow.operations.activity_retries import ActivityRetries
 from skillflow.settings import Role
 from skillflow.stack.process import free_port
@@ -405,7 +406,8 @@ async def test_a_retrying_activity_is_late_work_and_a_reset_retries_it(
             json={"reason": "done anyway"},
         )
         assert (
-            closed.status_code == 422 and closed.json()["errors"][0]["rule"] == "repair.not_running"
+            closed.status_code == 422
+            and closed.json()["errors"][0]["rule"] == Rule.REPAIR_NOT_RUNNING
         )
         assert (
             await stack.pool.fetchval(

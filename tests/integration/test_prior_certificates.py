@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from policy.idnumber import person_key
+from schemas import payloads
 from schemas.archive import TitleEquivalenceRequest
 from schemas.topics import Topic
 from skillflow.settings import Role
@@ -280,7 +281,7 @@ async def test_imported_higher_level_refuses_the_subsidy_for_a_lower_one(
     await examined(api, auth, level5, application_id, theory=80, practical=80)
     await events.wait_for(
         Topic.INCENTIVE.value,
-        lambda e: e.event_type == "subsidy.refused" and e.person_key == key,
+        lambda e: e.event_type == payloads.SubsidyRefused.event_type and e.person_key == key,
         timeout=60,
     )
     claims = (await api.get(f"/incentives/people/{key}", headers=auth(Role.RECORDS_OFFICER))).json()

@@ -32,6 +32,7 @@ from activities.competition_marks import Correction, correct_mark, record_marks
 from activities.resources import ActivityResources, competition_activities
 from policy.competition import Aspect, MarkingScheme, Module, default_rule_version, rule_set
 from policy.errors import RuleViolation
+from schemas import payloads
 from schemas.competition import (
     AdvanceRecord,
     CloseEntries,
@@ -235,7 +236,9 @@ class Ladder:
         """Each competitor's recorded result, by person key."""
         return {
             e["person_key"]: e["payload"]
-            for e in await self.events(competition_id, "competition.result_recorded")
+            for e in await self.events(
+                competition_id, payloads.CompetitionResultRecorded.event_type
+            )
         }
 
     async def events(self, competition_id: str, event_type: str) -> list[dict[str, Any]]:
@@ -338,7 +341,7 @@ async def test_entry_refusals_name_their_rule(ladder: Ladder) -> None:
     assert await ladder.refused(provincial, facts(outsider)) == "entry.not_qualified"
     await ladder.nominate(provincial, nominee)
     assert await ladder.enter(provincial, facts(nominee)) == 1
-    [refused] = await ladder.events(provincial, "competition.entry_refused")
+    [refused] = await ladder.events(provincial, payloads.CompetitionEntryRefused.event_type)
     assert (refused["person_key"], refused["payload"]["rule"]) == (outsider, "entry.not_qualified")
 
     # WorldSkills age cap of the edition and skill: born on or after 1 January of year - cap.
@@ -351,7 +354,7 @@ async def test_entry_refusals_name_their_rule(ladder: Ladder) -> None:
     # Entries close with the phase.
     await run_update(city_handle, CompetitionWorkflow.close_entries, CloseEntries())
     assert await ladder.refused(city, facts(person("late"))) == "entry.closed"
-    [accepted] = await ladder.events(city, "competition.entry_accepted")
+    [accepted] = await ladder.events(city, payloads.CompetitionEntryAccepted.event_type)
     assert accepted["person_key"] == someone and accepted["payload"]["source"] == "open"
 
 
@@ -414,7 +417,7 @@ async def test_recusal_remark_lock_and_audited_correction(ladder: Ladder) -> Non
     ) == ("marks.remark_required")
     assert await ladder.mark(competition, "J-B", competitor, "J1", "2") == "remarked"
     await run_update(handle, CompetitionWorkflow.lock_module, LockModule(module_id="P"))
-    assert len(await ladder.events(competition, "competition.marks_locked")) == 2
+    assert len(await ladder.events(competition, payloads.CompetitionMarksLocked.event_type)) == 2
 
     # Locked: a judge cannot change it; the organiser corrects with a reason, audited.
     assert await ladder.mark(competition, "J-A", competitor, "T1", "28") == "marks.locked"
@@ -453,7 +456,7 @@ async def test_recusal_remark_lock_and_audited_correction(ladder: Ladder) -> Non
     ]
     state = await run_update(handle, CompetitionWorkflow.publish_results, PublishResults())
     assert state.phase in ("results_published", "advanced")
-    [result] = await ladder.events(competition, "competition.result_recorded")
+    [result] = await ladder.events(competition, payloads.CompetitionResultRecorded.event_type)
     # 28 + 30 + 30 * (1 + 2 + 2) / 9 = 74.67
     assert result["payload"]["score"] == pytest.approx(74.67)
     assert (await handle.result()).phase == "advanced"
@@ -483,15 +486,15 @@ async def test_national_podium_ties_merit_titles_and_promotions(ladder: Ladder) 
         ["gold", "silver", "bronze", "merit", "merit"] + ["none"] * 5
     )
     assert [results[k]["medal"] for k in order][3:5] == ["none", "none"]
-    titles = await ladder.events(competition, "title.awarded")
+    titles = await ladder.events(competition, payloads.TitleAwarded.event_type)
     assert {t["person_key"] for t in titles} == set(order[:5])
     assert {t["payload"]["title"] for t in titles} == {"全国技术能手"}
-    promotions = await ladder.events(competition, "promotion.granted")
+    promotions = await ladder.events(competition, payloads.PromotionGranted.event_type)
     assert {p["person_key"]: p["payload"]["to_level"] for p in promotions} == {
         k: 2 for k in order[:5]
     }
     assert all(p["payload"]["issuing_body_id"] == "S-TJ-1" for p in promotions)
-    [published] = await ladder.events(competition, "competition.results_published")
+    [published] = await ladder.events(competition, payloads.CompetitionResultsPublished.event_type)
     assert published["person_key"] is None and published["payload"]["field_size"] == 10
     await handle.result()
     await replays_and_is_recorded(handle, "competition_national")
@@ -531,7 +534,10 @@ async def test_medallion_for_700_on_the_worldskills_scale(ladder: Ladder) -> Non
             await ladder.score(competition, key, t=30, p=total - 30, j=0)
     await lock_all_and_publish(handle)
     results = sorted(
-        (e["payload"] for e in await ladder.events(competition, "competition.result_recorded")),
+        (
+            e["payload"]
+            for e in await ladder.events(competition, payloads.CompetitionResultRecorded.event_type)
+        ),
         key=lambda r: r["rank"],
     )
     assert [r["score"] for r in results] == [100.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0]
@@ -559,7 +565,7 @@ async def test_qualifiers_advance_to_the_next_tier_by_themselves(ladder: Ladder)
     await lock_all_and_publish(handle)
     final = await handle.result()
     assert (final.phase, final.advanced) == ("advanced", 3)  # the city quota is 3
-    advanced = await ladder.events(city, "competition.competitor_advanced")
+    advanced = await ladder.events(city, payloads.CompetitorAdvanced.event_type)
     assert [a["person_key"] for a in advanced] == field_[:3]
     assert {a["payload"]["to_competition_id"] for a in advanced} == {provincial}
     entries = await ladder.pool.fetch(
@@ -610,7 +616,7 @@ async def test_at_most_one_competition_promotion_per_person_a_year(ladder: Ladde
         promoted.append(
             [
                 p
-                for p in await ladder.events(competition, "promotion.granted")
+                for p in await ladder.events(competition, payloads.PromotionGranted.event_type)
                 if p["person_key"] == champion
             ]
         )
@@ -720,11 +726,11 @@ async def test_squad_rounds_with_a_withdrawal_pick_the_worldskills_team_member(
         ),
     )
     assert ws_state.phase in ("results_published", "advanced")
-    [result] = await ladder.events(worldskills, "competition.result_recorded")
+    [result] = await ladder.events(worldskills, payloads.CompetitionResultRecorded.event_type)
     assert (result["payload"]["medal"], result["payload"]["scale_score"]) == ("gold", 760)
-    [title] = await ladder.events(worldskills, "title.awarded")
+    [title] = await ladder.events(worldskills, payloads.TitleAwarded.event_type)
     assert title["payload"]["title"] == "全国技术能手"
-    [promotion] = await ladder.events(worldskills, "promotion.granted")
+    [promotion] = await ladder.events(worldskills, payloads.PromotionGranted.event_type)
     assert promotion["payload"]["to_level"] == 1  # 高级技师
     assert (await ws_handle.result()).phase == "advanced"
     await replays_and_is_recorded(squad, "national_squad")
@@ -757,7 +763,7 @@ async def test_worldskills_medallion_at_700_not_699(ladder: Ladder) -> None:
     )
     results = await ladder.results(worldskills)
     assert (results[at]["medal"], results[below]["medal"]) == ("excellence", "none")
-    assert await ladder.events(worldskills, "promotion.granted") == []
+    assert await ladder.events(worldskills, payloads.PromotionGranted.event_type) == []
 
 
 async def test_activities_run_again_change_nothing(ladder: Ladder) -> None:

@@ -16,6 +16,7 @@ from temporalio.api.history.v1 import (
 )
 
 from policy.errors import RuleViolation
+from policy.rule_ids import Rule
 from policy.service_levels import DEFAULT_VERSION, service_levels, versions
 from skillflow.logs import JsonLines, RoleContext, mask_id_numbers
 from skillflow.operations.repairs import RepairReason, last_good_point
@@ -88,7 +89,7 @@ def test_a_reset_goes_back_to_the_task_before_the_failing_activity_was_scheduled
     assert last_good_point(history[:4]) == 8
     with pytest.raises(RuleViolation) as none:
         last_good_point(history[:1])
-    assert none.value.rule == "repair.no_good_point"
+    assert none.value.rule == Rule.REPAIR_NO_GOOD_POINT
 
 
 def test_a_repair_needs_a_reason() -> None:
