@@ -21,9 +21,6 @@ from fastapi import Body
 
 from policy.errors import RuleViolation, RuleViolations, Violation
 from policy.rule_ids import Rule
-from schemas.inputs import (
-    number_cell as number_cell,  # the cell rule, shared with the import activities
-)
 
 CSV_MEDIA_TYPE = "text/csv"
 # What FastAPI documents for a CSV body (bytes: the reader decodes, row by row).

@@ -20,8 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from api.asgi import HttpMiddleware
-from policy.errors import NotFound, RuleViolation, RuleViolations, Violation
-from policy.errors import violations_of as violations_of  # where the routers find it
+from policy.errors import NotFound, RuleViolation, RuleViolations, Violation, violations_of
 from policy.rule_ids import Rule
 
 log = logging.getLogger("skillflow.api")

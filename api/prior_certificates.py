@@ -19,14 +19,13 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.csv_import import number_cell
-from api.errors import violations_of
 from policy.catalogue import get_occupation
 from policy.certificate_number import prior_certificate_number
-from policy.errors import RuleViolation, RuleViolations, Violation
+from policy.errors import RuleViolation, RuleViolations, Violation, violations_of
 from policy.idnumber import mask_name, person_key, validate_id_number
 from policy.rule_ids import Rule
 from schemas.events import build_event
+from schemas.inputs import number_cell
 from schemas.payloads import CertificateImported
 from store import certification
 from store.certification import PriorCertificateRow

@@ -32,7 +32,7 @@ from activities.competition_marks import (
 )
 from api.access import Caller, require_roles
 from api.commands import COMPETITIONS
-from api.csv_import import CSV_REQUEST_BODY, CsvFile, number_cell, read_csv
+from api.csv_import import CSV_REQUEST_BODY, CsvFile, read_csv
 from api.services import Services
 from api.views import (
     CompetitionView,
@@ -68,7 +68,7 @@ from schemas.competition import (
     MarkInput,
     PublishResults,
 )
-from schemas.inputs import RequestBody
+from schemas.inputs import RequestBody, number_cell
 from skillflow.settings import Role
 from store import competitions
 from workflows.competition import CompetitionWorkflow

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import Caller, RecordsOfficer, Regulator, Supervisor
-from api.csv_import import CSV_REQUEST_BODY, CsvFile, CsvRow, number_cell, read_csv
+from api.csv_import import CSV_REQUEST_BODY, CsvFile, CsvRow, read_csv
 from api.paging import Limit
 from api.services import Services
 from api.views import PromotionView, RewardView
@@ -35,7 +35,7 @@ from policy.errors import RuleViolation
 from policy.rule_ids import Rule
 from policy.subsidy import COMBINED_WITH_TRAINING
 from schemas.events import PERSON_KEY_PATTERN
-from schemas.inputs import IsoDateTime, Reason, RequestBody
+from schemas.inputs import IsoDateTime, Reason, RequestBody, number_cell
 from store import incentives
 from store.database import Connection
 

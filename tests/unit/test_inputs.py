@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from api.csv_import import number_cell, read_csv
+from api.csv_import import read_csv
 from policy.errors import RuleViolation, RuleViolations
 from policy.rule_ids import Rule
 from schemas.application import ReviewDecision, ScoreCorrection, ScoreEntry
 from schemas.certificate import RevocationRequest
 from schemas.evaluation_body import BodyStatusChange, QualityReview
-from schemas.inputs import IsoDateTime
+from schemas.inputs import IsoDateTime, number_cell
 
 
 class Since(BaseModel):
